@@ -1,0 +1,1 @@
+"""Calibration: plate (tare, gains), camera extrinsics, feet, clocks, sync check."""

@@ -1,0 +1,1 @@
+"""Device drivers and their stand-ins: force plate (serial), RealSense camera, simulator."""

@@ -1,0 +1,87 @@
+"""What drivers produce: raw samples stamped twice (device clock and host monotonic arrival)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+
+
+@dataclass
+class PlateChunk:
+    """Consecutive raw force-plate samples, time first. Nothing here is calibrated.
+
+    seq: (N,) int64, unwrapped sequence number (binary) or sample index (ASCII).
+    t_device_s: (N,) float64, device clock in seconds, unwrapped across u32 microsecond wraps.
+    t_host_ns: (N,) int64, host ``time.monotonic_ns()`` when the bytes arrived.
+    counts: (N, 4) int32 raw ADC counts, channels 0..3.
+    flags: (N,) uint8 (bit0 saturated, bit1 stale).
+    """
+
+    seq: np.ndarray
+    t_device_s: np.ndarray
+    t_host_ns: np.ndarray
+    counts: np.ndarray
+    flags: np.ndarray
+
+    def __len__(self) -> int:
+        return int(self.seq.shape[0])
+
+    @staticmethod
+    def concat(chunks: list[PlateChunk]) -> PlateChunk:
+        if not chunks:
+            return PlateChunk(
+                np.zeros(0, np.int64), np.zeros(0), np.zeros(0, np.int64),
+                np.zeros((0, 4), np.int32), np.zeros(0, np.uint8),
+            )
+        return PlateChunk(*(np.concatenate([getattr(c, f) for c in chunks]) for f in
+                            ("seq", "t_device_s", "t_host_ns", "counts", "flags")))
+
+
+@dataclass(frozen=True)
+class Intrinsics:
+    """Pinhole intrinsics of the depth/IR imager (RealSense convention, pixels)."""
+
+    width: int
+    height: int
+    fx: float
+    fy: float
+    ppx: float
+    ppy: float
+    model: str = "brown_conrady"
+    coeffs: tuple[float, ...] = (0.0, 0.0, 0.0, 0.0, 0.0)
+
+
+@dataclass
+class CameraFrame:
+    """One depth + left-IR frameset (pixel-aligned on D4xx)."""
+
+    frame_number: int
+    t_device_ms: float  # RealSense frame timestamp (ms) in `timestamp_domain`
+    timestamp_domain: str  # "hardware_clock", "system_time", "global_time"
+    t_host_ns: int  # host time.monotonic_ns() at arrival
+    depth: np.ndarray  # (H, W) uint16, multiply by depth_scale_m for metres; 0 = no depth
+    ir: np.ndarray  # (H, W) uint8, left infrared
+    depth_scale_m: float
+    intrinsics: Intrinsics
+    metadata: dict = field(default_factory=dict)
+
+
+@runtime_checkable
+class Source(Protocol):
+    """Every device, stand-in and replay implements this; fakes need not inherit."""
+
+    name: str
+
+    def start(self) -> None: ...
+
+    def read(self, timeout_s: float = 0.1) -> list:
+        """Drain what has arrived (PlateChunk or CameraFrame items), waiting at most timeout_s."""
+        ...
+
+    def stop(self) -> None: ...
+
+    def stats(self) -> dict:
+        """Counters: samples/frames, lost, crc_errors, overflows, disconnects, ..."""
+        ...

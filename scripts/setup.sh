@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Sets up .venv with the station and its test tools. Safe to run again.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY=${PYTHON:-python3}
+if ! "$PY" -c 'import sys; sys.exit(sys.version_info < (3, 11))'; then
+  echo "setup: Python >= 3.11 needed, $PY is $("$PY" --version 2>&1)" >&2; exit 1
+fi
+[ -x .venv/bin/python ] || "$PY" -m venv .venv
+.venv/bin/python -m pip install -q --disable-pip-version-check --upgrade pip
+.venv/bin/python -m pip install -q --disable-pip-version-check -e ".[dev]"
+# pyrealsense2 needs libusb-1.0; the libusb-package wheel provides it (preloaded by drivers.rs_import).
+# Where apt is available and the system library is absent, install it too (harmless when present).
+if ! ldconfig -p 2>/dev/null | grep -q 'libusb-1.0.so.0'; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    (apt-get install -y -qq libusb-1.0-0 >/dev/null 2>&1 || (apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq libusb-1.0-0 >/dev/null 2>&1)) || true
+  fi
+fi
+.venv/bin/python -m drivers.rs_import --check

@@ -1,0 +1,1 @@
+"""One module per `hinge-station` subcommand; each has `configure(parser)` and sets `func`."""

@@ -1,0 +1,184 @@
+"""Station configuration: plate geometry, feet, camera pose and the clinician-editable thresholds.
+
+Defaults live here and only here. A station TOML (``--config``, ``$HINGE_STATION_CONFIG`` or
+``./station.toml``) overrides any of them by section and key, e.g.::
+
+    [plate]
+    channel_xy_m = [[0.25, 0.15], [0.25, -0.15], [-0.25, 0.15], [-0.25, -0.15]]
+    [thresholds]
+    foot_pos_bottom_max = 0.55
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from station.errors import StationError
+
+GRAVITY_M_S2 = 9.80665
+
+
+@dataclass
+class PlateConfig:
+    """Reference plate: 0.60 m (x) by 0.40 m (y), one load cell per corner (frames doc)."""
+
+    size_x_m: float = 0.60
+    size_y_m: float = 0.40
+    # channel i at (x_i, y_i) in the plate frame: 0 front-left, 1 front-right, 2 rear-left, 3 rear-right
+    channel_xy_m: list[list[float]] = field(
+        default_factory=lambda: [[0.25, 0.15], [0.25, -0.15], [-0.25, 0.15], [-0.25, -0.15]]
+    )
+    rear_channels: list[int] = field(default_factory=lambda: [2, 3])
+    rate_hz: float = 1000.0
+    # used until a plate calibration file exists (clearly marked "defaults" wherever shown)
+    default_gain_n_per_count: float = 0.001
+    full_scale_n: float = 4000.0
+
+    @property
+    def channel_xy(self) -> np.ndarray:
+        return np.asarray(self.channel_xy_m, dtype=float)
+
+
+@dataclass
+class FeetConfig:
+    """Where the heels rest (plate x, m) and the subject's foot length (m): foot_pos = (cop_x-heel_x)/len."""
+
+    heel_x_m: float = -0.13
+    foot_length_m: float = 0.26
+
+
+@dataclass
+class CameraConfig:
+    """Camera placement until a camera calibration exists: to the subject's right, looking across."""
+
+    width: int = 848
+    height: int = 480
+    fps: int = 30
+    # camera centre in the plate frame (m); subject faces +x which is then image-right
+    position_m: list[float] = field(default_factory=lambda: [0.0, -2.2, 0.9])
+    side: str = "right"  # which side of the subject the camera stands on: "right" (-y) or "left" (+y)
+
+    def T_plate_from_camera(self) -> np.ndarray:
+        """4x4 transform, camera axes (x right, y down, z forward) -> plate frame, level camera."""
+        z_cam = np.array([0.0, 1.0, 0.0]) if self.side == "right" else np.array([0.0, -1.0, 0.0])
+        y_cam = np.array([0.0, 0.0, -1.0])
+        x_cam = np.cross(y_cam, z_cam)
+        T = np.eye(4)
+        T[:3, :3] = np.column_stack([x_cam, y_cam, z_cam])
+        T[:3, 3] = self.position_m
+        return T
+
+
+@dataclass
+class Thresholds:
+    """Defaults from shared/spec/metrics.md; a clinician may change any of them in the station TOML."""
+
+    cop_min_force_n: float = 50.0
+    cop_min_body_weight_frac: float = 0.10
+    filter_cutoff_hz: float = 6.0
+    rep_start_frac: float = 0.15
+    rep_min_duration_s: float = 1.0
+    rep_min_amplitude_frac_of_median: float = 0.5
+    rep_min_amplitude_m: float = 0.03  # below this an excursion is never a rep (quiet-standing sway)
+    hinge_ratio_squat_max: float = 1.0
+    knee_flexion_squat_deg: float = 45.0
+    knee_flexion_change_squat_deg: float = 25.0
+    trunk_inclination_min_deg: float = 45.0
+    foot_pos_bottom_max: float = 0.60
+    foot_pos_shift_max: float = 0.10
+    heel_load_min_pct: float = 40.0
+    dowel_gap_max_mm: float = 20.0
+    dowel_hold_frames: int = 3
+    tempo_min_s: float = 0.5
+    tracking_gap_max_s: float = 0.3
+    sync_warn_frames: float = 1.0
+    zero_drift_warn_n: float = 5.0
+
+
+@dataclass
+class GateConfig:
+    """Progression gate (metrics.md): clean reps/sets needed to unlock the next drill."""
+
+    dowel_consecutive_clean_reps: int = 8
+    bodyweight_clean_sets: int = 2
+    bodyweight_set_reps: int = 10
+    bodyweight_hardest_arms: str = "arms_crossed"
+    weighted_clean_sets: int = 2
+
+
+@dataclass
+class StationConfig:
+    plate: PlateConfig = field(default_factory=PlateConfig)
+    feet: FeetConfig = field(default_factory=FeetConfig)
+    camera: CameraConfig = field(default_factory=CameraConfig)
+    thresholds: Thresholds = field(default_factory=Thresholds)
+    gate: GateConfig = field(default_factory=GateConfig)
+    calibration_dir: str = "calibration-data"
+    source_path: str | None = None  # the TOML this came from, if any
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+
+def _apply(section_obj: object, values: dict, where: str) -> None:
+    known = {f.name: f for f in dataclasses.fields(section_obj)}
+    for key, value in values.items():
+        if key not in known:
+            raise StationError(f"{where}.{key}: unknown setting")
+        current = getattr(section_obj, key)
+        if isinstance(current, bool) or current is None:
+            ok = True
+        elif isinstance(current, (int, float)):
+            ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+            if ok and isinstance(current, int) and not float(value).is_integer():
+                ok = False
+            value = type(current)(value) if ok else value
+        else:
+            ok = isinstance(value, type(current))
+        if not ok:
+            raise StationError(f"{where}.{key}: expected {type(current).__name__}, got {value!r}")
+        setattr(section_obj, key, value)
+
+
+def config_from_dict(data: dict, where: str = "config") -> StationConfig:
+    cfg = StationConfig()
+    sections = {f.name for f in dataclasses.fields(cfg) if dataclasses.is_dataclass(getattr(cfg, f.name))}
+    for key, value in data.items():
+        if key in sections:
+            if not isinstance(value, dict):
+                raise StationError(f"{where}: [{key}] must be a table")
+            _apply(getattr(cfg, key), value, f"{where}: {key}")
+        elif key == "calibration_dir":
+            cfg.calibration_dir = str(value)
+        else:
+            raise StationError(f"{where}: unknown section {key!r}")
+    if len(cfg.plate.channel_xy_m) != 4 or any(len(p) != 2 for p in cfg.plate.channel_xy_m):
+        raise StationError(f"{where}: plate.channel_xy_m must be 4 pairs [x, y]")
+    if cfg.feet.foot_length_m <= 0.05:
+        raise StationError(f"{where}: feet.foot_length_m must be > 0.05 m")
+    return cfg
+
+
+def load_config(path: str | os.PathLike | None = None) -> StationConfig:
+    """Keyword argument, then $HINGE_STATION_CONFIG, then ./station.toml, else defaults."""
+    candidate = path or os.environ.get("HINGE_STATION_CONFIG")
+    if candidate is None and Path("station.toml").is_file():
+        candidate = "station.toml"
+    if candidate is None:
+        return StationConfig()
+    p = Path(candidate)
+    try:
+        data = tomllib.loads(p.read_text())
+    except FileNotFoundError:
+        raise StationError(f"{p}: config file not found") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise StationError(f"{p}: not valid TOML ({exc})") from None
+    cfg = config_from_dict(data, where=str(p))
+    cfg.source_path = str(p)
+    return cfg
