@@ -1,0 +1,97 @@
+"""Per-rep results: the one shape the core emits and the recorder, dashboard, reports and JSON consume."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field, fields
+
+FAULTS = (
+    "squat_pattern",
+    "toe_shift",
+    "shallow",
+    "back_rounding",
+    "back_arching",
+    "too_fast",
+    "incomplete_tracking",
+)
+
+# keys of one rep in `analyze --json`, in this order (issue contract)
+REP_METRIC_KEYS = (
+    "hip_back_mm",
+    "hip_drop_mm",
+    "hinge_ratio",
+    "knee_flexion_deg",
+    "knee_flexion_change_deg",
+    "trunk_inclination_deg",
+    "foot_pos_bottom",
+    "foot_pos_shift",
+    "heel_load_pct",
+    "descent_s",
+    "ascent_s",
+)
+
+
+def _clean(value: float | None) -> float | None:
+    """None for anything that could not be computed (never NaN in output)."""
+    if value is None:
+        return None
+    value = float(value)
+    return None if math.isnan(value) or math.isinf(value) else value
+
+
+@dataclass
+class RepResult:
+    """One repetition. Times in seconds from the start of the input; None = not computable here."""
+
+    index: int
+    t_start: float
+    t_bottom: float
+    t_end: float
+    hip_back_mm: float | None = None
+    hip_drop_mm: float | None = None
+    hinge_ratio: float | None = None
+    knee_flexion_deg: float | None = None
+    knee_flexion_change_deg: float | None = None
+    trunk_inclination_deg: float | None = None
+    foot_pos_bottom: float | None = None
+    foot_pos_shift: float | None = None
+    heel_load_pct: float | None = None
+    descent_s: float | None = None
+    ascent_s: float | None = None
+    dowel_gap_mm: float | None = None
+    faults: list[str] = field(default_factory=list)
+    notes: dict = field(default_factory=dict)  # e.g. {"hip_source": "trochanter", "missing": [...]}
+
+    @property
+    def passed(self) -> bool:
+        return not self.faults
+
+    def to_json(self) -> dict:
+        out: dict = {"index": self.index, "t_start": self.t_start, "t_bottom": self.t_bottom,
+                     "t_end": self.t_end}
+        for key in REP_METRIC_KEYS:
+            out[key] = _clean(getattr(self, key))
+        out["dowel_gap_mm"] = _clean(self.dowel_gap_mm)
+        out["faults"] = list(self.faults)
+        out["pass"] = self.passed
+        if self.notes:
+            out["notes"] = self.notes
+        return out
+
+    @classmethod
+    def from_json(cls, data: dict) -> RepResult:
+        names = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in names})
+
+
+@dataclass
+class AnalysisResult:
+    source: str
+    reps: list[RepResult]
+    summary: dict = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict:
+        return {"source": self.source, "rep_count": len(self.reps),
+                "reps": [r.to_json() for r in self.reps], "summary": self.summary,
+                "warnings": list(self.warnings)}
