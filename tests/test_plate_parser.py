@@ -28,7 +28,8 @@ def binary_stream(n: int, seq0: int = 0, t0_us: int = 1000, period_us: int = 100
 
 def feed_split(parser, data: bytes, cuts) -> PlateChunk:
     edges = [0, *sorted(cuts), len(data)]
-    chunks = [parser.feed(data[a:b], t_host_ns=k) for k, (a, b) in enumerate(zip(edges[:-1], edges[1:]))]
+    chunks = [parser.feed(data[a:b], t_host_ns=k) for k, (a, b) in enumerate(zip(edges[:-1], edges[1:],
+                                                                                  strict=True))]
     return PlateChunk.concat([*chunks, parser.flush()])
 
 
@@ -127,7 +128,8 @@ def test_t_us_wrap_is_unwrapped():
 def test_gap_longer_than_the_seq_counter_is_counted_from_the_device_clock():
     gap = 70000  # > 65536 samples: seq alone would say 70000 - 65536
     before = binary_stream(50)
-    after = [encode_binary_frame(50 + gap + i, 1000 + (50 + gap + i) * 1000, truth_counts(i)) for i in range(5)]
+    after = [encode_binary_frame(50 + gap + i, 1000 + (50 + gap + i) * 1000, truth_counts(i))
+             for i in range(5)]
     p = BinaryParser()
     got = feed_split(p, b"".join(before + after), [28 * 50])
     assert p.lost == gap and got.seq[-1] == 54 + gap
@@ -141,13 +143,15 @@ def test_repeated_frame_is_not_a_new_sample():
 
 
 def ascii_stream(n: int, t0_us: int = 500, period_us: int = 12500, skip=frozenset(), newline=b"\n"):
-    return [encode_ascii_line(t0_us + i * period_us, truth_counts(i), newline) for i in range(n) if i not in skip]
+    return [encode_ascii_line(t0_us + i * period_us, truth_counts(i), newline)
+            for i in range(n) if i not in skip]
 
 
 @pytest.mark.parametrize("with_info", [True, False])
 def test_ascii_variant_counts_loss_from_t_us_gaps(with_info):
     skip = frozenset({3, 20, 21, 22})
-    head = (b"# hello from a DIY plate\r\n" + info_line(rate_hz=80).replace(b"\n", b"\r\n")) if with_info else b""
+    banner = b"# hello from a DIY plate\r\n" + info_line(rate_hz=80).replace(b"\n", b"\r\n")
+    head = banner if with_info else b""
     lines = ascii_stream(40, t0_us=T_US_MODULO - 100_000, skip=skip, newline=b"\r\n")
     data = b"12,3\n" + head + b"".join(lines[:10]) + b"not,a,sample,at,all\n" + b"".join(lines[10:])
     kept = [i for i in range(40) if i not in skip]
