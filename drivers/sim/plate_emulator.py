@@ -101,6 +101,7 @@ class PlateEmulator:
         self.corrupted = 0  # frames with one byte changed
         self.lost_unplugged = 0  # generated while the cable was out
         self.lost_backlog = 0  # nobody read the port and its buffer was full
+        self.missing_seqs: list[int] = []  # unwrapped seq of every dropped or corrupted sample
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -221,6 +222,7 @@ class PlateEmulator:
         for i in range(len(k)):
             if self.drop_every and (k[i] + 1) % self.drop_every == 0:
                 self.dropped += 1
+                self.missing_seqs.append(self.seq0 + int(k[i]))
                 continue
             if self.variant == "binary":
                 flags = FLAG_SATURATED if saturated[i].any() else 0
@@ -232,6 +234,7 @@ class PlateEmulator:
                 data[int(self._rng.integers(0, len(data)))] ^= int(self._rng.integers(1, 256))
                 data = bytes(data)
                 self.corrupted += 1
+                self.missing_seqs.append(self.seq0 + int(k[i]))
             parts.append(data)
         self.samples_generated = k1
         with self._lock:
