@@ -108,12 +108,14 @@ class PlateEmulator:
         self._master: int | None = None
         self._slave: int | None = None
         self._outbox: deque[tuple[bytes, int]] = deque()  # (bytes, samples in them)
-        self._link_dir = tempfile.mkdtemp(prefix="hinge-plate-")
-        self.port = os.path.join(self._link_dir, "plate")  # stable across unplug/replug
+        self._link_dir = ""
+        self.port = ""  # set by start(): a symlink that stays put across unplug/replug
         self.pty_path: str | None = None
 
     # --- life cycle -------------------------------------------------------------------------------
     def start(self) -> str:
+        self._link_dir = tempfile.mkdtemp(prefix="hinge-plate-")
+        self.port = os.path.join(self._link_dir, "plate")
         self._open_pty()
         if self.boot_banner:
             self._outbox.append((b"\x00\xfe" + info_line(rate_hz=int(round(self.rate_hz))), 0))
@@ -127,11 +129,11 @@ class PlateEmulator:
             self._thread.join(timeout=2.0)
         with self._lock:
             self._close_pty()
-        try:
-            os.unlink(self.port)
-            os.rmdir(self._link_dir)
-        except OSError:
-            pass
+        if self._link_dir:
+            try:
+                os.rmdir(self._link_dir)
+            except OSError:
+                pass
 
     def __enter__(self) -> PlateEmulator:
         self.start()
