@@ -67,6 +67,8 @@ class ClockMapper:
         # d relative to the first sample's host time keeps float64 precision at ns level
         d = (t_host - self._host_ref_ns) * 1e-9 - (t_dev - self._t_ref)
         self._n += t_dev.size
+        if self._fit is None and (self._minima or self._win_best is not None):
+            self._refit()
         if self._fit is not None:  # how far arrivals sit above the current envelope (jitter)
             r = d - self._line(t_dev)
             self._resid_sum += float(r.sum())
@@ -82,11 +84,11 @@ class ClockMapper:
                 self._win_best = None
             if self._win_best is None or cand[1] < self._win_best[1]:
                 self._win_best = cand
+                self._dirty = True  # the envelope only moves when a window's minimum does
             self._win_index = int(w)
         latest = float(t_dev[-1])
         while self._minima and self._minima[0][0] < latest - self.history_s:
             self._minima.popleft()
-        self._dirty = True
 
     # --- output -------------------------------------------------------------------------------
     def _points(self) -> np.ndarray:
