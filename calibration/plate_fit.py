@@ -24,6 +24,10 @@ from station.config import GRAVITY_M_S2, StationConfig
 from station.errors import StationError
 
 CORNER_INSET_M = 0.05
+
+
+class TooFewPlateaus(StationError):
+    """Not every listed placement has been seen yet (a live run keeps reading)."""
 CORNERS = {"front-left": 0, "front-right": 1, "rear-left": 2, "rear-right": 3}
 
 
@@ -212,7 +216,7 @@ def placements_from_plateaus(plateaus: list[Plateau], steps: list[dict], offsets
         if load_n > empty_tol_n:
             loaded.append(p)
     if len(loaded) < len(steps):
-        raise StationError(f"found {len(loaded)} stable loaded plateau(s) for {len(steps)} placement(s): "
+        raise TooFewPlateaus(f"found {len(loaded)} stable loaded plateau(s) for {len(steps)} placement(s): "
                            "hold each mass still for at least a second")
     if len(loaded) > len(steps):
         raise StationError(f"found {len(loaded)} stable loaded plateaus for {len(steps)} placement(s): "

@@ -83,3 +83,27 @@ def synthetic_hop(t_s: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     z = sum(A * gauss(t_s, t0, w) for A, t0, w in parts)
     a = sum(A * gauss_dd(t_s, t0, w) for A, t0, w in parts)
     return z, a
+
+
+class ReplaySource:
+    """A Source handing out a prepared PlateChunk in 50 ms pieces, as fast as it is read."""
+
+    name = "replay"
+
+    def __init__(self, chunk: PlateChunk, piece: int = 50):
+        self._pieces = [PlateChunk(*(getattr(chunk, f)[i:i + piece] for f in
+                                     ("seq", "t_device_s", "t_host_ns", "counts", "flags")))
+                        for i in range(0, len(chunk), piece)]
+
+    def start(self) -> None:
+        pass
+
+    def read(self, timeout_s: float = 0.1) -> list:
+        out, self._pieces = self._pieces[:40], self._pieces[40:]
+        return out
+
+    def stop(self) -> None:
+        pass
+
+    def stats(self) -> dict:
+        return {}
