@@ -53,6 +53,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
     c = sub.add_parser("camera", help="T_plate_from_camera from corner markers on the empty plate")
     c.add_argument("--camera", required=True, help="realsense:, realsense:SERIAL or a .db3 recording")
+    c.add_argument("--side", choices=("right", "left"), default=None,
+                   help="side of the subject the camera stands on (default: config camera.side)")
+    c.add_argument("--frames", type=int, default=10, help="frames to average")
+    c.add_argument("--timeout", type=float, default=20.0, help="give up waiting for frames after (s)")
     c.add_argument("--out", default=None)
     c.set_defaults(func=_camera)
 
