@@ -182,7 +182,7 @@ def _arm(sk: Skeleton, body: Body, s: int, arms: str, thorax: np.ndarray, pelvis
             wrist = sk.p["l5s1"] + _rot(pelvis, -b - 0.05 * k, s * 0.08 * k, 0.02 * k)
             pole = _rot(pelvis, -0.6, s * 1.0, 0.0)
         elif arms == "fingertips_ears":
-            wrist = sk.p["tragus"] + _rot(thorax, -0.02 * k, s * 0.15 * k, -0.13 * k)
+            wrist = sk.p["tragus"] + _rot(thorax, -0.03 * k, s * 0.12 * k, -0.17 * k)
             pole = _rot(thorax, 0.0, s * 1.0, -0.3)
         elif arms == "dowel":
             # right hand behind the neck, left hand at the low back, both on the dowel
@@ -195,7 +195,10 @@ def _arm(sk: Skeleton, body: Body, s: int, arms: str, thorax: np.ndarray, pelvis
         else:
             raise ValueError(f"arms={arms!r}: expected one of {ARM_OPTIONS}")
         elbow, wrist = _elbow(gh, wrist, l1, l2, pole)
-        tip = wrist + _unit(wrist - elbow) * body.hand_m
+        if arms == "fingertips_ears":
+            tip = wrist + _unit(sk.p["tragus"] + _rot(thorax, 0.0, s * 0.08 * k, 0.0) - wrist) * body.hand_m
+        else:
+            tip = wrist + _unit(wrist - elbow) * body.hand_m
     sk.side["shoulder", s], sk.side["elbow", s], sk.side["wrist", s], sk.side["fingertip", s] = (
         gh, elbow, wrist, tip)
     sk.side["grip", s] = wrist + (tip - wrist) * 0.4

@@ -57,8 +57,8 @@ def capsules_for(body: Body, sk: Skeleton, arms: str, load_kg: float) -> list[Ca
         hi = a + u * np.dot(p["head_back"] - a, u) + 0.12 * u + off
         caps.append(Capsule("dowel", lo, hi, DOWEL_RADIUS_M, DOWEL_RADIUS_M))
     if load_kg > 0:
-        # a dumbbell per hand, bar along y; plates sized to the load (iron, ~7.9 kg/L)
-        r = float(np.clip(0.035 + 0.004 * load_kg, 0.04, 0.11))
+        # a dumbbell per hand, bar along y, plates growing with the load
+        r = float(np.clip(0.03 + 0.0035 * load_kg, 0.035, 0.09))
         for s in (1, -1):
             g = sd["grip", s]
             caps.append(Capsule("weight_left" if s > 0 else "weight_right", g - np.array([0, 0.1, 0]),
