@@ -18,12 +18,15 @@ class Drill:
     gated: bool  # part of the dowel -> bodyweight -> weighted progression
     takes_arms: bool = False
     takes_load: bool = False
+    short: str = ""  # for sentences: "dowel hinge", "bodyweight RDL"
 
 
 DRILLS: dict[str, Drill] = {d.id: d for d in (
-    Drill("dowel_hinge", "Dowel hinge", gated=True),
-    Drill("bw_rdl", "Bodyweight Romanian deadlift", gated=True, takes_arms=True),
-    Drill("weighted_rdl", "Weighted Romanian deadlift", gated=True, takes_load=True),
+    Drill("dowel_hinge", "Dowel hinge", gated=True, short="dowel hinge"),
+    Drill("bw_rdl", "Bodyweight Romanian deadlift", gated=True, takes_arms=True,
+          short="bodyweight RDL"),
+    Drill("weighted_rdl", "Weighted Romanian deadlift", gated=True, takes_load=True,
+          short="weighted RDL"),
     Drill("goblet_hinge", "Goblet hinge (load held in front)", gated=False, takes_load=True),
     Drill("kb_upper_back", "Hinge with kettlebell on the upper back", gated=False, takes_load=True),
     Drill("pull_through", "Cable/band pull-through", gated=False, takes_load=True),

@@ -63,6 +63,14 @@ class GateDecision:
                    rules=dict(data.get("rules", {})))
 
 
+def evidence_words(evidence: Evidence) -> str:
+    """[("T1", [1, 2]), ("T1", [4]), ("T2", [1])] -> 'T1 reps 1, 2 and 4; T2 rep 1' (merged per set)."""
+    merged: dict[str, list[int]] = {}
+    for trial_id, reps in evidence:
+        merged.setdefault(trial_id, []).extend(reps)
+    return "; ".join(f"{t} {_reps_phrase(sorted(set(r)))}" for t, r in merged.items() if r)
+
+
 def rep_list_words(numbers: list[int]) -> str:
     """[3, 4, 5] -> '3-5'; [2, 4] -> '2 and 4'; [1, 3, 4, 5, 8] -> '1, 3-5 and 8'."""
     numbers = sorted(set(numbers))
@@ -142,7 +150,7 @@ def _clean_sets(sets: list[Trial], min_reps: int) -> tuple[list[Trial], list[str
 def _sets_stage(stage: str, sets: list[Trial], counted: list[Trial], need: int, min_reps: int,
                 what: str, unlock_words: str) -> StageResult:
     if not sets:
-        return StageResult(stage, False, False, f"No {DRILLS[stage].name.lower()} set recorded.")
+        return StageResult(stage, False, False, f"No {DRILLS[stage].short} set recorded.")
     clean, why = _clean_sets(counted, min_reps)
     evidence: Evidence = [(t.trial_id, list(range(1, len(t.reps) + 1))) for t in clean]
     if len(clean) >= need:
@@ -204,8 +212,8 @@ def evaluate_gate(session: Session, cfg: GateConfig) -> GateDecision:
     unlocked = GATED_STAGES[index + 1] if stage.passed and index + 1 < len(GATED_STAGES) else None
     reason = stage.reason
     if unlocked:
-        reason += f" Unlocked: {DRILLS[unlocked].name.lower()}."
-    skipped = [DRILLS[s.stage].name.lower() for s in stages[:index] if s.attempted and not s.passed]
+        reason += f" Unlocked: {DRILLS[unlocked].short}."
+    skipped = [DRILLS[s.stage].short for s in stages[:index] if s.attempted and not s.passed]
     if skipped:
         reason += f" Note: the {', '.join(skipped)} gate was not met in this session."
     return GateDecision(unlocked, stage.stage, stage.passed, reason, stage.evidence, stages, rules)
