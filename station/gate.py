@@ -186,10 +186,16 @@ def _weighted(session: Session, cfg: GateConfig) -> StageResult:
                        what, "the clinician may raise the load")
 
 
+def refusal_words(trial: Trial) -> str:
+    """Why a refused set did not start, in plain words."""
+    from_answers = trial.screening.refusal_reason() if trial.screening else None
+    return trial.stop_reason or from_answers or "Test not started."
+
+
 def _safety_stop(session: Session) -> str | None:
     for t in session.trials:
         if t.status == "refused":
-            return t.stop_reason or t.screening.refusal_reason() or "Test not started."
+            return refusal_words(t)
     for t in session.trials:
         if t.stop_reason and t.pain_at_rep is not None:
             return (f"Set {t.trial_id} was stopped because of pain during rep {t.pain_at_rep}; "

@@ -15,7 +15,7 @@ from station.config import StationConfig, load_config
 from station.drills import DRILLS, describe_set
 from station.errors import StationError
 from station.feedback import set_feedback
-from station.gate import GateDecision, evaluate_gate, evidence_words
+from station.gate import GateDecision, evaluate_gate, evidence_words, refusal_words
 from station.screening import QUESTIONS
 from station.session import Session, Trial, load_session, resolve_trial_file
 
@@ -113,7 +113,7 @@ def _figures(trial: Trial, config: StationConfig) -> tuple[list[Figure], list[st
 def _section(trial: Trial, session_path: Path | None, config: StationConfig) -> TrialSection:
     title = f"{trial.trial_id}: {describe_set(trial.drill, trial.arms, trial.implement, trial.load_kg)}"
     status = {"complete": "completed", "stopped": f"stopped: {trial.stop_reason or 'by the operator'}",
-              "refused": f"not started: {trial.stop_reason or trial.screening.refusal_reason()}"}
+              "refused": refusal_words(trial)}
     facts = [("Started", trial.started_at), ("Status", status.get(trial.status, trial.status)),
              ("Source", trial.source or "\u2013")]
     if trial.status != "refused":
@@ -148,6 +148,9 @@ def build_report_model(session: Session, session_path: Path | None = None,
     header = ["Set", "Asked at"] + [SHORT_QUESTIONS[k] for k, _, _ in QUESTIONS] + ["Outcome"]
     rows = []
     for t in session.trials:
+        if t.screening is None:
+            rows.append([t.trial_id, "not asked"] + ["\u2013"] * len(QUESTIONS) + ["\u2013"])
+            continue
         a = t.screening.answers
         outcome = "cleared" if t.screening.cleared else "NOT STARTED"
         answers = ["YES" if a.get(k) else "no" for k, _, _ in QUESTIONS]
@@ -161,37 +164,39 @@ def build_report_model(session: Session, session_path: Path | None = None,
                        gate_lines=gate_lines, gate_rows=gate_rows)
 
 
-def load_for_report(path: Path) -> Session:
+def load_for_report(path: Path, config: StationConfig) -> Session:
     """A session JSON (leniently: a newer schema still shows what it can) or one trial file."""
     if path.suffix.lower() == ".json":
         return load_session(path, lenient=True)
     if path.suffix.lower() in (".h5", ".hdf5"):
-        from station.session_sources import session_from_trial_file
+        from station.set_sources import session_from_trial_file
 
-        return session_from_trial_file(path)
+        return session_from_trial_file(path, config)
     raise StationError(f"{path}: expected a session .json or a trial .h5")
+
+
+def render_to(model: ReportModel, out: Path) -> None:
+    """Write the model as .html (self-contained) or .pdf, by the suffix of `out`."""
+    if out.suffix.lower() not in (".pdf", ".html", ".htm"):
+        raise StationError(f"--out {out}: use a .html or .pdf name")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if out.suffix.lower() == ".pdf":
+        from station.report_pdf import write_pdf
+
+        write_pdf(model, out)
+    else:
+        out.write_text(render_html(model))
 
 
 def write_report(session_or_path: Session | str | Path, out: str | Path,
                  config: StationConfig | None = None) -> Path:
     """Write `out` as .html (self-contained) or .pdf; returns the path written."""
     out = Path(out)
-    session_path = None
-    if isinstance(session_or_path, Session):
-        session = session_or_path
-    else:
-        session_path = Path(session_or_path)
-        session = load_for_report(session_path)
-    model = build_report_model(session, session_path, config or load_config())
-    out.parent.mkdir(parents=True, exist_ok=True)
-    if out.suffix.lower() == ".pdf":
-        from station.report_pdf import write_pdf
-
-        write_pdf(model, out)
-    elif out.suffix.lower() in (".html", ".htm"):
-        out.write_text(render_html(model))
-    else:
-        raise StationError(f"--out {out}: use a .html or .pdf name")
+    config = config or load_config()
+    session_path = None if isinstance(session_or_path, Session) else Path(session_or_path)
+    session = (session_or_path if isinstance(session_or_path, Session)
+               else load_for_report(session_path, config))
+    render_to(build_report_model(session, session_path, config), out)
     return out
 
 

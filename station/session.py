@@ -36,7 +36,7 @@ class Trial:
 
     trial_id: str
     drill: str
-    screening: ScreeningAnswers
+    screening: ScreeningAnswers | None  # None: not asked here (a report made from a lone trial file)
     status: str = "complete"  # complete | stopped (pain, operator) | refused (contraindication)
     arms: str | None = None
     implement: str | None = None
@@ -58,7 +58,7 @@ class Trial:
         return {"trial_id": self.trial_id, "drill": self.drill, "arms": self.arms,
                 "implement": self.implement, "load_kg": self.load_kg, "started_at": self.started_at,
                 "source": self.source, "trial_file": self.trial_file, "calibration": self.calibration,
-                "screening": self.screening.to_json(), "status": self.status,
+                "screening": self.screening.to_json() if self.screening else None, "status": self.status,
                 "stop_reason": self.stop_reason, "pain_at_rep": self.pain_at_rep,
                 "analysis": self.analysis.to_json() if self.analysis is not None else None,
                 "series": self.series.to_json() if self.series is not None else None}
@@ -72,7 +72,8 @@ class Trial:
             analysis = data.get("analysis")
             series = data.get("series")
             return cls(trial_id=str(data["trial_id"]), drill=str(data["drill"]),
-                       screening=ScreeningAnswers.from_json(data["screening"], f"{where}.screening"),
+                       screening=ScreeningAnswers.from_json(data["screening"], f"{where}.screening")
+                       if data.get("screening") is not None else None,
                        status=status, arms=data.get("arms"), implement=data.get("implement"),
                        load_kg=data.get("load_kg"), started_at=str(data.get("started_at", "")),
                        source=str(data.get("source", "")), trial_file=data.get("trial_file"),
