@@ -71,15 +71,26 @@ def set_from_blocks(force: ForceBlock | None, markers: MarkerBlock | None, confi
     return RecordedSet(result, series, source, calibration, trial_file, stopped_at)
 
 
-def sim_blocks(pattern: str, reps: int, arms: str | None, load_kg: float | None, seed: int,
-               lead_s: float = 2.0) -> tuple[ForceBlock, MarkerBlock]:
+def _sim_arms(drill_id: str, arms: str | None, load_kg: float | None) -> str:
+    """What the virtual subject holds: the dowel, the weights, or the bodyweight arm position."""
+    if drill_id == "dowel_hinge":
+        return "dowel"
+    if load_kg:
+        return "weights"
+    return arms or "arms_crossed"
+
+
+def sim_blocks(pattern: str, drill_id: str, reps: int, arms: str | None, load_kg: float | None,
+               seed: int) -> tuple[ForceBlock, MarkerBlock]:
     """The virtual subject's truth signals sampled like the devices, plus realistic sensor noise."""
     from drivers.sim.subject import VirtualSubject
 
-    subject = VirtualSubject(pattern, reps=reps, arms=arms, load_kg=load_kg, seed=seed)
-    duration_s = getattr(subject, "duration_s", None)
-    if duration_s is None:
-        duration_s = max(r.t_end for r in subject.truth.reps) + lead_s
+    try:
+        subject = VirtualSubject(pattern, reps=reps, arms=_sim_arms(drill_id, arms, load_kg),
+                                 load_kg=load_kg or 0.0, seed=seed)
+    except ValueError as exc:
+        raise StationError(f"--sim {pattern}: {exc}") from None
+    duration_s = subject.duration_s
     rng = np.random.default_rng(seed + 1)
     t_force = np.arange(0.0, duration_s, 1.0 / SIM_FORCE_RATE_HZ)
     cells = np.asarray(subject.cell_loads_n(t_force), dtype=float)
@@ -90,9 +101,9 @@ def sim_blocks(pattern: str, reps: int, arms: str | None, load_kg: float | None,
     return ForceBlock(t_force, cells), MarkerBlock(t_cam, positions)
 
 
-def set_from_sim(pattern: str, config: StationConfig, *, reps: int, arms: str | None, load_kg: float | None,
-                 seed: int, pain_at_rep: int | None = None) -> RecordedSet:
-    force, markers = sim_blocks(pattern, reps, arms, load_kg, seed)
+def set_from_sim(pattern: str, config: StationConfig, *, drill_id: str, reps: int, arms: str | None,
+                 load_kg: float | None, seed: int, pain_at_rep: int | None = None) -> RecordedSet:
+    force, markers = sim_blocks(pattern, drill_id, reps, arms, load_kg, seed)
     return set_from_blocks(force, markers, config, source=f"sim:{pattern}",
                            calibration={"plate": "simulated (exact)", "camera": "simulated (exact)"},
                            pain_at_rep=pain_at_rep)

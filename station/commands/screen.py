@@ -33,7 +33,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--answers", help="contraindication answers in order, e.g. no,no,no,no, or a JSON "
                         "file; asked interactively when omitted")
     src = parser.add_argument_group("source of the set (one)")
-    src.add_argument("--sim", metavar="PATTERN", help="virtual subject pattern (e.g. hinge, squat)")
+    src.add_argument("--sim", metavar="PATTERN",
+                     help="virtual subject pattern (hinge, squat, toe_shift, shallow, rounding, arching)")
     src.add_argument("--trial", type=Path, metavar="FILE.h5", help="a recorded trial")
     src.add_argument("--plate", help="live force plate source (with --camera)")
     src.add_argument("--camera", help="live camera source (with --plate)")
@@ -87,7 +88,7 @@ def _record(args: argparse.Namespace, config):
     if len(chosen) != 1 or bool(args.plate) != bool(args.camera):
         raise StationError("source: give exactly one of --sim PATTERN, --trial FILE.h5 or --plate + --camera")
     if args.sim:
-        return set_sources.set_from_sim(args.sim, config, reps=args.reps, arms=args.arms,
+        return set_sources.set_from_sim(args.sim, config, drill_id=args.drill, reps=args.reps, arms=args.arms,
                                         load_kg=args.load_kg, seed=args.seed, pain_at_rep=args.pain_at_rep)
     if args.trial:
         return set_sources.set_from_trial_file(args.trial, config, pain_at_rep=args.pain_at_rep)
