@@ -38,8 +38,8 @@ def _arr(values: list) -> np.ndarray:
     return np.array([np.nan if v is None else v for v in values], dtype=float)
 
 
-def _rep_mask(t: np.ndarray, rep: RepResult) -> np.ndarray:
-    return (t >= rep.t_start) & (t <= rep.t_end)
+def _rep_mask(t: np.ndarray, rep: RepResult, pad_s: float = 0.0) -> np.ndarray:
+    return (t >= rep.t_start - pad_s) & (t <= rep.t_end + pad_s)
 
 
 def hip_path_png(series: TrialSeries, reps: list[RepResult], ratio_target: float = 2.0,
@@ -57,19 +57,19 @@ def hip_path_png(series: TrialSeries, reps: list[RepResult], ratio_target: float
             label=f"target: back \u2265 {ratio_target:g}\u00d7 down (hatched = good)")
     ax.plot(xs, xs / ratio_squat, color="0.35", lw=1.2, ls=":", label="squat line: back = down")
     for i, rep in enumerate(reps):
-        m = _rep_mask(t, rep) & finite
+        m = _rep_mask(t, rep, pad_s=0.4) & finite  # the rep starts at 15% travel: show it from standing
         if not m.any():
             continue
         ls = "-" if rep.passed else "--"
         ax.plot(back[m], drop[m], color="black", lw=1.0 if rep.passed else 1.4, ls=ls)
-        k = int(np.argmax(np.where(m, back, -np.inf)))
-        mark = "" if rep.passed else " \u2717"
-        ax.annotate(f"{i + 1}{mark}", (back[k], drop[k]), xytext=(3, 3), textcoords="offset points",
-                    fontsize=7)
+        if not rep.passed:  # only faulty reps are numbered: clean ones overlap and need no name
+            k = int(np.argmax(np.where(m, drop, -np.inf)))
+            ax.annotate(f"{i + 1} \u2717", (back[k], drop[k]), xytext=(3, 3), textcoords="offset points",
+                        fontsize=7, bbox={"facecolor": "white", "edgecolor": "none", "pad": 0.5})
     if not any(_rep_mask(t, r).any() for r in reps) and finite.any():
         ax.plot(back[finite], drop[finite], color="black", lw=0.8)
     ax.plot([], [], color="black", ls="-", label="clean rep")
-    ax.plot([], [], color="black", ls="--", lw=1.4, label="rep with a fault (\u2717)")
+    ax.plot([], [], color="black", ls="--", lw=1.4, label="rep with a fault (\u2717 + its number)")
     ax.set_xlim(0, xmax)
     ax.set_ylim(ymax, -0.05 * ymax)  # down is down
     ax.set_xlabel("hip travel backwards (mm)")

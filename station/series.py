@@ -66,17 +66,14 @@ def _bin_mean(t_s: np.ndarray, values: np.ndarray, edges: np.ndarray) -> np.ndar
         return np.where(n > 0, s / np.maximum(n, 1), np.nan)
 
 
-def foot_pos_from_force(force: ForceBlock, config: StationConfig) -> np.ndarray:
-    """foot_pos (0 heel, 1 toe) per force sample; NaN where Fz is below the CoP floor (metrics.md)."""
-    cells = np.asarray(force.cells_n, dtype=float)
-    fz = cells.sum(axis=1)
-    body_weight_n = float(np.nanmedian(fz)) if len(fz) else 0.0
-    floor_n = max(config.thresholds.cop_min_force_n,
-                  config.thresholds.cop_min_body_weight_frac * body_weight_n)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        cop_x = cells @ config.plate.channel_xy[:, 0] / fz
-    cop_x[~(fz > floor_n)] = np.nan
-    return (cop_x - config.feet.heel_x_m) / config.feet.foot_length_m
+def foot_pos_from_force(force: ForceBlock, config: StationConfig, body_weight_n: float | None) -> np.ndarray:
+    """foot_pos (0 heel, 1 toe) per force sample, NaN below the CoP force gate: the core's own functions."""
+    from station import cop
+
+    fz = cop.total_force_n(np.asarray(force.cells_n, dtype=float))
+    cop_x = cop.cop_xy_m(np.asarray(force.cells_n, dtype=float), config.plate.channel_xy, fz)[:, 0]
+    cop_x[~(fz > cop.force_gate_n(config, body_weight_n))] = np.nan
+    return cop.foot_pos(cop_x, config)
 
 
 def _standing_index(t_s: np.ndarray, reps: list[RepResult]) -> np.ndarray:
@@ -88,8 +85,12 @@ def _standing_index(t_s: np.ndarray, reps: list[RepResult]) -> np.ndarray:
 
 
 def series_from_blocks(force: ForceBlock | None, markers: MarkerBlock | None, reps: list[RepResult],
-                       config: StationConfig, rate_hz: float = SERIES_RATE_HZ) -> TrialSeries:
-    """Downsample what the pictures need from the blocks a set was analysed from."""
+                       config: StationConfig, body_weight_n: float | None = None,
+                       rate_hz: float = SERIES_RATE_HZ) -> TrialSeries:
+    """Downsample what the pictures need from the blocks a set was analysed from, filtered as the
+    metrics are (zero-lag low-pass at thresholds.filter_cutoff_hz, the core's filter)."""
+    from station.filtering import lowpass
+
     starts = [b.t_s[0] for b in (force, markers) if b is not None and len(b)]
     ends = [b.t_s[-1] for b in (force, markers) if b is not None and len(b)]
     if not starts:
@@ -101,14 +102,16 @@ def series_from_blocks(force: ForceBlock | None, markers: MarkerBlock | None, re
     back_mm, drop_mm, foot = nan.copy(), nan.copy(), nan.copy()
     still = None
     if markers is not None and "hip" in markers.positions and len(markers):
-        hip = np.asarray(markers.positions["hip"], dtype=float)
+        hip = lowpass(markers.t_s, np.asarray(markers.positions["hip"], dtype=float),
+                      config.thresholds.filter_cutoff_hz)
         standing = _standing_index(markers.t_s, reps)
         base = np.nanmedian(hip[standing], axis=0)
         back_mm = _bin_mean(markers.t_s, -(hip[:, 0] - base[0]) * 1000.0, edges)
         drop_mm = _bin_mean(markers.t_s, -(hip[:, 2] - base[2]) * 1000.0, edges)
         still = _deepest_still(markers, reps)
     if force is not None and len(force):
-        foot = _bin_mean(force.t_s, foot_pos_from_force(force, config), edges)
+        foot_raw = foot_pos_from_force(force, config, body_weight_n)
+        foot = _bin_mean(force.t_s, lowpass(force.t_s, foot_raw, config.thresholds.filter_cutoff_hz), edges)
     return TrialSeries(t_s=[float(t - t0) for t in centres], hip_back_mm=back_mm.tolist(),
                        hip_drop_mm=drop_mm.tolist(), foot_pos=foot.tolist(), still=still, rate_hz=rate_hz,
                        heel_x_m=config.feet.heel_x_m, foot_length_m=config.feet.foot_length_m,

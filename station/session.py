@@ -172,8 +172,9 @@ def save_session(session: Session, path: str | os.PathLike) -> None:
     fd, tmp = tempfile.mkstemp(prefix=p.name + ".", suffix=".tmp", dir=p.parent)
     try:
         with os.fdopen(fd, "w") as fh:
-            json.dump(session.to_json(), fh, indent=1)
+            json.dump(session.to_json(), fh, separators=(",", ":"))  # compact: series are long lists
             fh.write("\n")
+        os.chmod(tmp, 0o644)  # mkstemp makes 0600; a session is an ordinary document
         os.replace(tmp, p)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

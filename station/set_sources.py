@@ -67,7 +67,9 @@ def set_from_blocks(force: ForceBlock | None, markers: MarkerBlock | None, confi
             force, markers = _cut(force, t0 + stopped_at), _cut(markers, t0 + stopped_at)
             result = _analyze(force, markers, config, source)
             result.reps = [r for r in result.reps if r.t_end <= stopped_at]
-    series = series_from_blocks(force, markers, result.reps, config)
+            # the cut is ours: replace the core's "ends during a movement" with the reason
+            result.warnings = [w for w in result.warnings if "ends during a movement" not in w]
+    series = series_from_blocks(force, markers, result.reps, config, result.summary.get("body_weight_n"))
     return RecordedSet(result, series, source, calibration, trial_file, stopped_at)
 
 
