@@ -114,7 +114,8 @@ def _section(trial: Trial, session_path: Path | None, config: StationConfig) -> 
     title = f"{trial.trial_id}: {describe_set(trial.drill, trial.arms, trial.implement, trial.load_kg)}"
     status = {"complete": "completed", "stopped": f"stopped: {trial.stop_reason or 'by the operator'}",
               "refused": refusal_words(trial)}
-    facts = [("Started", trial.started_at), ("Status", status.get(trial.status, trial.status)),
+    facts = [("Started", trial.started_at.replace("T", " ")),
+             ("Status", status.get(trial.status, trial.status)),
              ("Source", trial.source or "\u2013")]
     if trial.status != "refused":
         n_pass = sum(r.passed for r in trial.reps)

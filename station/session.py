@@ -1,7 +1,19 @@
 """A screening session: one subject's sets in order, their screening answers, results and gate decision.
 
-Stored as one JSON file (format in docs of `Session.to_json`). Saved atomically (temp file + rename), so
-an interrupted write never loses the sets already recorded.
+Stored as one compact JSON file, saved atomically (temp file + rename) so an interrupted write never
+loses the sets already recorded:
+
+    {"session_schema_version": 1, "station_version": "0.1.0", "subject_id": "S01", "date": "2026-11-21",
+     "prescribed_load_kg": null,
+     "trials": [{"trial_id": "T1", "drill": "dowel_hinge", "arms": null, "implement": null, "load_kg": null,
+                 "started_at": "...", "source": "sim:hinge", "trial_file": null, "calibration": {...}|null,
+                 "screening": {"answers": {"acute_low_back_pain": false, ...}, "asked_at": "..."},
+                 "status": "complete|stopped|refused", "stop_reason": null, "pain_at_rep": null,
+                 "analysis": <AnalysisResult.to_json()>|null, "series": <TrialSeries.to_json()>|null}],
+     "gate": <GateDecision.to_json()>}
+
+A newer or unknown session_schema_version is refused for writing (one line naming the file and field);
+reports load it leniently and mark it.
 """
 
 from __future__ import annotations
