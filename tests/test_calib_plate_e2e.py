@@ -17,7 +17,8 @@ POSITIONS = ["front-left", "centre", "rear-right", "rear-left", "front-right"]
 
 def test_calibrate_plate_through_pty(tmp_path):
     cfg = StationConfig()
-    # lead: the command needs ~1-2 s to start (several under CPU load) and must see the empty plate for >= 1 s before the first mass
+    # lead: the command needs ~1-2 s to start (several under CPU load) and must see the empty
+    # plate for >= 1 s before the first mass
     sched = PlacementSchedule([(20.0, placement_xy(p, cfg)) for p in POSITIONS], cfg.plate.channel_xy,
                               lead_s=8.0, hold_s=1.6, empty_s=1.0, transition_s=0.5)
     emu = plate_emulator.PlateEmulator(sched, gains_n_per_count=tuple(TRUE_GAINS),
