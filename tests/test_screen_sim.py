@@ -11,7 +11,6 @@ pytest.importorskip("station.analyze", reason="needs the core (station.analyze.a
 pytest.importorskip("drivers.sim.subject", reason="needs the virtual subject")
 
 from drivers.sim.subject import VirtualSubject  # noqa: E402
-
 from station.gate import GateDecision  # noqa: E402
 from station.session import load_session  # noqa: E402
 from tests.report_html import parse_report  # noqa: E402
