@@ -57,3 +57,28 @@ def stick_pose(hinge: float = 0.0, t_s: float = 0.0, *, flip: bool = False) -> P
         "ankle": near["ankle"] + np.array([0, sgn * (0.045 + MARKER_R_M), 0]),
     }
     return Pose(t_s=t_s, capsules=tuple(caps), markers=markers, marker_radius_m=MARKER_R_M)
+
+
+class StickSubject:
+    """VirtualSubject-shaped stand-in: hinges with `period_s`; `.pose(t)`, `.markers(t)`, `.duration_s`."""
+
+    pattern = "stick"
+    arms = "crossed"
+
+    def __init__(self, duration_s: float = 2.0, period_s: float = 2.5, *, flip: bool = False,
+                 hidden: dict[str, tuple[float, float]] | None = None) -> None:
+        self.duration_s, self.period_s, self.flip = duration_s, period_s, flip
+        self.hidden = hidden or {}  # name -> (t_from, t_to): marker removed (e.g. covered by a hand)
+
+    def _hinge(self, t_s: float) -> float:
+        return 0.5 - 0.5 * np.cos(2 * np.pi * t_s / self.period_s)
+
+    def pose(self, t_s: float) -> Pose:
+        pose = stick_pose(self._hinge(t_s), t_s, flip=self.flip)
+        markers = {n: p for n, p in pose.markers.items()
+                   if not (n in self.hidden and self.hidden[n][0] <= t_s < self.hidden[n][1])}
+        return Pose(t_s, pose.capsules, markers, pose.marker_radius_m)
+
+    def markers(self, t_s: np.ndarray) -> dict[str, np.ndarray]:
+        poses = [stick_pose(self._hinge(t), t, flip=self.flip) for t in np.atleast_1d(t_s)]
+        return {n: np.array([p.markers[n] for p in poses]) for n in poses[0].markers}
