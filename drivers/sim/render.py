@@ -26,6 +26,10 @@ _SUPERSAMPLE = 4  # marker edge coverage: 4x4 rays per pixel, so disc centroids 
 _MAX_SHIFT_PX = 64  # emitter parallax range kept in the dot texture
 
 
+def _union(a: tuple[slice, slice], b: tuple[slice, slice]) -> tuple[slice, slice]:
+    return tuple(slice(min(x.start, y.start), max(x.stop, y.stop)) for x, y in zip(a, b, strict=True))
+
+
 def default_intrinsics(width: int = 848, height: int = 480) -> Intrinsics:
     """D435-like pinhole intrinsics (no distortion) for 848x480, 640x480 or 1280x720 (others scaled)."""
     fx = _FX_PX.get((width, height), 426.0 * width / 848.0)
@@ -72,6 +76,11 @@ class Renderer:
         self._dots = dots.astype(np.float32)
         self._shift_per_inv_z = intr.fx * emitter_offset_m
         self.last_marker_coverage: dict[str, float] = {}
+        # the static scene's share of every per-frame product, computed once
+        full = (slice(0, H), slice(0, W))
+        self._sigma_static = self._sigma(self._z_static)
+        self._invalid_static = self._shadow(self._z_static, full) | ~(self._z_static < max_range_m)
+        self._ir_static = self._ir_clean(self._z_static, self._albedo_static, full)
 
     # --- static scene ---------------------------------------------------------------------------------
     def _static_scene(self, cfg: StationConfig, thickness_m: float, wall_distance_m: float | None):
@@ -124,7 +133,7 @@ class Renderer:
     def render(self, pose: Pose) -> tuple[np.ndarray, np.ndarray]:
         """Depth (uint16, units of depth_scale_m, 0 = none) and left IR (uint8) of one pose."""
         z = self._z_static.copy()
-        albedo = self._albedo_static.copy()
+        body = None  # union of the capsules' pixel windows: only there does the frame differ from static
         for cap in pose.capsules:
             p0, p1 = np.asarray(cap.p0, float), np.asarray(cap.p1, float)
             r = max(cap.r0, cap.r1)
@@ -134,15 +143,71 @@ class Renderer:
             rd = self._rd[win].reshape(-1, 3)
             t = ray_round_cone(self._origin, rd, p0, p1, cap.r0, cap.r1)
             z_cap = t.reshape(z[win].shape) * self._z_per_range[win]
-            nearer = z_cap < z[win]
-            z[win] = np.where(nearer, z_cap, z[win])
-            albedo[win] = np.where(nearer, _ALBEDO["body"], albedo[win])
-        coverage, marker_windows = self._markers(pose, z)
-        depth = self._depth(z, marker_windows)
-        ir = self._ir(z, albedo, coverage, marker_windows)
-        return depth, ir
+            np.minimum(z[win], z_cap, out=z[win])
+            body = win if body is None else _union(body, win)
+        marker_windows = self._markers(pose, z)
+        H, W = z.shape
+        noise = self._crop(self._noise_bank)
+        sigma = self._sigma_static.copy()
+        invalid = self._invalid_static.copy()
+        ir = self._ir_static.copy()
+        if body is not None:
+            # shadows fall left of a foreground edge, as far as the disparity step: widen the window
+            cols = slice(max(body[1].start - _MAX_SHIFT_PX, 0), min(body[1].stop + _MAX_SHIFT_PX, W))
+            wide = (body[0], cols)
+            z_w = z[wide]
+            moved = z_w < self._z_static[wide]
+            sigma[wide] = self._sigma(z_w)
+            static_invalid = self._invalid_static[wide] & ~moved
+            invalid[wide] = self._shadow(z_w, wide) | static_invalid | ~(z_w < self.max_range_m)
+            albedo = np.where(moved, np.float32(_ALBEDO["body"]), self._albedo_static[wide])
+            ir[wide] = self._ir_clean(z_w, albedo, wide)
+        invalid |= self._crop(self._uniform_bank) < self.dropout_frac
+        depth = np.rint((z + sigma * noise) * np.float32(1.0 / self.depth_scale_m))
+        depth[invalid] = 0
+        ir += np.float32(3.0) * self._crop(self._noise_bank)  # sensor read noise
+        for (vs, us), cov in marker_windows:
+            # the stereo matcher fails on the saturated disc and one pixel around it
+            bad = cov > 0
+            grown = bad.copy()
+            grown[1:, :] |= bad[:-1, :]
+            grown[:-1, :] |= bad[1:, :]
+            grown[:, 1:] |= bad[:, :-1]
+            grown[:, :-1] |= bad[:, 1:]
+            depth[vs, us][grown] = 0
+            ir[vs, us] = ir[vs, us] * (1 - cov) + _MARKER_IR * cov
+        return (np.clip(depth, 0, 65535).astype(np.uint16), np.clip(ir, 0, 255).astype(np.uint8))
 
-    def _markers(self, pose: Pose, z_body: np.ndarray):
+    def _crop(self, bank: np.ndarray) -> np.ndarray:
+        H, W = self.intrinsics.height, self.intrinsics.width
+        oy, ox = self._rng.integers(0, H), self._rng.integers(0, W)
+        return bank[oy:oy + H, ox:ox + W]
+
+    def _sigma(self, z: np.ndarray) -> np.ndarray:
+        """D4xx depth RMS error (m): z^2 * subpixel / (fx * baseline)."""
+        return z * z * np.float32(self.subpixel / (self.intrinsics.fx * self.baseline_m))
+
+    def _shadow(self, z: np.ndarray, win: tuple[slice, slice]) -> np.ndarray:
+        """Pixels the right imager cannot see: a pixel further right lands left of them in its image."""
+        with np.errstate(divide="ignore"):
+            disparity = np.float32(self.intrinsics.fx * self.baseline_m) / z
+        x_right = self._cols[:, win[1]] - disparity
+        run_min = np.minimum.accumulate(x_right[:, ::-1], axis=1)[:, ::-1]
+        shadow = np.zeros(z.shape, dtype=bool)
+        shadow[:, :-1] = run_min[:, 1:] < x_right[:, :-1] - 0.5
+        return shadow
+
+    def _ir_clean(self, z: np.ndarray, albedo: np.ndarray, win: tuple[slice, slice]) -> np.ndarray:
+        """Ambient IR times albedo plus the emitter's dots, which shift with 1/z (emitter parallax)."""
+        with np.errstate(divide="ignore"):
+            inv_z = np.float32(1.0) / z
+        shift = np.minimum(inv_z * np.float32(self._shift_per_inv_z), _MAX_SHIFT_PX - 1).astype(np.intp)
+        cols = np.arange(win[1].start, win[1].stop)[None, :]
+        dots = np.take_along_axis(self._dots[win[0]], shift + cols, axis=1)
+        gain = np.minimum(np.float32(2.25) * inv_z * inv_z, np.float32(1.0))
+        return albedo + dots * gain
+
+    def _markers(self, pose: Pose, z_body: np.ndarray) -> list:
         """Sub-pixel coverage of each visible marker sphere (occlusion against the body z-buffer)."""
         intr = self.intrinsics
         r = pose.marker_radius_m
@@ -168,52 +233,8 @@ class Renderer:
             rd = ((d_cam / norm[..., None]) @ self._R.T.astype(np.float32)).reshape(-1, 3)
             z_sub = ray_sphere(self._origin, rd.astype(np.float32), c, r).reshape(U.shape) / norm
             z_under = np.repeat(np.repeat(z_body[win], s, axis=0), s, axis=1)
-            visible = z_sub < z_under
-            cov = visible.reshape(h, s, w, s).mean(axis=(1, 3)).astype(np.float32)
+            cov = (z_sub < z_under).reshape(h, s, w, s).mean(axis=(1, 3)).astype(np.float32)
             self.last_marker_coverage[name] = float(cov.sum())
             if cov.any():
                 windows.append((win, cov))
-        return None, windows
-
-    def _depth(self, z: np.ndarray, marker_windows) -> np.ndarray:
-        intr = self.intrinsics
-        H, W = z.shape
-        oy, ox = self._rng.integers(0, H), self._rng.integers(0, W)
-        noise = self._noise_bank[oy:oy + H, ox:ox + W]
-        sigma = z * z * np.float32(self.subpixel / (intr.fx * self.baseline_m))
-        z_noisy = z + sigma * noise
-        # stereo shadow: a point is hidden from the right imager if a pixel to its right lands left of it
-        with np.errstate(divide="ignore"):
-            disparity = np.float32(intr.fx * self.baseline_m) / z
-        x_right = self._cols - disparity
-        run_min = np.minimum.accumulate(x_right[:, ::-1], axis=1)[:, ::-1]
-        shadow = np.zeros_like(z, dtype=bool)
-        shadow[:, :-1] = run_min[:, 1:] < x_right[:, :-1] - 0.5
-        oy, ox = self._rng.integers(0, H), self._rng.integers(0, W)
-        dropout = self._uniform_bank[oy:oy + H, ox:ox + W] < self.dropout_frac
-        invalid = shadow | dropout | ~(z < self.max_range_m)
-        depth = np.rint(z_noisy / np.float32(self.depth_scale_m))
-        depth[invalid] = 0
-        for (vs, us), cov in marker_windows:
-            # the stereo matcher fails on the saturated disc and one pixel around it
-            bad = cov > 0
-            grown = bad.copy()
-            grown[1:, :] |= bad[:-1, :]
-            grown[:-1, :] |= bad[1:, :]
-            grown[:, 1:] |= bad[:, :-1]
-            grown[:, :-1] |= bad[:, 1:]
-            depth[vs, us][grown] = 0
-        return np.clip(depth, 0, 65535).astype(np.uint16)
-
-    def _ir(self, z: np.ndarray, albedo: np.ndarray, _coverage, marker_windows) -> np.ndarray:
-        H, W = z.shape
-        with np.errstate(divide="ignore"):
-            inv_z = np.float32(1.0) / z
-        shift = np.minimum(inv_z * np.float32(self._shift_per_inv_z), _MAX_SHIFT_PX - 1).astype(np.intp)
-        dots = np.take_along_axis(self._dots, shift + np.arange(W)[None, :], axis=1)
-        gain = np.minimum(np.float32(2.25) * inv_z * inv_z, np.float32(1.0))
-        oy, ox = self._rng.integers(0, H), self._rng.integers(0, W)
-        ir = albedo + dots * gain + np.float32(3.0) * self._noise_bank[oy:oy + H, ox:ox + W]
-        for (vs, us), cov in marker_windows:
-            ir[vs, us] = ir[vs, us] * (1 - cov) + _MARKER_IR * cov
-        return np.clip(ir, 0, 255).astype(np.uint8)
+        return windows
