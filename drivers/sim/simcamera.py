@@ -31,6 +31,7 @@ class SimCamera(RealSenseCamera):
         self.renderer = renderer or Renderer(default_intrinsics(width, height), seed=seed, config=self.config)
         self.seconds = seconds
         self._feeder: threading.Thread | None = None
+        self.feeding_done = False  # the subject's trial has been rendered to its end
         self.pause_event = threading.Event()  # set it to stop delivering frames (a camera gap)
 
     def start(self) -> None:
@@ -38,8 +39,10 @@ class SimCamera(RealSenseCamera):
         self._softcam = SoftwareCamera(self.renderer.intrinsics, self.fps,
                                        depth_scale_m=self.renderer.depth_scale_m)
         self._context = rs.context()
-        # the context holds devices weakly: a devices-changed callback keeps ours alive (FIELD-NOTES)
-        self._context.set_devices_changed_callback(lambda _info: None)
+        # the context holds devices weakly: keeping the devices-changed event (it references the new
+        # device) keeps ours listed (FIELD-NOTES)
+        self._device_events: list = []
+        self._context.set_devices_changed_callback(self._device_events.append)
         self._softcam.device.add_to(self._context)
         super().start()
         self._feeder = threading.Thread(target=self._feed, name=f"feeder {self.name}", daemon=True)
