@@ -15,6 +15,7 @@ gaps NaN.
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -32,6 +33,7 @@ _MISSING_SPEED_M_S = 2.0  # the gate widens at this speed while a marker is miss
 _GATE_MAX_M = 0.45
 _SEGMENT_TOL = 0.35  # fraction of a standing segment length an assignment may stretch or shrink
 _PREDICT_MAX_S = 0.3  # constant-velocity prediction is not extrapolated further than this
+_CHAIN_GATE_M = 0.12  # gate around the chain prediction for a lost or never-seen marker
 _RESET_AFTER_S = 1.0  # all markers lost this long: re-initialise from an upright stance
 
 
@@ -135,19 +137,15 @@ class MarkerTracker:
         return result
 
     def _initialise(self, det: Detections, xyz: np.ndarray, t_s: float) -> dict[str, int]:
-        ok = np.flatnonzero(np.all(np.isfinite(xyz), axis=1))
-        if len(ok) != len(self.names):
+        ok = np.flatnonzero(np.all(np.isfinite(xyz), axis=1) & (np.abs(xyz[:, 0]) < 1.0)
+                            & (np.abs(xyz[:, 1]) < 1.0) & (xyz[:, 2] > -0.1) & (xyz[:, 2] < 2.5))
+        labels = label_upright(xyz[ok], self.names)
+        if labels is None:
             return {}
-        order = ok[np.argsort(-xyz[ok, 2])]  # highest first
-        chain = xyz[order]
-        seg = np.diff(chain, axis=0)
-        lengths = np.linalg.norm(seg, axis=1)
-        upright = np.all(np.abs(seg[:, 2]) > np.linalg.norm(seg[:, :2], axis=1))  # within 45 deg of vertical
-        if not (upright and np.all((lengths > 0.08) & (lengths < 0.9))):
-            return {}
-        assigned = {name: int(i) for name, i in zip(self.names, order, strict=True)}
-        for (a, b), length in zip(zip(self.names[:-1], self.names[1:], strict=True), lengths, strict=True):
-            self._segments[(a, b)] = float(length)
+        assigned = {name: int(ok[j]) for j, name in enumerate(labels) if name is not None}
+        for a, b in zip(self.names[:-1], self.names[1:], strict=True):
+            if a in assigned and b in assigned:
+                self._segments[(a, b)] = float(np.linalg.norm(xyz[assigned[a]] - xyz[assigned[b]]))
         for name, i in assigned.items():
             self._uv[name] = det.uv[i].copy()
             self._vel[name] = np.zeros(2)  # px/s
@@ -157,16 +155,43 @@ class MarkerTracker:
         self._last_t_s = t_s
         return assigned
 
+    def _chain_prediction(self, name: str, fresh: set[str]) -> np.ndarray | None:
+        """Pixel position of a marker not seen for a while, from its tracked neighbours on the body
+        chain and the standing height proportions (a marker lies on the line through its neighbours)."""
+        i = self.names.index(name)
+        above = [n for n in self.names[:i] if n in fresh][::-1]
+        below = [n for n in self.names[i + 1:] if n in fresh]
+        f = HEIGHT_FRACTION
+        if above and below:
+            a, b = above[0], below[0]
+        elif len(below) >= 2:
+            a, b = below[0], below[1]
+        elif len(above) >= 2:
+            a, b = above[1], above[0]
+        else:
+            return None
+        w = (f[name] - f[b]) / (f[a] - f[b])
+        return self._uv[b] + w * (self._uv[a] - self._uv[b])
+
     def _associate(self, det: Detections, xyz: np.ndarray, frame: CameraFrame, t_s: float) -> dict[str, int]:
         fx = frame.intrinsics.fx
         frame_period_s = max(t_s - self._last_t_s, 1e-3)
         names = list(self.names)
         cost = np.full((len(names), len(det)), np.inf)
+        seen_s = self._last_seen_s
+        fresh = {n for n in names if n in seen_s and t_s - seen_s[n] <= 1.5 * frame_period_s}
+        z_ref = float(np.median(list(self._z.values())))
         for r, name in enumerate(names):
-            missing_s = t_s - self._last_seen_s[name]  # one frame period if seen last frame
-            pred = self._uv[name] + self._vel[name] * min(missing_s, _PREDICT_MAX_S)
-            gate_m = min(_GATE_M + _MISSING_SPEED_M_S * (missing_s - frame_period_s), _GATE_MAX_M)
-            gate_px = gate_m * fx / max(self._z[name], 0.3)
+            missing_s = t_s - self._last_seen_s.get(name, -np.inf)  # one frame period if seen last frame
+            if missing_s <= _PREDICT_MAX_S:
+                pred = self._uv[name] + self._vel[name] * missing_s
+                gate_m = min(_GATE_M + _MISSING_SPEED_M_S * (missing_s - frame_period_s), _GATE_MAX_M)
+            else:  # lost (or never seen): look where the body chain puts it
+                pred = self._chain_prediction(name, fresh)
+                if pred is None:
+                    continue
+                gate_m = _CHAIN_GATE_M
+            gate_px = gate_m * fx / max(self._z.get(name, z_ref), 0.3)
             d = np.linalg.norm(det.uv - pred, axis=1)
             cost[r] = np.where(d <= gate_px, d / gate_px, np.inf)
         assigned: dict[str, int] = {}
@@ -175,11 +200,11 @@ class MarkerTracker:
             assigned = {names[r]: int(c) for r, c in zip(rows, cols, strict=True) if np.isfinite(cost[r, c])}
         self._check_segments(assigned, xyz, cost, names)
         for name, i in assigned.items():
-            elapsed_s = t_s - self._last_seen_s[name]
-            vel_now = (det.uv[i] - self._uv[name]) / elapsed_s
-            # smooth the velocity over consecutive frames; after a gap only the bridging estimate is known
-            consecutive = elapsed_s < 1.5 * frame_period_s
-            self._vel[name] = 0.5 * (self._vel[name] + vel_now) if consecutive else vel_now
+            elapsed_s = t_s - self._last_seen_s.get(name, -np.inf)
+            if elapsed_s < 1.5 * frame_period_s:  # smooth the velocity over consecutive frames
+                self._vel[name] = 0.5 * (self._vel[name] + (det.uv[i] - self._uv[name]) / elapsed_s)
+            else:  # after a gap the old velocity is stale
+                self._vel[name] = np.zeros(2)
             self._uv[name] = det.uv[i].copy()
             if np.isfinite(det.xyz_cam[i, 2]):
                 self._z[name] = float(det.xyz_cam[i, 2])
@@ -211,6 +236,41 @@ class MarkerTracker:
     def block(self) -> MarkerBlock:
         """finish().to_block() with the configured gap limit."""
         return self.finish().to_block(self.gap_max_s)
+
+
+# Standing height of each landmark as a fraction of stature (Winter, Biomechanics and Motor Control of
+# Human Movement, segment-length proportions): names markers found on an upright subject by height.
+HEIGHT_FRACTION = {"head": 0.915, "shoulder": 0.818, "hip": 0.530, "knee": 0.285, "ankle": 0.039}
+_INIT_RESIDUAL_M = 0.05
+
+
+def label_upright(xyz: np.ndarray, names: tuple[str, ...] = _CHAIN) -> list[str | None] | None:
+    """Names for candidate markers (K, 3, plate frame) on a subject standing upright, or None if unsure.
+
+    Every order-preserving choice of names for the candidates sorted by height is scored by how well
+    z = stature * fraction fits (stature free, 1.3-2.2 m); the best fit wins if it is clearly good.
+    Works with markers missing (at least three present) and for either facing direction.
+    """
+    k = len(xyz)
+    if not 3 <= k <= len(names):
+        return None
+    if np.max(np.abs(xyz[:, 0] - np.median(xyz[:, 0]))) > 0.25:  # not standing upright
+        return None
+    order = np.argsort(-xyz[:, 2])
+    z = xyz[order, 2]
+    best, best_res = None, np.inf
+    for choice in itertools.combinations(names, k):
+        f = np.array([HEIGHT_FRACTION[n] for n in choice])
+        stature = float(z @ f / (f @ f))
+        res = float(np.sqrt(np.mean((z - stature * f) ** 2)))
+        if 1.3 <= stature <= 2.2 and res < best_res:
+            best, best_res = choice, res
+    if best is None or best_res > _INIT_RESIDUAL_M:
+        return None
+    labels: list[str | None] = [None] * k
+    for j, name in zip(order, best, strict=True):
+        labels[j] = name
+    return labels
 
 
 def track_frames(frames, T_plate_from_camera: np.ndarray | None = None, *,
