@@ -70,6 +70,7 @@ class HingeCore:
         self.warnings: list[str] = []
         self.live = LiveState()
         self._dropped_samples = 0
+        self._standing_z: tuple[tuple[int, int], float] = ((-1, -1), math.nan)
 
     # ---- input -----------------------------------------------------------------------------------
     def _monotonic(self, buf: ColumnBuffer, t_s: np.ndarray) -> np.ndarray:
@@ -131,8 +132,8 @@ class HingeCore:
             dowel_region=None if dw is None else dw[:, 2].astype(int))
 
     def _streams_ready(self, t_s: float) -> bool:
-        if self.expect_force and self._force.last_t() < t_s and self._markers.last_t() - self._force.last_t() \
-                < FORCE_WAIT_S:
+        force_t = self._force.last_t()
+        if self.expect_force and force_t < t_s and self._markers.last_t() - force_t < FORCE_WAIT_S:
             return False
         return not (self.expect_dowel and self._dowel.last_t() < t_s)
 
@@ -143,9 +144,9 @@ class HingeCore:
             exc = self._detector.push(i, float(m[i, 0]), float(m[i, hip_col]))
             if exc is not None:
                 self._pending.append((exc, exc.detect_index))
-        self._detected_upto = self._markers.n
-        if self._markers.n:
+        if self._markers.n > self._detected_upto:
             self._live_markers(m[-1], hip_col)
+        self._detected_upto = self._markers.n
         while self._pending:
             exc, j = self._pending[0]
             outcome = None
@@ -215,10 +216,11 @@ class HingeCore:
         lv = self.live
         lv.hip_m = (float(hip[0]), float(hip[1]), float(hip[2]))
         lv.hip_back_m = self._detector.displacement_m
-        s0, s1 = self._detector.standing
-        z_col = hip_col + 2
-        standing_z = self._markers.view[s0:s1, z_col]
-        lv.hip_drop_m = float(np.nanmean(standing_z) - hip[2]) if np.any(np.isfinite(standing_z)) else math.nan
+        standing = self._detector.standing
+        if standing != self._standing_z[0]:
+            z = self._markers.view[standing[0]:standing[1], hip_col + 2]
+            self._standing_z = (standing, float(np.nanmean(z)) if np.any(np.isfinite(z)) else math.nan)
+        lv.hip_drop_m = self._standing_z[1] - float(hip[2])
         lv.phase = self._detector.phase
 
     # ---- output ------------------------------------------------------------------------------------

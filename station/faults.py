@@ -21,7 +21,8 @@ def judge(rep: RepResult, th: Thresholds, *, incomplete: bool, dowel_region: str
             or _above(rep.knee_flexion_deg, th.knee_flexion_squat_deg) \
             or _above(rep.knee_flexion_change_deg, th.knee_flexion_change_squat_deg):
         found.add("squat_pattern")
-    if _above(rep.foot_pos_bottom, th.foot_pos_bottom_max) or _above(rep.foot_pos_shift, th.foot_pos_shift_max) \
+    if _above(rep.foot_pos_bottom, th.foot_pos_bottom_max) \
+            or _above(rep.foot_pos_shift, th.foot_pos_shift_max) \
             or _below(rep.heel_load_pct, th.heel_load_min_pct):
         found.add("toe_shift")
     if _below(rep.trunk_inclination_deg, th.trunk_inclination_min_deg):

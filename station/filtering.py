@@ -53,7 +53,8 @@ def _filter_uniform(values: np.ndarray, rate_hz: float, cutoff_hz: float) -> np.
     return sosfiltfilt(sos, values, axis=0, padlen=padlen)
 
 
-def lowpass(t_s: np.ndarray, values: np.ndarray, cutoff_hz: float, *, bridge_max_s: float = 0.1) -> np.ndarray:
+def lowpass(t_s: np.ndarray, values: np.ndarray, cutoff_hz: float, *,
+            bridge_max_s: float = 0.1) -> np.ndarray:
     """Zero-lag Butterworth low-pass of values (N,) or (N, k) sampled at t_s (N,); NaN where unknown."""
     t_s = np.asarray(t_s, dtype=float)
     vals = bridge_gaps(t_s, np.asarray(values, dtype=float), bridge_max_s)
@@ -75,9 +76,10 @@ def lowpass(t_s: np.ndarray, values: np.ndarray, cutoff_hz: float, *, bridge_max
             flat_out[a:b] = _filter_uniform(flat_in[a:b], 1.0 / dt_med, cutoff_hz)
             continue
         grid = np.arange(t_run[0], t_run[-1] + 0.5 * dt_med, dt_med)
-        on_grid = np.column_stack([np.interp(grid, t_run, flat_in[a:b, k]) for k in range(flat_in.shape[1])])
+        width = flat_in.shape[1]
+        on_grid = np.column_stack([np.interp(grid, t_run, flat_in[a:b, k]) for k in range(width)])
         smooth = _filter_uniform(on_grid, 1.0 / dt_med, cutoff_hz)
-        flat_out[a:b] = np.column_stack([np.interp(t_run, grid, smooth[:, k]) for k in range(smooth.shape[1])])
+        flat_out[a:b] = np.column_stack([np.interp(t_run, grid, smooth[:, k]) for k in range(width)])
     return out
 
 

@@ -69,8 +69,9 @@ def positions(t: np.ndarray, reps: list[SynthRep]) -> dict[str, np.ndarray]:
 
 
 def make_trial(reps: list[SynthRep], duration_s: float, *, config: StationConfig | None = None,
-               fps: float = 30.0, force_hz: float = 1000.0, mass_kg: float = 75.0, marker_noise_m: float = 0.003,
-               cell_noise_n: float = 1.0, seed: int = 0) -> tuple[ForceBlock, MarkerBlock, SynthTruth]:
+               fps: float = 30.0, force_hz: float = 1000.0, mass_kg: float = 75.0,
+               marker_noise_m: float = 0.003, cell_noise_n: float = 1.0,
+               seed: int = 0) -> tuple[ForceBlock, MarkerBlock, SynthTruth]:
     config = config or StationConfig()
     rng = np.random.default_rng(seed)
     tm = np.arange(0.0, duration_s, 1.0 / fps)
@@ -98,7 +99,8 @@ def make_trial(reps: list[SynthRep], duration_s: float, *, config: StationConfig
         truth.reps.append(dict(
             t_start=r.t0 + level * (r.tb - r.t0), t_bottom=r.tb, t_end=r.t1 - level * (r.t1 - r.tb),
             hip_back_mm=r.back_m * 1000, hip_drop_mm=r.drop_m * 1000, knee_flexion_deg=knee_b,
-            knee_flexion_change_deg=knee_b - knee_s, trunk_inclination_deg=_angle_deg(sh - hip, np.array([0, 0, 1.0])),
+            knee_flexion_change_deg=knee_b - knee_s,
+            trunk_inclination_deg=_angle_deg(sh - hip, np.array([0, 0, 1.0])),
             foot_pos_bottom=(cop_bottom + 0.13) / 0.26, foot_pos_shift=max(r.cop_shift_m, 0.0) / 0.26,
             heel_load_pct=100 * rear))
     return ForceBlock(tf, cells), MarkerBlock(tm, noisy), truth
