@@ -77,6 +77,27 @@ def _crossing(t: np.ndarray, d: np.ndarray, k_from: int, step: int, level: float
     return None
 
 
+def _bottom_index(t: np.ndarray, d: np.ndarray, peak: int) -> int:
+    """Sample nearest the vertex of a parabola fitted where d >= 90% of its peak (at most +-0.5 s).
+
+    The top of a hinge is flat: the single highest filtered sample wanders with marker noise by more
+    than 0.1 s, a least-squares vertex over the top does not."""
+    near = np.isfinite(d) & (d >= 0.9 * d[peak]) & (np.abs(t - t[peak]) <= 0.5)
+    lo, hi = peak, peak
+    while lo > 0 and near[lo - 1]:
+        lo -= 1
+    while hi < d.size - 1 and near[hi + 1]:
+        hi += 1
+    if hi - lo < 4:
+        return peak
+    tt = t[lo:hi + 1] - t[peak]
+    a, b, _ = np.polyfit(tt, d[lo:hi + 1], 2)
+    if a >= 0:
+        return peak
+    vertex = float(np.clip(-b / (2 * a), tt[0], tt[-1])) + t[peak]
+    return lo + int(np.argmin(np.abs(t[lo:hi + 1] - vertex)))
+
+
 def _finite(value: float) -> float | None:
     return float(value) if value is not None and np.isfinite(value) else None
 
@@ -132,6 +153,7 @@ def measure_rep(data: TrialData, exc: Excursion, j_now: int, prev_end_t: float, 
     t_start = _crossing(t, d, b, -1, level)
     if t_start is None:
         t_start = float(t[0])
+    b = _bottom_index(t, d, b)
     t_bottom = float(t[b])
     if t_end - t_start < th.rep_min_duration_s:
         return Outcome("reject", amplitude_m=amplitude, reason="shorter than the minimum duration")

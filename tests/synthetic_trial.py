@@ -23,7 +23,6 @@ class SynthRep:
     t1: float
     back_m: float = 0.15
     drop_m: float = 0.03
-    shank_tilt_deg: float = 10.0  # shank forward tilt at the bottom (from 0 standing)
     trunk_deg: float = 70.0
     cop_shift_m: float = -0.01  # CoP x change at the bottom
     knee_marker: bool = True
@@ -51,7 +50,7 @@ def _angle_deg(u: np.ndarray, v: np.ndarray) -> float:
 def positions(t: np.ndarray, reps: list[SynthRep]) -> dict[str, np.ndarray]:
     ankle0 = np.array([-0.06, -0.10, 0.08])
     hip0 = np.array([-0.05, -0.10, 0.92])
-    shank, trunk_len = 0.42, 0.50
+    shank, trunk_len = 0.415, 0.50
     s_all = np.zeros((len(reps), t.size))
     for k, r in enumerate(reps):
         s_all[k] = bump(t, r)
@@ -59,9 +58,16 @@ def positions(t: np.ndarray, reps: list[SynthRep]) -> dict[str, np.ndarray]:
     which = np.argmax(s_all, axis=0) if reps else np.zeros(t.size, int)
     par = lambda name: np.array([getattr(reps[w], name) for w in which]) if reps else np.zeros(t.size)  # noqa: E731
     hip = hip0 + np.column_stack([-par("back_m") * s, 0 * s, -par("drop_m") * s])
-    tilt = np.radians(par("shank_tilt_deg") * s + 3.0)
     ankle = np.tile(ankle0, (t.size, 1))
-    knee = ankle + shank * np.column_stack([np.sin(tilt), 0 * s, np.cos(tilt)])
+    # two-link leg: the knee sits forward of the ankle-hip line, thigh and shank of fixed length
+    thigh = 0.43
+    span = hip - ankle
+    dist = np.linalg.norm(span, axis=1, keepdims=True)
+    along = (shank**2 - thigh**2 + dist**2) / (2 * dist)
+    height = np.sqrt(np.maximum(shank**2 - along**2, 0.0))
+    unit = span / dist
+    forward = np.column_stack([unit[:, 2], 0 * s, -unit[:, 0]])  # unit rotated -90 deg in x-z: anterior
+    knee = ankle + along * unit + height * forward
     alpha = np.radians(par("trunk_deg") * s + 4.0)
     shoulder = hip + trunk_len * np.column_stack([np.sin(alpha), 0 * s, np.cos(alpha)])
     head = shoulder + 0.22 * np.column_stack([np.sin(alpha), 0 * s, np.cos(alpha)])
