@@ -41,6 +41,25 @@ def _axis(text: str, where: str) -> np.ndarray:
     return v
 
 
+def _check_size(path: Path, header: bytes) -> None:
+    """The header says how many frames of what size follow; a shorter file was cut (Intel files only)."""
+    words = np.frombuffer(header[:20], dtype="<u2")
+    with open(path, "rb") as fh:
+        fh.seek((header[0] - 1) * 512)
+        param_head = fh.read(4)
+    if len(param_head) < 4 or param_head[3] != 84:  # 84 = Intel (little-endian); others: trust ezc3d
+        return
+    n_points, n_analog, first, last = (int(w) for w in words[1:5])
+    data_block = int(words[8])
+    scale = float(np.frombuffer(header[12:16], dtype="<f4")[0])
+    value_bytes = 4 if scale < 0 else 2
+    frames = max(last - first + 1, 0)
+    expected = (data_block - 1) * 512 + frames * (4 * n_points + n_analog) * value_bytes
+    if data_block >= 2 and path.stat().st_size < expected:
+        size = path.stat().st_size
+        raise StationError(f"{path}: truncated or damaged C3D file ({size} of {expected} bytes)")
+
+
 def _read(path: Path):
     import ezc3d  # only when a C3D is actually read
 
@@ -50,6 +69,7 @@ def _read(path: Path):
         head = fh.read(512)
     if len(head) < 512 or head[1] != 0x50:
         raise StationError(f"{path}: not a C3D file (no C3D header)")
+    _check_size(path, head)
     warnings: list[str] = []
     try:
         return ezc3d.c3d(str(path), extract_forceplat_data=True), warnings

@@ -8,7 +8,6 @@ longer gaps split the series into runs filtered separately, and stay NaN. Non-un
 from __future__ import annotations
 
 import numpy as np
-from scipy.signal import butter, sosfiltfilt
 
 # Winter (2009): a 2nd-order Butterworth run forward and back is a 4th-order filter whose -3 dB point
 # falls below the design cutoff; design at fc / 0.802 so the double pass is -3 dB at fc.
@@ -42,6 +41,8 @@ def bridge_gaps(t_s: np.ndarray, values: np.ndarray, bridge_max_s: float) -> np.
 
 
 def _filter_uniform(values: np.ndarray, rate_hz: float, cutoff_hz: float) -> np.ndarray:
+    from scipy.signal import butter, sosfiltfilt  # scipy.signal takes ~1-3 s to import: only when used
+
     design_hz = cutoff_hz / _DOUBLE_PASS_CORRECTION
     if design_hz >= 0.45 * rate_hz:
         return values.copy()  # nothing to remove at this rate

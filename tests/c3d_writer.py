@@ -45,6 +45,13 @@ def write_c3d(path, *, markers: dict[str, np.ndarray] | None, marker_rate: float
     c3d["data"]["points"] = pts
     c3d.add_parameter("POINT", "UNITS", ["mm"])
     ratio = int(round(force_rate / marker_rate))
+    if with_platform and abs(ratio * marker_rate - force_rate) > 1e-9:
+        # C3D wants an integer number of analog samples per frame: resample (an exporter must too)
+        t_old = np.arange(len(fz_n)) / force_rate
+        force_rate = ratio * marker_rate
+        t_new = np.arange(n_frames * ratio) / force_rate
+        fz_n = np.interp(t_new, t_old, fz_n)
+        cop_xy_m = np.column_stack([np.interp(t_new, t_old, cop_xy_m[:, k]) for k in range(2)])
     if with_platform:
         # plate local frame: x_p along station -y (lab), y_p along station -x, z_p = x_p cross y_p = down
         xp, yp = -left, -a

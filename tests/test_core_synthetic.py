@@ -73,7 +73,8 @@ def _feed_one_by_one(force: ForceBlock, markers: MarkerBlock, config: StationCon
         while j < k:
             core.push_force(ForceBlock(force.t_s[j:j + 1], force.cells_n[j:j + 1]))
             j += 1
-        core.push_markers(MarkerBlock(markers.t_s[i:i + 1], {n: p[i:i + 1] for n, p in markers.positions.items()}))
+        frame = {n: p[i:i + 1] for n, p in markers.positions.items()}
+        core.push_markers(MarkerBlock(markers.t_s[i:i + 1], frame))
         latencies += [t - rep.t_end for rep in core.poll()]
     core.push_force(ForceBlock(force.t_s[j:], force.cells_n[j:]))
     return core.finish(), latencies
