@@ -20,6 +20,7 @@ from station.streams import DOWEL_REGIONS
 
 PRE_WINDOW_S = 2.0  # zero-lag filter context before the excursion's entry
 BRIDGE_MAX_S = 0.1  # marker / CoP gaps bridged before filtering
+TOP_BAND_M, TOP_BAND_FRAC = 0.003, 0.02  # the "bottom" plateau: within 3 mm (or 2%) of the deepest point
 
 
 @dataclass
@@ -77,25 +78,19 @@ def _crossing(t: np.ndarray, d: np.ndarray, k_from: int, step: int, level: float
     return None
 
 
-def _bottom_index(t: np.ndarray, d: np.ndarray, peak: int) -> int:
-    """Sample nearest the vertex of a parabola fitted where d >= 90% of its peak (at most +-0.5 s).
+def _bottom_index(t: np.ndarray, d: np.ndarray, peak: int, level_m: float) -> int:
+    """Centre of the top of the excursion: where d stays within level_m of its peak (contiguous run).
 
-    The top of a hinge is flat: the single highest filtered sample wanders with marker noise by more
-    than 0.1 s, a least-squares vertex over the top does not."""
-    near = np.isfinite(d) & (d >= 0.9 * d[peak]) & (np.abs(t - t[peak]) <= 0.5)
+    A hinge often holds at the bottom; the single highest filtered sample then wanders over the hold
+    with marker noise, the middle of the top does not."""
     lo, hi = peak, peak
-    while lo > 0 and near[lo - 1]:
+    top = d[peak] - level_m
+    while lo > 0 and np.isfinite(d[lo - 1]) and d[lo - 1] >= top:
         lo -= 1
-    while hi < d.size - 1 and near[hi + 1]:
+    while hi < d.size - 1 and np.isfinite(d[hi + 1]) and d[hi + 1] >= top:
         hi += 1
-    if hi - lo < 4:
-        return peak
-    tt = t[lo:hi + 1] - t[peak]
-    a, b, _ = np.polyfit(tt, d[lo:hi + 1], 2)
-    if a >= 0:
-        return peak
-    vertex = float(np.clip(-b / (2 * a), tt[0], tt[-1])) + t[peak]
-    return lo + int(np.argmin(np.abs(t[lo:hi + 1] - vertex)))
+    middle = 0.5 * (t[lo] + t[hi])
+    return lo + int(np.argmin(np.abs(t[lo:hi + 1] - middle)))
 
 
 def _finite(value: float) -> float | None:
@@ -153,7 +148,7 @@ def measure_rep(data: TrialData, exc: Excursion, j_now: int, prev_end_t: float, 
     t_start = _crossing(t, d, b, -1, level)
     if t_start is None:
         t_start = float(t[0])
-    b = _bottom_index(t, d, b)
+    b = _bottom_index(t, d, b, max(TOP_BAND_M, TOP_BAND_FRAC * amplitude))
     t_bottom = float(t[b])
     if t_end - t_start < th.rep_min_duration_s:
         return Outcome("reject", amplitude_m=amplitude, reason="shorter than the minimum duration")

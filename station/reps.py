@@ -27,6 +27,7 @@ STILL_WINDOW_S = 0.5  # quiet standing window for the baseline
 STILL_TREND_M = 0.005  # |mean(last third) - mean(first third)| of a still window
 STILL_SPREAD_M = 0.010  # max |x - mean| of the smoothed x in a still window
 MAX_EXCURSION_S = 20.0  # longer than any rep: the subject moved to a new standing place
+RESTAND_M = 0.02  # a later quiet standing this far from the first one is a new place (feet moved)
 
 
 @dataclass
@@ -38,7 +39,7 @@ class Excursion:
     detect_index: int  # frame at which it was seen to have ended
     peak_m: float  # smoothed amplitude (m)
     baseline_x_m: float  # standing hip x used by the detector
-    standing: tuple[int, int]  # [first, stop) frames of the quiet standing that gave the baseline
+    standing: tuple[int, int]  # [first, stop) frames of the quiet standing the metrics refer to
 
 
 class RepDetector:
@@ -53,6 +54,10 @@ class RepDetector:
         self._t_last = math.nan
         self.baseline_x_m = math.nan
         self.standing: tuple[int, int] = (0, 0)
+        # the metrics' reference: the first quiet standing of the session, kept while the subject comes
+        # back to the same place (the short pauses between reps are still settling); a new one after a move
+        self.reference: tuple[int, int] | None = None
+        self._reference_x_m = math.nan
         self._still: deque[tuple[int, float, float, float]] = deque()  # (index, t, raw x, smoothed x)
         self.in_excursion = False
         self._entry = self._peak_i = 0
@@ -92,6 +97,8 @@ class RepDetector:
         if abs(trend) < STILL_TREND_M and max(abs(v - mean_s) for v in smooth) < STILL_SPREAD_M:
             self.baseline_x_m = sum(raw) / n
             self.standing = (self._still[0][0], i + 1)
+            if self.reference is None or abs(self.baseline_x_m - self._reference_x_m) > RESTAND_M:
+                self.reference, self._reference_x_m = self.standing, self.baseline_x_m
 
     def push(self, i: int, t_s: float, hip_x_m: float) -> Excursion | None:
         if not math.isfinite(hip_x_m):
@@ -118,5 +125,6 @@ class RepDetector:
         if i > self._peak_i and d < max(self.th.rep_start_frac * self._peak_m, self.end_floor_m):
             self.in_excursion = False
             self._still.clear()
-            return Excursion(self._entry, self._peak_i, i, self._peak_m, self.baseline_x_m, self.standing)
+            return Excursion(self._entry, self._peak_i, i, self._peak_m, self.baseline_x_m,
+                             self.reference or self.standing)
         return None
