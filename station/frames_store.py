@@ -30,7 +30,7 @@ def compression_kwargs(mode: str) -> dict:
         try:
             import hdf5plugin  # registers the Blosc filter with HDF5 (readers need it too)
         except ImportError:
-            raise StationError(f"--frames {mode}: needs the hdf5plugin package (pip install hdf5plugin)") from None
+            raise StationError(f"--frames {mode}: needs the hdf5plugin package") from None
         cname, level = ("lz4", 5) if mode == "h5-lz4" else ("zstd", 1)
         return dict(hdf5plugin.Blosc(cname=cname, clevel=level, shuffle=hdf5plugin.Blosc.BITSHUFFLE))
     raise StationError(f"--frames {mode}: unknown (choose from {', '.join(FRAME_MODES)})")

@@ -131,8 +131,7 @@ class TrialWriter:
         """Describe a stream (plate, force, camera, markers): rate in Hz, units, anything else."""
         values = {k: v for k, v in {"dtype": dtype, "shape": shape, "units": units,
                                     "rate_hz": rate, **extra}.items() if v is not None}
-        group = {"plate": "plate", "force": "force", "camera": "camera", "markers": "markers"}.get(stream, stream)
-        self._set_attrs(group, {f"descriptor_{k}": (to_json(v) if isinstance(v, (tuple, list, dict)) else v)
+        self._set_attrs(stream, {f"descriptor_{k}": (to_json(v) if isinstance(v, (tuple, list, dict)) else v)
                                 for k, v in values.items()})
 
     def set_calibration(self, status: str, *, plate: dict | None = None, camera_T: np.ndarray | None = None,
@@ -189,7 +188,8 @@ class TrialWriter:
         self._after_append()
 
     def append_markers(self, t_s: float | np.ndarray, positions: dict | np.ndarray,
-                       pixels: dict | np.ndarray | None = None, bridged: dict | np.ndarray | None = None) -> None:
+                       pixels: dict | np.ndarray | None = None,
+                       bridged: dict | np.ndarray | None = None) -> None:
         """positions: name -> (M,3) m or (M,5,3); pixels: name -> (M,2) px; bridged: name -> (M,) bool."""
         t = np.atleast_1d(np.asarray(t_s, float))
         m = t.shape[0]
@@ -350,7 +350,7 @@ class TrialWriter:
 
 
 def _stack_markers(values: dict | np.ndarray | None, m: int, width: int | None, fill: object) -> np.ndarray:
-    """name -> (M, width) dict (or an already stacked array) -> (M, n_markers[, width]) in MARKER_NAMES order."""
+    """name -> (M, width) dict (or a stacked array) -> (M, n_markers[, width]) in MARKER_NAMES order."""
     shape = (m, len(MARKER_NAMES)) + ((width,) if width else ())
     if values is None:
         return np.full(shape, fill)

@@ -30,7 +30,8 @@ class DatasetSpec:
     chunk_rows: int
 
 
-def _spec(path: str, dtype: str | np.dtype, row_shape: tuple[int, ...], units: str, chunk: int) -> DatasetSpec:
+def _spec(path: str, dtype: str | np.dtype, row_shape: tuple[int, ...], units: str,
+          chunk: int) -> DatasetSpec:
     return DatasetSpec(path, np.dtype(dtype), row_shape, units, chunk)
 
 

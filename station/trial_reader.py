@@ -129,7 +129,8 @@ def read_trial(path: str | os.PathLike) -> Trial:
                        "files": _json_attr(cal_group, "files_json")}
         if "camera_T_plate_from_camera" in cal_group.attrs:
             calibration["camera_T"] = np.asarray(cal_group.attrs["camera_T_plate_from_camera"])
-        plate = PlateChunk(*(col(k, "plate/raw") for k in ("seq", "t_device_s", "t_host_ns", "counts", "flags")))
+        plate = PlateChunk(*(col(k, "plate/raw")
+                             for k in ("seq", "t_device_s", "t_host_ns", "counts", "flags")))
         force_t = col("t_s", "force")
         force = ForceBlock(t_s=force_t, cells_n=col("cells_n", "force"))
         mt = col("t_s", "markers")
@@ -145,7 +146,8 @@ def read_trial(path: str | os.PathLike) -> Trial:
         events = [{"t_s": float(e["t_s"]), "kind": e["kind"].decode(), "text": e["text"].decode()}
                   for e in f["events"][:]]
         sync = {k: _attr(f["sync"], k) for k in f["sync"].attrs}
-        descriptors = {g: {k[len("descriptor_"):]: _attr(f[g], k) for k in f[g].attrs if k.startswith("descriptor_")}
+        descriptors = {g: {k.removeprefix("descriptor_"): _attr(f[g], k)
+                           for k in f[g].attrs if k.startswith("descriptor_")}
                        for g in ("plate", "force", "camera", "markers") if g in f}
         trial = Trial(
             path=p, schema_version=version, metadata=metadata,
