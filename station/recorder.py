@@ -208,13 +208,14 @@ class TrialWriter:
             self._fail(exc)
 
     def append_rep(self, rep: RepResult) -> None:
-        text = json.dumps(rep.to_json(), default=_json_default).encode()
-        if len(text) > REP_JSON_BYTES:  # notes are the only unbounded part: drop them rather than the rep
-            data = rep.to_json()
-            data.pop("notes", None)
-            text = json.dumps(data, default=_json_default).encode()
-        self._queue("reps/json", np.array([text], dtype=f"S{REP_JSON_BYTES}"))
-        self._flush_now()  # a rep is rare and precious: on disk at once
+        """A rep as the live core emitted it: on disk at once (rare and precious)."""
+        self._queue("reps/live_json", _rep_row(rep))
+        self._flush_now()
+
+    def reps_final(self, reps: list[RepResult]) -> None:
+        """The reps of the whole trial at stop (the core's finish()): what analyze/replay must equal."""
+        for rep in reps:
+            self._queue("reps/json", _rep_row(rep))
 
     def event(self, kind: str, text: str, t_s: float = float("nan")) -> None:
         """A warning or device event (e.g. kind='plate', text='disconnected at t=12.3 s')."""
@@ -347,6 +348,15 @@ class TrialWriter:
 
     def __exit__(self, *exc: object) -> None:
         self.stop("exception" if exc[0] else "stopped")
+
+
+def _rep_row(rep: RepResult) -> np.ndarray:
+    text = json.dumps(rep.to_json(), default=_json_default).encode()
+    if len(text) > REP_JSON_BYTES:  # notes are the only unbounded part: drop them rather than the rep
+        data = rep.to_json()
+        data.pop("notes", None)
+        text = json.dumps(data, default=_json_default).encode()
+    return np.array([text], dtype=f"S{REP_JSON_BYTES}")
 
 
 def _stack_markers(values: dict | np.ndarray | None, m: int, width: int | None, fill: object) -> np.ndarray:

@@ -59,7 +59,8 @@ DATASETS: tuple[DatasetSpec, ...] = (
     _spec("markers/positions_m", "<f8", (N_MARKERS, 3), "m (plate frame), NaN missing", 512),
     _spec("markers/pixels", "<f4", (N_MARKERS, 2), "px (u, v) in the IR image, NaN missing", 512),
     _spec("markers/bridged", "|b1", (N_MARKERS,), "True = interpolated across a gap", 512),
-    _spec("reps/json", f"S{REP_JSON_BYTES}", (), "RepResult.to_json() as UTF-8 JSON", 16),
+    _spec("reps/live_json", f"S{REP_JSON_BYTES}", (), "reps as the live core emitted them (JSON)", 16),
+    _spec("reps/json", f"S{REP_JSON_BYTES}", (), "final reps at stop (core.finish()), JSON", 16),
     _spec("events", EVENT_DTYPE, (), "warnings and device events", 64),
 )
 DATASET_BY_PATH = {d.path: d for d in DATASETS}

@@ -121,7 +121,6 @@ def read_trial(path: str | os.PathLike) -> Trial:
         metadata = {k: _attr(f, k) for k in keys}
         metadata.update(_json_attr(f, "metadata_json"))
         metadata["counts"] = _json_attr(f, "counts_json")
-        complete = bool(_attr(f, "complete", False))
         cal_group = f["calibration"]
         calibration = {"status": _attr(cal_group, "status", "unknown"),
                        "plate": _json_attr(cal_group, "plate_json"),
@@ -142,7 +141,9 @@ def read_trial(path: str | os.PathLike) -> Trial:
                               bridged={nm: bridged[:, i] for i, nm in enumerate(names)})
         camera_index = {k: col(k, "camera/index") for k in
                         ("frame_number", "t_device_ms", "t_host_ns", "t_s", "dropped_before")}
-        reps = [RepResult.from_json(json.loads(raw.rstrip(b"\0").decode())) for raw in f["reps/json"][:]]
+        complete = bool(_attr(f, "complete", False))
+        rep_rows = f["reps/json" if complete else "reps/live_json"][:]
+        reps = [RepResult.from_json(json.loads(raw.rstrip(b"\0").decode())) for raw in rep_rows]
         events = [{"t_s": float(e["t_s"]), "kind": e["kind"].decode(), "text": e["text"].decode()}
                   for e in f["events"][:]]
         sync = {k: _attr(f["sync"], k) for k in f["sync"].attrs}
