@@ -27,39 +27,48 @@ def cop_and_foot_pos(cells_n: np.ndarray, config: StationConfig,
 
 
 class ForceStep:
-    """counts (N,4) -> newtons per cell, with the calibration in force (or nominal defaults)."""
+    """counts (N,4) -> newtons per cell: F_i = (counts_i - offset_i) * gain_i (plate protocol).
+
+    Takes offsets/gains from a calibration object (offsets_counts, gains_n_per_count) or, with none,
+    zero offsets and the config's nominal gain, marked NOMINAL. describe() is what the trial stores
+    and from_description() rebuilds the same step for replay.
+    """
 
     def __init__(self, config: StationConfig, plate_calibration: object | None = None,
                  body_mass_kg: float | None = None) -> None:
         self.config = config
-        self.calibration = plate_calibration
-        self.status = "calibrated" if plate_calibration is not None else NOMINAL
+        if plate_calibration is None:
+            self.status = NOMINAL
+            self.offsets = np.zeros(4)
+            self.gains = np.full(4, config.plate.default_gain_n_per_count)
+            self.source = NOMINAL
+        else:
+            is_default = bool(getattr(plate_calibration, "is_default", False))
+            self.status = NOMINAL if is_default else "calibrated"
+            self.offsets = np.asarray(plate_calibration.offsets_counts, float).reshape(4)
+            self.gains = np.asarray(plate_calibration.gains_n_per_count, float).reshape(4)
+            self.source = str(getattr(plate_calibration, "source", "") or "")
         bw_n = (body_mass_kg or 0.0) * 9.80665
         th = config.thresholds
         self.min_force_n = max(th.cop_min_force_n, th.cop_min_body_weight_frac * bw_n)
 
     def cells_n(self, counts: np.ndarray) -> np.ndarray:
-        cal = self.calibration
-        if cal is None:
-            return counts.astype(float) * self.config.plate.default_gain_n_per_count
-        for name in ("counts_to_newtons", "to_newtons", "apply"):
-            fn = getattr(cal, name, None)
-            if fn is not None:
-                return np.asarray(fn(counts), float)
-        offsets = np.asarray(cal.offsets_counts, float)
-        gains = np.asarray(cal.gains_n_per_count, float)
-        return (counts - offsets) * gains
+        return (np.asarray(counts, float) - self.offsets) * self.gains
 
     def describe(self) -> dict:
-        cal = self.calibration
-        if cal is None:
-            return {"status": NOMINAL, "gain_n_per_count": self.config.plate.default_gain_n_per_count,
-                    "offsets_counts": [0, 0, 0, 0]}
-        for name in ("to_dict", "as_dict"):
-            fn = getattr(cal, name, None)
-            if fn is not None:
-                return dict(fn())
-        return {k: v for k, v in vars(cal).items() if not k.startswith("_")}
+        return {"status": self.status, "offsets_counts": self.offsets.tolist(),
+                "gains_n_per_count": self.gains.tolist(), "source": self.source}
+
+    @classmethod
+    def from_description(cls, desc: dict, config: StationConfig,
+                         body_mass_kg: float | None = None) -> ForceStep:
+        step = cls(config, None, body_mass_kg)
+        if desc.get("offsets_counts") is not None and desc.get("gains_n_per_count") is not None:
+            step.offsets = np.asarray(desc["offsets_counts"], float).reshape(4)
+            step.gains = np.asarray(desc["gains_n_per_count"], float).reshape(4)
+            step.status = desc.get("status", "calibrated")
+            step.source = desc.get("source", "")
+        return step
 
 
 class ClockStep:
@@ -71,7 +80,6 @@ class ClockStep:
 
     def __init__(self, name: str) -> None:
         self.name = name
-        self.mapper = None
         try:
             from calibration.clocks import ClockMapper
 
@@ -84,14 +92,15 @@ class ClockStep:
         if m is None:
             return np.asarray(t_host_ns, np.int64)
         m.update(np.asarray(t_device_s, float), np.asarray(t_host_ns, np.int64))
-        return np.asarray(m.to_host_ns(np.asarray(t_device_s, float)), np.int64)
+        return np.round(np.asarray(m.map(np.asarray(t_device_s, float))) * 1e9).astype(np.int64)
 
     def stats(self) -> dict:
         m = self.mapper
         if m is None:
             return {"mapping": "arrival stamps"}
-        fn = getattr(m, "stats", None)
-        return dict(fn()) if fn else {"mapping": type(m).__name__}
+        state = dict(m.state())
+        state.pop("envelope_points", None)  # long; the trial stores the summary
+        return state
 
 
 def plate_gaps(chunk: PlateChunk, last_seq: int | None) -> tuple[list[tuple[int, int, int]], int | None]:
@@ -110,20 +119,17 @@ class MarkerStep:
     """CameraFrame -> marker pixels and plate-frame positions, through station.markers.MarkerTracker."""
 
     def __init__(self, config: StationConfig, camera_T: np.ndarray | None) -> None:
-        from station.markers import MarkerTracker  # the camera helper's tracker
+        from station.marker_tracking import MarkerTracker  # the camera helper's tracker
 
         self.T = np.asarray(camera_T if camera_T is not None else config.camera.T_plate_from_camera(), float)
-        try:
-            self.tracker = MarkerTracker(config=config, T_plate_from_camera=self.T)
-        except TypeError:
-            self.tracker = MarkerTracker(config)
+        self.tracker = MarkerTracker(self.T, config=config)
 
     def update(self, frame: CameraFrame) -> tuple[dict, dict, dict]:
-        """positions name -> (3,) m plate frame, pixels name -> (2,) px, bridged name -> bool."""
-        out = self.tracker.update(frame)
-        positions = getattr(out, "positions", out)
-        pixels = getattr(out, "pixels", {}) or {}
-        bridged = getattr(out, "bridged", {}) or {}
-        return ({k: np.asarray(v, float).reshape(-1)[-3:] for k, v in positions.items()},
-                {k: np.asarray(v, float).reshape(-1)[-2:] for k, v in pixels.items()},
-                {k: bool(np.asarray(v).reshape(-1)[-1]) for k, v in bridged.items()})
+        """positions name -> (3,) m plate frame, pixels name -> (2,) px, bridged name -> bool.
+
+        Live positions are the tracker's raw per-frame answer (gaps NaN); the core bridges.
+        """
+        positions = self.tracker.update(frame)
+        pix_lists = getattr(self.tracker, "_pix", {})  # the tracker's per-frame pixel history
+        pixels = {k: np.asarray(v[-1], float) for k, v in pix_lists.items() if v}
+        return ({k: np.asarray(v, float).reshape(3) for k, v in positions.items()}, pixels, {})
