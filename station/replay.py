@@ -14,8 +14,10 @@ from station.streams import ForceBlock, MarkerBlock
 from station.trial_pipeline import ForceStep
 from station.trial_reader import Trial
 
+Block = tuple[float, ForceBlock | None, MarkerBlock | None]
 
-def replay_blocks(trial: Trial, block_s: float = 0.1) -> list[tuple[float, ForceBlock | None, MarkerBlock | None]]:
+
+def replay_blocks(trial: Trial, block_s: float = 0.1) -> list[Block]:
     """(t_end, force block, marker block) pairs covering the trial in block_s steps, in time order."""
     step = ForceStep.from_description(trial.calibration.get("plate") or {}, trial.config)
     n_force = min(len(trial.plate), len(trial.force.t_s))

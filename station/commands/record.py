@@ -20,7 +20,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--arms", default="", help="arm variation (e.g. arms_crossed)")
     parser.add_argument("--side", choices=("left", "right"), help="subject's side facing the camera")
     parser.add_argument("--notes", default="", help="operator notes")
-    parser.add_argument("--body-mass-kg", type=float, help="subject mass (else estimated from quiet standing)")
+    parser.add_argument("--body-mass-kg", type=float, help="subject mass (else from standing)")
     parser.add_argument("--duration", type=float, help="stop after this many seconds")
     parser.add_argument("--plate-cal", help="plate calibration file (default: nominal gains, marked as such)")
     parser.add_argument("--camera-cal", help="camera calibration file (T_plate_from_camera)")
