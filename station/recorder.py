@@ -14,6 +14,9 @@ from __future__ import annotations
 import datetime as _dt
 import json
 import os
+import resource
+import shutil
+import sys
 import time
 from pathlib import Path
 
@@ -36,6 +39,7 @@ from station.trial_format import (
 )
 
 LIBVER = ("v110", "v110")  # readable by HDF5 1.10 tools; 'latest' + filters is not
+SPACE_RESERVE_BYTES = 1 << 20  # headroom for HDF5 metadata and the stop record
 
 
 def check_output_path(path: str | os.PathLike, force: bool) -> Path:
@@ -79,6 +83,7 @@ class TrialWriter:
         self._frames: FrameStore | None = None
         self._pending: dict[str, list[np.ndarray]] = {d.path: [] for d in DATASETS}
         self._pending_rows = 0
+        self._flushed_rows: dict[str, int] = {}
         self._late_attrs: dict[str, dict] = {}  # group -> attrs set after SWMR began (written at stop)
         self._calibration: dict | None = None
         self._swmr = False
@@ -204,7 +209,7 @@ class TrialWriter:
             return
         try:
             self._frames.append(frame_number, depth, ir)
-        except OSError as exc:
+        except (OSError, RuntimeError) as exc:
             self._fail(exc)
 
     def append_rep(self, rep: RepResult) -> None:
@@ -244,7 +249,7 @@ class TrialWriter:
                     f.attrs.update(stop_attrs)
                     for group, attrs in self._late_attrs.items():
                         f.require_group(group).attrs.update(attrs)
-            except OSError as exc:
+            except (OSError, RuntimeError) as exc:
                 self._fail(exc)
         return self.summary()
 
@@ -303,11 +308,16 @@ class TrialWriter:
                 ds[n0:] = block
                 self.rows_written[path] = n0 + block.shape[0]
             self._pending_rows = 0
-        except OSError as exc:
+        except (OSError, RuntimeError) as exc:
             self._fail(exc)
 
     def _flush_now(self) -> None:
         if self._file is None or self.failed is not None:
+            return
+        need = sum(b.nbytes for blocks in self._pending.values() for b in blocks) * 2 + SPACE_RESERVE_BYTES
+        left = self._space_left_bytes()
+        if left < need:  # stop before HDF5 hits the wall: a failed HDF5 write can take the process down
+            self._fail(OSError(28, f"no space left: {left / 1e6:.1f} MB free for this file"))
             return
         self._write_pending()
         if self.failed is not None:
@@ -319,17 +329,41 @@ class TrialWriter:
             if self._frames is not None:
                 self._frames.flush()
             self._file.flush()
-        except OSError as exc:
+        except (OSError, RuntimeError) as exc:
             self._fail(exc)
+            return
+        self._flushed_rows = dict(self.rows_written)
         self._last_flush = time.monotonic()
 
-    def _fail(self, exc: OSError) -> None:
+    def _space_left_bytes(self) -> int:
+        """Free bytes this file may still grow by: the disk's free space and any file-size limit."""
+        try:
+            left = shutil.disk_usage(self.path.parent).free
+            size = self.path.stat().st_size
+        except OSError:
+            return 0
+        soft, _hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+        if soft != resource.RLIM_INFINITY:
+            left = min(left, soft - size)
+        return left
+
+    def _fail(self, exc: Exception) -> None:
         kept = self.rows_written.get("force/t_s", 0)
+        why = getattr(exc, "strerror", None) or str(exc).split("error message = ")[-1].strip("')")
         self.failed = StationError(
-            f"{self.path}: writing failed ({exc.strerror or exc}); trial stopped, "
+            f"{self.path}: writing failed ({why}); trial stopped, "
             f"{kept} force samples recorded so far are kept in {self.path}")
         for blocks in self._pending.values():
             blocks.clear()
+        # HDF5 reports every handle it cannot flush while closing; the message above says it all
+        sys.unraisablehook = _quiet_hdf5_unraisable(sys.unraisablehook)
+        if self._file is not None:
+            try:  # extents back to the last good flush: rows whose data never reached the disk are not kept
+                for path, rows in self._flushed_rows.items():
+                    if self._file[path].shape[0] > rows:
+                        self._file[path].resize(rows, axis=0)
+            except (OSError, RuntimeError, ValueError):
+                pass
         self._close()
 
     def _close(self) -> None:
@@ -348,6 +382,15 @@ class TrialWriter:
 
     def __exit__(self, *exc: object) -> None:
         self.stop("exception" if exc[0] else "stopped")
+
+
+def _quiet_hdf5_unraisable(previous: object) -> object:
+    def hook(info: object) -> None:
+        text = " ".join(str(getattr(info, k, "")) for k in ("object", "err_msg", "exc_value"))
+        if "h5py" not in text and "id ref count" not in text:
+            previous(info)
+
+    return hook
 
 
 def _rep_row(rep: RepResult) -> np.ndarray:

@@ -28,9 +28,10 @@ def replay_blocks(trial: Trial, block_s: float = 0.1) -> list[Block]:
     starts = [a[0] for a in (ft, mt) if len(a)]
     if not ends:
         return []
-    edges = np.arange(min(starts), max(ends) + block_s, block_s)
-    fi = np.searchsorted(ft, edges, side="right")
-    mi = np.searchsorted(mt, edges, side="right")
+    t0, t1 = min(starts), max(ends)
+    edges = t0 + block_s * np.arange(int(np.floor((t1 - t0) / block_s)) + 2)  # last edge > t1
+    fi = np.searchsorted(ft, edges, side="left")
+    mi = np.searchsorted(mt, edges, side="left")
     out = []
     for k in range(1, len(edges)):
         f0, f1, m0, m1 = fi[k - 1], fi[k], mi[k - 1], mi[k]
