@@ -41,12 +41,14 @@ class TrialRunner:
         self.keep_frames = keep_frames
         self._on_rep = [on_rep] if on_rep else []
         self.force_step = ForceStep(config, plate_calibration, body_mass_kg)
-        self.camera_T = camera_T
+        self.camera_T = np.asarray(camera_T if camera_T is not None else config.camera.T_plate_from_camera(),
+                                   float)
         self.marker_step: MarkerStep | None = None
         self.plate_clock, self.camera_clock = ClockStep("plate"), ClockStep("camera")
         self.core = self._make_core(config, body_mass_kg)
         self.state = LiveState(window_s, config.plate.rate_hz, float(config.camera.fps))
         self.t0_host_ns = 0
+        self._sources_started_ns = 0
         self._stop_event = threading.Event()
         self._thread: threading.Thread | None = None
         self._dead: set[str] = set()
@@ -62,12 +64,10 @@ class TrialRunner:
         self._on_rep.append(callback)
 
     def start(self) -> None:
-        if self.camera is not None:
-            self.marker_step = MarkerStep(self.config, self.camera_T)
         self.t0_host_ns = time.monotonic_ns()
         if self.writer is not None:
             self.writer.set_calibration(self.force_step.status, plate=self.force_step.describe(),
-                                        camera_T=self.marker_step.T if self.marker_step else None)
+                                        camera_T=self.camera_T if self.camera is not None else None)
             self.writer.start(self.metadata, t0_host_ns=self.t0_host_ns)
             self.writer.descriptor("plate", rate=self.config.plate.rate_hz, units="counts")
             self.writer.descriptor("camera", rate=float(self.config.camera.fps),
@@ -75,6 +75,7 @@ class TrialRunner:
         for src in (self.plate, self.camera):
             if src is not None:
                 src.start()
+        self._sources_started_ns = time.monotonic_ns()  # --duration counts data time, not file creation
         self._thread = threading.Thread(target=self._run, name="trial-worker", daemon=True)
         self._thread.start()
 
@@ -161,7 +162,8 @@ class TrialRunner:
                     if self.writer.failed is not None:
                         self._end(str(self.writer.failed))
                         self._warn("writer", str(self.writer.failed))
-                if self.duration_s is not None and self.elapsed_s() >= self.duration_s:
+                if self.duration_s is not None and \
+                        time.monotonic_ns() - self._sources_started_ns >= self.duration_s * 1e9:
                     self._end("duration reached")
                 live = [n for n, s in (("plate", self.plate), ("camera", self.camera))
                         if s is not None and n not in self._dead]
@@ -187,9 +189,15 @@ class TrialRunner:
             return 0
         if name == "plate":
             self._on_plate(PlateChunk.concat([c for c in items if isinstance(c, PlateChunk)]))
-        else:
-            for frame in items:
+            return len(items)
+        for frame in items:
+            try:
                 self._on_frame(frame)
+            except Exception as exc:  # e.g. the tracker cannot load: the plate goes on
+                self._dead.add(name)
+                self._warn(name, f"camera processing failed at t={self.elapsed_s():.2f} s: "
+                                 f"{type(exc).__name__}: {exc}; recording continues without it")
+                break
         return len(items)
 
     def _on_plate(self, chunk: PlateChunk) -> None:
@@ -223,6 +231,8 @@ class TrialRunner:
         host_ns = int(self.camera_clock.host_ns(np.array([frame.t_device_ms / 1000.0]),
                                                 np.array([frame.t_host_ns]))[0])
         t_s = (host_ns - self.t0_host_ns) / 1e9
+        if self.marker_step is None:  # built at the first frame: the tracker is only needed with a camera
+            self.marker_step = MarkerStep(self.config, self.camera_T)
         positions, pixels, bridged = self.marker_step.update(frame)
         if self.writer is not None:
             self.writer.append_camera_index(frame.frame_number, frame.t_device_ms, frame.t_host_ns, t_s,
