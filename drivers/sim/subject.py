@@ -1,0 +1,208 @@
+"""The virtual subject: a whole-body model doing hinge-pattern reps on the plate, with ground truth.
+
+Kinematics are evaluated once on a fine internal grid (2 kHz); positions are interpolated from it and
+accelerations come from central differences of the smooth (minimum-jerk) trajectories. Forces follow
+from the centre of mass: Fz = M (g + z''), CoP = COM - z x'' / (g + z'') (inverted pendulum), then
+split over the four load cells so their sum and moments reproduce Fz and the CoP exactly.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.interpolate import CubicSpline
+
+from drivers.sim import patterns as pt
+from drivers.sim.anthropometry import body_from_height_mass
+from drivers.sim.forces import ForceTruth, cell_loads
+from drivers.sim.kinematics import (
+    ARM_OPTIONS,
+    Dofs,
+    Feet,
+    centre_of_mass,
+    skeleton,
+    solve_shank_for_com,
+)
+from drivers.sim.pose import Pose
+from drivers.sim.render_pose import capsules_for
+from drivers.sim.truth import Signals, TrialTruth, rep_truths
+from station.config import GRAVITY_M_S2, StationConfig
+
+PATTERNS = pt.PATTERNS
+ARMS = ("crossed", "hips", "dowel", "weights")
+ARM_ALIASES = {"arms_crossed": "crossed", "hands_on_hips": "hips"}
+MARKER_NAMES = ("hip", "knee", "ankle", "shoulder", "head")
+MARKER_RADIUS_M = 0.0095
+GRID_HZ = 2000.0
+SOLVE_HZ = 250.0
+
+__all__ = ["ARMS", "PATTERNS", "ForceTruth", "VirtualSubject"]
+
+
+@dataclass
+class _Grid:
+    t_s: np.ndarray
+    dofs: Dofs
+    com: np.ndarray
+    markers: dict[str, np.ndarray]
+    fz_n: np.ndarray
+    cop_xy_m: np.ndarray
+    cells_n: np.ndarray
+
+
+class VirtualSubject:
+    """A subject on the plate doing `reps` repetitions of `pattern`; see the module docstring."""
+
+    def __init__(self, pattern: str = "hinge", *, reps: int = 5, arms: str = "crossed", load_kg: float = 0.0,
+                 mass_kg: float = 75.0, height_m: float = 1.75, seed: int = 0, standing_s: float = 3.0,
+                 fidget: bool = True, hop: bool = False, heel_raise: bool = False, tempo_s: float = 2.0,
+                 config: StationConfig | None = None, lumbar_flexion_deg: float | None = None) -> None:
+        arms = ARM_ALIASES.get(arms, arms)
+        if arms not in ARM_OPTIONS:
+            raise ValueError(f"arms={arms!r}: expected one of {ARM_OPTIONS}")
+        if load_kg < 0:
+            raise ValueError(f"load_kg={load_kg}: must be >= 0")
+        if standing_s < 1.0:
+            raise ValueError(f"standing_s={standing_s}: need at least 1 s of quiet standing")
+        self.config = config or StationConfig()
+        self.pattern, self.arms, self.seed = pattern, arms, seed
+        self.load_kg = float(load_kg)  # held at the hands (dumbbells, kettlebell)
+        self.mass_kg, self.height_m = float(mass_kg), float(height_m)
+        self.total_mass_kg = self.mass_kg + self.load_kg
+        self.body = body_from_height_mass(height_m, mass_kg)
+        self.feet = Feet(self.config.feet.heel_x_m, self.config.feet.foot_length_m)
+        self.side_sign = -1 if self.config.camera.side == "right" else 1
+        self.timeline = pt.build_timeline(pattern, reps=reps, seed=seed, standing_s=standing_s, fidget=fidget,
+                                          hop=hop, heel_raise=heel_raise, tempo_s=tempo_s,
+                                          lumbar_flexion_deg=lumbar_flexion_deg)
+        self.duration_s = self.timeline.duration_s
+        self._grid = self._build_grid()
+        self.truth = self._build_truth()
+
+    # ---- construction -------------------------------------------------------------------------------
+    def _build_grid(self) -> _Grid:
+        n = int(round(self.duration_s * GRID_HZ)) + 1
+        t = np.arange(n) / GRID_HZ
+        tracks = pt.angle_tracks(self.timeline, t)
+        target_x = (self.feet.heel_x_m + self.feet.foot_length_m * tracks["com_foot_pos"]
+                    + pt.sway_m(t, self.seed))
+        dofs = Dofs(knee=np.radians(tracks["knee"]), pelvis=np.radians(tracks["pelvis"]),
+                    lumbar=np.radians(tracks["lumbar"]), shank=np.zeros(n), heel=np.radians(tracks["heel"]),
+                    lift_m=np.zeros(n), neck=np.radians(tracks["neck"]))
+        # balance on a coarser grid, then a C2 spline: smooth accelerations at a fraction of the cost
+        coarse = slice(None, None, int(GRID_HZ // SOLVE_HZ))
+        coarse_dofs = Dofs(*(getattr(dofs, f)[coarse] for f in Dofs.FIELDS))
+        solved = solve_shank_for_com(self.body, self.feet, coarse_dofs, self.arms, self.load_kg,
+                                     target_x[coarse])
+        dofs.shank = CubicSpline(t[coarse], solved.shank)(t)
+        if self.timeline.hop_t_s is not None:
+            raise NotImplementedError("hop: not implemented yet (use heel_raise)")
+        sk = skeleton(self.body, self.feet, dofs, self.arms)
+        com = centre_of_mass(self.body, sk, self.load_kg)
+        dt = 1.0 / GRID_HZ
+        acc = np.gradient(np.gradient(com, dt, axis=0), dt, axis=0)
+        fz = self.total_mass_kg * (GRAVITY_M_S2 + acc[:, 2])
+        airborne = dofs.lift_m > 0
+        fz[airborne] = 0.0
+        fz = np.maximum(fz, 0.0)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            cop = com[:, :2] - com[:, 2:3] * acc[:, :2] / (GRAVITY_M_S2 + acc[:, 2:3])
+        cop[fz <= 0] = np.nan
+        cells = cell_loads(fz, cop, self.config.plate.channel_xy)
+        return _Grid(t, dofs, com, self._markers_from(sk), fz, cop, cells)
+
+    def _markers_from(self, sk) -> dict[str, np.ndarray]:
+        c, b = self.side_sign, self.body
+        leg_y = np.array([0.0, c * b.leg_marker_y_m, 0.0])
+        out = {name: sk.p[name] + leg_y for name in ("hip", "knee", "ankle")}
+        th = sk.angles["thorax"]
+        s, co = np.sin(th), np.cos(th)
+        fwd, down = b.acromion_fwd_m, b.acromion_down_m
+        out["shoulder"] = sk.p["c7"] + np.stack(
+            [fwd * co - down * s, np.full_like(th, c * (b.acromion_half_width_m + MARKER_RADIUS_M)),
+             -fwd * s - down * co], axis=-1)
+        out["head"] = sk.p["tragus"] + np.array([0.0, c * (b.r_head_m + MARKER_RADIUS_M), 0.0])
+        return out
+
+    def _build_truth(self) -> TrialTruth:
+        g = self._grid
+        sk = skeleton(self.body, self.feet, g.dofs, self.arms)
+        th = sk.angles["thorax"]
+        posterior = np.stack([-np.cos(th), np.zeros_like(th), np.sin(th)], axis=-1)
+        fz_safe = np.where(g.fz_n > 0, g.fz_n, np.nan)
+        rear = self.config.plate.rear_channels
+        sig = Signals(
+            t_s=g.t_s, hip=g.markers["hip"], knee=g.markers["knee"], ankle=g.markers["ankle"],
+            shoulder=g.markers["shoulder"], foot_pos=self._foot_pos_from(g.cop_xy_m[:, 0]),
+            heel_load_frac=g.cells_n[:, rear].sum(axis=1) / fz_safe, lumbar_deg=np.degrees(g.dofs.lumbar),
+            sacrum=sk.p["sacrum"], upper_back=sk.p["upper_back"], head_back=sk.p["head_back"],
+            posterior=posterior)
+        tl = self.timeline
+        rep_ex = [ex for ex in tl.excursions if ex.is_rep]
+        windows = [(ex.t0_s - 0.2, ex.t_end_s + 0.2) for ex in rep_ex]
+        reps = rep_truths(sig, windows, tl.standing_end_s, self.config.thresholds,
+                          frame_dt_s=1.0 / self.config.camera.fps)
+        for r in reps:
+            r._back_points = self.spine_back_points
+        fid = (tl.fidget.t0_s, tl.fidget.t_end_s) if tl.fidget is not None else None
+        return TrialTruth(pattern=self.pattern, arms=self.arms, reps=reps, fidget_t_s=fid, hop_t_s=tl.hop_t_s,
+                          heel_raise_t_s=tl.heel_raise_t_s, standing_end_s=tl.standing_end_s,
+                          mass_kg=self.mass_kg, total_mass_kg=self.total_mass_kg, height_m=self.height_m,
+                          seed=self.seed, expected_faults=list(pt.EXPECTED_FAULTS[self.pattern]))
+
+    # ---- queries -------------------------------------------------------------------------------------
+    def _interp(self, t_s: np.ndarray, values: np.ndarray) -> np.ndarray:
+        t_s = np.asarray(t_s, dtype=float)
+        if np.any(t_s < -1e-9) or np.any(t_s > self.duration_s + 1e-9):
+            raise ValueError(f"t_s outside 0..{self.duration_s:.3f} s")
+        g = self._grid.t_s
+        if values.ndim == 1:
+            return np.interp(t_s, g, values)
+        return np.stack([np.interp(t_s, g, values[:, j]) for j in range(values.shape[1])], axis=-1)
+
+    def markers(self, t_s: np.ndarray) -> dict[str, np.ndarray]:
+        """Marker sphere centres (plate frame, m) on the camera side: name -> (N,3)."""
+        return {name: self._interp(t_s, v) for name, v in self._grid.markers.items()}
+
+    def com(self, t_s: np.ndarray) -> np.ndarray:
+        """Whole-body (+ held load) centre of mass (N,3)."""
+        return self._interp(t_s, self._grid.com)
+
+    def forces(self, t_s: np.ndarray) -> ForceTruth:
+        fz = self._interp(t_s, self._grid.fz_n)
+        cells = self._interp(t_s, self._grid.cells_n)
+        cop = np.full((fz.shape[0], 2), np.nan)
+        ok = fz > 0
+        xy = self.config.plate.channel_xy
+        cop[ok] = (cells[ok] @ xy) / cells[ok].sum(axis=1, keepdims=True)
+        return ForceTruth(fz_n=cells.sum(axis=1), cop_xy_m=cop, cells_n=cells)
+
+    def cell_loads_n(self, t_s: np.ndarray) -> np.ndarray:
+        """(N,4) newtons per load cell, channel order of config.plate.channel_xy_m."""
+        return self._interp(t_s, self._grid.cells_n)
+
+    def foot_pos(self, t_s: np.ndarray) -> np.ndarray:
+        """(cop_x - heel_x) / foot_length; NaN while airborne."""
+        return self._foot_pos_from(self.forces(t_s).cop_xy_m[:, 0])
+
+    def _foot_pos_from(self, cop_x: np.ndarray) -> np.ndarray:
+        return (cop_x - self.feet.heel_x_m) / self.feet.foot_length_m
+
+    def _dofs_at(self, t_s: float) -> Dofs:
+        d = self._grid.dofs
+        t = np.array([float(t_s)])
+        return Dofs(*(self._interp(t, getattr(d, f)) for f in Dofs.FIELDS))
+
+    def spine_back_points(self, t_s: float) -> dict[str, np.ndarray]:
+        """Posterior skin points (plate frame, m): sacrum, upper back (between the shoulder blades), head."""
+        sk = skeleton(self.body, self.feet, self._dofs_at(t_s), self.arms)
+        return {"sacrum": sk.p["sacrum"][0], "upper_back": sk.p["upper_back"][0],
+                "head": sk.p["head_back"][0]}
+
+    def pose(self, t_s: float) -> Pose:
+        """Capsules for the whole body (and dowel or weights) plus marker centres at t_s."""
+        sk = skeleton(self.body, self.feet, self._dofs_at(t_s), self.arms)
+        markers = {k: v[0] for k, v in self._markers_from(sk).items()}
+        caps = capsules_for(self.body, sk, self.arms, self.load_kg)
+        return Pose(t_s=float(t_s), capsules=tuple(caps), markers=markers, marker_radius_m=MARKER_RADIUS_M)

@@ -1,0 +1,196 @@
+"""Ground truth per rep from the exact, noise-free simulated signals, by the definitions in metrics.md.
+
+Written independently of the station's core (no station.metrics import): the core is tested against it.
+Angles are in the sagittal (x-z) plane: the lateral offsets of markers are ignored (the hip, knee and
+ankle markers share one y, so for the knee the 3D and sagittal angles are equal anyway).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from station.config import Thresholds
+
+DOWEL_REGIONS = ("sacrum", "upper_back", "head")
+
+
+@dataclass
+class RepTruth:
+    """One rep as the station should report it (same metric names as station.results.REP_METRIC_KEYS)."""
+
+    index: int
+    t_start: float
+    t_bottom: float
+    t_end: float
+    hip_back_mm: float
+    hip_drop_mm: float
+    hinge_ratio: float
+    knee_flexion_deg: float
+    knee_flexion_change_deg: float
+    trunk_inclination_deg: float
+    foot_pos_bottom: float
+    foot_pos_shift: float
+    heel_load_pct: float
+    descent_s: float
+    ascent_s: float
+    lumbar_flexion_deg: float                 # signed: + rounding, - arching (at the bottom)
+    dowel_gap_mm: dict[str, float]            # distance of each back point from the best line, worst instant
+    faults: list[str] = field(default_factory=list)
+    _back_points: object = field(default=None, repr=False, compare=False)
+
+    @property
+    def dowel_gap_worst_mm(self) -> float:
+        return max(self.dowel_gap_mm.values())
+
+    @property
+    def passed(self) -> bool:
+        return not self.faults
+
+    def spine_back_points(self, t_s: float) -> dict[str, np.ndarray]:
+        """Posterior skin points "sacrum", "upper_back", "head" (plate frame, m) at t_s."""
+        if self._back_points is None:
+            raise RuntimeError("no subject attached")
+        return self._back_points(t_s)
+
+    def metrics(self) -> dict[str, float]:
+        from station.results import REP_METRIC_KEYS
+        return {k: getattr(self, k) for k in REP_METRIC_KEYS}
+
+
+@dataclass
+class TrialTruth:
+    pattern: str
+    arms: str
+    reps: list[RepTruth]
+    fidget_t_s: tuple[float, float] | None
+    hop_t_s: float | None
+    heel_raise_t_s: float | None
+    standing_end_s: float
+    mass_kg: float
+    total_mass_kg: float
+    height_m: float
+    seed: int
+    expected_faults: list[str]
+
+
+@dataclass
+class Signals:
+    """Fine-grid truth signals the rep truth is computed from."""
+
+    t_s: np.ndarray
+    hip: np.ndarray
+    knee: np.ndarray
+    ankle: np.ndarray
+    shoulder: np.ndarray
+    foot_pos: np.ndarray
+    heel_load_frac: np.ndarray
+    lumbar_deg: np.ndarray
+    sacrum: np.ndarray
+    upper_back: np.ndarray
+    head_back: np.ndarray
+    posterior: np.ndarray          # (N,3) unit vector pointing out of the back (thorax frame)
+
+
+def knee_flexion_deg(hip: np.ndarray, knee: np.ndarray, ankle: np.ndarray) -> np.ndarray:
+    """180 - angle(hip, knee, ankle) in the sagittal plane."""
+    a = hip[..., [0, 2]] - knee[..., [0, 2]]
+    b = ankle[..., [0, 2]] - knee[..., [0, 2]]
+    cos = np.sum(a * b, axis=-1) / (np.linalg.norm(a, axis=-1) * np.linalg.norm(b, axis=-1))
+    return 180.0 - np.degrees(np.arccos(np.clip(cos, -1.0, 1.0)))
+
+
+def trunk_inclination_deg(hip: np.ndarray, shoulder: np.ndarray) -> np.ndarray:
+    """hip -> shoulder line against vertical, sagittal plane (forward lean +)."""
+    d = shoulder - hip
+    return np.degrees(np.arctan2(d[..., 0], d[..., 2]))
+
+
+def dowel_gaps_m(sacrum: np.ndarray, upper: np.ndarray, head: np.ndarray) -> np.ndarray:
+    """(N,3) distance of sacrum, upper back, head from the total-least-squares line through all three."""
+    pts = np.stack([sacrum[..., [0, 2]], upper[..., [0, 2]], head[..., [0, 2]]], axis=-2)  # (N,3,2)
+    c = pts - pts.mean(axis=-2, keepdims=True)
+    sxx, szz = np.sum(c[..., 0] ** 2, -1), np.sum(c[..., 1] ** 2, -1)
+    sxz = np.sum(c[..., 0] * c[..., 1], -1)
+    theta = 0.5 * np.arctan2(2 * sxz, sxx - szz)
+    d = np.stack([np.cos(theta), np.sin(theta)], axis=-1)[..., None, :]
+    return np.abs(c[..., 0] * d[..., 1] - c[..., 1] * d[..., 0])
+
+
+def _crossing(t: np.ndarray, b: np.ndarray, level: float, i_from: int, step: int) -> float:
+    """Time where b falls below `level` walking from index i_from in direction step (linear interp)."""
+    i = i_from
+    while 0 < i < len(b) - 1 and b[i + step] >= level:
+        i += step
+    j = i + step
+    if not 0 <= j < len(b):
+        return float(t[i])
+    frac = (b[i] - level) / (b[i] - b[j])
+    return float(t[i] + frac * (t[j] - t[i]))
+
+
+def rep_truths(sig: Signals, windows: list[tuple[float, float]], standing_end_s: float,
+               thresholds: Thresholds, frame_dt_s: float = 1 / 30) -> list[RepTruth]:
+    """Per rep: 15% rule on the hip's backward excursion, metrics at the bottom, faults per metrics.md."""
+    t = sig.t_s
+    quiet = t <= standing_end_s
+    hip0 = sig.hip[quiet].mean(axis=0)
+    knee_all = knee_flexion_deg(sig.hip, sig.knee, sig.ankle)
+    knee0 = float(knee_all[quiet].mean())
+    fp0 = float(sig.foot_pos[quiet].mean())
+    back = hip0[0] - sig.hip[:, 0]
+    gaps = dowel_gaps_m(sig.sacrum, sig.upper_back, sig.head_back)
+    out = []
+    for index, (w0, w1) in enumerate(windows):
+        sel = np.flatnonzero((t >= w0) & (t <= w1))
+        i_b = int(sel[np.argmax(back[sel])])
+        amp = back[i_b]
+        level = thresholds.rep_start_frac * amp
+        t_start = _crossing(t, back, level, i_b, -1)
+        t_end = _crossing(t, back, level, i_b, +1)
+        hip_back = 1000 * amp
+        hip_drop = 1000 * (hip0[2] - sig.hip[i_b, 2])
+        ratio = hip_back / hip_drop if hip_drop > 1e-3 else float("inf")
+        in_rep = (t >= t_start) & (t <= t_end)
+        fp_shift = float(sig.foot_pos[in_rep].max() - fp0)
+        # dowel: worst instant, value held for >= 3 camera frames (the minimum over any 3-frame span)
+        worst = gaps[in_rep].max(axis=1)
+        hold = max(1, int(round(thresholds.dowel_hold_frames * frame_dt_s / (t[1] - t[0]))))
+        held = np.array([worst[i:i + hold].min() for i in range(0, max(1, len(worst) - hold + 1))])
+        i_w = int(np.flatnonzero(in_rep)[0] + np.argmax(held))
+        gap = {r: float(1000 * g) for r, g in zip(DOWEL_REGIONS, gaps[i_w], strict=True)}
+        rep = RepTruth(
+            index=index, t_start=t_start, t_bottom=float(t[i_b]), t_end=t_end,
+            hip_back_mm=float(hip_back), hip_drop_mm=float(hip_drop), hinge_ratio=float(ratio),
+            knee_flexion_deg=float(knee_all[i_b]), knee_flexion_change_deg=float(knee_all[i_b] - knee0),
+            trunk_inclination_deg=float(trunk_inclination_deg(sig.hip[i_b], sig.shoulder[i_b])),
+            foot_pos_bottom=float(sig.foot_pos[i_b]), foot_pos_shift=fp_shift,
+            heel_load_pct=float(100 * sig.heel_load_frac[i_b]),
+            descent_s=float(t[i_b] - t_start), ascent_s=float(t_end - t[i_b]),
+            lumbar_flexion_deg=float(sig.lumbar_deg[i_b]), dowel_gap_mm=gap,
+        )
+        rep.faults = _faults(rep, sig, i_w, thresholds)
+        out.append(rep)
+    return out
+
+
+def _faults(rep: RepTruth, sig: Signals, i_worst: int, th: Thresholds) -> list[str]:
+    faults = []
+    if (rep.hinge_ratio <= th.hinge_ratio_squat_max or rep.knee_flexion_deg > th.knee_flexion_squat_deg
+            or rep.knee_flexion_change_deg > th.knee_flexion_change_squat_deg):
+        faults.append("squat_pattern")
+    if (rep.foot_pos_bottom > th.foot_pos_bottom_max or rep.foot_pos_shift > th.foot_pos_shift_max
+            or rep.heel_load_pct < th.heel_load_min_pct):
+        faults.append("toe_shift")
+    if rep.trunk_inclination_deg < th.trunk_inclination_min_deg:
+        faults.append("shallow")
+    if rep.dowel_gap_worst_mm > th.dowel_gap_max_mm:
+        # the upper back bulging out behind the sacrum-head line = rounded low back, else arched
+        s, u, h = sig.sacrum[i_worst], sig.upper_back[i_worst], sig.head_back[i_worst]
+        line = (h - s) / np.linalg.norm(h - s)
+        off = (u - s) - np.dot(u - s, line) * line
+        faults.append("back_rounding" if np.dot(off, sig.posterior[i_worst]) > 0 else "back_arching")
+    if min(rep.descent_s, rep.ascent_s) < th.tempo_min_s:
+        faults.append("too_fast")
+    return faults
