@@ -8,6 +8,7 @@ and camera (when those drivers are present), and through TrialRunner with a stan
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import signal
@@ -78,10 +79,10 @@ def test_sigkill_standin_plate_loses_under_a_second(tmp_path, artifacts_dir):
 
 def test_sigkill_record_command_with_sim_sources(tmp_path, artifacts_dir):
     pytest.importorskip("drivers.forceplate")
-    pytest.importorskip("drivers.realsense")
+    camera = ["--camera", "sim:hinge"] if importlib.util.find_spec("drivers.realsense") else []
     path = tmp_path / "trial.h5"
-    proc = subprocess.Popen([sys.executable, "-m", "station", "record", "--plate", "sim:hinge", "--camera",
-                             "sim:hinge", "--subject", "K", "--drill", "bodyweight", "--duration", "60",
+    proc = subprocess.Popen([sys.executable, "-m", "station", "record", "--plate", "sim:hinge", *camera,
+                             "--subject", "K", "--drill", "bodyweight", "--duration", "60",
                              "--out", str(path)], cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             text=True)
     line = proc.stdout.readline()
@@ -90,5 +91,6 @@ def test_sigkill_record_command_with_sim_sources(tmp_path, artifacts_dir):
     lost, t_last = _loss_s(path, kill_ns)
     _report(artifacts_dir, "record-sim", lost, t_last)
     assert 0 <= lost <= LOSS_BOUND_S
-    with h5py.File(path, "r", swmr=True) as f:
-        assert f["markers/t_s"].shape[0] > 0  # the camera's stream survived too
+    if camera:
+        with h5py.File(path, "r", swmr=True) as f:
+            assert f["markers/t_s"].shape[0] > 0  # the camera's stream survived too
