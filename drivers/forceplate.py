@@ -9,6 +9,7 @@ host's monotonic arrival time. Overflow, loss, CRC errors and disconnects are co
 from __future__ import annotations
 
 import collections
+import errno
 import logging
 import threading
 import time
@@ -112,7 +113,11 @@ class ForcePlate:
         try:
             return serial.serial_for_url(self.port, baudrate=self.baudrate, timeout=0.05)
         except (serial.SerialException, OSError, ValueError) as exc:
-            raise StationError(f"plate {self.port}: cannot open: {exc}") from None
+            cause = exc.__context__ if isinstance(exc.__context__, OSError) else exc
+            reason = getattr(cause, "strerror", None) or str(exc)
+            if getattr(cause, "errno", None) == errno.EACCES:
+                reason += " (on Linux, is the user in the dialout group?)"
+            raise StationError(f"plate {self.port}: cannot open: {reason}") from None
 
     def _close(self) -> None:
         ser, self._serial = self._serial, None

@@ -110,6 +110,9 @@ class GateConfig:
     bodyweight_set_reps: int = 10
     bodyweight_hardest_arms: str = "arms_crossed"
     weighted_clean_sets: int = 2
+    weighted_set_min_reps: int = 6  # "2-3 sets of 6-10": a shorter weighted set does not count
+    # a set stopped for pain, or a contraindication answered yes, blocks progression for the session
+    block_on_pain: bool = True
 
 
 @dataclass

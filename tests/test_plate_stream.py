@@ -1,5 +1,6 @@
 """Emulated plate to PlateChunk through a real pty and pyserial, checked against the truth sent."""
 
+import os
 import time
 
 import numpy as np
@@ -128,3 +129,18 @@ def test_a_reader_that_falls_behind_counts_the_overflow():
         emu.stop()
     assert stats["lost"] == 0 and stats["overflow_samples"] >= 600
     assert len(kept) <= 200 + 50 and any("overflow" in e for e in plate.events)
+
+
+def test_open_plate_sim_spec_streams_through_a_pty_and_stops_its_emulator():
+    from drivers.forceplate import open_plate
+
+    plate = open_plate("sim:stand")
+    plate.start()
+    try:
+        port = plate.port
+        assert os.path.islink(port) and os.readlink(port).startswith("/dev/pts/")  # real pty, via pyserial
+        got = PlateChunk.concat(read_for(plate, 0.5))
+    finally:
+        plate.stop()
+    assert len(got) > 300 and plate.stats()["lost"] == 0 and plate.stats()["variant"] == "binary"
+    assert not os.path.lexists(port)  # the emulator went with the source

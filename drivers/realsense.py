@@ -1,0 +1,284 @@
+"""Intel RealSense D4xx (live, or a .db3/.bag recording through rs.pipeline) as a Source of CameraFrames.
+
+One reader thread takes framesets from the pipeline, pairs depth and left IR by frame number (the two
+share the stereo module's counter; the playback syncer sometimes hands them out one frameset apart),
+stamps host arrival time and pushes CameraFrames into a bounded buffer. Live: the oldest frame is dropped
+and counted when the consumer falls behind. Recordings: the reader waits instead (nothing is lost).
+Gaps in frame numbers are counted as dropped frames; a live camera that stops delivering is recorded
+as a stall (start, end host times) and the source keeps waiting for it.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import deque
+from pathlib import Path
+
+import numpy as np
+
+from drivers.rs_import import import_pyrealsense2
+from drivers.samples import CameraFrame, Intrinsics
+from station.config import StationConfig
+from station.errors import StationError
+
+NO_CAMERA = "no RealSense camera found; use a recording: --camera path/to/trial.db3 or --camera sim:hinge"
+RECORDING_SUFFIXES = (".db3", ".bag")
+_STALL_S = 0.5  # a live camera silent this long is reported as stalled
+_METADATA = ("frame_counter", "sensor_timestamp", "time_of_arrival", "actual_exposure", "gain_level",
+             "frame_emitter_mode", "frame_laser_power", "actual_fps")
+
+
+def _intrinsics(rs_intr) -> Intrinsics:
+    model = str(rs_intr.model).split(".")[-1]
+    return Intrinsics(rs_intr.width, rs_intr.height, rs_intr.fx, rs_intr.fy, rs_intr.ppx, rs_intr.ppy,
+                      model, tuple(float(c) for c in rs_intr.coeffs))
+
+
+class RealSenseCamera:
+    """Source protocol (start / read(timeout_s) -> list[CameraFrame] / stop / stats)."""
+
+    def __init__(self, *, serial: str | None = None, file: str | None = None, width: int = 848,
+                 height: int = 480, fps: int = 30, real_time: bool = True, emitter: bool = True,
+                 buffer_frames: int = 90, context=None) -> None:
+        self.serial, self.file = serial, file
+        self.width, self.height, self.fps = width, height, fps
+        self.real_time, self.emitter = real_time, emitter
+        self.name = f"realsense:{file or serial or ''}"
+        self._context = context  # e.g. one holding a software device (the live simulator)
+        self._buffer: deque[CameraFrame] = deque()
+        self._buffer_frames = buffer_frames
+        self._cond = threading.Condition()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._pipe = None
+        self._error: BaseException | None = None
+        self.finished = False  # a recording reached its end
+        self._stats = {"frames": 0, "dropped": 0, "overflows": 0, "stalls": 0, "incomplete": 0}
+        self.stall_intervals_ns: list[tuple[int, int]] = []
+        self.depth_scale_m: float | None = None
+        self.intrinsics: Intrinsics | None = None
+        self.device_info: dict = {}
+
+    # --- Source protocol -----------------------------------------------------------------------------
+    def start(self) -> None:
+        rs = self.rs = import_pyrealsense2()
+        pipe = rs.pipeline(self._context) if self._context is not None else rs.pipeline()
+        cfg = rs.config()
+        if self.file is not None:
+            self._start_file(rs, pipe, cfg)
+        else:
+            self._start_live(rs, pipe, cfg)
+        self._pipe = pipe
+        self._thread = threading.Thread(target=self._reader, name=f"reader {self.name}", daemon=True)
+        self._thread.start()
+
+    def read(self, timeout_s: float = 0.1) -> list:
+        with self._cond:
+            if not self._buffer and not self.finished and self._error is None:
+                self._cond.wait(timeout_s)
+            out = list(self._buffer)
+            self._buffer.clear()
+            self._cond.notify_all()
+        if not out and self._error is not None:
+            raise StationError(f"{self.name}: {self._error}")
+        return out
+
+    def stop(self) -> None:
+        self._stop.set()
+        with self._cond:
+            self._cond.notify_all()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None
+        if self._pipe is not None:
+            try:
+                self._pipe.stop()
+            except RuntimeError:
+                pass
+            self._pipe = None
+
+    def stats(self) -> dict:
+        out = dict(self._stats)
+        out["finished"] = self.finished
+        out["stalled_s"] = sum(b - a for a, b in self.stall_intervals_ns) / 1e9
+        return out
+
+    def __enter__(self) -> RealSenseCamera:
+        self.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    # --- opening -------------------------------------------------------------------------------------
+    def _start_file(self, rs, pipe, cfg) -> None:
+        path = Path(self.file)
+        if not path.is_file():
+            raise StationError(f"{path}: recording not found")
+        cfg.enable_device_from_file(str(path), repeat_playback=False)
+        try:
+            profile = pipe.start(cfg)  # every recorded stream: check which exist before choosing
+        except RuntimeError as exc:
+            raise StationError(f"{path}: cannot play this recording ({exc})") from None
+        streams = profile.get_streams()
+        kinds = {(p.stream_type(), p.format()) for p in streams}
+        missing = [name for name, ok in (
+            ("depth (z16)", (rs.stream.depth, rs.format.z16) in kinds),
+            ("infrared (y8)", (rs.stream.infrared, rs.format.y8) in kinds)) if not ok]
+        if missing:
+            pipe.stop()
+            raise StationError(f"{path}: no {' and no '.join(missing)} stream in this recording "
+                               "(the station needs depth and left infrared)")
+        ir_indices = sorted(p.stream_index() for p in streams if p.stream_type() == rs.stream.infrared)
+        self._ir_index = 1 if 1 in ir_indices else ir_indices[0]
+        playback = profile.get_device().as_playback()
+        playback.set_real_time(self.real_time)
+        self._playback = playback
+        self._describe(rs, profile)
+
+    def _start_live(self, rs, pipe, cfg) -> None:
+        ctx = self._context if self._context is not None else rs.context()
+        devices = list(ctx.query_devices())
+        if not devices:
+            raise StationError(NO_CAMERA)
+        serials = [d.get_info(rs.camera_info.serial_number) for d in devices]
+        serial = self.serial or serials[0]
+        if serial not in serials:
+            raise StationError(f"no RealSense camera with serial {serial} (found: {', '.join(serials)})")
+        cfg.enable_device(serial)
+        cfg.enable_stream(rs.stream.depth, self.width, self.height, rs.format.z16, self.fps)
+        cfg.enable_stream(rs.stream.infrared, 1, self.width, self.height, rs.format.y8, self.fps)
+        try:
+            profile = pipe.start(cfg)
+        except RuntimeError as exc:
+            raise StationError(f"realsense:{serial}: cannot stream depth + infrared at "
+                               f"{self.width}x{self.height} {self.fps} fps ({exc})") from None
+        self._ir_index = 1
+        self._playback = None
+        depth_sensor = profile.get_device().first_depth_sensor()
+        if depth_sensor.supports(rs.option.emitter_enabled) and not depth_sensor.is_option_read_only(
+                rs.option.emitter_enabled):
+            depth_sensor.set_option(rs.option.emitter_enabled, 1.0 if self.emitter else 0.0)
+        self._describe(rs, profile)
+
+    def _describe(self, rs, profile) -> None:
+        dev = profile.get_device()
+        self.depth_scale_m = float(dev.first_depth_sensor().get_depth_scale())
+        depth_profile = profile.get_stream(rs.stream.depth).as_video_stream_profile()
+        self.intrinsics = _intrinsics(depth_profile.get_intrinsics())
+        self.fps = depth_profile.fps()
+        for key in ("name", "serial_number", "firmware_version", "product_line"):
+            info = getattr(rs.camera_info, key)
+            if dev.supports(info):
+                self.device_info[key] = dev.get_info(info)
+
+    # --- reader thread -------------------------------------------------------------------------------
+    def _reader(self) -> None:
+        rs = self.rs
+        pending: dict[int, dict[str, object]] = {}
+        last_emitted = -1
+        silent_since_ns: int | None = None
+        stalled = False
+        try:
+            while not self._stop.is_set():
+                ok, frameset = self._pipe.try_wait_for_frames(100)
+                now_ns = time.monotonic_ns()
+                if not ok:
+                    if self._playback is not None:
+                        if self._playback.current_status() == rs.playback_status.stopped:
+                            break
+                        continue
+                    silent_since_ns = silent_since_ns or now_ns
+                    if not stalled and now_ns - silent_since_ns > _STALL_S * 1e9:
+                        stalled = True
+                        self._stats["stalls"] += 1
+                    continue
+                if stalled:
+                    self.stall_intervals_ns.append((silent_since_ns, now_ns))
+                stalled, silent_since_ns = False, None
+                for kind, frame in (("depth", frameset.get_depth_frame()),
+                                    ("ir", frameset.get_infrared_frame(self._ir_index))):
+                    if frame and frame.get_frame_number() > last_emitted:
+                        pending.setdefault(frame.get_frame_number(), {})[kind] = frame
+                for number in sorted(pending):
+                    parts = pending[number]
+                    if len(parts) < 2:
+                        continue
+                    if last_emitted >= 0 and number > last_emitted + 1:
+                        self._stats["dropped"] += number - last_emitted - 1
+                    self._emit(self._camera_frame(parts["depth"], parts["ir"], now_ns))
+                    last_emitted = number
+                    for stale in [n for n in pending if n <= number]:
+                        if len(pending[stale]) < 2 and stale < number:
+                            self._stats["incomplete"] += 1
+                        del pending[stale]
+        except RuntimeError as exc:
+            self._error = exc
+        finally:
+            if stalled and silent_since_ns is not None:
+                self.stall_intervals_ns.append((silent_since_ns, time.monotonic_ns()))
+            with self._cond:
+                self.finished = self._playback is not None and self._error is None and not self._stop.is_set()
+                self._cond.notify_all()
+
+    def _camera_frame(self, depth_frame, ir_frame, t_host_ns: int) -> CameraFrame:
+        rs = self.rs
+        metadata = {}
+        for key in _METADATA:
+            field = getattr(rs.frame_metadata_value, key)
+            if depth_frame.supports_frame_metadata(field):
+                metadata[key] = int(depth_frame.get_frame_metadata(field))
+        return CameraFrame(
+            frame_number=int(depth_frame.get_frame_number()),
+            t_device_ms=float(depth_frame.get_timestamp()),
+            timestamp_domain=str(depth_frame.get_frame_timestamp_domain()).split(".")[-1],
+            t_host_ns=t_host_ns,
+            depth=np.array(depth_frame.get_data(), dtype=np.uint16, copy=True),
+            ir=np.array(ir_frame.get_data(), dtype=np.uint8, copy=True),
+            depth_scale_m=float(depth_frame.as_depth_frame().get_units()),
+            intrinsics=self.intrinsics,
+            metadata=metadata,
+        )
+
+    def _emit(self, frame: CameraFrame) -> None:
+        with self._cond:
+            if self._playback is not None:  # a recording waits for the consumer: nothing is lost
+                while len(self._buffer) >= self._buffer_frames and not self._stop.is_set():
+                    self._cond.wait(0.1)
+            elif len(self._buffer) >= self._buffer_frames:
+                self._buffer.popleft()
+                self._stats["overflows"] += 1
+            self._buffer.append(frame)
+            self._stats["frames"] += 1
+            self._cond.notify_all()
+
+    def frames(self, timeout_s: float = 5.0):
+        """Iterate every CameraFrame until a recording ends (or nothing arrives for timeout_s)."""
+        idle_since = time.monotonic()
+        while True:
+            batch = self.read(0.1)
+            if batch:
+                idle_since = time.monotonic()
+                yield from batch
+            elif self.finished or time.monotonic() - idle_since > timeout_s:
+                return
+
+
+def open_camera(spec: str, config: StationConfig | None = None, *, real_time: bool = True):
+    """A camera Source by name: `realsense:` (first camera), `realsense:SERIAL`, a .db3/.bag recording
+    (also as `realsense:path.db3`), or `sim:PATTERN` (the virtual subject live through a software device)."""
+    cfg = config or StationConfig()
+    size = {"width": cfg.camera.width, "height": cfg.camera.height, "fps": cfg.camera.fps}
+    kind, _, rest = spec.partition(":")
+    if kind == "sim":
+        from drivers.sim.simcamera import SimCamera
+
+        return SimCamera(rest or "hinge", config=cfg, **size)
+    target = rest if kind == "realsense" else spec
+    if target.lower().endswith(RECORDING_SUFFIXES):
+        return RealSenseCamera(file=target, real_time=real_time, **size)
+    if kind == "realsense":
+        return RealSenseCamera(serial=rest or None, **size)
+    raise StationError(f"unknown camera {spec!r}: use realsense:, realsense:SERIAL, a .db3/.bag recording "
+                       "or sim:PATTERN")
