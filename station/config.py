@@ -110,6 +110,17 @@ class GateConfig:
     bodyweight_set_reps: int = 10
     bodyweight_hardest_arms: str = "arms_crossed"
     weighted_clean_sets: int = 2
+    weighted_set_min_reps: int = 6  # "2-3 sets of 6-10": a shorter weighted set does not count
+    # a set stopped for pain, or a contraindication answered yes, blocks progression for the session
+    block_on_pain: bool = True
+
+
+@dataclass
+class C3DConfig:
+    """Other labs' C3D files: their lab axes (used when the file has no heel/toe markers to tell)."""
+
+    lab_up_axis: str = "+z"  # "+z" for most labs, "+y" for Y-up systems
+    lab_anterior_axis: str = "+x"  # direction the subject faces in the lab frame
 
 
 @dataclass
@@ -119,6 +130,7 @@ class StationConfig:
     camera: CameraConfig = field(default_factory=CameraConfig)
     thresholds: Thresholds = field(default_factory=Thresholds)
     gate: GateConfig = field(default_factory=GateConfig)
+    c3d: C3DConfig = field(default_factory=C3DConfig)
     calibration_dir: str = "calibration-data"
     source_path: str | None = None  # the TOML this came from, if any
 

@@ -58,7 +58,7 @@ def capsules_for(body: Body, sk: Skeleton, arms: str, load_kg: float) -> list[Ca
         caps.append(Capsule("dowel", lo, hi, DOWEL_RADIUS_M, DOWEL_RADIUS_M))
     if load_kg > 0:
         # a dumbbell per hand, bar along y, plates growing with the load
-        r = float(np.clip(0.03 + 0.0035 * load_kg, 0.035, 0.09))
+        r = float(np.clip(0.03 + 0.004 * 0.5 * load_kg, 0.035, 0.08))  # per hand
         for s in (1, -1):
             g = sd["grip", s]
             caps.append(Capsule("weight_left" if s > 0 else "weight_right", g - np.array([0, 0.1, 0]),

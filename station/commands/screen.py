@@ -1,0 +1,142 @@
+"""`hinge-station screen`: contraindication check, one set, append to the session, progression gate.
+
+Exit codes: 0 set recorded, 3 test not started (a contraindication answered yes), 2 bad input.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from datetime import date
+from pathlib import Path
+
+from station.config import load_config
+from station.drills import ARM_VARIATIONS, DRILLS, IMPLEMENTS, check_setup, describe_set
+from station.errors import StationError
+from station.feedback import set_feedback
+from station.gate import evaluate_gate, evidence_words
+from station.screening import ask_interactively, parse_answers
+from station.session import Session, Trial, load_session, save_session
+
+EXIT_NOT_STARTED = 3
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--subject", required=True, help="subject id (no names: use a study code)")
+    parser.add_argument("--drill", required=True, choices=list(DRILLS))
+    parser.add_argument("--arms", choices=list(ARM_VARIATIONS), help="bodyweight RDL arm position")
+    parser.add_argument("--implement", choices=list(IMPLEMENTS), help="weighted RDL implement")
+    parser.add_argument("--load-kg", type=float, help="load of this set (kg)")
+    parser.add_argument("--prescribed-kg", type=float, help="the clinician's prescribed load (kg), kept "
+                        "in the session for the weighted gate")
+    parser.add_argument("--answers", help="contraindication answers in order, e.g. no,no,no,no, or a JSON "
+                        "file; asked interactively when omitted")
+    src = parser.add_argument_group("source of the set (one)")
+    src.add_argument("--sim", metavar="PATTERN",
+                     help="virtual subject pattern (hinge, squat, toe_shift, shallow, rounding, arching)")
+    src.add_argument("--trial", type=Path, metavar="FILE.h5", help="a recorded trial")
+    src.add_argument("--plate", help="live force plate source (with --camera)")
+    src.add_argument("--camera", help="live camera source (with --plate)")
+    parser.add_argument("--reps", type=int, default=8, help="reps the virtual subject does (--sim)")
+    parser.add_argument("--seed", type=int, default=1, help="virtual subject seed (--sim)")
+    parser.add_argument("--pain-at-rep", type=int, metavar="N", help="pain reported during rep N: the "
+                        "set stops there and the reason is recorded")
+    parser.add_argument("--session", type=Path, help="session JSON to append to "
+                        "(default OUT_DIR/SUBJECT_DATE.session.json)")
+    parser.add_argument("--out-dir", type=Path, default=Path("recordings"))
+    parser.add_argument("--config", help="station TOML")
+    parser.add_argument("--json", action="store_true", help="print the gate decision as JSON")
+    parser.set_defaults(func=run)
+
+
+def _open_session(args: argparse.Namespace) -> tuple[Session, Path]:
+    path = args.session or args.out_dir / f"{args.subject}_{date.today().isoformat()}.session.json"
+    if path.exists():
+        session = load_session(path)  # strict: never append to a file this version cannot read fully
+        if session.subject_id != args.subject:
+            raise StationError(f"{path}: subject_id is {session.subject_id!r}, not {args.subject!r}")
+    else:
+        session = Session(args.subject)
+    if args.prescribed_kg is not None:
+        session.prescribed_load_kg = args.prescribed_kg
+    return session, path
+
+
+def _answers(args: argparse.Namespace):
+    if args.answers:
+        return parse_answers(args.answers)
+    if not sys.stdin.isatty():
+        raise StationError("--answers: needed when not run interactively (e.g. --answers no,no,no,no)")
+    print("Before the test, please answer:")
+    return ask_interactively()
+
+
+def _ask_pain() -> int | None:
+    while True:
+        reply = input("Any pain during the set? [no / rep number] ").strip().lower()
+        if reply in ("", "no", "n"):
+            return None
+        if reply.isdigit() and int(reply) >= 1:
+            return int(reply)
+
+
+def _record(args: argparse.Namespace, config):
+    from station import set_sources
+
+    chosen = [n for n in ("sim", "trial", "plate") if getattr(args, n)]
+    if len(chosen) != 1 or bool(args.plate) != bool(args.camera):
+        raise StationError("source: give exactly one of --sim PATTERN, --trial FILE.h5 or --plate + --camera")
+    if args.sim:
+        return set_sources.set_from_sim(args.sim, config, drill_id=args.drill, reps=args.reps, arms=args.arms,
+                                        load_kg=args.load_kg, seed=args.seed, pain_at_rep=args.pain_at_rep)
+    if args.trial:
+        return set_sources.set_from_trial_file(args.trial, config, pain_at_rep=args.pain_at_rep)
+    raise StationError("--plate/--camera: live screening needs the live pipeline (not in this build); "
+                       "record with `hinge-station record` and use --trial")
+
+
+def _print_decision(decision, as_json: bool) -> None:
+    if as_json:
+        print(json.dumps(decision.to_json(), indent=1))
+        return
+    print(f"Gate ({DRILLS[decision.current_stage].short}): {'PASSED' if decision.passed else 'NOT PASSED'}")
+    print(f"  {decision.reason}")
+    if decision.evidence:
+        print(f"  rests on: {evidence_words(decision.evidence)}")
+
+
+def run(args: argparse.Namespace) -> int:
+    config = load_config(args.config)
+    check_setup(args.drill, args.arms, args.implement, args.load_kg)
+    session, path = _open_session(args)
+    screening = _answers(args)
+    trial = Trial(session.next_trial_id(), args.drill, screening, arms=args.arms,
+                  implement=args.implement, load_kg=args.load_kg)
+    what = describe_set(args.drill, args.arms, args.implement, args.load_kg)
+    print(f"{session.subject_id} {trial.trial_id}: {what}")
+    if not screening.cleared:
+        trial.status, trial.stop_reason = "refused", screening.refusal_reason()
+        print(trial.stop_reason)
+    else:
+        recorded = _record(args, config)
+        if args.pain_at_rep is None and args.answers is None and sys.stdin.isatty():
+            args.pain_at_rep = _ask_pain()  # asked after the set when not scripted
+            if args.pain_at_rep is not None:  # judge only what came before the pain
+                recorded = _record(args, config)
+        pain = args.pain_at_rep
+        trial.source, trial.calibration = recorded.source, recorded.calibration
+        trial.trial_file, trial.analysis = recorded.trial_file, recorded.analysis
+        trial.series = recorded.series
+        if pain is not None:
+            trial.status, trial.pain_at_rep = "stopped", pain
+            trial.stop_reason = f"pain reported during rep {pain}"
+        for line in set_feedback(trial.reps, trial.status, trial.pain_at_rep):
+            print(f"  {line}")
+    session.trials.append(trial)
+    decision = evaluate_gate(session, config.gate)
+    session.gate = decision.to_json()
+    save_session(session, path)
+    _print_decision(decision, args.json)
+    print(f"session: {path}")
+    return EXIT_NOT_STARTED if trial.status == "refused" else 0

@@ -1,0 +1,138 @@
+"""Report pictures as PNG bytes, drawn to read when printed in black and white.
+
+Line style, hatching and words carry the meaning (clean reps solid, faulty reps dashed and marked "x"),
+never colour alone. matplotlib is imported inside the functions (no work at import time).
+"""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+
+from station.results import RepResult
+from station.series import TrialSeries
+
+DPI = 150
+_CHAIN = ("head", "shoulder", "hip", "knee", "ankle")  # the stick figure, top to bottom
+
+
+def _figure(width_in: float, height_in: float):
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(width_in, height_in), dpi=DPI)
+    fig.patch.set_facecolor("white")
+    return fig
+
+
+def _png(fig) -> bytes:
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=DPI, facecolor="white")
+    return buf.getvalue()
+
+
+def _arr(values: list) -> np.ndarray:
+    return np.array([np.nan if v is None else v for v in values], dtype=float)
+
+
+def _rep_mask(t: np.ndarray, rep: RepResult, pad_s: float = 0.0) -> np.ndarray:
+    return (t >= rep.t_start - pad_s) & (t <= rep.t_end + pad_s)
+
+
+def hip_path_png(series: TrialSeries, reps: list[RepResult], ratio_target: float = 2.0,
+                 ratio_squat: float = 1.0) -> bytes:
+    """Hip travel back (x) against down (y, plotted downwards) per rep, with the target and squat lines."""
+    t, back, drop = _arr(series.t_s), _arr(series.hip_back_mm), _arr(series.hip_drop_mm)
+    fig = _figure(5.2, 3.4)
+    ax = fig.add_subplot(1, 1, 1)
+    finite = np.isfinite(back) & np.isfinite(drop)
+    xmax = max(250.0, float(np.nanmax(back[finite])) * 1.1 if finite.any() else 0.0)
+    ymax = max(120.0, float(np.nanmax(drop[finite])) * 1.15 if finite.any() else 0.0)
+    xs = np.array([0.0, xmax])
+    ax.fill_between(xs, 0, xs / ratio_target, facecolor="none", edgecolor="0.6", hatch="///", lw=0)
+    ax.plot(xs, xs / ratio_target, color="black", lw=1.2, ls="-.",
+            label=f"target: back \u2265 {ratio_target:g}\u00d7 down (hatched = good)")
+    ax.plot(xs, xs / ratio_squat, color="0.35", lw=1.2, ls=":", label="squat line: back = down")
+    for i, rep in enumerate(reps):
+        m = _rep_mask(t, rep, pad_s=0.4) & finite  # the rep starts at 15% travel: show it from standing
+        if not m.any():
+            continue
+        ls = "-" if rep.passed else "--"
+        ax.plot(back[m], drop[m], color="black", lw=1.0 if rep.passed else 1.4, ls=ls)
+        if not rep.passed:  # only faulty reps are numbered: clean ones overlap and need no name
+            k = int(np.argmax(np.where(m, drop, -np.inf)))
+            ax.annotate(f"{i + 1} \u2717", (back[k], drop[k]), xytext=(3, 3), textcoords="offset points",
+                        fontsize=7, bbox={"facecolor": "white", "edgecolor": "none", "pad": 0.5})
+    if not any(_rep_mask(t, r).any() for r in reps) and finite.any():
+        ax.plot(back[finite], drop[finite], color="black", lw=0.8)
+    ax.plot([], [], color="black", ls="-", label="clean rep")
+    ax.plot([], [], color="black", ls="--", lw=1.4, label="rep with a fault (\u2717 + its number)")
+    ax.set_xlim(0, xmax)
+    ax.set_ylim(ymax, -0.05 * ymax)  # down is down
+    ax.set_xlabel("hip travel backwards (mm)")
+    ax.set_ylabel("hip travel down (mm)")
+    ax.set_title("Hip path: hips should go back, not down", fontsize=10)
+    ax.legend(fontsize=7, loc="lower right", frameon=True)
+    ax.grid(True, color="0.85", lw=0.5)
+    fig.tight_layout()
+    return _png(fig)
+
+
+def foot_pos_png(series: TrialSeries, reps: list[RepResult], foot_pos_max: float = 0.60) -> bytes:
+    """Where the weight sits along the foot (0 heel, 1 toe) over time, reps shaded and numbered."""
+    t, foot = _arr(series.t_s), _arr(series.foot_pos)
+    fig = _figure(6.8, 2.6)
+    ax = fig.add_subplot(1, 1, 1)
+    for i, rep in enumerate(reps):
+        ax.axvspan(rep.t_start, rep.t_end, facecolor="0.9", edgecolor="none")
+        label = f"{i + 1}" if rep.passed else f"{i + 1}\u2717"
+        ax.text((rep.t_start + rep.t_end) / 2, 1.02, label, ha="center", va="bottom", fontsize=7,
+                transform=ax.get_xaxis_transform())
+    ax.axhspan(foot_pos_max, 1.0, facecolor="none", edgecolor="0.6", hatch="\\\\\\", lw=0)
+    ax.axhline(foot_pos_max, color="black", ls="--", lw=1.0)
+    ax.text(0.995, foot_pos_max + 0.02, f"{foot_pos_max:.2f}: on the toes above this", ha="right",
+            va="bottom", fontsize=7, transform=ax.get_yaxis_transform(),
+            bbox={"facecolor": "white", "edgecolor": "none", "pad": 1})
+    ax.plot(t, foot, color="black", lw=1.0)
+    ax.set_ylim(0.0, 1.0)
+    ax.set_yticks([0.0, 0.25, 0.5, 0.75, 1.0], ["heel 0", "0.25", "mid 0.5", "0.75", "toe 1"])
+    if len(t):
+        ax.set_xlim(float(t[0]), float(t[-1]))
+    ax.set_xlabel("time (s); shaded = rep, number above (\u2717 = fault)")
+    ax.set_ylabel("weight along foot")
+    ax.set_title("Foot position of the weight (centre of pressure)", fontsize=10, pad=14)
+    fig.tight_layout()
+    return _png(fig)
+
+
+def still_png(still: dict, heel_x_m: float | None, foot_length_m: float | None) -> bytes:
+    """Side view stick figure of the markers at the bottom of the deepest rep (plate frame x, z)."""
+    markers = {k: np.asarray(v, dtype=float) for k, v in still.get("markers", {}).items()}
+    fig = _figure(3.4, 3.4)
+    ax = fig.add_subplot(1, 1, 1)
+    chain = [markers[n] for n in _CHAIN if n in markers]
+    if len(chain) >= 2:
+        xz = np.array([[p[0], p[2]] for p in chain])
+        ax.plot(xz[:, 0], xz[:, 1], color="black", lw=2.0)
+    for name, p in markers.items():
+        ax.plot(p[0], p[2], "o", ms=7, mfc="white", mec="black", mew=1.5)
+        ax.annotate(name, (p[0], p[2]), xytext=(6, -2), textcoords="offset points", fontsize=7)
+    if heel_x_m is not None and foot_length_m is not None:
+        ax.plot([heel_x_m, heel_x_m + foot_length_m], [0.0, 0.0], color="black", lw=4, solid_capstyle="butt")
+        ax.annotate("heel", (heel_x_m, 0.0), xytext=(-4, -10), textcoords="offset points", fontsize=7,
+                    ha="right")
+        ax.annotate("toe", (heel_x_m + foot_length_m, 0.0), xytext=(4, -10), textcoords="offset points",
+                    fontsize=7)
+    ax.axhline(0.0, color="0.5", lw=0.8)
+    ax.set_aspect("equal")
+    pts = np.array([[p[0], p[2]] for p in markers.values()] + [[0.0, 0.0]])
+    ax.set_xlim(pts[:, 0].min() - 0.25, pts[:, 0].max() + 0.25)
+    ax.set_ylim(-0.08, max(pts[:, 1].max() + 0.12, 0.5))
+    ax.set_xlabel("forward (m)")
+    ax.set_ylabel("height (m)")
+    ax.set_title(f"Bottom of the deepest rep (rep {still.get('rep', '?')})", fontsize=10)
+    fig.tight_layout()
+    return _png(fig)
