@@ -237,6 +237,6 @@ def open_plate(spec: str, config: StationConfig | None = None, **kw) -> ForcePla
         from drivers.sim.plate_emulator import emulator_for_pattern
 
         cfg = config or StationConfig()
-        emulator = emulator_for_pattern(spec[4:] or "hinge", rate_hz=cfg.plate.rate_hz)
+        emulator = emulator_for_pattern(spec[4:] or "hinge", rate_hz=cfg.plate.rate_hz, shared_timeline=True)
         return ForcePlate(spec, name=spec, emulator=emulator, **kw)
     return ForcePlate(spec, **kw)

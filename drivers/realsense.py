@@ -274,7 +274,7 @@ def open_camera(spec: str, config: StationConfig | None = None, *, real_time: bo
     if kind == "sim":
         from drivers.sim.simcamera import SimCamera
 
-        return SimCamera(rest or "hinge", config=cfg, **size)
+        return SimCamera(rest or "hinge", config=cfg, shared_timeline=True, **size)
     target = rest if kind == "realsense" else spec
     if target.lower().endswith(RECORDING_SUFFIXES):
         return RealSenseCamera(file=target, real_time=real_time, **size)

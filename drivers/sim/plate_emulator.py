@@ -70,7 +70,7 @@ class PlateEmulator:
                  drift_ppm: float = 0.0, drop_every: int = 0, corrupt_prob: float = 0.0,
                  variant: str = "binary", seed: int = 0, boot_banner: bool = True,
                  t0_us: int | None = None, seq0: int = 0, batch_s: float = 0.005,
-                 max_backlog_s: float = 0.05) -> None:
+                 max_backlog_s: float = 0.05, shared_timeline: bool = False) -> None:
         if variant not in ("binary", "ascii"):
             raise ValueError(f"variant must be 'binary' or 'ascii', not {variant!r}")
         self.cell_loads_fn = cell_loads_fn
@@ -94,6 +94,9 @@ class PlateEmulator:
         self.seq0 = int(seq0)
         self.batch_s = batch_s
         self.max_backlog_s = max_backlog_s
+        # True: loads are evaluated on drivers.sim.timeline's shared t (same subject as the sim camera)
+        self.shared_timeline = shared_timeline
+        self.timeline_offset_s = 0.0
         # truth
         self.samples_generated = 0
         self.samples_sent = 0  # written to the pty (corrupted ones included)
@@ -114,6 +117,10 @@ class PlateEmulator:
 
     # --- life cycle -------------------------------------------------------------------------------
     def start(self) -> str:
+        if self.shared_timeline:
+            from drivers.sim.timeline import sim_time_s
+
+            self.timeline_offset_s = sim_time_s()  # the subject's t when this device's clock starts
         self._link_dir = tempfile.mkdtemp(prefix="hinge-plate-")
         self.port = os.path.join(self._link_dir, "plate")
         self._open_pty()
@@ -167,8 +174,8 @@ class PlateEmulator:
                 "host_rate_hz": self.rate_hz * (1 + self.drift_ppm * 1e-6), "variant": self.variant}
 
     def expected_counts(self, t_s: np.ndarray) -> np.ndarray:
-        """Noise-free counts for true time t_s (before 24-bit saturation)."""
-        loads_n = np.asarray(self.cell_loads_fn(np.asarray(t_s, float)), float)
+        """Noise-free counts for true time t_s (device time; + timeline_offset_s on the shared timeline)."""
+        loads_n = np.asarray(self.cell_loads_fn(np.asarray(t_s, float) + self.timeline_offset_s), float)
         return self.offsets_counts + loads_n / self.gains_n_per_count
 
     # --- internals --------------------------------------------------------------------------------

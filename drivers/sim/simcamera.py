@@ -22,7 +22,8 @@ class SimCamera(RealSenseCamera):
 
     def __init__(self, pattern: str = "hinge", *, config: StationConfig | None = None, width: int = 848,
                  height: int = 480, fps: int = 30, seed: int = 0, arms: str = "crossed",
-                 seconds: float | None = None, subject=None, renderer: Renderer | None = None) -> None:
+                 seconds: float | None = None, subject=None, renderer: Renderer | None = None,
+                 shared_timeline: bool = False) -> None:
         super().__init__(serial=SIM_SERIAL, width=width, height=height, fps=fps)
         self.name = f"sim:{pattern}"
         self.config = config or StationConfig()
@@ -33,6 +34,8 @@ class SimCamera(RealSenseCamera):
         self._feeder: threading.Thread | None = None
         self.feeding_done = False  # the subject's trial has been rendered to its end
         self.pause_event = threading.Event()  # set it to stop delivering frames (a camera gap)
+        # True: render the subject at drivers.sim.timeline's shared t (same subject as the sim plate)
+        self.shared_timeline = shared_timeline
 
     def start(self) -> None:
         rs = import_pyrealsense2()
@@ -52,6 +55,11 @@ class SimCamera(RealSenseCamera):
         duration_s = self.subject.duration_s if self.seconds is None else min(self.seconds,
                                                                                self.subject.duration_s)
         n_frames = int(duration_s * self.fps)
+        t_offset_s = 0.0
+        if self.shared_timeline:
+            from drivers.sim.timeline import sim_time_s
+
+            t_offset_s = sim_time_s()
         t_wall0 = time.perf_counter()
         for n in range(n_frames):
             if self._stop.is_set():
@@ -60,7 +68,8 @@ class SimCamera(RealSenseCamera):
             time.sleep(max(0.0, deadline - time.perf_counter()))
             if self.pause_event.is_set():
                 continue  # the camera delivers nothing for this frame period
-            depth, ir = self.renderer.render(self.subject.pose(n / self.fps))
+            t_subject_s = (t_offset_s + n / self.fps) % self.subject.duration_s  # loops like the sim plate
+            depth, ir = self.renderer.render(self.subject.pose(t_subject_s))
             self._softcam.push(n + 1, DEVICE_CLOCK_START_MS + n * 1000.0 / self.fps, depth, ir)
         self.feeding_done = True
 

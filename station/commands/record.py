@@ -1,0 +1,130 @@
+"""`hinge-station record`: one headless trial to HDF5. Ctrl-C (SIGINT) or SIGTERM ends it cleanly."""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import threading
+
+from station.errors import StationError
+from station.results import RepResult
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--plate", help="plate source: serial port, serial:///dev/ttyACM0 or sim:PATTERN")
+    parser.add_argument("--camera", help="camera source: realsense:, realsense:FILE.db3 or sim:PATTERN")
+    parser.add_argument("--subject", required=True, help="subject id")
+    parser.add_argument("--drill", required=True, help="drill name (e.g. dowel, bodyweight, weighted)")
+    parser.add_argument("--load-kg", type=float, help="external load held (kg)")
+    parser.add_argument("--arms", default="", help="arm variation (e.g. arms_crossed)")
+    parser.add_argument("--side", choices=("left", "right"), help="subject's side facing the camera")
+    parser.add_argument("--notes", default="", help="operator notes")
+    parser.add_argument("--body-mass-kg", type=float, help="subject mass (else from standing)")
+    parser.add_argument("--duration", type=float, help="stop after this many seconds")
+    parser.add_argument("--plate-cal", help="plate calibration file (default: nominal gains, marked as such)")
+    parser.add_argument("--camera-cal", help="camera calibration file (T_plate_from_camera)")
+    parser.add_argument("--config", help="station TOML")
+    parser.add_argument("--frames", default="none",
+                        help="depth+IR storage: none (default), h5-lz4, h5-zstd, h5-lzf, h5-gzip1, h5-raw")
+    parser.add_argument("--lsl", action="store_true", help="stream force, CoP, hip and reps over LSL")
+    parser.add_argument("--force", action="store_true", help="overwrite an existing output file")
+    parser.add_argument("--out", required=True, help="trial file to write (.h5)")
+    parser.set_defaults(func=run)
+
+
+def rep_line(rep: RepResult) -> str:
+    def mm(v: float | None) -> str:
+        return "-" if v is None else f"{v:.0f} mm"
+
+    verdict = "PASS" if rep.passed else "FAIL " + ",".join(rep.faults)
+    ratio = "-" if rep.hinge_ratio is None else f"{rep.hinge_ratio:.1f}"
+    fp = "-" if rep.foot_pos_bottom is None else f"{rep.foot_pos_bottom:.2f}"
+    return (f"rep {rep.index + 1}: {rep.t_start:.2f}-{rep.t_end:.2f} s  hip back {mm(rep.hip_back_mm)}, "
+            f"drop {mm(rep.hip_drop_mm)}, ratio {ratio}, foot_pos {fp}  {verdict}")
+
+
+def _open_sources(args: argparse.Namespace, config: object) -> tuple[object | None, object | None]:
+    plate = camera = None
+    if args.plate:
+        from drivers.forceplate import open_plate
+
+        plate = open_plate(args.plate, config)
+    if args.camera:
+        from drivers.realsense import open_camera
+
+        camera = open_camera(args.camera, config)
+    return plate, camera
+
+
+def _calibrations(args: argparse.Namespace, config: object) -> tuple[object | None, object | None]:
+    plate_cal = camera_T = None
+    if args.plate_cal:
+        from calibration.plate import PlateCalibration
+
+        plate_cal = PlateCalibration.from_file(args.plate_cal)
+    if args.camera_cal:
+        from calibration.store import load_calibration
+
+        cam = load_calibration(args.camera_cal)
+        camera_T = getattr(cam, "T_plate_from_camera", None)
+        if camera_T is None and isinstance(cam, dict):
+            camera_T = cam.get("T_plate_from_camera")
+        if camera_T is None:
+            raise StationError(f"{args.camera_cal}: no T_plate_from_camera in this calibration file")
+    return plate_cal, camera_T
+
+
+def run(args: argparse.Namespace) -> int:
+    from station.config import load_config
+    from station.recorder import TrialWriter
+    from station.trial import TrialRunner
+
+    if not args.plate and not args.camera:
+        raise StationError("give --plate and/or --camera")
+    config = load_config(args.config)
+    if args.side:
+        config.camera.side = args.side
+    meta = {"subject_id": args.subject, "drill": args.drill, "load_kg": args.load_kg, "arms": args.arms,
+            "side": args.side or config.camera.side, "notes": args.notes, "plate_source": args.plate or "",
+            "camera_source": args.camera or "", "body_mass_kg": args.body_mass_kg,
+            "command": " ".join(sys.argv)}
+    # the output is checked before any device opens: a bad path costs nothing
+    writer = TrialWriter(args.out, force=args.force, config=config, metadata=meta, frames=args.frames)
+    plate_cal, camera_T = _calibrations(args, config)
+    plate, camera = _open_sources(args, config)
+    lsl = None
+    if args.lsl:
+        from station.lsl import LslOutlets
+
+        lsl = LslOutlets(config.plate.rate_hz, float(config.camera.fps))
+    runner = TrialRunner(plate, camera, config, plate_calibration=plate_cal, camera_T=camera_T, writer=writer,
+                         metadata=meta, lsl=lsl, body_mass_kg=args.body_mass_kg, duration_s=args.duration,
+                         on_rep=lambda rep: print(rep_line(rep), flush=True),
+                         keep_frames=args.frames not in ("none", "db3"))
+    stop_requested = threading.Event()
+    reason = {"text": "duration reached"}
+
+    def _on_signal(signum: int, _frame: object) -> None:
+        reason["text"] = f"stopped by {signal.Signals(signum).name}"
+        stop_requested.set()
+
+    old = {s: signal.signal(s, _on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        runner.start()
+        print(f"recording to {writer.path} (Ctrl-C to stop)", flush=True)
+        while not stop_requested.is_set() and not runner.wait(0.2):
+            pass
+        summary = runner.stop(reason["text"] if stop_requested.is_set() else "duration reached")
+    finally:
+        for s, handler in old.items():
+            signal.signal(s, handler)
+    cal = "" if summary["calibration"] == "calibrated" else f" (force from {summary['calibration']})"
+    print(f"{summary['reason']}: {summary['elapsed_s']:.1f} s, {summary['plate_samples']} plate samples "
+          f"({summary['plate_lost']} lost), {summary['camera_frames']} frames ({summary['camera_dropped']} "
+          f"dropped), {len(summary['reps'])} reps{cal} -> {summary.get('file')}", flush=True)
+    for warning in summary["warnings"]:
+        print(f"warning: {warning}", file=sys.stderr)
+    if summary.get("error"):
+        raise StationError(summary["error"])
+    return 0
