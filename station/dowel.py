@@ -66,11 +66,13 @@ class DowelFrame:
 
     def overlay(self) -> dict:
         """Pixel coordinates to draw on the depth/IR image: {"line": ((u0, v0), (u1, v1)),
-        "contacts": {region: (u, v)}, "feet": {region: (u, v)} (a gap's foot on the dowel),
+        "contacts": {region: (u, v)}, "feet": {region: (u, v)} (a gap's foot on the dowel), "dorsal": (du, dv)
+        (unit image direction out of the back, for placing labels),
         "gaps_mm": {region: mm}, "contour": [(u, v), ...], "reason": str | None}. Empty lists/dicts when
         nothing was measured."""
         return {"line": self.pixels.get("line"), "contacts": self.pixels.get("contacts", {}),
-                "feet": self.pixels.get("feet", {}), "gaps_mm": dict(self.gap_mm or {}),
+                "dorsal": self.pixels.get("dorsal"), "feet": self.pixels.get("feet", {}),
+                "gaps_mm": dict(self.gap_mm or {}),
                 "contour": self.pixels.get("contour", []), "reason": self.reason}
 
 
@@ -186,7 +188,7 @@ class DowelTracker:
         dowel = np.array([[end_a[0], y_back, end_a[1]], [end_b[0], y_back, end_b[1]]])
         curve = _lumbar_curve_mm(pts, sacrum, upper)
         out = DowelFrame(t, gap_mm, None, worst, gap_mm[worst], curve, contacts, dowel)
-        out.pixels = _pixels(geom, contour, contacts, dowel)
+        out.pixels = _pixels(geom, contour, contacts, dowel, axis.dorsal)
         return out
 
 
@@ -263,12 +265,16 @@ def _lumbar_curve_mm(pts: np.ndarray, a: np.ndarray, b: np.ndarray) -> float | N
     return float(1000.0 * dev[np.argmax(np.abs(dev))])
 
 
-def _pixels(geom: DepthGeometry, contour: Contour, contacts: dict[str, np.ndarray], dowel: np.ndarray
-            ) -> dict:
+def _pixels(geom: DepthGeometry, contour: Contour, contacts: dict[str, np.ndarray], dowel: np.ndarray,
+            dorsal_xz: np.ndarray) -> dict:
     line = geom.project(dowel)
     u = (dowel[1] - dowel[0]) / np.linalg.norm(dowel[1] - dowel[0])
     feet = {r: dowel[0] + ((p - dowel[0]) @ u) * u for r, p in contacts.items()}
+    mid = dowel.mean(axis=0)
+    out_uv = geom.project(np.stack([mid, mid + 0.05 * np.array([dorsal_xz[0], 0.0, dorsal_xz[1]])]))
+    dorsal_uv = out_uv[1] - out_uv[0]
     return {"line": tuple(map(tuple, line.tolist())),
+            "dorsal": tuple((dorsal_uv / max(np.linalg.norm(dorsal_uv), 1e-9)).tolist()),
             "contacts": {r: tuple(geom.project(p)[0].tolist()) for r, p in contacts.items()},
             "feet": {r: tuple(geom.project(p)[0].tolist()) for r, p in feet.items()},
             "contour": [tuple(p) for p in contour.uv[np.isfinite(contour.w_m)].tolist()]}
