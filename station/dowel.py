@@ -43,6 +43,7 @@ HEAD_WINDOW = (0.88, 1.12)
 MIN_SEEN_FRAC = 0.5        # a region needs unoccluded contour in at least this share of its slices
 OCCLUDER_NEAR_M = 0.05     # outline this much nearer the camera than the back's = something in front
 OCCLUDER_GROW_SLICES = 3   # and this many slices either side of it are not trusted
+FACING_EVERY_FRAMES = 15    # the facing direction does not change within a set: check twice a second
 FACING_MIN_M = 0.02        # foot centroid ahead of (or behind) the ankle marker by this decides facing
 
 
@@ -101,6 +102,8 @@ class DowelTracker:
                             else T_plate_from_camera, float)
         self._geom: DepthGeometry | None = None
         self.last_contour: Contour | None = None
+        self._facing: float | None = None  # +1 faces +x; re-checked every FACING_EVERY_FRAMES frames
+        self._facing_age = 0
         self.last_axis: TrunkAxis | None = None
 
     def _geometry(self, frame: CameraFrame) -> DepthGeometry:
@@ -121,8 +124,10 @@ class DowelTracker:
         plate = self.config.plate
         if abs(hip[0]) > plate.size_x_m / 2 + 0.3 or abs(hip[1]) > plate.size_y_m / 2 + 0.2:
             return DowelFrame(t, None, "subject off the plate (hip marker outside the plate area)")
-        facing = _facing(geom, frame, markers)
-        if facing is not None and facing < 0:
+        if self._facing is None or self._facing_age >= FACING_EVERY_FRAMES:
+            self._facing, self._facing_age = _facing(geom, frame, markers), 0
+        self._facing_age += 1
+        if self._facing is not None and self._facing < 0:
             return DowelFrame(t, None, "subject faces -x (toes behind the ankle): camera side in the config "
                                        "is wrong or the subject stands reversed")
         axis = TrunkAxis.from_markers(hip, head)
@@ -267,14 +272,14 @@ def _lumbar_curve_mm(pts: np.ndarray, a: np.ndarray, b: np.ndarray) -> float | N
 
 def _pixels(geom: DepthGeometry, contour: Contour, contacts: dict[str, np.ndarray], dowel: np.ndarray,
             dorsal_xz: np.ndarray) -> dict:
-    line = geom.project(dowel)
     u = (dowel[1] - dowel[0]) / np.linalg.norm(dowel[1] - dowel[0])
-    feet = {r: dowel[0] + ((p - dowel[0]) @ u) * u for r, p in contacts.items()}
+    feet = [dowel[0] + ((contacts[r] - dowel[0]) @ u) * u for r in REGIONS]
     mid = dowel.mean(axis=0)
-    out_uv = geom.project(np.stack([mid, mid + 0.05 * np.array([dorsal_xz[0], 0.0, dorsal_xz[1]])]))
-    dorsal_uv = out_uv[1] - out_uv[0]
-    return {"line": tuple(map(tuple, line.tolist())),
-            "dorsal": tuple((dorsal_uv / max(np.linalg.norm(dorsal_uv), 1e-9)).tolist()),
-            "contacts": {r: tuple(geom.project(p)[0].tolist()) for r, p in contacts.items()},
-            "feet": {r: tuple(geom.project(p)[0].tolist()) for r, p in feet.items()},
+    out = mid + 0.05 * np.array([dorsal_xz[0], 0.0, dorsal_xz[1]])
+    uv = geom.project(np.stack([*dowel, *(contacts[r] for r in REGIONS), *feet, mid, out])).tolist()
+    d = np.subtract(uv[-1], uv[-2])
+    return {"line": (tuple(uv[0]), tuple(uv[1])),
+            "contacts": {r: tuple(uv[2 + k]) for k, r in enumerate(REGIONS)},
+            "feet": {r: tuple(uv[5 + k]) for k, r in enumerate(REGIONS)},
+            "dorsal": tuple((d / max(float(np.linalg.norm(d)), 1e-9)).tolist()),
             "contour": [tuple(p) for p in contour.uv[np.isfinite(contour.w_m)].tolist()]}

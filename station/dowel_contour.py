@@ -12,7 +12,6 @@ tragus axis and each slice keeps its most dorsal point: the "posterior contour".
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass
 
 import cv2
@@ -98,7 +97,7 @@ class DepthGeometry:
         ok = np.all(np.isfinite(uv), axis=1)
         if not ok.any():
             return None
-        depth = float(np.median(((points[ok] - self.t) @ self.R)[:, 2]))
+        depth = float(np.mean(((points[ok] - self.t) @ self.R)[:, 2]))
         grow = margin_m * self.intrinsics.fx / max(depth, 0.3)
         i = self.intrinsics
         u0, u1 = int(max(uv[ok, 0].min() - grow, 0)), int(min(uv[ok, 0].max() + grow + 1, i.width))
@@ -181,10 +180,9 @@ def posterior_contour(geom: DepthGeometry, depth_raw: np.ndarray, depth_scale_m:
 
 
 def median3(values: np.ndarray) -> np.ndarray:
-    """Running median of 3 that ignores NaN neighbours (one-slice outliers and dropouts)."""
+    """Running median of 3 that ignores NaN neighbours (one-slice outliers and dropouts); NaN stays NaN."""
     padded = np.concatenate([[np.nan], values, [np.nan]])
-    stack = np.stack([padded[:-2], padded[1:-1], padded[2:]])
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN columns stay NaN
-        med = np.nanmedian(stack, axis=0)
+    stack = np.sort(np.stack([padded[:-2], padded[1:-1], padded[2:]]), axis=0)  # NaN sort last
+    n = np.isfinite(stack).sum(axis=0)
+    med = np.where(n == 3, stack[1], np.where(n == 2, 0.5 * (stack[0] + stack[1]), stack[0]))
     return np.where(np.isfinite(values), med, np.nan)
