@@ -62,6 +62,7 @@ class DowelFrame:
     worst_gap_mm: float | None = None
     lumbar_curve_mm: float | None = None
     contacts_xyz: dict[str, np.ndarray] = field(default_factory=dict)
+    real_dowel: bool = False  # a real dowel on the back was seen or expected (then not measured)
     dowel_xyz: np.ndarray | None = None
     pixels: dict = field(default_factory=dict)
 
@@ -95,8 +96,13 @@ def dowel_gaps(sacrum: np.ndarray, upper: np.ndarray, head: np.ndarray, dorsal: 
 class DowelTracker:
     """Feed frames in order: `update(frame, markers, t_s) -> DowelFrame`."""
 
-    def __init__(self, config: StationConfig | None = None, T_plate_from_camera: np.ndarray | None = None
-                 ) -> None:
+    def __init__(self, config: StationConfig | None = None, T_plate_from_camera: np.ndarray | None = None,
+                 *, holding_dowel: bool = False) -> None:
+        """holding_dowel: the drill has a real dowel on the back (dowel hinge). Where it touches, the dowel's
+        outline is the outline and opening cannot tell it from a thicker back; its straight line is found
+        only on free spans (`dowel_contour.rod_line`). Such frames are not measured (None + reason) until the
+        back is read under the dowel; a dowel found without this flag is treated the same way."""
+        self.holding_dowel = holding_dowel
         self.config = config or StationConfig()
         self.T = np.asarray(self.config.camera.T_plate_from_camera() if T_plate_from_camera is None
                             else T_plate_from_camera, float)
@@ -141,23 +147,31 @@ class DowelTracker:
         if win is None:
             return DowelFrame(t, None, "trunk outside the camera image")
         far_m = _plate_far_edge(plate.size_x_m, plate.size_y_m, geom.view_h) + 0.02
-        contour, n_subject = posterior_contour(geom, frame.depth, frame.depth_scale_m, axis, win, far_m,
-                                               lo_hi)
+        hip_depth_m = float((hip - geom.t) @ geom.R[:, 2])
+        contour, n_subject, rod = posterior_contour(geom, frame.depth, frame.depth_scale_m, axis, win, far_m,
+                                                    lo_hi, hip_depth_m)
         self.last_contour, self.last_axis = contour, axis
         if n_subject < 200 or np.count_nonzero(np.isfinite(contour.w_m)) < 10:
             return DowelFrame(t, None, "no subject seen over the plate at the markers' place")
+        if rod is not None or self.holding_dowel:
+            # where a dowel touches, its outline is the outline: reading it as the back would turn its
+            # 25 mm into gaps. Reading the back under it is not done yet (see DowelTracker docstring).
+            found = "found along the back" if rod is not None else "expected (dowel drill)"
+            return DowelFrame(t, None, f"real dowel {found}: the back's outline under it is not separated, "
+                                       "not measured", real_dowel=True)
         return self._measure(t, geom, axis, contour, _marker(markers, "shoulder"))
 
     def _measure(self, t: float, geom: DepthGeometry, axis: TrunkAxis, contour: Contour,
                  shoulder: np.ndarray | None) -> DowelFrame:
         L = axis.length_m
         w_all = median3(contour.w_m)
-        trunk = (contour.s_m > 0) & (contour.s_m < 0.8 * L) & np.isfinite(w_all)
+        trunk = (contour.s_m > 0) & (contour.s_m < 0.8 * L) & np.isfinite(w_all) & np.isfinite(contour.view_m)
         # the back's outline lies at about one distance from the camera; arms in front are nearer (a low
         # percentile would follow them when they cover much of the trunk)
         back_view = float(np.percentile(contour.view_m[trunk], 75)) if trunk.any() else np.nan
         # an outline nearer the camera than the back's is an arm/hand/load in front; its borders blend depths
-        occluded = _grow(contour.view_m < back_view - OCCLUDER_NEAR_M, OCCLUDER_GROW_SLICES)
+        with np.errstate(invalid="ignore"):
+            occluded = _grow(contour.view_m < back_view - OCCLUDER_NEAR_M, OCCLUDER_GROW_SLICES)
         w = np.where(occluded, np.nan, w_all)
         pts = np.stack([contour.s_m, w], axis=1)
         s_acromion = 0.76 * L if shoulder is None else float(axis.to_axis(shoulder[0], shoulder[2])[0])

@@ -66,6 +66,15 @@ class Contour:
     xyz: np.ndarray
 
 
+@dataclass
+class Rod:
+    """A real dowel seen along the back: its centre line through two (s, w) points of the TrunkAxis, and
+    its diameter (m) measured on its free spans."""
+
+    centre_sw: np.ndarray
+    diameter_m: float
+
+
 class DepthGeometry:
     """Per-camera constants: normalised pixel rays, the camera pose, the horizontal viewing direction."""
 
@@ -120,24 +129,65 @@ class DepthGeometry:
 
 
 def subject_mask(x: np.ndarray, z: np.ndarray, view: np.ndarray, valid: np.ndarray, far_m: float,
-                 open_px: int) -> np.ndarray:
-    """uint8 mask of the subject: above the plate, not beyond its far edge, thin objects opened away."""
+                 open_px: int) -> tuple[np.ndarray, np.ndarray]:
+    """uint8 masks: the subject (above the plate, not beyond its far edge) with thin objects opened away,
+    and the thin objects themselves."""
     m = (valid & (z > ABOVE_PLATE_M) & (view < far_m) & (view > far_m - 1.2)).astype(np.uint8)
-    m = cv2.morphologyEx(m, cv2.MORPH_CLOSE, np.ones((3, 3), np.uint8))
+    closed = cv2.morphologyEx(m, cv2.MORPH_CLOSE, np.ones((3, 3), np.uint8))
     k = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (open_px, open_px))
-    return cv2.morphologyEx(m, cv2.MORPH_OPEN, k)
+    opened = cv2.morphologyEx(closed, cv2.MORPH_OPEN, k)
+    return opened, closed & (1 - opened)
+
+
+def rod_line(thin: np.ndarray, axis_uv: np.ndarray, min_len_px: float
+             ) -> tuple[np.ndarray, np.ndarray, float, np.ndarray] | None:
+    """A straight rod along the trunk (a dowel held on the back): its free spans and ends are the only long,
+    straight, thin structures. Returns its centre line (point (u, v), unit direction), thickness (px) and
+    the thin pixels on it (K, 2), or None."""
+    lines = cv2.HoughLinesP(thin, 1, np.pi / 180, threshold=int(min_len_px // 2), minLineLength=min_len_px,
+                            maxLineGap=int(min_len_px // 2))
+    if lines is None:
+        return None
+    seg = np.asarray(lines, dtype=float).reshape(-1, 4)
+    d = seg[:, 2:] - seg[:, :2]
+    length = np.linalg.norm(d, axis=1)
+    parallel = np.abs(d @ axis_uv) / np.maximum(length, 1e-9) > np.cos(np.radians(25))
+    if not parallel.any():
+        return None
+    best = seg[np.flatnonzero(parallel)[np.argmax(length[parallel])]]
+    vv, uu = np.nonzero(thin)
+    pts = np.stack([uu, vv], axis=1).astype(float)
+    c, u = best[:2], (best[2:] - best[:2]) / np.linalg.norm(best[2:] - best[:2])
+    for _ in range(2):  # refine on the thin pixels near the line
+        n = np.array([-u[1], u[0]])
+        near = np.abs((pts - c) @ n) < 4.0
+        if np.count_nonzero(near) < min_len_px:
+            return None
+        c = pts[near].mean(axis=0)
+        _, _, vt = np.linalg.svd(pts[near] - c, full_matrices=False)
+        u = vt[0]
+    along = np.floor((pts[near] - c) @ u).astype(np.intp)
+    thickness_px = np.count_nonzero(near) / np.unique(along).size  # pixels per pixel of length
+    if thickness_px > 10.0:
+        return None
+    return c, u, float(thickness_px), pts[near]
 
 
 def posterior_contour(geom: DepthGeometry, depth_raw: np.ndarray, depth_scale_m: float, axis: TrunkAxis,
-                      win: tuple[slice, slice], far_m: float, s_range_m: tuple[float, float]
-                      ) -> tuple[Contour, int]:
-    """The most dorsal outline point per slice of the trunk axis, and the subject's pixel count."""
+                      win: tuple[slice, slice], far_m: float, s_range_m: tuple[float, float],
+                      subject_depth_m: float) -> tuple[Contour, int, Rod | None]:
+    """The most dorsal outline point per slice of the trunk axis, the subject's pixel count, and a real
+    dowel if one lies along the back."""
     depth_m = depth_raw[win].astype(np.float32) * np.float32(depth_scale_m)
     valid = depth_m > 0
     x, z, view = geom.plate_points(depth_m, win)
-    typical_z = float(np.median(depth_m[valid])) if valid.any() else 2.0
-    open_px = max(3, int(round(THIN_OBJECT_M * geom.intrinsics.fx / typical_z)) | 1)
-    mask = subject_mask(x, z, view, valid, far_m, open_px)
+    open_px = max(3, int(round(THIN_OBJECT_M * geom.intrinsics.fx / max(subject_depth_m, 0.3))) | 1)
+    ends = [_xz3(axis.to_xz(0.0, 0.0)), _xz3(axis.to_xz(axis.length_m, 0.0))]
+    hip_head_uv = geom.project(np.array(ends))
+    axis_uv = hip_head_uv[1] - hip_head_uv[0]
+    axis_uv = axis_uv / np.linalg.norm(axis_uv) if np.all(np.isfinite(axis_uv)) else None
+    mask, thin = subject_mask(x, z, view, valid, far_m, open_px)
+    rod = None if axis_uv is None else _rod_in_axis(geom, axis, win, depth_m, thin, axis_uv, 8 * open_px)
     n_subject = int(np.count_nonzero(mask))
     edge = mask & ~cv2.erode(mask, np.ones((3, 3), np.uint8))
     n_bins = max(1, int(np.ceil((s_range_m[1] - s_range_m[0]) / SLICE_M)))
@@ -146,7 +196,7 @@ def posterior_contour(geom: DepthGeometry, depth_raw: np.ndarray, depth_scale_m:
                     np.full((n_bins, 3), np.nan))
     vv, uu = np.nonzero(edge)
     if vv.size == 0:
-        return empty, n_subject
+        return empty, n_subject, rod
     # local mean of the subject's valid depth a few pixels inside the outline: right at the edge, depth
     # blends with the background (flying pixels); closing filled dropouts in the mask, not in the depth
     inner = cv2.erode(mask, np.ones((5, 5), np.uint8))
@@ -165,7 +215,7 @@ def posterior_contour(geom: DepthGeometry, depth_raw: np.ndarray, depth_scale_m:
     b = np.floor((s - s_range_m[0]) / SLICE_M).astype(np.intp)
     keep = (b >= 0) & (b < n_bins)
     if not keep.any():
-        return empty, n_subject
+        return empty, n_subject, rod
     b, w, p, u_px, v_px = b[keep], w[keep], p[keep], u_px[keep], v_px[keep]
     order = np.lexsort((w, b))
     last = np.flatnonzero(np.r_[b[order][1:] != b[order][:-1], True])
@@ -176,7 +226,30 @@ def posterior_contour(geom: DepthGeometry, depth_raw: np.ndarray, depth_scale_m:
     out.xyz[bins] = p[pick]
     out.uv[bins] = np.stack([u_px[pick], v_px[pick]], axis=1)
     out.view_m[bins] = p[pick] @ geom.view_h
-    return out, n_subject
+    return out, n_subject, rod
+
+
+def _rod_in_axis(geom: DepthGeometry, axis: TrunkAxis, win: tuple[slice, slice], depth_m: np.ndarray,
+                 thin: np.ndarray, axis_uv: np.ndarray, min_len_px: float) -> Rod | None:
+    found = rod_line(thin, axis_uv, min_len_px)
+    if found is None:
+        return None
+    c, u, thickness_px, pix = found
+    z = depth_m[pix[:, 1].astype(np.intp), pix[:, 0].astype(np.intp)]
+    z = z[z > 0]
+    if z.size < min_len_px / 2:
+        return None
+    rod_z = float(np.median(z))
+    ends_uv = np.stack([c - 100.0 * u, c + 100.0 * u]) + np.array([win[1].start, win[0].start])
+    rays = np.stack([np.interp(ends_uv[:, 0], np.arange(geom.ray_x.size), geom.ray_x),
+                     np.interp(ends_uv[:, 1], np.arange(geom.ray_y.size), geom.ray_y), np.ones(2)], axis=1)
+    p = (rays * rod_z) @ geom.R.T + geom.t
+    s, w = axis.to_axis(p[:, 0], p[:, 2])
+    return Rod(np.stack([s, w], axis=1), thickness_px * rod_z / geom.intrinsics.fx)
+
+
+def _xz3(xz: np.ndarray) -> tuple[float, float, float]:
+    return float(xz[0]), 0.0, float(xz[1])
 
 
 def median3(values: np.ndarray) -> np.ndarray:
