@@ -136,3 +136,42 @@ def still_png(still: dict, heel_x_m: float | None, foot_length_m: float | None) 
     ax.set_title(f"Bottom of the deepest rep (rep {still.get('rep', '?')})", fontsize=10)
     fig.tight_layout()
     return _png(fig)
+
+
+def dowel_png(image: np.ndarray, overlay: dict, crop_margin_px: int = 60) -> bytes:
+    """A depth or IR frame (H, W) in grey with the virtual dowel (station.dowel.DowelFrame.overlay()):
+    the dowel as a thick line, each contact as a ring joined to the dowel by its gap, labelled in mm."""
+    from matplotlib import patheffects
+
+    fig = _figure(4.0, 3.2)
+    ax = fig.add_subplot(1, 1, 1)
+    img = np.asarray(image, dtype=float)
+    valid = img > 0
+    lo, hi = (np.percentile(img[valid], [2, 98]) if valid.any() else (0.0, 1.0))
+    shade = np.where(valid, np.clip((img - lo) / max(hi - lo, 1e-9), 0, 1), 1.0)
+    ax.imshow(0.25 + 0.75 * shade, cmap="gray", vmin=0, vmax=1, interpolation="nearest")
+    ax.set_xticks([])
+    ax.set_yticks([])
+    line = overlay.get("line")
+    if not line:
+        ax.set_title(f"no dowel: {overlay.get('reason') or 'not measured'}", fontsize=7)
+        return _png(fig)
+    halo = [patheffects.withStroke(linewidth=5, foreground="white")]
+    (u0, v0), (u1, v1) = line
+    ax.plot([u0, u1], [v0, v1], "-", color="black", lw=3, solid_capstyle="round", path_effects=halo,
+            label="virtual dowel")
+    du, dv = overlay.get("dorsal") or (0.0, -1.0)
+    for region, (u, v) in overlay.get("contacts", {}).items():
+        gap = overlay.get("gaps_mm", {}).get(region)
+        fu, fv = overlay.get("feet", {}).get(region, (u, v))
+        ax.plot([u, fu], [v, fv], "-", color="black", lw=1.2, path_effects=halo)
+        ax.plot(u, v, "o", mfc="white", mec="black", ms=5)
+        ax.annotate(f"{region.replace('_', ' ')}\n{gap:.0f} mm", (fu, fv), textcoords="offset points",
+                    xytext=(28 * du, -28 * dv), ha="center", va="center", fontsize=7,
+                    arrowprops={"arrowstyle": "-", "lw": 0.5, "color": "0.4"})
+    pts = np.array([[u0, v0], [u1, v1], *overlay.get("contacts", {}).values()], dtype=float)
+    ax.set_xlim(max(pts[:, 0].min() - crop_margin_px, 0), min(pts[:, 0].max() + crop_margin_px, img.shape[1]))
+    ax.set_ylim(min(pts[:, 1].max() + crop_margin_px, img.shape[0]), max(pts[:, 1].min() - crop_margin_px, 0))
+    ax.legend(loc="lower right", fontsize=6, frameon=True)
+    fig.tight_layout()
+    return _png(fig)

@@ -36,7 +36,7 @@ class RepTruth:
     descent_s: float
     ascent_s: float
     lumbar_flexion_deg: float                 # signed: + rounding, - arching (at the bottom)
-    dowel_gap_mm: dict[str, float]            # distance of each back point from the best line, worst instant
+    dowel_gap_mm: dict[str, float]            # each back point's gap from the dowel (dowel_gaps_m), held max
     faults: list[str] = field(default_factory=list)
     _back_points: object = field(default=None, repr=False, compare=False)
 
@@ -107,15 +107,34 @@ def trunk_inclination_deg(hip: np.ndarray, shoulder: np.ndarray) -> np.ndarray:
     return np.degrees(np.arctan2(d[..., 0], d[..., 2]))
 
 
-def dowel_gaps_m(sacrum: np.ndarray, upper: np.ndarray, head: np.ndarray) -> np.ndarray:
-    """(N,3) distance of sacrum, upper back, head from the total-least-squares line through all three."""
-    pts = np.stack([sacrum[..., [0, 2]], upper[..., [0, 2]], head[..., [0, 2]]], axis=-2)  # (N,3,2)
-    c = pts - pts.mean(axis=-2, keepdims=True)
-    sxx, szz = np.sum(c[..., 0] ** 2, -1), np.sum(c[..., 1] ** 2, -1)
-    sxz = np.sum(c[..., 0] * c[..., 1], -1)
-    theta = 0.5 * np.arctan2(2 * sxz, sxx - szz)
-    d = np.stack([np.cos(theta), np.sin(theta)], axis=-1)[..., None, :]
-    return np.abs(c[..., 0] * d[..., 1] - c[..., 1] * d[..., 0])
+def dowel_gaps_m(sacrum: np.ndarray, upper: np.ndarray, head: np.ndarray, posterior: np.ndarray
+                 ) -> np.ndarray:
+    """(N,3) gaps of sacrum, upper back, head from the dowel, sagittal (x-z) plane.
+
+    The dowel lies parallel to the sacrum-head chord and rests on the most posterior of the three points.
+    With the upper back in front of the chord (arched) it rests on sacrum and head: the upper back's gap is
+    its distance from the chord. With the upper back behind the chord (rounded) it rests on the upper back:
+    sacrum and head both stand off by that same distance. A TLS line through three points would always give
+    the middle point the largest residual whatever the shape; this keeps "sacrum gap = rounding, upper-back
+    gap = arching" (metrics.md) and needs no extrapolation of a short baseline.
+    """
+    s, u, h = sacrum[..., [0, 2]], upper[..., [0, 2]], head[..., [0, 2]]
+    chord = h - s
+    chord = chord / np.linalg.norm(chord, axis=-1, keepdims=True)
+    normal = np.stack([-chord[..., 1], chord[..., 0]], axis=-1)
+    post = posterior[..., [0, 2]]
+    normal = normal * np.sign(np.sum(normal * post, axis=-1, keepdims=True))  # point out of the back
+    behind = np.sum((u - s) * normal, axis=-1)  # + upper back behind the chord (rounded), - in front
+    rounded = np.maximum(behind, 0.0)
+    return np.stack([rounded, np.maximum(-behind, 0.0), rounded], axis=-1)
+
+
+def _held_max(values: np.ndarray, hold: int) -> float:
+    """Largest value sustained over `hold` consecutive samples (the max over windows of the window min)."""
+    if values.size <= hold:
+        return float(values.min()) if values.size else float("nan")
+    from numpy.lib.stride_tricks import sliding_window_view
+    return float(sliding_window_view(values, hold).min(axis=1).max())
 
 
 def _crossing(t: np.ndarray, b: np.ndarray, level: float, i_from: int, step: int) -> float:
@@ -144,7 +163,8 @@ def rep_truths(sig: Signals, windows: list[tuple[float, float, float]], standing
     knee0 = float(knee_all[quiet].mean())
     fp0 = float(sig.foot_pos[quiet].mean())
     back = hip0[0] - sig.hip[:, 0]
-    gaps = dowel_gaps_m(sig.sacrum, sig.upper_back, sig.head_back)
+    gaps = dowel_gaps_m(sig.sacrum, sig.upper_back, sig.head_back, sig.posterior)
+    hold = max(1, int(round(thresholds.dowel_hold_frames * frame_dt_s / (t[1] - t[0]))))
     out = []
     for index, (w0, w1, t_hold_mid) in enumerate(windows):
         sel = np.flatnonzero((t >= w0) & (t <= w1))
@@ -159,12 +179,8 @@ def rep_truths(sig: Signals, windows: list[tuple[float, float, float]], standing
         ratio = hip_back / hip_drop if hip_drop > 1e-3 else float("inf")
         in_rep = (t >= t_start) & (t <= t_end)
         fp_shift = float(sig.foot_pos[in_rep].max() - fp0)
-        # dowel: worst instant, value held for >= 3 camera frames (the minimum over any 3-frame span)
-        worst = gaps[in_rep].max(axis=1)
-        hold = max(1, int(round(thresholds.dowel_hold_frames * frame_dt_s / (t[1] - t[0]))))
-        held = np.array([worst[i:i + hold].min() for i in range(0, max(1, len(worst) - hold + 1))])
-        i_w = int(np.flatnonzero(in_rep)[0] + np.argmax(held))
-        gap = {r: float(1000 * g) for r, g in zip(DOWEL_REGIONS, gaps[i_w], strict=True)}
+        # dowel: per region, the largest gap held for >= dowel_hold_frames camera frames
+        gap = {r: float(1000 * _held_max(gaps[in_rep, k], hold)) for k, r in enumerate(DOWEL_REGIONS)}
         rep = RepTruth(
             index=index, t_start=t_start, t_bottom=float(t[i_b]), t_end=t_end,
             hip_back_mm=float(hip_back), hip_drop_mm=float(hip_drop), hinge_ratio=float(ratio),
@@ -175,12 +191,12 @@ def rep_truths(sig: Signals, windows: list[tuple[float, float, float]], standing
             descent_s=float(t[i_b] - t_start), ascent_s=float(t_end - t[i_b]),
             lumbar_flexion_deg=float(sig.lumbar_deg[i_b]), dowel_gap_mm=gap,
         )
-        rep.faults = _faults(rep, sig, i_w, thresholds)
+        rep.faults = _faults(rep, thresholds)
         out.append(rep)
     return out
 
 
-def _faults(rep: RepTruth, sig: Signals, i_worst: int, th: Thresholds) -> list[str]:
+def _faults(rep: RepTruth, th: Thresholds) -> list[str]:
     faults = []
     if (rep.hinge_ratio <= th.hinge_ratio_squat_max or rep.knee_flexion_deg > th.knee_flexion_squat_deg
             or rep.knee_flexion_change_deg > th.knee_flexion_change_squat_deg):
@@ -190,12 +206,10 @@ def _faults(rep: RepTruth, sig: Signals, i_worst: int, th: Thresholds) -> list[s
         faults.append("toe_shift")
     if rep.trunk_inclination_deg < th.trunk_inclination_min_deg:
         faults.append("shallow")
-    if rep.dowel_gap_worst_mm > th.dowel_gap_max_mm:
-        # the upper back bulging out behind the sacrum-head line = rounded low back, else arched
-        s, u, h = sig.sacrum[i_worst], sig.upper_back[i_worst], sig.head_back[i_worst]
-        line = (h - s) / np.linalg.norm(h - s)
-        off = (u - s) - np.dot(u - s, line) * line
-        faults.append("back_rounding" if np.dot(off, sig.posterior[i_worst]) > 0 else "back_arching")
+    if rep.dowel_gap_mm["sacrum"] > th.dowel_gap_max_mm:
+        faults.append("back_rounding")
+    if rep.dowel_gap_mm["upper_back"] > th.dowel_gap_max_mm:
+        faults.append("back_arching")
     if min(rep.descent_s, rep.ascent_s) < th.tempo_min_s:
         faults.append("too_fast")
     return faults

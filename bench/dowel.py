@@ -1,0 +1,75 @@
+"""Virtual dowel: time per 848x480 depth frame on one core (median, p95), rendered virtual-subject frames.
+
+Run: /work/venv/bin/python bench/dowel.py [--quick]   -> bench/results/dowel.json
+Goal (issue 8): at most 5 ms per frame. Rendering is not timed; only DowelTracker.update.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
+RESULTS = Path(__file__).resolve().parent / "results" / "dowel.json"
+
+
+def main() -> int:
+    import cv2
+
+    cv2.setNumThreads(1)  # one core
+    from drivers.samples import CameraFrame
+    from drivers.sim.render import Renderer
+    from drivers.sim.subject import VirtualSubject
+    from station.config import StationConfig
+    from station.dowel import DowelTracker
+
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--quick", action="store_true", help="fewer frames")
+    args = ap.parse_args()
+    cfg = StationConfig()
+    subject = VirtualSubject("rounding", reps=1, fidget=False, config=cfg, seed=0)
+    renderer = Renderer(config=cfg, seed=0)
+    n_frames = 20 if args.quick else 60
+    times = np.linspace(1.0, subject.duration_s - 0.5, n_frames)  # standing, descent, bottom, ascent
+    frames, markers = [], []
+    for i, t in enumerate(times):
+        depth, ir = renderer.render(subject.pose(t))
+        frames.append(CameraFrame(i, 1000 * t, "hardware_clock", 0, depth, ir, renderer.depth_scale_m,
+                                  renderer.intrinsics))
+        markers.append({k: v[0] for k, v in subject.markers(np.array([t])).items()})
+    tracker = DowelTracker(cfg)
+    tracker.update(frames[0], markers[0], times[0])  # geometry set-up is once per camera
+    per_frame_ms, measured = [], 0
+    for _ in range(3 if args.quick else 5):
+        for f, m, t in zip(frames, markers, times, strict=True):
+            t0 = time.process_time()
+            d = tracker.update(f, m, t)
+            per_frame_ms.append(1000 * (time.process_time() - t0))
+            measured += d.gap_mm is not None
+    ms = np.array(per_frame_ms)
+    result = {
+        "what": "DowelTracker.update per 848x480 frame, CPU time of this process (one thread)",
+        "resolution": [renderer.intrinsics.width, renderer.intrinsics.height],
+        "frames": int(ms.size), "measured_frames": int(measured),
+        "median_ms": round(float(np.median(ms)), 3), "p95_ms": round(float(np.percentile(ms, 95)), 3),
+        "goal_ms": 5.0, "machine": platform.machine(), "python": platform.python_version(),
+        "cpu_count": os.cpu_count(), "date": time.strftime("%Y-%m-%d"),
+    }
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps(result, indent=2) + "\n")
+    print(json.dumps(result, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

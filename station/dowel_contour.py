@@ -1,0 +1,261 @@
+"""The posterior outline of the trunk and head from one depth frame, in the sagittal plane.
+
+Only a pixel window around the trunk (from the hip and head markers) is touched. Its pixels are
+deprojected (vectorised pinhole), moved into the plate frame and kept when they lie in the volume over
+the plate: above the plate top, and no further from the camera than the plate's far edge (that removes
+the floor, the plate and any wall behind). The mask is closed (fills depth dropouts) and opened with a
+disc a little wider than a dowel, so a thin object along the back (a real dowel, flying pixels at the
+edge) never becomes the outline. Depth at the outline is a masked local mean (noise at the silhouette
+edge is the largest in the frame). Outline pixels are then sorted into slices across the trochanter ->
+tragus axis and each slice keeps its most dorsal point: the "posterior contour".
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from drivers.samples import Intrinsics
+
+SLICE_M = 0.01             # contour sampling along the trunk axis
+ABOVE_PLATE_M = 0.05       # segmentation: this far above the plate top
+THIN_OBJECT_M = 0.035      # objects thinner than this (a dowel is 25 mm) are not part of the outline
+DEPTH_SMOOTH_PX = 7        # masked mean window for the outline's depth (reaches 1-3 px inside)
+
+
+@dataclass
+class TrunkAxis:
+    """Sagittal (x-z) frame of the trunk: origin at the hip marker, `along` towards the head marker,
+    `dorsal` perpendicular to it out of the back (the subject faces +x, so dorsal = (-a_z, a_x))."""
+
+    origin_xz: np.ndarray
+    along: np.ndarray
+    dorsal: np.ndarray
+    length_m: float
+
+    @staticmethod
+    def from_markers(hip: np.ndarray, head: np.ndarray) -> TrunkAxis | None:
+        d = np.array([head[0] - hip[0], head[2] - hip[2]], dtype=float)
+        length = float(np.hypot(*d))
+        if not np.isfinite(length) or length < 0.2:
+            return None
+        a = d / length
+        return TrunkAxis(np.array([hip[0], hip[2]], float), a, np.array([-a[1], a[0]]), length)
+
+    def to_axis(self, x: np.ndarray, z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        dx, dz = x - self.origin_xz[0], z - self.origin_xz[1]
+        return dx * self.along[0] + dz * self.along[1], dx * self.dorsal[0] + dz * self.dorsal[1]
+
+    def to_xz(self, s: np.ndarray, w: np.ndarray) -> np.ndarray:
+        s, w = np.asarray(s, float), np.asarray(w, float)
+        return self.origin_xz + s[..., None] * self.along + w[..., None] * self.dorsal
+
+
+@dataclass
+class Contour:
+    """Most dorsal outline point per slice. s_m, w_m: (B,) along / dorsal offsets on the TrunkAxis (w NaN =
+    empty slice); view_m: (B,) the point's distance along the camera's horizontal viewing direction from
+    the plate centre (an occluder in front of the back is nearer); uv: (B, 2) pixel; xyz: (B, 3) plate m."""
+
+    s_m: np.ndarray
+    w_m: np.ndarray
+    view_m: np.ndarray
+    uv: np.ndarray
+    xyz: np.ndarray
+
+
+@dataclass
+class Rod:
+    """A real dowel seen along the back: its centre line through two (s, w) points of the TrunkAxis, and
+    its diameter (m) measured on its free spans."""
+
+    centre_sw: np.ndarray
+    diameter_m: float
+
+
+class DepthGeometry:
+    """Per-camera constants: normalised pixel rays, the camera pose, the horizontal viewing direction."""
+
+    def __init__(self, intrinsics: Intrinsics, T_plate_from_camera: np.ndarray) -> None:
+        self.intrinsics = intrinsics
+        self.T = np.asarray(T_plate_from_camera, float)
+        self.R, self.t = self.T[:3, :3], self.T[:3, 3]
+        u = (np.arange(intrinsics.width, dtype=np.float32) - intrinsics.ppx) / intrinsics.fx
+        v = (np.arange(intrinsics.height, dtype=np.float32) - intrinsics.ppy) / intrinsics.fy
+        self.ray_x, self.ray_y = u, v  # separable: pixel (v, u) -> (ray_x[u], ray_y[v], 1)
+        view = self.R[:, 2].copy()
+        view[2] = 0.0
+        norm = float(np.linalg.norm(view))
+        self.view_h = view / norm if norm > 1e-6 else view
+        # how squarely the camera looks across the sagittal plane (1 = along the plate's y axis)
+        self.across = abs(float(self.view_h[1]))
+
+    def project(self, points: np.ndarray) -> np.ndarray:
+        """Plate-frame points (K, 3) -> pixels (K, 2); NaN behind the camera."""
+        p = (np.atleast_2d(points) - self.t) @ self.R
+        with np.errstate(invalid="ignore", divide="ignore"):
+            z = np.where(p[:, 2] > 0.05, p[:, 2], np.nan)
+        i = self.intrinsics
+        return np.stack([i.fx * p[:, 0] / z + i.ppx, i.fy * p[:, 1] / z + i.ppy], axis=1)
+
+    def window(self, points: np.ndarray, margin_m: float) -> tuple[slice, slice] | None:
+        """Pixel window around the projections of `points`, grown by margin_m at their depth."""
+        uv = self.project(points)
+        ok = np.all(np.isfinite(uv), axis=1)
+        if not ok.any():
+            return None
+        depth = float(np.mean(((points[ok] - self.t) @ self.R)[:, 2]))
+        grow = margin_m * self.intrinsics.fx / max(depth, 0.3)
+        i = self.intrinsics
+        u0, u1 = int(max(uv[ok, 0].min() - grow, 0)), int(min(uv[ok, 0].max() + grow + 1, i.width))
+        v0, v1 = int(max(uv[ok, 1].min() - grow, 0)), int(min(uv[ok, 1].max() + grow + 1, i.height))
+        if u1 - u0 < 8 or v1 - v0 < 8:
+            return None
+        return slice(v0, v1), slice(u0, u1)
+
+    def plate_points(self, depth_m: np.ndarray, win: tuple[slice, slice]
+                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """x, z (plate frame) and the distance along the viewing direction of every pixel in `win`."""
+        xr = self.ray_x[win[1]][None, :] * depth_m
+        yr = self.ray_y[win[0]][:, None] * depth_m
+        R, t = self.R.astype(np.float32), self.t.astype(np.float32)
+        x = R[0, 0] * xr + R[0, 1] * yr + R[0, 2] * depth_m + t[0]
+        y = R[1, 0] * xr + R[1, 1] * yr + R[1, 2] * depth_m + t[1]
+        z = R[2, 0] * xr + R[2, 1] * yr + R[2, 2] * depth_m + t[2]
+        h = self.view_h.astype(np.float32)
+        return x, z, x * h[0] + y * h[1]
+
+
+def subject_mask(x: np.ndarray, z: np.ndarray, view: np.ndarray, valid: np.ndarray, far_m: float,
+                 open_px: int) -> tuple[np.ndarray, np.ndarray]:
+    """uint8 masks: the subject (above the plate, not beyond its far edge) with thin objects opened away,
+    and the thin objects themselves."""
+    m = (valid & (z > ABOVE_PLATE_M) & (view < far_m) & (view > far_m - 1.2)).astype(np.uint8)
+    closed = cv2.morphologyEx(m, cv2.MORPH_CLOSE, np.ones((3, 3), np.uint8))
+    k = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (open_px, open_px))
+    opened = cv2.morphologyEx(closed, cv2.MORPH_OPEN, k)
+    return opened, closed & (1 - opened)
+
+
+def rod_line(thin: np.ndarray, axis_uv: np.ndarray, min_len_px: float
+             ) -> tuple[np.ndarray, np.ndarray, float, np.ndarray] | None:
+    """A straight rod along the trunk (a dowel held on the back): its free spans and ends are the only long,
+    straight, thin structures. Returns its centre line (point (u, v), unit direction), thickness (px) and
+    the thin pixels on it (K, 2), or None."""
+    lines = cv2.HoughLinesP(thin, 1, np.pi / 180, threshold=int(min_len_px // 2), minLineLength=min_len_px,
+                            maxLineGap=int(min_len_px // 2))
+    if lines is None:
+        return None
+    seg = np.asarray(lines, dtype=float).reshape(-1, 4)
+    d = seg[:, 2:] - seg[:, :2]
+    length = np.linalg.norm(d, axis=1)
+    parallel = np.abs(d @ axis_uv) / np.maximum(length, 1e-9) > np.cos(np.radians(25))
+    if not parallel.any():
+        return None
+    best = seg[np.flatnonzero(parallel)[np.argmax(length[parallel])]]
+    vv, uu = np.nonzero(thin)
+    pts = np.stack([uu, vv], axis=1).astype(float)
+    c, u = best[:2], (best[2:] - best[:2]) / np.linalg.norm(best[2:] - best[:2])
+    for _ in range(2):  # refine on the thin pixels near the line
+        n = np.array([-u[1], u[0]])
+        near = np.abs((pts - c) @ n) < 4.0
+        if np.count_nonzero(near) < min_len_px:
+            return None
+        c = pts[near].mean(axis=0)
+        _, _, vt = np.linalg.svd(pts[near] - c, full_matrices=False)
+        u = vt[0]
+    along = np.floor((pts[near] - c) @ u).astype(np.intp)
+    thickness_px = np.count_nonzero(near) / np.unique(along).size  # pixels per pixel of length
+    if thickness_px > 10.0:
+        return None
+    return c, u, float(thickness_px), pts[near]
+
+
+def posterior_contour(geom: DepthGeometry, depth_raw: np.ndarray, depth_scale_m: float, axis: TrunkAxis,
+                      win: tuple[slice, slice], far_m: float, s_range_m: tuple[float, float],
+                      subject_depth_m: float) -> tuple[Contour, int, Rod | None]:
+    """The most dorsal outline point per slice of the trunk axis, the subject's pixel count, and a real
+    dowel if one lies along the back."""
+    depth_m = depth_raw[win].astype(np.float32) * np.float32(depth_scale_m)
+    valid = depth_m > 0
+    x, z, view = geom.plate_points(depth_m, win)
+    open_px = max(3, int(round(THIN_OBJECT_M * geom.intrinsics.fx / max(subject_depth_m, 0.3))) | 1)
+    ends = [_xz3(axis.to_xz(0.0, 0.0)), _xz3(axis.to_xz(axis.length_m, 0.0))]
+    hip_head_uv = geom.project(np.array(ends))
+    axis_uv = hip_head_uv[1] - hip_head_uv[0]
+    axis_uv = axis_uv / np.linalg.norm(axis_uv) if np.all(np.isfinite(axis_uv)) else None
+    mask, thin = subject_mask(x, z, view, valid, far_m, open_px)
+    rod = None if axis_uv is None else _rod_in_axis(geom, axis, win, depth_m, thin, axis_uv, 8 * open_px)
+    n_subject = int(np.count_nonzero(mask))
+    edge = mask & ~cv2.erode(mask, np.ones((3, 3), np.uint8))
+    n_bins = max(1, int(np.ceil((s_range_m[1] - s_range_m[0]) / SLICE_M)))
+    s_c = s_range_m[0] + (np.arange(n_bins) + 0.5) * SLICE_M
+    empty = Contour(s_c, np.full(n_bins, np.nan), np.full(n_bins, np.nan), np.full((n_bins, 2), np.nan),
+                    np.full((n_bins, 3), np.nan))
+    vv, uu = np.nonzero(edge)
+    if vv.size == 0:
+        return empty, n_subject, rod
+    # local mean of the subject's valid depth a few pixels inside the outline: right at the edge, depth
+    # blends with the background (flying pixels); closing filled dropouts in the mask, not in the depth
+    inner = cv2.erode(mask, np.ones((5, 5), np.uint8))
+    m32 = (inner.astype(bool) & valid).astype(np.float32)
+    k = (DEPTH_SMOOTH_PX, DEPTH_SMOOTH_PX)
+    num = cv2.boxFilter(depth_m * m32, -1, k, normalize=False)
+    den = cv2.boxFilter(m32, -1, k, normalize=False)
+    ok = den[vv, uu] >= 1.0
+    vv, uu = vv[ok], uu[ok]
+    zs = num[vv, uu] / den[vv, uu]
+    u_px = uu + win[1].start
+    v_px = vv + win[0].start
+    xr, yr = geom.ray_x[u_px] * zs, geom.ray_y[v_px] * zs
+    p = np.stack([xr, yr, zs], axis=1).astype(float) @ geom.R.T + geom.t
+    s, w = axis.to_axis(p[:, 0], p[:, 2])
+    b = np.floor((s - s_range_m[0]) / SLICE_M).astype(np.intp)
+    keep = (b >= 0) & (b < n_bins)
+    if not keep.any():
+        return empty, n_subject, rod
+    b, w, p, u_px, v_px = b[keep], w[keep], p[keep], u_px[keep], v_px[keep]
+    order = np.lexsort((w, b))
+    last = np.flatnonzero(np.r_[b[order][1:] != b[order][:-1], True])
+    pick = order[last]
+    bins = b[pick]
+    out = empty
+    out.w_m[bins] = w[pick]
+    out.xyz[bins] = p[pick]
+    out.uv[bins] = np.stack([u_px[pick], v_px[pick]], axis=1)
+    out.view_m[bins] = p[pick] @ geom.view_h
+    return out, n_subject, rod
+
+
+def _rod_in_axis(geom: DepthGeometry, axis: TrunkAxis, win: tuple[slice, slice], depth_m: np.ndarray,
+                 thin: np.ndarray, axis_uv: np.ndarray, min_len_px: float) -> Rod | None:
+    found = rod_line(thin, axis_uv, min_len_px)
+    if found is None:
+        return None
+    c, u, thickness_px, pix = found
+    z = depth_m[pix[:, 1].astype(np.intp), pix[:, 0].astype(np.intp)]
+    z = z[z > 0]
+    if z.size < min_len_px / 2:
+        return None
+    rod_z = float(np.median(z))
+    ends_uv = np.stack([c - 100.0 * u, c + 100.0 * u]) + np.array([win[1].start, win[0].start])
+    rays = np.stack([np.interp(ends_uv[:, 0], np.arange(geom.ray_x.size), geom.ray_x),
+                     np.interp(ends_uv[:, 1], np.arange(geom.ray_y.size), geom.ray_y), np.ones(2)], axis=1)
+    p = (rays * rod_z) @ geom.R.T + geom.t
+    s, w = axis.to_axis(p[:, 0], p[:, 2])
+    return Rod(np.stack([s, w], axis=1), thickness_px * rod_z / geom.intrinsics.fx)
+
+
+def _xz3(xz: np.ndarray) -> tuple[float, float, float]:
+    return float(xz[0]), 0.0, float(xz[1])
+
+
+def median3(values: np.ndarray) -> np.ndarray:
+    """Running median of 3 that ignores NaN neighbours (one-slice outliers and dropouts); NaN stays NaN."""
+    padded = np.concatenate([[np.nan], values, [np.nan]])
+    stack = np.sort(np.stack([padded[:-2], padded[1:-1], padded[2:]]), axis=0)  # NaN sort last
+    n = np.isfinite(stack).sum(axis=0)
+    med = np.where(n == 3, stack[1], np.where(n == 2, 0.5 * (stack[0] + stack[1]), stack[0]))
+    return np.where(np.isfinite(values), med, np.nan)

@@ -1,0 +1,180 @@
+"""Virtual dowel vs the simulator's truth, on rendered 848x480 depth frames at 2.2 m (a few frames per case).
+
+Tolerance (issue 8): gap error at most 5 mm RMS per condition against drivers/sim/truth.py dowel_gaps_m.
+Frames that cannot be measured must say why (gap None + reason) and never carry a number.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from dowel_helpers import config_for, frame_at, instants, markers_at, true_gaps_mm
+
+from drivers.samples import CameraFrame
+from drivers.sim.pose import Pose
+from drivers.sim.render import Renderer
+from drivers.sim.subject import VirtualSubject
+from station.dowel import REGIONS, DowelTracker
+from station.dowel_series import dowel_block, dowel_faults, rep_dowel_gaps
+from station.report_figures import dowel_png
+from station.streams import DOWEL_REGIONS
+
+GAP_RMS_MAX_MM = 5.0
+
+
+def _run(pattern: str, *, side: str = "right", arms: str = "crossed", lumbar: float | None = None,
+         load_kg: float = 0.0, times: list[float] | None = None, seed: int = 1):
+    cfg = config_for(side)
+    subject = VirtualSubject(pattern, reps=1, fidget=False, arms=arms, load_kg=load_kg,
+                             lumbar_flexion_deg=lumbar, config=cfg, seed=seed)
+    renderer = Renderer(config=cfg, seed=seed)
+    tracker = DowelTracker(cfg)
+    out = []
+    for i, t in enumerate(times or instants(subject)):
+        frame = frame_at(renderer, subject, t, i)
+        out.append((t, frame, tracker.update(frame, markers_at(subject, t), t), true_gaps_mm(subject, t)))
+    return subject, out
+
+
+def _rms_mm(results) -> float:
+    err = [d.gap_mm[r] - truth[r] for _, _, d, truth in results for r in REGIONS]
+    return float(np.sqrt(np.mean(np.square(err))))
+
+
+@pytest.mark.parametrize("pattern, lumbar, side, arms, load_kg", [
+    ("hinge", None, "right", "crossed", 0.0),
+    ("rounding", 15.0, "right", "crossed", 0.0),
+    ("rounding", 30.0, "right", "crossed", 0.0),
+    ("arching", None, "right", "crossed", 0.0),
+    ("hinge", None, "left", "crossed", 0.0),
+    ("rounding", 30.0, "left", "crossed", 0.0),
+    ("hinge", None, "right", "weights", 20.0),
+])
+def test_gap_accuracy_against_truth(pattern, lumbar, side, arms, load_kg):
+    _, results = _run(pattern, side=side, arms=arms, lumbar=lumbar, load_kg=load_kg)
+    measured = [r for r in results if r[2].gap_mm is not None]
+    assert len(measured) >= len(results) - 1, [r[2].reason for r in results]
+    assert _rms_mm(measured) <= GAP_RMS_MAX_MM, (_rms_mm(measured), [(r[2].gap_mm, r[3]) for r in measured])
+    bottom = [d for t, _, d, _ in measured if t > 2.0]
+    curve = np.median([d.lumbar_curve_mm for d in bottom])
+    if pattern == "rounding":  # the low back bulges out of the chord when flexed, dips in when arched
+        assert curve > 10 and all(d.worst_region == "sacrum" for d in bottom)
+    elif pattern == "arching":
+        assert curve < -10 and all(d.worst_region == "upper_back" for d in bottom)
+
+
+@pytest.mark.parametrize("pattern, lumbar, expected", [
+    ("hinge", None, []), ("rounding", 15.0, ["back_rounding"]), ("arching", None, ["back_arching"])])
+def test_rep_faults_match_truth(pattern, lumbar, expected):
+    """30 fps frames over the bottom of the rep: held gaps per region, faults, and the core's block."""
+    probe = VirtualSubject(pattern, reps=1, fidget=False, lumbar_flexion_deg=lumbar, config=config_for(),
+                           seed=1)
+    rep = probe.truth.reps[0]
+    times = list(rep.t_bottom + np.arange(-18, 19) / 30.0)
+    _, results = _run(pattern, lumbar=lumbar, times=times)
+    frames = [d for _, _, d, _ in results]
+    held = rep_dowel_gaps(frames, times[0], times[-1], probe.config.thresholds.dowel_hold_frames)
+    for region in REGIONS:
+        assert abs(held[region] - rep.dowel_gap_mm[region]) <= GAP_RMS_MAX_MM, (region, held,
+                                                                                 rep.dowel_gap_mm)
+    faults = dowel_faults(held, probe.config.thresholds)
+    assert faults == expected == [f for f in rep.faults if f.startswith("back_")]
+    block = dowel_block(frames)
+    assert len(block) == len(frames) and np.all(np.isfinite(block.gap_mm))
+    regions = {DOWEL_REGIONS[i] for i in block.region}
+    if expected == ["back_rounding"]:
+        assert regions == {"sacrum"} and np.min(block.gap_mm) > 20
+    elif expected == ["back_arching"]:
+        assert regions == {"upper_back"} and np.min(block.gap_mm) > 20
+    else:
+        assert np.max(block.gap_mm) < 10
+
+
+@pytest.mark.parametrize("arms", ["hips", "dowel"])
+def test_arms_behind_the_back_say_so_instead_of_guessing(arms):
+    """Hands on hips (elbows back over the trunk in a deep hinge) or a hand on a real dowel at the low back
+    hide part of the back's outline from the side: either the gaps are right or the frame says why."""
+    _, results = _run("hinge", arms=arms)
+    for _, _, d, truth in results:
+        if d.gap_mm is None:
+            assert d.reason and "hidden" in d.reason and d.worst_gap_mm is None
+        else:
+            assert max(abs(d.gap_mm[r] - truth[r]) for r in REGIONS) <= 2 * GAP_RMS_MAX_MM, (d.gap_mm, truth)
+
+
+def test_bad_views_give_none_with_a_reason():
+    right, left = config_for("right"), config_for("left")
+    subject = VirtualSubject("hinge", reps=1, fidget=False, config=right, seed=3)
+    renderer = Renderer(config=right, seed=3)
+    tracker = DowelTracker(right)
+    t = subject.truth.reps[0].t_bottom
+    markers = markers_at(subject, t)
+    frame = frame_at(renderer, subject, t)
+    depth, ir = renderer.render(Pose(t, (), {}))
+    empty = CameraFrame(1, 1000 * t, "hardware_clock", 0, depth, ir, 0.001, renderer.intrinsics)
+    cases = {
+        "no subject": (empty, markers, "no subject"),
+        "no markers": (frame, {}, "marker"),
+        "off the plate": (frame, {k: v + np.array([1.2, 0.0, 0.0]) for k, v in markers.items()},
+                          "off the plate"),
+    }
+    for name, (f, m, words) in cases.items():
+        d = tracker.update(f, m, t)
+        assert d.gap_mm is None and d.worst_gap_mm is None and words in d.reason, (name, d.reason)
+    # camera really on the subject's left while the config says right: the subject seems to face -x
+    subject_l = VirtualSubject("hinge", reps=1, fidget=False, config=left, seed=3)
+    renderer_l = Renderer(config=left, seed=3)
+    T_wrong = right.camera.T_plate_from_camera() @ np.linalg.inv(left.camera.T_plate_from_camera())
+    seen = {k: T_wrong[:3, :3] @ v + T_wrong[:3, 3] for k, v in markers_at(subject_l, t).items()}
+    d = tracker.update(frame_at(renderer_l, subject_l, t), seen, t)
+    assert d.gap_mm is None and "faces -x" in d.reason
+    # a camera looking along the subject (front view) never sees the back in profile
+    front = np.eye(4)
+    front[:3, :3] = np.column_stack([[0, 1, 0], [0, 0, -1], [-1, 0, 0]])  # camera x, y, z: looks along -x
+    d = DowelTracker(right, T_plate_from_camera=front).update(frame, markers, t)
+    assert d.gap_mm is None and "sagittal" in d.reason
+
+
+def test_overlay_picture(artifacts_dir):
+    _, results = _run("rounding", lumbar=30.0, times=None)
+    t, frame, d, truth = results[3]
+    ov = d.overlay()
+    assert ov["line"] is not None and set(ov["contacts"]) == set(REGIONS) and len(ov["contour"]) > 50
+    u = [p[0] for p in ov["contacts"].values()]
+    assert all(0 <= x < frame.intrinsics.width for x in u)
+    png = dowel_png(frame.depth, ov)
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+    (artifacts_dir / "dowel_rounding30.png").write_bytes(png)
+    _, results = _run("arching", times=None)
+    (artifacts_dir / "dowel_arching.png").write_bytes(dowel_png(results[3][1].depth, results[3][2].overlay()))
+
+
+@pytest.mark.parametrize("pattern", ["hinge", "arching", "rounding"])
+def test_real_dowel_on_the_back_is_never_read_as_the_back(pattern):
+    """A dowel held on the back with the hands out of the way (arm capsules left out of the picture): where it
+    touches, its outline sits one diameter (25 mm) outside the back. Until the back is read under it, such
+    frames say so; with the drill's flag every frame does, without it a dowel seen on a free span does, and
+    what is still measured must be right."""
+    cfg = config_for("right")
+    subject = VirtualSubject(pattern, reps=1, fidget=False, arms="dowel", config=cfg, seed=1,
+                             lumbar_flexion_deg=30.0 if pattern == "rounding" else None)
+    renderer = Renderer(config=cfg, seed=1)
+    told, untold = DowelTracker(cfg, holding_dowel=True), DowelTracker(cfg)
+    found = 0
+    for i, t in enumerate(instants(subject, n_bottom=3)):
+        pose = subject.pose(t)
+        arms = ("hand", "forearm", "upper_arm")
+        body_and_dowel = tuple(c for c in pose.capsules if not c.name.startswith(arms))
+        depth, ir = renderer.render(Pose(t, body_and_dowel, pose.markers, pose.marker_radius_m))
+        frame = CameraFrame(i, 1000 * t, "hardware_clock", 0, depth, ir, 0.001, renderer.intrinsics)
+        d = told.update(frame, markers_at(subject, t), t)
+        assert d.gap_mm is None and d.real_dowel and "dowel" in d.reason
+        d = untold.update(frame, markers_at(subject, t), t)
+        truth = true_gaps_mm(subject, t)
+        if d.gap_mm is None:
+            found += d.real_dowel
+            assert d.reason
+        elif t > 2.0 and pattern != "hinge":  # a dowel off the back somewhere must have been seen
+            raise AssertionError((t, d.gap_mm, truth))
+    if pattern != "hinge":
+        assert found >= 3
