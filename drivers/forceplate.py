@@ -226,6 +226,17 @@ class ForcePlate:
             self.overflows += 1
             self.overflow_samples += dropped
 
+    def factory_calibration(self) -> dict | None:
+        """The plate's factory sheet (offsets counts, gains N/count), if the device ships one.
+
+        Only the simulated plate has one here (its emulator's true offsets and gains, as a vendor's
+        sheet would give); real plates return None and are calibrated with `calibrate plate`."""
+        if self._emulator is None:
+            return None
+        truth = self._emulator.truth()
+        return {"offsets_counts": truth["offsets_counts"], "gains_n_per_count": truth["gains_n_per_count"],
+                "source": "factory sheet of the simulated plate"}
+
     def _event(self, text: str) -> None:
         self.events.append(text)
         log.warning(text)
