@@ -116,12 +116,21 @@ class GateConfig:
 
 
 @dataclass
+class C3DConfig:
+    """Other labs' C3D files: their lab axes (used when the file has no heel/toe markers to tell)."""
+
+    lab_up_axis: str = "+z"  # "+z" for most labs, "+y" for Y-up systems
+    lab_anterior_axis: str = "+x"  # direction the subject faces in the lab frame
+
+
+@dataclass
 class StationConfig:
     plate: PlateConfig = field(default_factory=PlateConfig)
     feet: FeetConfig = field(default_factory=FeetConfig)
     camera: CameraConfig = field(default_factory=CameraConfig)
     thresholds: Thresholds = field(default_factory=Thresholds)
     gate: GateConfig = field(default_factory=GateConfig)
+    c3d: C3DConfig = field(default_factory=C3DConfig)
     calibration_dir: str = "calibration-data"
     source_path: str | None = None  # the TOML this came from, if any
 

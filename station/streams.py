@@ -36,3 +36,20 @@ class MarkerBlock:
 
     def __len__(self) -> int:
         return int(self.t_s.shape[0])
+
+
+DOWEL_REGIONS = ("head", "upper_back", "sacrum")
+
+
+@dataclass
+class DowelBlock:
+    """Per-frame 'virtual dowel' check (depth feature): the worst gap from the best line through head,
+    upper back and sacrum. t_s: (K,) s; gap_mm: (K,) mm, NaN = not measured; region: (K,) int index into
+    DOWEL_REGIONS saying which point was farthest from the line."""
+
+    t_s: np.ndarray
+    gap_mm: np.ndarray
+    region: np.ndarray
+
+    def __len__(self) -> int:
+        return int(self.t_s.shape[0])

@@ -1,0 +1,95 @@
+"""Zero-lag low-pass for metrics (metrics.md: 6 Hz on markers and CoP), tolerant of gaps and jitter.
+
+NaN gaps up to `bridge_max_s` are bridged linearly (a 6 Hz signal cannot change much in 100 ms);
+longer gaps split the series into runs filtered separately, and stay NaN. Non-uniform sample times
+(live jitter, dropped frames) are resampled to a uniform grid first, filtered, and read back.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+# Winter (2009): a 2nd-order Butterworth run forward and back is a 4th-order filter whose -3 dB point
+# falls below the design cutoff; design at fc / 0.802 so the double pass is -3 dB at fc.
+_DOUBLE_PASS_CORRECTION = 0.802
+_JITTER_TOLERANCE = 0.05  # relative spread of dt above which we resample to a uniform grid
+
+
+def valid_runs(valid: np.ndarray) -> list[tuple[int, int]]:
+    """[(start, stop)) index pairs of consecutive True values."""
+    if valid.size == 0:
+        return []
+    edges = np.diff(np.concatenate(([0], valid.astype(np.int8), [0])))
+    return list(zip(np.flatnonzero(edges == 1).tolist(), np.flatnonzero(edges == -1).tolist(), strict=True))
+
+
+def bridge_gaps(t_s: np.ndarray, values: np.ndarray, bridge_max_s: float) -> np.ndarray:
+    """Linearly fill NaN gaps no longer than bridge_max_s (between valid samples); others stay NaN."""
+    out = np.array(values, dtype=float, copy=True)
+    flat = out.reshape(out.shape[0], -1)
+    for k in range(flat.shape[1]):
+        col = flat[:, k]
+        valid = np.isfinite(col)
+        idx = np.flatnonzero(valid)
+        if idx.size < 2 or idx.size == col.size:
+            continue
+        for a, b in zip(idx[:-1], idx[1:], strict=True):
+            if b - a > 1 and t_s[b] - t_s[a] <= bridge_max_s:
+                w = (t_s[a + 1:b] - t_s[a]) / (t_s[b] - t_s[a])
+                col[a + 1:b] = col[a] + w * (col[b] - col[a])
+    return out
+
+
+def _filter_uniform(values: np.ndarray, rate_hz: float, cutoff_hz: float) -> np.ndarray:
+    from scipy.signal import butter, sosfiltfilt  # scipy.signal takes ~1-3 s to import: only when used
+
+    design_hz = cutoff_hz / _DOUBLE_PASS_CORRECTION
+    if design_hz >= 0.45 * rate_hz:
+        return values.copy()  # nothing to remove at this rate
+    sos = butter(2, design_hz, fs=rate_hz, output="sos")
+    n = values.shape[0]
+    padlen = min(3 * (2 * sos.shape[0] + 1), n - 1)
+    if n < 4:
+        return values.copy()
+    return sosfiltfilt(sos, values, axis=0, padlen=padlen)
+
+
+def lowpass(t_s: np.ndarray, values: np.ndarray, cutoff_hz: float, *,
+            bridge_max_s: float = 0.1) -> np.ndarray:
+    """Zero-lag Butterworth low-pass of values (N,) or (N, k) sampled at t_s (N,); NaN where unknown."""
+    t_s = np.asarray(t_s, dtype=float)
+    vals = bridge_gaps(t_s, np.asarray(values, dtype=float), bridge_max_s)
+    out = np.full_like(vals, np.nan)
+    flat_in = vals.reshape(vals.shape[0], -1)
+    flat_out = out.reshape(out.shape[0], -1)
+    valid = np.all(np.isfinite(flat_in), axis=1)
+    for a, b in valid_runs(valid):
+        if b - a < 2:
+            flat_out[a:b] = flat_in[a:b]
+            continue
+        t_run = t_s[a:b]
+        dt = np.diff(t_run)
+        dt_med = float(np.median(dt))
+        if dt_med <= 0:
+            flat_out[a:b] = flat_in[a:b]
+            continue
+        if np.max(np.abs(dt - dt_med)) <= _JITTER_TOLERANCE * dt_med:
+            flat_out[a:b] = _filter_uniform(flat_in[a:b], 1.0 / dt_med, cutoff_hz)
+            continue
+        grid = np.arange(t_run[0], t_run[-1] + 0.5 * dt_med, dt_med)
+        width = flat_in.shape[1]
+        on_grid = np.column_stack([np.interp(grid, t_run, flat_in[a:b, k]) for k in range(width)])
+        smooth = _filter_uniform(on_grid, 1.0 / dt_med, cutoff_hz)
+        flat_out[a:b] = np.column_stack([np.interp(t_run, grid, smooth[:, k]) for k in range(width)])
+    return out
+
+
+def nan_gap_spans(t_s: np.ndarray, valid: np.ndarray, min_gap_s: float) -> list[tuple[float, float]]:
+    """(t_from, t_to) of spans without valid samples lasting longer than min_gap_s."""
+    spans = []
+    for a, b in valid_runs(~valid):
+        t0 = t_s[a - 1] if a > 0 else t_s[a]
+        t1 = t_s[b] if b < t_s.size else t_s[b - 1]
+        if t1 - t0 > min_gap_s:
+            spans.append((float(t0), float(t1)))
+    return spans
