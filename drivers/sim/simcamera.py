@@ -34,6 +34,7 @@ class SimCamera(RealSenseCamera):
         self._feeder: threading.Thread | None = None
         self.feeding_done = False  # the subject's trial has been rendered to its end
         self.pause_event = threading.Event()  # set it to stop delivering frames (a camera gap)
+        self.frames_skipped_late = 0  # frames not rendered because the feeder ran late
         # True: render the subject at drivers.sim.timeline's shared t (same subject as the sim plate)
         self.shared_timeline = shared_timeline
 
@@ -66,6 +67,11 @@ class SimCamera(RealSenseCamera):
                 return
             deadline = t_wall0 + n / self.fps
             time.sleep(max(0.0, deadline - time.perf_counter()))
+            if time.perf_counter() - deadline > 1.0 / self.fps:
+                # a host that cannot keep up loses frames (the frame number jumps); rendering them late
+                # instead would put the subject's motion late on the trial clock
+                self.frames_skipped_late += 1
+                continue
             if self.pause_event.is_set():
                 continue  # the camera delivers nothing for this frame period
             t_subject_s = (t_offset_s + n / self.fps) % self.subject.duration_s  # loops like the sim plate
