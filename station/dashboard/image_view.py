@@ -22,6 +22,7 @@ class ImageView(pg.GraphicsLayoutWidget):
     def __init__(self, parent: QtWidgets.QWidget | None = None) -> None:
         super().__init__(parent)
         self.setMinimumSize(360, 220)
+        self.setBackground("k")
         self.view = self.addViewBox(lockAspect=True, invertY=True, enableMouse=False)
         self.image = pg.ImageItem(axisOrder="row-major")
         self.view.addItem(self.image)
@@ -30,8 +31,8 @@ class ImageView(pg.GraphicsLayoutWidget):
         self.markers = pg.ScatterPlotItem(size=12, pen=pg.mkPen("k", width=1))
         self.view.addItem(self.markers)
         self.labels: dict[str, pg.TextItem] = {}
-        self.message = pg.TextItem("waiting for the camera", color=(230, 230, 230), anchor=(0.5, 0.5))
-        self.message.setPos(424, 240)
+        self.message = pg.TextItem("waiting for the camera", color=(230, 230, 230), anchor=(0, 0))
+        self.message.setPos(8, 8)
         self.view.addItem(self.message)
         self.show_depth = False
         self._trail: deque[tuple[float, float]] = deque(maxlen=TRAIL_FRAMES)

@@ -33,12 +33,12 @@ def fault_text(rep: RepResult) -> str:
     return ", ".join(f.replace("_", " ") for f in rep.faults)
 
 
-def _cells(rep: RepResult) -> list[str]:
+def _cells(rep: RepResult, number: int) -> list[str]:
     out = []
     for _, attr, fmt in COLUMNS:
         value = getattr(rep, attr)
-        if attr == "index":
-            out.append(str(rep.index + 1))
+        if attr == "index":  # the rep's number in this trial (core indices are not all 0- or 1-based)
+            out.append(str(number))
         elif attr == "faults":
             out.append(fault_text(rep) or "-")
         elif attr == "passed":
@@ -81,7 +81,7 @@ class RepTable(QtWidgets.QTableWidget):
         row = self.rowCount()
         self.insertRow(row)
         colour = PASS_BG if rep.passed else FAIL_BG
-        for col, text in enumerate(_cells(rep)):
+        for col, text in enumerate(_cells(rep, row + 1)):
             item = QtWidgets.QTableWidgetItem(text)
             if COLUMNS[col][1] in ("passed", "faults"):
                 item.setBackground(colour)

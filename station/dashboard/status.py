@@ -74,6 +74,9 @@ def device_status_text(snap: LiveSnapshot) -> str:
         lines.append(f"Camera {_fmt(s.get('camera_fps'), '.1f', ' fps')}  "
                      f"dropped {s.get('camera_dropped', 0)}  "
                      f"clock {_fmt(1000 * clock.get('offset_s', math.nan), '+.1f', ' ms')}")
+    if not lines and ("plate_lost" in s or "camera_dropped" in s):  # a replayed file's counts
+        lines.append(f"recorded: plate lost {s.get('plate_lost', 0)}, camera dropped "
+                     f"{s.get('camera_dropped', 0)}")
     if not lines:
         lines.append("no devices")
     return "\n".join(lines)
