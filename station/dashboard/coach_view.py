@@ -58,6 +58,11 @@ class CoachView(QtWidgets.QFrame):
     def _apply_bg(self, colour: str) -> None:
         self.setStyleSheet(f"QFrame#coach {{ background: {colour}; }} QLabel {{ color: {FG}; }}")
 
+    @staticmethod
+    def _style(widget: QtWidgets.QWidget, sheet: str) -> None:
+        if widget.styleSheet() != sheet:  # re-styling is costly; only on change
+            widget.setStyleSheet(sheet)
+
     def flash(self, kind: str, now_s: float, duration_s: float = 0.6) -> None:
         self._flash_kind, self._flash_until = kind, now_s + duration_s
         self._apply_bg(FLASH_BG.get(kind, BG))
@@ -71,11 +76,11 @@ class CoachView(QtWidgets.QFrame):
             last = snap.reps[-1]
             ok = last.passed
             self.verdict.setText("PASS" if ok else "FAIL")
-            self.verdict.setStyleSheet(f"color: {PASS_FG if ok else FAIL_FG};")
+            self._style(self.verdict, f"color: {PASS_FG if ok else FAIL_FG};")
             self.faults.setText(fault_text(last) if not ok else "good hinge")
         else:
             self.verdict.setText("-")
-            self.verdict.setStyleSheet("")
+            self._style(self.verdict, "")
             self.faults.setText("")
         back_m = live_value(snap, "hip_back_m")
         if back_m is None and len(snap.hip_back_m):

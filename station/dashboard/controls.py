@@ -87,6 +87,7 @@ class ControlPanel(QtWidgets.QWidget):
             return
         text, ok = calibration_text(snap.calibration_status)
         self.calibration_label.setText(text)
-        self.calibration_label.setStyleSheet("color: #0a6b0a;" if ok else
-                                             "color: white; background: #c05000; padding: 3px;")
+        sheet = "color: #0a6b0a;" if ok else "color: white; background: #c05000; padding: 3px;"
+        if self.calibration_label.styleSheet() != sheet:  # re-styling is costly; only on change
+            self.calibration_label.setStyleSheet(sheet)
         self.status_label.setText(device_status_text(snap))

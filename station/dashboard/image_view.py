@@ -6,7 +6,7 @@ from collections import deque
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6 import QtWidgets
+from PySide6 import QtCore, QtWidgets
 
 from station.live import LiveSnapshot
 
@@ -14,6 +14,7 @@ MARKER_COLOURS = {"hip": (255, 60, 60), "knee": (255, 200, 0), "ankle": (0, 200,
                   "shoulder": (120, 255, 120), "head": (220, 120, 255)}
 DEPTH_RANGE_MM = (500.0, 4000.0)  # depth colour scale (device units: mm at the default scale)
 TRAIL_FRAMES = 90
+DISPLAY_STEP = 2  # show every 2nd pixel of a wide frame (drawn at sensor size)
 
 
 class ImageView(pg.GraphicsLayoutWidget):
@@ -57,14 +58,18 @@ class ImageView(pg.GraphicsLayoutWidget):
         if snap.frame_number == self._last_frame:
             return
         self._last_frame = snap.frame_number
+        full_h, full_w = img.shape[:2]
+        step = DISPLAY_STEP if full_w > 640 else 1
+        img = img[::step, ::step]  # the panel is narrower than the sensor: half the pixels to colour
         if self.show_depth:
             self.image.setImage(img, autoLevels=False, levels=DEPTH_RANGE_MM, lut=self._depth_lut)
         else:
             top = float(np.iinfo(img.dtype).max) if img.dtype.kind == "u" else 1.0
             self.image.setImage(img, autoLevels=False, levels=(0, top), lut=None)
-        if self._shape != img.shape[:2]:
-            self._shape = img.shape[:2]
-            self.view.setRange(xRange=(0, img.shape[1]), yRange=(0, img.shape[0]), padding=0)
+        self.image.setRect(QtCore.QRectF(0, 0, full_w, full_h))  # markers stay in sensor pixels
+        if self._shape != (full_h, full_w):
+            self._shape = (full_h, full_w)
+            self.view.setRange(xRange=(0, full_w), yRange=(0, full_h), padding=0)
         self._draw_markers(snap.marker_pixels)
 
     def _draw_markers(self, pixels: dict[str, tuple[float, float]]) -> None:

@@ -86,11 +86,12 @@ class ForcePlots(pg.GraphicsLayoutWidget):
                                               label=f"toe limit {threshold:.2f}",
                                               labelOpts={"position": 0.08, "color": (180, 0, 0)})
         self.foot.addItem(self.threshold_line)
-        self.foot_curve = _fast(self.foot.plot(pen=pg.mkPen((20, 20, 160), width=2)))
+        # >1 px pens paint slowly in the raster engine: the dense curves are 1 px
+        self.foot_curve = _fast(self.foot.plot(pen=pg.mkPen((20, 20, 160), width=1)))
         self.fz = self.addPlot(row=1, col=0)
         _style(self.fz, "Vertical force Fz", "Fz (N)", "time (s)")
         self.fz.setXLink(self.foot)
-        self.fz_curve = _fast(self.fz.plot(pen=pg.mkPen((60, 60, 60), width=1.5)))
+        self.fz_curve = _fast(self.fz.plot(pen=pg.mkPen((60, 60, 60), width=1)))
         self.fz.enableAutoRange(axis="y")
 
     def update_from(self, snap: LiveSnapshot) -> None:
