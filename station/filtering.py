@@ -7,6 +7,8 @@ longer gaps split the series into runs filtered separately, and stay NaN. Non-un
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 # Winter (2009): a 2nd-order Butterworth run forward and back is a 4th-order filter whose -3 dB point
@@ -33,20 +35,28 @@ def bridge_gaps(t_s: np.ndarray, values: np.ndarray, bridge_max_s: float) -> np.
         idx = np.flatnonzero(valid)
         if idx.size < 2 or idx.size == col.size:
             continue
-        for a, b in zip(idx[:-1], idx[1:], strict=True):
-            if b - a > 1 and t_s[b] - t_s[a] <= bridge_max_s:
+        jumps = np.flatnonzero(np.diff(idx) > 1)  # only the gaps, not every sample
+        for a, b in zip(idx[jumps], idx[jumps + 1], strict=True):
+            if t_s[b] - t_s[a] <= bridge_max_s:
                 w = (t_s[a + 1:b] - t_s[a]) / (t_s[b] - t_s[a])
                 col[a + 1:b] = col[a] + w * (col[b] - col[a])
     return out
 
 
+@functools.lru_cache(maxsize=64)
+def _design(design_hz: float, rate_hz: float) -> np.ndarray:
+    from scipy.signal import butter  # scipy.signal takes ~1-3 s to import: only when used
+
+    return butter(2, design_hz, fs=rate_hz, output="sos")
+
+
 def _filter_uniform(values: np.ndarray, rate_hz: float, cutoff_hz: float) -> np.ndarray:
-    from scipy.signal import butter, sosfiltfilt  # scipy.signal takes ~1-3 s to import: only when used
+    from scipy.signal import sosfiltfilt
 
     design_hz = cutoff_hz / _DOUBLE_PASS_CORRECTION
     if design_hz >= 0.45 * rate_hz:
         return values.copy()  # nothing to remove at this rate
-    sos = butter(2, design_hz, fs=rate_hz, output="sos")
+    sos = _design(round(design_hz, 9), round(rate_hz, 6))
     n = values.shape[0]
     padlen = min(3 * (2 * sos.shape[0] + 1), n - 1)
     if n < 4:

@@ -19,8 +19,8 @@ from station.results import RepResult
 from station.streams import DOWEL_REGIONS
 
 PRE_WINDOW_S = 2.0  # zero-lag filter context before the excursion's entry
-BRIDGE_MAX_S = 0.1  # marker / CoP gaps bridged before filtering
-TOP_BAND_M, TOP_BAND_FRAC = 0.003, 0.02  # the "bottom" plateau: within 3 mm (or 2%) of the deepest point
+BRIDGE_MAX_S = 0.15  # marker / CoP gaps bridged before filtering (4 frames at 30 fps)
+TOP_FRAC = 0.9  # the "bottom" is the top 10% of the excursion, centre of mass in time
 
 
 @dataclass
@@ -78,19 +78,22 @@ def _crossing(t: np.ndarray, d: np.ndarray, k_from: int, step: int, level: float
     return None
 
 
-def _bottom_index(t: np.ndarray, d: np.ndarray, peak: int, level_m: float) -> int:
-    """Centre of the top of the excursion: where d stays within level_m of its peak (contiguous run).
+def _bottom_index(t: np.ndarray, d: np.ndarray, peak: int, frac: float = TOP_FRAC) -> int:
+    """Centroid of the top of the excursion (d above frac of its peak, contiguous, weighted by height).
 
-    A hinge often holds at the bottom; the single highest filtered sample then wanders over the hold
-    with marker noise, the middle of the top does not."""
+    A hinge often holds at the bottom and its top is flat to a millimetre for half a second or more: the
+    single highest filtered sample wanders over it with marker noise, the centroid of the top does not."""
     lo, hi = peak, peak
-    top = d[peak] - level_m
-    while lo > 0 and np.isfinite(d[lo - 1]) and d[lo - 1] >= top:
+    floor = frac * d[peak]
+    while lo > 0 and np.isfinite(d[lo - 1]) and d[lo - 1] >= floor:
         lo -= 1
-    while hi < d.size - 1 and np.isfinite(d[hi + 1]) and d[hi + 1] >= top:
+    while hi < d.size - 1 and np.isfinite(d[hi + 1]) and d[hi + 1] >= floor:
         hi += 1
-    middle = 0.5 * (t[lo] + t[hi])
-    return lo + int(np.argmin(np.abs(t[lo:hi + 1] - middle)))
+    weight = d[lo:hi + 1] - floor
+    if hi - lo < 2 or weight.sum() <= 0:
+        return peak
+    centre = float(np.sum(weight * t[lo:hi + 1]) / weight.sum())
+    return lo + int(np.argmin(np.abs(t[lo:hi + 1] - centre)))
 
 
 def _finite(value: float) -> float | None:
@@ -148,7 +151,7 @@ def measure_rep(data: TrialData, exc: Excursion, j_now: int, prev_end_t: float, 
     t_start = _crossing(t, d, b, -1, level)
     if t_start is None:
         t_start = float(t[0])
-    b = _bottom_index(t, d, b, max(TOP_BAND_M, TOP_BAND_FRAC * amplitude))
+    b = _bottom_index(t, d, b)
     t_bottom = float(t[b])
     if t_end - t_start < th.rep_min_duration_s:
         return Outcome("reject", amplitude_m=amplitude, reason="shorter than the minimum duration")

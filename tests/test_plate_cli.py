@@ -106,3 +106,27 @@ def test_device_that_speaks_neither_variant(bare_pty):
 def test_sim_plate_rejects_a_rate_the_plate_does_not_have():
     res = run_cli("sim", "plate", "--rate", "500")
     assert res.returncode != 0 and "--rate" in res.stderr
+
+
+def test_virtual_subject_hinging_end_to_end_through_sim_plate_and_monitor():
+    from drivers.sim.subject import VirtualSubject
+    from station.config import GRAVITY_M_S2
+
+    proc, port = start_sim_plate("--pattern", "hinge", "--seconds", "30")
+    try:
+        res = run_cli("plate-monitor", port, "--seconds", "4", "--json", timeout=60)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+    assert res.returncode == 0, res.stderr
+    out = json.loads(res.stdout.strip().splitlines()[-1])
+    assert out["variant"] == "binary" and out["lost"] == 0
+    assert out["rate_hz"] == pytest.approx(1000, rel=0.02)
+    subject = VirtualSubject("hinge", seed=0)
+    plate = PlateEmulator(subject.cell_loads_n)  # the defaults the CLI serves: offsets, gains
+    expected = plate.expected_counts(np.linspace(0, subject.duration_s, 4000))
+    counts_mean = np.asarray(out["counts_mean"])
+    assert np.all((expected.min(axis=0) - 100 <= counts_mean) & (counts_mean <= expected.max(axis=0) + 100))
+    # counts back to newtons with the true tare and gains: the subject's weight, give or take its motion
+    total_n = float(((counts_mean - plate.offsets_counts) * plate.gains_n_per_count).sum())
+    assert total_n == pytest.approx(subject.mass_kg * GRAVITY_M_S2, rel=0.03)
