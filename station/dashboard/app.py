@@ -25,6 +25,9 @@ from .rep_table import RepTable
 from .replay import ReplayBar, ReplayFeed, load_in_background
 from .status import device_problems, live_value
 
+GUI_CPU_MAX = 0.45  # of one core; above it the redraw period grows (issue goal: GUI thread < 50%)
+MAX_REDRAW_MS = 150
+
 
 class MainWindow(QtWidgets.QMainWindow):
     """Tabs "Live" (image, plots, table) and "Coach" (large type); a replay bar when replaying.
@@ -43,6 +46,8 @@ class MainWindow(QtWidgets.QMainWindow):
         self.replay: ReplayFeed | None = None
         self._replay_loading: list = []
         self.redraws = 0
+        self.gui_cpu_frac = 0.0  # GUI thread CPU / wall over the last second
+        self._pace_ref: tuple[float, float] | None = None
         self.setWindowTitle("Hip-hinge station")
         self.resize(1500, 900)
 
@@ -172,8 +177,29 @@ class MainWindow(QtWidgets.QMainWindow):
             return self.replay.snapshot()
         return self.controller.snapshot() if self.controller is not None else None
 
+    def _pace(self) -> None:
+        """Keep the GUI thread under GUI_CPU_MAX of a core: acquisition and the core share the GIL and
+        the CPU with it, and starving them costs frames (and reps) for a prettier plot."""
+        now_wall, now_cpu = time.monotonic(), time.thread_time()
+        if self._pace_ref is not None:
+            wall = now_wall - self._pace_ref[0]
+            if wall >= 1.0:
+                self.gui_cpu_frac = (now_cpu - self._pace_ref[1]) / wall
+                base = int(self.config.dashboard.redraw_ms)
+                interval = self.timer.interval()
+                if self.gui_cpu_frac > GUI_CPU_MAX:
+                    interval = min(MAX_REDRAW_MS, int(interval * 1.3) + 1)
+                elif self.gui_cpu_frac < 0.6 * GUI_CPU_MAX:
+                    interval = max(base, int(interval / 1.3))
+                if interval != self.timer.interval():
+                    self.timer.setInterval(interval)
+                self._pace_ref = (now_wall, now_cpu)
+        else:
+            self._pace_ref = (now_wall, now_cpu)
+
     def redraw(self) -> None:
         self.redraws += 1
+        self._pace()
         self._poll_replay_loading()
         self.replay_bar.advance()
         snap = self.current_snapshot()
