@@ -215,9 +215,8 @@ def _found_text(uv: np.ndarray, config: StationConfig, side: str, corners: np.nd
 
 def calibrate_camera_cli(args, config: StationConfig) -> int:
     """`calibrate camera --camera SOURCE [--side right|left] [--frames N] [--out FILE]`."""
-    from drivers.realsense import open_camera
-
     from calibration.store import save_calibration
+    from drivers.realsense import open_camera
 
     source = open_camera(args.camera, config, real_time=False)
     frames = []

@@ -183,10 +183,10 @@ class MarkerTracker:
         z_ref = float(np.median(list(self._z.values())))
         for r, name in enumerate(names):
             missing_s = t_s - self._last_seen_s.get(name, -np.inf)  # one frame period if seen last frame
-            if missing_s <= _PREDICT_MAX_S:
-                pred = self._uv[name] + self._vel[name] * missing_s
+            if name in self._uv:  # seen before: from there, the gate widening while it stays missing
+                pred = self._uv[name] + self._vel[name] * min(missing_s, _PREDICT_MAX_S)
                 gate_m = min(_GATE_M + _MISSING_SPEED_M_S * (missing_s - frame_period_s), _GATE_MAX_M)
-            else:  # lost (or never seen): look where the body chain puts it
+            else:  # never seen: look where the body chain puts it
                 pred = self._chain_prediction(name, fresh)
                 if pred is None:
                     continue

@@ -18,12 +18,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.sparse import coo_matrix
-from scipy.sparse.csgraph import connected_components
+from scipy import ndimage
 
 from drivers.samples import CameraFrame, Intrinsics
 
 IR_MARKER_THRESHOLD = 200  # frames-and-markers spec: a marker shows as >= 200 of 255
+_FLOOD_FILL_MAX_PX = 3000
 
 
 @dataclass
@@ -43,28 +43,39 @@ class Detections:
 
 
 def bright_components(ir: np.ndarray, threshold: int = IR_MARKER_THRESHOLD) -> list[np.ndarray]:
-    """Linear pixel indices of each 8-connected group of pixels >= threshold."""
-    W = ir.shape[1]
+    """Linear pixel indices of each 8-connected group of pixels >= threshold.
+
+    Markers light up a few dozen pixels in a frame, so a flood fill over just those pixels (a set
+    lookup per neighbour) beats labelling the whole image; a frame with many bright pixels (a lamp,
+    a shiny bar) falls back to scipy's full-image labelling.
+    """
     idx = np.flatnonzero(ir >= threshold)
     if idx.size == 0:
         return []
-    x = idx % W
-    rows, cols = [], []
-    last = idx.size - 1
-    for off, x_ok in ((1, x < W - 1), (W - 1, x > 0), (W, None), (W + 1, x < W - 1)):
-        target = idx + off
-        pos = np.minimum(np.searchsorted(idx, target), last)
-        hit = idx[pos] == target
-        if x_ok is not None:
-            hit &= x_ok
-        rows.append(np.flatnonzero(hit))
-        cols.append(pos[hit])
-    r, c = np.concatenate(rows), np.concatenate(cols)
-    graph = coo_matrix((np.ones(r.size, np.int8), (r, c)), shape=(idx.size, idx.size))
-    n, labels = connected_components(graph, directed=False)
-    order = np.argsort(labels, kind="stable")
-    splits = np.flatnonzero(np.diff(labels[order])) + 1
-    return np.split(idx[order], splits)
+    W = ir.shape[1]
+    if idx.size > _FLOOD_FILL_MAX_PX:
+        labels, n = ndimage.label(ir >= threshold, structure=np.ones((3, 3)))
+        flat = labels.reshape(-1)[idx]
+        order = np.argsort(flat, kind="stable")
+        return np.split(idx[order], np.flatnonzero(np.diff(flat[order])) + 1)
+    unvisited = set(idx.tolist())
+    groups = []
+    for seed in idx.tolist():
+        if seed not in unvisited:
+            continue
+        unvisited.discard(seed)
+        group, stack = [seed], [seed]
+        while stack:
+            p = stack.pop()
+            x = p % W
+            for q in (p - W, p + W) + ((p - W - 1, p - 1, p + W - 1) if x > 0 else ()) + (
+                    (p - W + 1, p + 1, p + W + 1) if x < W - 1 else ()):
+                if q in unvisited:
+                    unvisited.discard(q)
+                    group.append(q)
+                    stack.append(q)
+        groups.append(np.array(sorted(group), dtype=np.intp))
+    return groups
 
 
 def _disc(ir: np.ndarray, pixels: np.ndarray) -> tuple[float, float, float]:
@@ -75,13 +86,12 @@ def _disc(ir: np.ndarray, pixels: np.ndarray) -> tuple[float, float, float]:
     u0, u1 = max(xs.min() - 2, 0), min(xs.max() + 3, W)
     win = ir[v0:v1, u0:u1].astype(np.float32)
     border = np.concatenate([win[0], win[-1], win[1:-1, 0], win[1:-1, -1]])
-    background = float(np.median(border))
+    background = _quantile(border, 0.5)
     peak = float(win.max())
-    weight = np.clip(win - background, 0, None)
+    weight = np.maximum(win - background, 0)
     total = float(weight.sum())
-    vv, uu = np.mgrid[v0:v1, u0:u1]
-    u = float((weight * uu).sum() / total)
-    v = float((weight * vv).sum() / total)
+    u = u0 + float(weight.sum(axis=0) @ np.arange(u1 - u0)) / total
+    v = v0 + float(weight.sum(axis=1) @ np.arange(v1 - v0)) / total
     area = total / max(peak - background, 1.0)
     return u, v, float(np.sqrt(area / np.pi))
 
@@ -102,9 +112,15 @@ def _surface_depth(depth_raw: np.ndarray, depth_scale_m: float, u: float, v: flo
     if z.size < 3:
         return float("nan")
     # keep the nearest cluster: floor/wall seen past a limb's edge is far behind the skin
-    z_ref = float(np.percentile(z, 30))
+    z_ref = _quantile(z, 0.3)
     near = z[np.abs(z - z_ref) <= 0.02 + 0.03 * z_ref]
-    return float(np.median(near))
+    return _quantile(near, 0.5)
+
+
+def _quantile(a: np.ndarray, q: float) -> float:
+    """Order statistic without np.percentile's overhead (these arrays hold a few dozen values)."""
+    k = int(round(q * (a.size - 1)))
+    return float(np.partition(a, k)[k])
 
 
 def deproject(intrinsics: Intrinsics, uv: np.ndarray, z_m: np.ndarray) -> np.ndarray:

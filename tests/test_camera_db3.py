@@ -125,3 +125,18 @@ def test_live_sim_through_pipeline_counts_a_camera_gap():
     assert 15 <= stats["dropped"] <= 33  # ~0.8 s at 30 fps
     assert stats["stalls"] == 1 and 0.5 < stats["stalled_s"] < 1.5
     assert frames[0].t_device_ms == DEVICE_CLOCK_START_MS and frames[0].frame_number == 1
+
+
+def test_cli_sim_camera_writes_a_playable_recording(tmp_path):
+    from conftest import run_cli
+
+    out = tmp_path / "trial.db3"
+    res = run_cli("sim", "camera", "--pattern", "hinge", "--out", str(out), "--seconds", "1",
+                  "--resolution", "640x480", "--fps", "60")
+    assert res.returncode == 0, res.stderr
+    frames, cam = _play(out)
+    assert len(frames) == 60 and cam.stats()["dropped"] == 0
+    assert frames[0].depth.shape == (480, 640) and frames[0].intrinsics.fx == 383.0
+    assert json.loads(sidecar_path(out).read_text())["pattern"] == "hinge"
+    bad = run_cli("sim", "camera", "--out", str(tmp_path / "trial.bag"), "--seconds", "1")
+    assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and ".db3" in bad.stderr

@@ -140,7 +140,7 @@ class VirtualSubject:
             posterior=posterior)
         tl = self.timeline
         rep_ex = [ex for ex in tl.excursions if ex.is_rep]
-        windows = [(ex.t0_s - 0.2, ex.t_end_s + 0.2) for ex in rep_ex]
+        windows = [(ex.t0_s - 0.2, ex.t_end_s + 0.2, ex.t0_s + ex.descent_s + ex.hold_s / 2) for ex in rep_ex]
         reps = rep_truths(sig, windows, tl.standing_end_s, self.config.thresholds,
                           frame_dt_s=1.0 / self.config.camera.fps)
         for r in reps:

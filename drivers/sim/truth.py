@@ -130,9 +130,13 @@ def _crossing(t: np.ndarray, b: np.ndarray, level: float, i_from: int, step: int
     return float(t[i] + frac * (t[j] - t[i]))
 
 
-def rep_truths(sig: Signals, windows: list[tuple[float, float]], standing_end_s: float,
+def rep_truths(sig: Signals, windows: list[tuple[float, float, float]], standing_end_s: float,
                thresholds: Thresholds, frame_dt_s: float = 1 / 30) -> list[RepTruth]:
-    """Per rep: 15% rule on the hip's backward excursion, metrics at the bottom, faults per metrics.md."""
+    """Per rep: 15% rule on the hip's backward excursion, metrics at the bottom, faults per metrics.md.
+
+    windows: (from, to, middle of the scripted hold) per rep. The hip holds still at the bottom (a
+    pause plus sub-mm sway), so its single deepest sample is an arbitrary instant of the hold; the
+    truth's bottom is the middle of the hold."""
     t = sig.t_s
     quiet = t <= standing_end_s
     hip0 = sig.hip[quiet].mean(axis=0)
@@ -142,13 +146,14 @@ def rep_truths(sig: Signals, windows: list[tuple[float, float]], standing_end_s:
     back = hip0[0] - sig.hip[:, 0]
     gaps = dowel_gaps_m(sig.sacrum, sig.upper_back, sig.head_back)
     out = []
-    for index, (w0, w1) in enumerate(windows):
+    for index, (w0, w1, t_hold_mid) in enumerate(windows):
         sel = np.flatnonzero((t >= w0) & (t <= w1))
-        i_b = int(sel[np.argmax(back[sel])])
-        amp = back[i_b]
+        i_max = int(sel[np.argmax(back[sel])])
+        amp = back[i_max]
         level = thresholds.rep_start_frac * amp
-        t_start = _crossing(t, back, level, i_b, -1)
-        t_end = _crossing(t, back, level, i_b, +1)
+        t_start = _crossing(t, back, level, i_max, -1)
+        t_end = _crossing(t, back, level, i_max, +1)
+        i_b = int(np.argmin(np.abs(t - t_hold_mid)))
         hip_back = 1000 * amp
         hip_drop = 1000 * (hip0[2] - sig.hip[i_b, 2])
         ratio = hip_back / hip_drop if hip_drop > 1e-3 else float("inf")
