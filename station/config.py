@@ -124,6 +124,15 @@ class C3DConfig:
 
 
 @dataclass
+class DashboardConfig:
+    """The live dashboard: the coaching drill's "wall" and how much history the plots show."""
+
+    hip_back_target_mm: float = 150.0  # hips this far back = the target line / target cue
+    window_s: float = 10.0  # seconds of force and hip history on the live plots
+    redraw_ms: int = 33  # GUI redraw period (ARCHITECTURE pattern 9: 30-50 ms)
+
+
+@dataclass
 class StationConfig:
     plate: PlateConfig = field(default_factory=PlateConfig)
     feet: FeetConfig = field(default_factory=FeetConfig)
@@ -131,6 +140,7 @@ class StationConfig:
     thresholds: Thresholds = field(default_factory=Thresholds)
     gate: GateConfig = field(default_factory=GateConfig)
     c3d: C3DConfig = field(default_factory=C3DConfig)
+    dashboard: DashboardConfig = field(default_factory=DashboardConfig)
     calibration_dir: str = "calibration-data"
     source_path: str | None = None  # the TOML this came from, if any
 

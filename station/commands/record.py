@@ -40,7 +40,7 @@ def rep_line(rep: RepResult) -> str:
     verdict = "PASS" if rep.passed else "FAIL " + ",".join(rep.faults)
     ratio = "-" if rep.hinge_ratio is None else f"{rep.hinge_ratio:.1f}"
     fp = "-" if rep.foot_pos_bottom is None else f"{rep.foot_pos_bottom:.2f}"
-    return (f"rep {rep.index + 1}: {rep.t_start:.2f}-{rep.t_end:.2f} s  hip back {mm(rep.hip_back_mm)}, "
+    return (f"rep {rep.index}: {rep.t_start:.2f}-{rep.t_end:.2f} s  hip back {mm(rep.hip_back_mm)}, "
             f"drop {mm(rep.hip_drop_mm)}, ratio {ratio}, foot_pos {fp}  {verdict}")
 
 

@@ -1,0 +1,97 @@
+"""`hinge-station dashboard`: the live pyqtgraph window (simulated plate and camera when none are named).
+
+`--screenshot PATH --seconds S` runs S seconds (offscreen works), saves the window and exits: for
+headless demos and the README picture.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+from station.errors import StationError
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--plate", help="plate source: serial port, pyserial URL or sim:PATTERN "
+                                        "(default sim:hinge when neither --plate nor --camera is given)")
+    parser.add_argument("--camera", help="camera source: realsense:, realsense:SERIAL, FILE.db3 "
+                                         "or sim:PATTERN")
+    parser.add_argument("--subject", default="S01", help="subject id for recordings")
+    parser.add_argument("--drill", default="bw_rdl", help="drill id (see station/drills.py)")
+    parser.add_argument("--plate-cal", help="plate calibration file (else nominal gains, marked "
+                                            "UNCALIBRATED)")
+    parser.add_argument("--camera-cal", help="camera calibration file (T_plate_from_camera)")
+    parser.add_argument("--config", help="station TOML")
+    parser.add_argument("--out-dir", default="recordings", help="folder for recordings (default recordings/)")
+    parser.add_argument("--replay", help="open a recorded trial (.h5) instead of live devices")
+    parser.add_argument("--record", action="store_true", help="start recording at once (nominal gains if "
+                                                               "no calibration: no question asked)")
+    parser.add_argument("--screenshot", help="save the window to this PNG after --seconds and exit")
+    parser.add_argument("--seconds", type=float, default=10.0, help="run time with --screenshot (s)")
+    parser.set_defaults(func=run)
+
+
+def run_dashboard(plate_spec: str | None, camera_spec: str | None, config: object, *,
+                  subject_id: str = "S01", drill_id: str = "bw_rdl", replay: str | None = None,
+                  plate_calibration: object | None = None, camera_T: object | None = None,
+                  out_dir: str = "recordings", record: bool = False, screenshot: str | None = None,
+                  seconds: float = 10.0) -> int:
+    """Open the dashboard (blocks until the window closes, or `seconds` with `screenshot`)."""
+    from PySide6 import QtCore, QtWidgets
+
+    from station.dashboard.app import MainWindow
+    from station.dashboard.controller import LiveController
+    from station.drills import drill
+
+    drill(drill_id)  # one-line error for an unknown drill before any window opens
+    if screenshot is None and not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY") \
+            and os.environ.get("QT_QPA_PLATFORM") != "offscreen" and sys.platform.startswith("linux"):
+        raise StationError("no display for the dashboard (set DISPLAY, or use --screenshot PNG --seconds S)")
+    if screenshot is not None:
+        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    app = QtWidgets.QApplication.instance() or QtWidgets.QApplication([])
+    controller = None
+    if replay is None:
+        if not plate_spec and not camera_spec:
+            plate_spec = camera_spec = "sim:hinge"
+        controller = LiveController(plate_spec, camera_spec, config, out_dir=out_dir,
+                                    plate_calibration=plate_calibration, camera_T=camera_T)
+    window = MainWindow(config, controller, ask_calibration=screenshot is None and not record,
+                        subject_id=subject_id, drill_id=drill_id)
+    if controller is not None:
+        if record:
+            controller.start_recording(subject_id, drill_id)
+            window._set_record_checked(True)
+        else:
+            controller.start_preview()
+    else:
+        window.open_replay(replay)
+    window.show()
+    if screenshot is not None:
+        def finish() -> None:
+            window.grab().save(screenshot)
+            window.close()
+
+        QtCore.QTimer.singleShot(int(seconds * 1000), finish)
+    app.exec()
+    if controller is not None:
+        summary = controller.shutdown() or controller.last_summary
+        if summary and summary.get("file"):
+            print(f"recorded {summary['file']}: {len(summary['reps'])} reps", flush=True)
+    if screenshot is not None:
+        print(f"screenshot: {screenshot}", flush=True)
+    return 0
+
+
+def run(args: argparse.Namespace) -> int:
+    from station.commands.record import _calibrations
+    from station.config import load_config
+
+    config = load_config(args.config)
+    plate_cal, camera_T = _calibrations(args, config)
+    return run_dashboard(args.plate, args.camera, config, subject_id=args.subject, drill_id=args.drill,
+                         replay=args.replay, plate_calibration=plate_cal, camera_T=camera_T,
+                         out_dir=args.out_dir, record=args.record, screenshot=args.screenshot,
+                         seconds=args.seconds)

@@ -1,0 +1,1 @@
+"""The live pyqtgraph dashboard (issue 6): see app.MainWindow and commands/dashboard.py."""

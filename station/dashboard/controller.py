@@ -1,0 +1,158 @@
+"""What the dashboard drives: a live TrialRunner (preview or recording) or a replayed trial file.
+
+Everything slow (opening devices, building the simulator, creating or reading a file, stopping a
+runner) happens on a background thread; the GUI thread only calls `feed()` / `snapshot()` and
+reads `busy`, `error` and `last_summary`.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import re
+import threading
+from collections.abc import Callable
+from pathlib import Path
+
+from station.config import StationConfig
+from station.errors import StationError
+from station.live import LiveSnapshot
+
+SourceOpener = Callable[[str | None, str | None, StationConfig], tuple[object | None, object | None]]
+
+
+def open_sources(plate_spec: str | None, camera_spec: str | None,
+                 config: StationConfig) -> tuple[object | None, object | None]:
+    """The named devices (serial port / URL / sim:PATTERN; realsense: / .db3 / sim:PATTERN)."""
+    plate = camera = None
+    if plate_spec:
+        from drivers.forceplate import open_plate
+
+        plate = open_plate(plate_spec, config)
+    if camera_spec:
+        from drivers.realsense import open_camera
+
+        camera = open_camera(camera_spec, config)
+    return plate, camera
+
+
+def recording_path(out_dir: str | Path, subject_id: str, drill_id: str,
+                   now: _dt.datetime | None = None) -> Path:
+    """recordings/<subject>_<drill>_<YYYYmmdd-HHMMSS>.h5 (unsafe characters replaced)."""
+    stamp = (now or _dt.datetime.now()).strftime("%Y%m%d-%H%M%S")
+
+    def safe(text: str) -> str:
+        return re.sub(r"[^A-Za-z0-9.-]+", "-", text.strip()) or "unknown"
+
+    return Path(out_dir) / f"{safe(subject_id)}_{safe(drill_id)}_{stamp}.h5"
+
+
+class LiveController:
+    """Owns the current TrialRunner. Switching (preview <-> recording) runs on a helper thread."""
+
+    def __init__(self, plate_spec: str | None, camera_spec: str | None, config: StationConfig, *,
+                 out_dir: str | Path = "recordings", plate_calibration: object | None = None,
+                 camera_T: object | None = None, opener: SourceOpener = open_sources) -> None:
+        if not plate_spec and not camera_spec:
+            raise StationError("the dashboard needs --plate and/or --camera")
+        self.plate_spec, self.camera_spec, self.config = plate_spec, camera_spec, config
+        self.out_dir = Path(out_dir)
+        self.plate_calibration, self.camera_T = plate_calibration, camera_T
+        self.opener = opener
+        self.runner = None
+        self.recording_path: Path | None = None
+        self.last_summary: dict | None = None
+        self.error: str | None = None
+        self._lock = threading.Lock()
+        self._switch: threading.Thread | None = None
+
+    # ---- what the GUI reads ---------------------------------------------------------------------
+    @property
+    def busy(self) -> bool:
+        return self._switch is not None and self._switch.is_alive()
+
+    @property
+    def recording(self) -> bool:
+        return self.runner is not None and self.recording_path is not None
+
+    @property
+    def expect_plate(self) -> bool:
+        return bool(self.plate_spec)
+
+    @property
+    def expect_camera(self) -> bool:
+        return bool(self.camera_spec)
+
+    @property
+    def calibrated(self) -> bool:
+        return self.plate_calibration is not None
+
+    def snapshot(self) -> LiveSnapshot | None:
+        runner = self.runner
+        return runner.snapshot() if runner is not None else None
+
+    # ---- commands (return at once) --------------------------------------------------------------
+    def start_preview(self) -> None:
+        self._in_background(lambda: self._restart(None, {}))
+
+    def start_recording(self, subject_id: str, drill_id: str, **meta: object) -> Path:
+        path = recording_path(self.out_dir, subject_id, drill_id)
+        metadata = {"subject_id": subject_id, "drill": drill_id, "plate_source": self.plate_spec or "",
+                    "camera_source": self.camera_spec or "", "side": self.config.camera.side,
+                    "notes": "recorded from the dashboard", **meta}
+        self._in_background(lambda: self._restart(path, metadata))
+        return path
+
+    def stop_recording(self) -> None:
+        self._in_background(lambda: self._restart(None, {}))
+
+    def shutdown(self, timeout_s: float = 15.0) -> dict | None:
+        """Stop everything (blocks: call on closing the window)."""
+        if self._switch is not None:
+            self._switch.join(timeout_s)
+        return self._stop_current("window closed")
+
+    # ---- background -----------------------------------------------------------------------------
+    def _in_background(self, job: Callable[[], None]) -> None:
+        if self.busy:
+            raise StationError("the dashboard is still switching sources; try again in a moment")
+        self.error = None
+
+        def run() -> None:
+            try:
+                job()
+            except StationError as exc:
+                self.error = str(exc)
+            except Exception as exc:  # shown in the banner; the window must go on
+                self.error = f"{type(exc).__name__}: {exc}"
+
+        self._switch = threading.Thread(target=run, name="dashboard-switch", daemon=True)
+        self._switch.start()
+
+    def _stop_current(self, reason: str) -> dict | None:
+        with self._lock:
+            runner, self.runner = self.runner, None
+            self.recording_path = None
+        if runner is None:
+            return None
+        summary = runner.stop(reason)
+        self.last_summary = summary
+        return summary
+
+    def _restart(self, path: Path | None, metadata: dict) -> None:
+        from station.trial import TrialRunner
+
+        self._stop_current("stopped from the dashboard")
+        writer = None
+        if path is not None:
+            from station.recorder import TrialWriter
+
+            path.parent.mkdir(parents=True, exist_ok=True)
+            writer = TrialWriter(path, config=self.config, metadata=metadata)
+        plate, camera = self.opener(self.plate_spec, self.camera_spec, self.config)
+        runner = TrialRunner(plate, camera, self.config, plate_calibration=self.plate_calibration,
+                             camera_T=self.camera_T, writer=writer, metadata=metadata,
+                             window_s=self.config.dashboard.window_s)
+        runner.start()
+        with self._lock:
+            self.runner = runner
+            self.recording_path = path
