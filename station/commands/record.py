@@ -64,14 +64,9 @@ def _calibrations(args: argparse.Namespace, config: object) -> tuple[object | No
 
         plate_cal = PlateCalibration.from_file(args.plate_cal)
     if args.camera_cal:
-        from calibration.store import load_calibration
+        from calibration.camera import load_camera_T
 
-        cam = load_calibration(args.camera_cal)
-        camera_T = getattr(cam, "T_plate_from_camera", None)
-        if camera_T is None and isinstance(cam, dict):
-            camera_T = cam.get("T_plate_from_camera")
-        if camera_T is None:
-            raise StationError(f"{args.camera_cal}: no T_plate_from_camera in this calibration file")
+        camera_T = load_camera_T(args.camera_cal)
     return plate_cal, camera_T
 
 
