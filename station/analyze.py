@@ -33,9 +33,11 @@ Loader = Callable[[Path, "LoadOptions"], tuple[ForceBlock | None, MarkerBlock | 
 _LOADERS: dict[str, Loader | str] = {
     ".c3d": "station.c3d_import:load_c3d",
     ".h5": "station.trial_reader:load_trial_for_analysis",
+    ".db3": "station.db3_input:load_db3",
+    ".bag": "station.db3_input:load_db3",
 }
 # formats that exist in the station but whose reader is not part of this build yet
-_KNOWN_ELSEWHERE: dict[str, str] = {".db3": "RealSense recordings (.db3)"}
+_KNOWN_ELSEWHERE: dict[str, str] = {}
 CHUNK_S = 0.5  # offline feeding step; any step gives the same result (decisions are per frame)
 
 
