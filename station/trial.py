@@ -16,12 +16,13 @@ import numpy as np
 
 from drivers.samples import CameraFrame, PlateChunk
 from station.config import StationConfig
+from station.cop import cop_and_foot_pos
 from station.errors import StationError
 from station.live import LiveSnapshot, LiveState
 from station.recorder import TrialWriter
 from station.results import RepResult
 from station.streams import MARKER_NAMES, ForceBlock, MarkerBlock
-from station.trial_pipeline import ClockStep, ForceStep, MarkerStep, cop_and_foot_pos, plate_gaps
+from station.trial_pipeline import ClockStep, ForceStep, MarkerStep, plate_gaps
 
 
 class TrialRunner:
