@@ -76,6 +76,9 @@ class TrialRunner:
         for src in (self.plate, self.camera):
             if src is not None:
                 src.start()
+        fps = getattr(self.camera, "fps", None)  # what the device actually streams (known once started)
+        if self.writer is not None and isinstance(fps, (int, float)) and 0 < fps != self.config.camera.fps:
+            self.writer.descriptor("camera", rate=float(fps))
         self._sources_started_ns = time.monotonic_ns()  # --duration counts data time, not file creation
         self._thread = threading.Thread(target=self._run, name="trial-worker", daemon=True)
         self._thread.start()
