@@ -59,6 +59,10 @@ class TrialRunner:
         self._stop_reason = "stopped"
         self._summary: dict | None = None
         self.reps: list[RepResult] = []
+        self._final = None  # the core's finish() result
+        # Fz and hip height of the whole trial for the sync check at stop (16 kB/s of plate: fine in RAM)
+        self._sync_force: list[np.ndarray] = []
+        self._sync_hip: list[tuple[float, float]] = []
 
     # ---- public -------------------------------------------------------------------------------
     def on_rep(self, callback: Callable[[RepResult], None]) -> None:
@@ -99,12 +103,13 @@ class TrialRunner:
                 except Exception as exc:  # a device that died cannot stop cleanly; keep going
                     self._warn(getattr(src, "name", "source"), f"stop failed: {exc}")
         final = self._finish_core()
+        sync = self._sync_check()
         summary = {"reason": self._stop_reason, "elapsed_s": self.elapsed_s(), **self._counts,
                    "reps": [r.to_json() for r in final], "warnings": list(self.state.warnings),
-                   "calibration": self.force_step.status}
+                   "calibration": self.force_step.status, "sync": sync}
         if self.writer is not None:
             self.writer.reps_final(final)
-            self._write_sync()
+            self._write_sync(sync)
             out = self.writer.stop(self._stop_reason, dict(self._counts))
             summary["file"] = out["path"]
             summary["error"] = out["error"]
@@ -220,6 +225,7 @@ class TrialRunner:
             self.writer.append_force(t_s, fz, cop, foot_pos, cells)
         for _t, _s, n in gaps:
             self._counts["plate_lost"] += n
+        self._sync_force.append(np.column_stack([t_s, fz]))
         if self.core is not None:
             self.core.push_force(ForceBlock(t_s=t_s, cells_n=cells))
         if self.lsl is not None:
@@ -253,6 +259,7 @@ class TrialRunner:
                                 bridged={k: np.array([bridged.get(k, False)]) for k in MARKER_NAMES})
             self.core.push_markers(block)
         hip = positions.get("hip", np.full(3, np.nan))
+        self._sync_hip.append((t_s, float(hip[2])))
         if self.lsl is not None:
             self.lsl.push_hip(host_ns / 1e9, hip)
         with self.state.lock:
@@ -299,12 +306,32 @@ class TrialRunner:
         if self.core is None:
             return list(self.reps)
         self._poll_core()
-        result = self.core.finish()
-        return list(result.reps)
+        self._final = self.core.finish()
+        return list(self._final.reps)
 
-    def _write_sync(self) -> None:
-        """The clock mappings in force; the plate-vs-camera offset check is added by calibration.sync."""
-        self.writer.set_sync(plate_clock=self.plate_clock.stats(), camera_clock=self.camera_clock.stats())
+    def _sync_check(self) -> dict | None:
+        """Camera-to-plate offset from a hop / heel raise in the trial (station.sync_check); None without
+        both streams. A check beyond the config's limit (thresholds.sync_warn_frames) is a warning."""
+        if not self._sync_force or len(self._sync_hip) < 10:
+            return None
+        from station.sync_check import trial_sync_check
+
+        force = np.concatenate(self._sync_force)
+        hip = np.asarray(self._sync_hip)
+        body_weight_n = self._final.summary.get("body_weight_n") if self._final is not None else None
+        try:
+            sync = trial_sync_check(force[:, 0], force[:, 1], hip[:, 0], hip[:, 1], self.config,
+                                    body_weight_n)
+        except Exception as exc:  # the check must never cost the recording
+            sync = {"status": "failed", "text": f"sync check failed: {type(exc).__name__}: {exc}"}
+        if sync.get("warning"):
+            self._warn("sync", sync["warning"])
+        return sync
+
+    def _write_sync(self, sync: dict | None) -> None:
+        """The clock mappings in force and the sync check's result (attributes of /sync)."""
+        self.writer.set_sync(plate_clock=self.plate_clock.stats(), camera_clock=self.camera_clock.stats(),
+                             **(sync or {"status": "not checked"}))
 
     def _warn(self, kind: str, text: str) -> None:
         with self.state.lock:

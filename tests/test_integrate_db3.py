@@ -158,3 +158,35 @@ def test_db3_paired_with_the_trial_uses_its_camera_index(live_trial):
     np.testing.assert_allclose(moved.t_s, trial.markers.t_s, atol=1e-6)
     assert force is trial.force or np.array_equal(force.cells_n, trial.force.cells_n)
     assert notes["plate_alignment"].startswith("camera index") and not warnings
+
+
+# ---- sync check at the end of the trial ----------------------------------------------------------------
+
+def test_sync_check_finds_the_injected_camera_delay(live_trial):
+    from station.sync_check import sync_line
+    from station.trial_reader import read_trial
+
+    path, summary = live_trial
+    sync = summary["sync"]
+    assert sync["status"] == "checked"
+    assert abs(sync["offset_ms"] - CAMERA_DELAY_S * 1000.0) < 5.0, sync
+    heel_raise_t = _subject().truth.heel_raise_t_s
+    assert heel_raise_t - 1.0 < sync["event_t_s"] < heel_raise_t + 2.0  # found the heel raise
+    # 100 ms is more than one 15 fps frame (66.7 ms): warned, in the summary and the file
+    assert sync["verdict"] == "warn" and any("offset" in w for w in summary["warnings"])
+    trial = read_trial(path)
+    assert trial.sync["offset_ms"] == sync["offset_ms"] and trial.sync["verdict"] == "warn"
+    assert any(e["kind"] == "sync" for e in trial.events)
+    line = sync_line(sync)
+    assert f"{sync['offset_ms']:.1f} ms late" in line and "WARNING" in line
+
+
+@pytest.mark.parametrize("pattern", ["hinge", "squat"])
+def test_no_sync_event_without_a_hop_or_heel_raise(pattern):
+    """Reps only lower the hip: no event is invented from them (3 mm marker noise)."""
+    from station.sync_check import find_sync_event
+
+    subject = VirtualSubject(pattern, reps=3)
+    t = np.arange(0.0, subject.duration_s, 1.0 / FPS)
+    z = subject.markers(t)["hip"][:, 2] + np.random.default_rng(1).normal(0.0, 0.003, t.size)
+    assert find_sync_event(t, z) is None

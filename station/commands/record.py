@@ -118,6 +118,10 @@ def run(args: argparse.Namespace) -> int:
     print(f"{summary['reason']}: {summary['elapsed_s']:.1f} s, {summary['plate_samples']} plate samples "
           f"({summary['plate_lost']} lost), {summary['camera_frames']} frames ({summary['camera_dropped']} "
           f"dropped), {len(summary['reps'])} reps{cal} -> {summary.get('file')}", flush=True)
+    if args.plate and args.camera:
+        from station.sync_check import sync_line
+
+        print(sync_line(summary.get("sync")), flush=True)
     for warning in summary["warnings"]:
         print(f"warning: {warning}", file=sys.stderr)
     if summary.get("error"):
