@@ -22,7 +22,7 @@ from station.live import LiveSnapshot, LiveState
 from station.recorder import TrialWriter
 from station.results import RepResult
 from station.streams import MARKER_NAMES, ForceBlock, MarkerBlock
-from station.trial_pipeline import ClockStep, ForceStep, MarkerStep, plate_gaps
+from station.trial_pipeline import ClockStep, ForceStep, MarkerStep, ZeroCheckStep, plate_gaps
 
 
 class TrialRunner:
@@ -33,7 +33,7 @@ class TrialRunner:
                  writer: TrialWriter | None = None, metadata: dict | None = None, lsl: object | None = None,
                  body_mass_kg: float | None = None, duration_s: float | None = None,
                  window_s: float = 10.0, on_rep: Callable[[RepResult], None] | None = None,
-                 keep_frames: bool = False) -> None:
+                 keep_frames: bool = False, zero_check_s: float | None = None) -> None:
         if plate is None and camera is None:
             raise StationError("a trial needs a plate or a camera (neither given)")
         self.plate, self.camera, self.config = plate, camera, config
@@ -42,6 +42,9 @@ class TrialRunner:
         self.keep_frames = keep_frames
         self._on_rep = [on_rep] if on_rep else []
         self.force_step = ForceStep(config, plate_calibration, body_mass_kg)
+        self.body_mass_kg = body_mass_kg
+        # zero check on the first zero_check_s of plate data (None/0: none), see ZeroCheckStep
+        self.zero_step = ZeroCheckStep(zero_check_s if plate is not None else None)
         self.camera_T = np.asarray(camera_T if camera_T is not None else config.camera.T_plate_from_camera(),
                                    float)
         self.marker_step: MarkerStep | None = None
@@ -102,11 +105,15 @@ class TrialRunner:
                     src.stop()
                 except Exception as exc:  # a device that died cannot stop cleanly; keep going
                     self._warn(getattr(src, "name", "source"), f"stop failed: {exc}")
+        if not self.zero_step.done:  # a trial shorter than the window: record what came, unchecked
+            for chunk in self.zero_step.release():
+                self._on_plate(chunk)
+            self.zero_step.result = {"status": "skipped", "message": "zero check skipped: trial too short"}
         final = self._finish_core()
         sync = self._sync_check()
         summary = {"reason": self._stop_reason, "elapsed_s": self.elapsed_s(), **self._counts,
                    "reps": [r.to_json() for r in final], "warnings": list(self.state.warnings),
-                   "calibration": self.force_step.status, "sync": sync}
+                   "calibration": self.force_step.status, "sync": sync, "zero_check": self.zero_step.result}
         if self.writer is not None:
             self.writer.reps_final(final)
             self._write_sync(sync)
@@ -197,7 +204,8 @@ class TrialRunner:
         if not items:
             return 0
         if name == "plate":
-            self._on_plate(PlateChunk.concat([c for c in items if isinstance(c, PlateChunk)]))
+            for chunk in self._zero_gate(PlateChunk.concat([c for c in items if isinstance(c, PlateChunk)])):
+                self._on_plate(chunk)
             return len(items)
         for frame in items:
             try:
@@ -208,6 +216,25 @@ class TrialRunner:
                                  f"{type(exc).__name__}: {exc}; recording continues without it")
                 break
         return len(items)
+
+    def _zero_gate(self, chunk: PlateChunk) -> list[PlateChunk]:
+        """Hold the first chunks for the zero check; once it has run, the chunks to process."""
+        if self.zero_step.done:
+            return [chunk]
+        ready = self.zero_step.feed(chunk)
+        if ready:
+            retared = self.zero_step.decide(self.force_step.calibration, self.config, ready)
+            message = self.zero_step.result["message"]
+            if retared is not None:  # a warning (live view, summary) as well as an event in the file
+                self.force_step = ForceStep(self.config, retared, self.body_mass_kg)
+                self._warn("zero_check", message)
+            elif self.writer is not None:
+                self.writer.event("zero_check", message, self.elapsed_s())
+            if self.writer is not None:  # the calibration the whole trial uses, with the check's outcome
+                plate = self.force_step.describe() | {"zero_check": self.zero_step.result}
+                self.writer.set_calibration(self.force_step.status, plate=plate,
+                                            camera_T=self.camera_T if self.camera is not None else None)
+        return ready
 
     def _on_plate(self, chunk: PlateChunk) -> None:
         if len(chunk) == 0:

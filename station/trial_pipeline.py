@@ -137,3 +137,49 @@ class MarkerStep:
         pix_lists = getattr(self.tracker, "_pix", {})  # the tracker's per-frame pixel history
         pixels = {k: np.asarray(v[-1], float) for k, v in pix_lists.items() if v}
         return ({k: np.asarray(v, float).reshape(3) for k, v in positions.items()}, pixels, {})
+
+
+class ZeroCheckStep:
+    """The pre-trial zero check (calibration.plate.zero_check) on the first `window_s` of plate data.
+
+    Chunks are held back until the window is full, then checked against the calibration in force:
+    'ok', 'retared' (drift beyond thresholds.zero_drift_warn_n: the trial uses the new offsets from its
+    first sample on) or 'skipped' (plate not empty or not still; nominal defaults have no zero to check).
+    The held chunks are then processed like any other, so live, file and replay all use one calibration.
+    """
+
+    def __init__(self, window_s: float | None) -> None:
+        self.window_s = float(window_s or 0.0)
+        self.done = self.window_s <= 0
+        self.result: dict | None = None
+        self._held: list[PlateChunk] = []
+
+    def feed(self, chunk: PlateChunk) -> list[PlateChunk]:
+        """Chunks to process now (none while the window fills)."""
+        if self.done:
+            return [chunk]
+        self._held.append(chunk)
+        t = self._held[0].t_device_s[0] if len(self._held[0]) else chunk.t_device_s[0]
+        if len(chunk) and chunk.t_device_s[-1] - t >= self.window_s:
+            self.done = True
+        return self.release() if self.done else []
+
+    def release(self) -> list[PlateChunk]:
+        held, self._held = self._held, []
+        self.done = True
+        return held
+
+    def decide(self, calibration: PlateCalibration, config: StationConfig,
+               chunks: list[PlateChunk]) -> PlateCalibration | None:
+        """Run the check on the held chunks; the re-tared calibration when it re-tared, else None."""
+        from calibration.plate import zero_check
+
+        if calibration.is_default:
+            self.result = {"status": "skipped", "message": "zero check skipped: nominal defaults have no "
+                           "calibrated zero to check (run `hinge-station calibrate plate`)"}
+            return None
+        counts = PlateChunk.concat(chunks).counts
+        zc = zero_check(counts, calibration, config)
+        self.result = {"status": zc.status, "message": zc.message,
+                       "drift_n": [round(float(v), 3) for v in zc.drift_n], "window_s": self.window_s}
+        return zc.calibration if zc.status == "retared" else None
