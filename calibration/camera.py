@@ -244,3 +244,11 @@ def calibrate_camera_cli(args, config: StationConfig) -> int:
                             device_id=device_id, residuals=cal.residuals(), out=args.out, config=config)
     print(f"wrote {path}")
     return 0
+
+
+def load_camera_T(path) -> np.ndarray:
+    """T_plate_from_camera (4x4) from a camera calibration file (validated by calibration.store)."""
+    from calibration.store import load_calibration
+
+    doc = load_calibration(path, "camera")
+    return np.asarray(doc["result"]["T_plate_from_camera"], dtype=float)

@@ -3,7 +3,9 @@
 Inputs are found by file suffix in a registry; a loader returns the core's blocks in the plate frame:
     loader(path, options) -> (ForceBlock | None, MarkerBlock | None, meta: dict)
 meta may hold "warnings" (list of str), "notes" (dict, e.g. hip_source), "feet" (overrides of the feet
-config for this file, e.g. a heel line from heel markers), "dowel" (DowelBlock), "body_mass_kg".
+config for this file, e.g. a heel line from heel markers), "dowel" (DowelBlock), "body_mass_kg",
+"config" (the StationConfig the file was recorded with: used unless a config file was given) and
+"t_origin_s" (the time rep times are counted from; default the first sample).
 Other parts register their formats with `register_input` (station trials .h5, RealSense .db3).
 """
 
@@ -27,10 +29,15 @@ from station.streams import DowelBlock, ForceBlock, MarkerBlock
 
 Loader = Callable[[Path, "LoadOptions"], tuple[ForceBlock | None, MarkerBlock | None, dict]]
 
-# suffix -> loader, or "module:function" imported only when such a file is analysed
-_LOADERS: dict[str, Loader | str] = {".c3d": "station.c3d_import:load_c3d"}
+# suffix -> loader, or "module:function" imported only when such a file is analysed (no import-time work)
+_LOADERS: dict[str, Loader | str] = {
+    ".c3d": "station.c3d_import:load_c3d",
+    ".h5": "station.trial_reader:load_trial_for_analysis",
+    ".db3": "station.db3_input:load_db3",
+    ".bag": "station.db3_input:load_db3",
+}
 # formats that exist in the station but whose reader is not part of this build yet
-_KNOWN_ELSEWHERE = {".h5": "station trials (.h5)", ".db3": "RealSense recordings (.db3)"}
+_KNOWN_ELSEWHERE: dict[str, str] = {}
 CHUNK_S = 0.5  # offline feeding step; any step gives the same result (decisions are per frame)
 
 
@@ -84,8 +91,12 @@ def _force_summary(force: ForceBlock, config: StationConfig, body_weight_n: floa
 
 def analyze_blocks(force: ForceBlock | None, markers: MarkerBlock | None, config: StationConfig, *,
                    source: str, dowel: DowelBlock | None = None, body_mass_kg: float | None = None,
-                   chunk_s: float = CHUNK_S) -> AnalysisResult:
-    """Run the live core over recorded blocks (time order, chunk by chunk) and summarise."""
+                   chunk_s: float = CHUNK_S, t_origin_s: float | None = None) -> AnalysisResult:
+    """Run the live core over recorded blocks (time order, chunk by chunk) and summarise.
+
+    Rep times are seconds from t_origin_s (default: the first sample), e.g. 0 for a station trial whose
+    clock already starts at the recording's start, so analyze and the live record give the same times.
+    """
     force = force if force is not None and len(force) else None
     markers = markers if markers is not None and len(markers) else None
     if force is None and markers is None:
@@ -112,8 +123,9 @@ def analyze_blocks(force: ForceBlock | None, markers: MarkerBlock | None, config
         previous = edge
     result = core.finish()
     result.source = source
+    origin = t0 if t_origin_s is None else float(t_origin_s)
     for rep in result.reps:  # seconds from the start of the input
-        rep.t_start, rep.t_bottom, rep.t_end = rep.t_start - t0, rep.t_bottom - t0, rep.t_end - t0
+        rep.t_start, rep.t_bottom, rep.t_end = rep.t_start - origin, rep.t_bottom - origin, rep.t_end - origin
     if markers is None:
         result.warnings.insert(0, "no marker data: reps and kinematics not computed (CoP only)")
     if force is None:
@@ -129,13 +141,20 @@ def analyze_path(path: str | Path, options: LoadOptions) -> AnalysisResult:
     path = Path(path)
     force, markers, meta = _loader_for(path)(path, options)
     config = options.config
+    notes = dict(meta.get("notes", {}))
+    if meta.get("config") is not None:  # the file's own station config (plate geometry, feet, thresholds)
+        if config.source_path is None:
+            config = meta["config"]
+            notes["config"] = "as recorded in the file"
+        else:
+            notes["config"] = f"{config.source_path} (given; the file's own config not used)"
     if meta.get("feet"):
         config = copy.deepcopy(config)
         config.feet = dataclasses.replace(config.feet, **meta["feet"])
     result = analyze_blocks(force, markers, config, source=str(path), dowel=meta.get("dowel"),
-                            body_mass_kg=options.body_mass_kg or meta.get("body_mass_kg"))
+                            body_mass_kg=options.body_mass_kg or meta.get("body_mass_kg"),
+                            t_origin_s=meta.get("t_origin_s"))
     result.warnings = list(meta.get("warnings", [])) + result.warnings
-    notes = meta.get("notes", {})
     if notes:
         result.summary["input"] = notes
     result.summary["hip_source"] = notes.get("hip_source", "hip marker" if markers is not None else None)

@@ -189,6 +189,10 @@ def load_c3d(path: str | Path, options) -> tuple[ForceBlock | None, MarkerBlock 
     notes["anterior_from"] = anterior_source
     to_plate = {name: (xyz - origin) @ rot.T for name, xyz in lab_markers.items()}
     meta: dict = {"notes": notes, "warnings": warnings, "units": units}
+    trial_group = c3d["parameters"].get("TRIAL", {})
+    if "STATION_T0_S" in trial_group:  # exported by this station: rep times on the trial's own clock
+        meta["t_origin_s"] = -float(np.ravel(trial_group["STATION_T0_S"]["value"])[0])
+        notes["time_origin"] = "station trial clock (TRIAL:STATION_T0_S)"
     if "heel" in to_plate and np.any(np.isfinite(to_plate["heel"][:, 0])):
         meta["feet"] = {"heel_x_m": float(np.nanmedian(to_plate["heel"][:, 0]))}
         notes["heel_line_from"] = "heel marker"

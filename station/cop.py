@@ -41,6 +41,19 @@ def foot_pos(cop_x_m: np.ndarray, config: StationConfig) -> np.ndarray:
     return (cop_x_m - config.feet.heel_x_m) / config.feet.foot_length_m
 
 
+def cop_and_foot_pos(cells_n: np.ndarray, config: StationConfig,
+                     min_force_n: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Fz (N,), gated CoP (N, 2) m and foot_pos (N,) per sample: what a trial stores and streams.
+
+    CoP and foot_pos are NaN where Fz <= min_force_n (force_gate_n: below it the CoP is noise).
+    """
+    fz = total_force_n(cells_n)
+    ok = fz > min_force_n
+    xy = np.full((fz.shape[0], 2), np.nan)
+    xy[ok] = cop_xy_m(cells_n[ok], config.plate.channel_xy, fz[ok])
+    return fz, xy, foot_pos(xy[:, 0], config)
+
+
 def force_gate_n(config: StationConfig, body_weight_n: float | None) -> float:
     """CoP is trusted only above max(50 N, 10% body weight) (metrics.md; below it the error grows as 1/Fz)."""
     th = config.thresholds

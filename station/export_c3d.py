@@ -25,11 +25,13 @@ CELL_LABELS = ("F_cell0", "F_cell1", "F_cell2", "F_cell3")
 
 
 def _rate_hz(t_s: np.ndarray, declared: object) -> float:
-    if isinstance(declared, (int, float)) and declared > 0:
-        return float(declared)
+    """The stream's rate: the declared one unless the samples say otherwise (a descriptor written from
+    the config while the device ran at another rate would leave every C3D frame empty)."""
+    ok = isinstance(declared, (int, float)) and declared > 0
     if len(t_s) < 2:
-        return 0.0
-    return float(1.0 / np.median(np.diff(t_s)))
+        return float(declared) if ok else 0.0
+    measured = float(1.0 / np.median(np.diff(t_s)))
+    return float(declared) if ok and abs(declared / measured - 1.0) < 0.05 else measured
 
 
 def resample_markers(t_src: np.ndarray, pos: np.ndarray, t_out: np.ndarray, max_gap_s: float) -> np.ndarray:

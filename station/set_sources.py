@@ -111,18 +111,38 @@ def set_from_sim(pattern: str, config: StationConfig, *, drill_id: str, reps: in
                            pain_at_rep=pain_at_rep)
 
 
+def _trial_calibration(trial) -> dict | None:
+    """What the report shows as the set's calibration; None when the trial ran on nominal defaults."""
+    cal = trial.calibration
+    plate = cal.get("plate") or {}
+    out = {}
+    if cal.get("status") == "calibrated":
+        out["plate"] = str(plate.get("source") or "calibrated")
+    if cal.get("camera_T") is not None and (cal.get("files") or {}).get("camera"):
+        out["camera"] = str(cal["files"]["camera"])
+    return out or None
+
+
 def set_from_trial_file(path: Path, config: StationConfig, pain_at_rep: int | None = None) -> RecordedSet:
-    """A recorded HDF5 trial, replayed through the core (needs the trial recorder's reader)."""
-    if not path.exists():
-        raise StationError(f"{path}: trial file not found")
-    try:
-        from station.trialfile import read_trial_blocks  # the recorder's reader
-    except ImportError:
-        missing = "reading trial files needs the trial recorder (not in this build)"
-        raise StationError(f"{path}: {missing}") from None
-    force, markers, calibration = read_trial_blocks(path, config)
-    return set_from_blocks(force, markers, config, source=f"h5:{path}", calibration=calibration,
-                           pain_at_rep=pain_at_rep, trial_file=str(path))
+    """A recorded station trial (.h5): its stored force and markers through the core.
+
+    The trial's own config (plate geometry, feet, thresholds as recorded) is used unless a config file
+    was given (config.source_path), the same rule as `analyze trial.h5`.
+    """
+    from station.trial_reader import read_trial
+
+    trial = read_trial(path)
+    if config.source_path is None:
+        config = trial.config
+    force = trial.force if len(trial.force) else None
+    markers = trial.markers if len(trial.markers) else None
+    recorded = set_from_blocks(force, markers, config, source=f"h5:{path}",
+                               calibration=_trial_calibration(trial), pain_at_rep=pain_at_rep,
+                               trial_file=str(path))
+    recorded.analysis.warnings = list(trial.warnings) + recorded.analysis.warnings
+    meta = {k: trial.metadata.get(k) for k in ("subject_id", "drill", "load_kg", "arms", "side")}
+    recorded.analysis.summary["trial_meta"] = {k: v for k, v in meta.items() if v not in (None, "")}
+    return recorded
 
 
 def session_from_trial_file(path: Path, config: StationConfig):
@@ -132,6 +152,7 @@ def session_from_trial_file(path: Path, config: StationConfig):
     recorded = set_from_trial_file(path, config)
     meta = recorded.analysis.summary.get("trial_meta", {}) if recorded.analysis else {}
     trial = Trial("T1", str(meta.get("drill", "dowel_hinge")), None, source=recorded.source,
+                  arms=meta.get("arms") or None, load_kg=meta.get("load_kg") or None,
                   trial_file=str(path), calibration=recorded.calibration, analysis=recorded.analysis,
                   series=recorded.series)
     session = Session(str(meta.get("subject_id", "unknown")), trials=[trial])

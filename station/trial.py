@@ -16,12 +16,13 @@ import numpy as np
 
 from drivers.samples import CameraFrame, PlateChunk
 from station.config import StationConfig
+from station.cop import cop_and_foot_pos
 from station.errors import StationError
 from station.live import LiveSnapshot, LiveState
 from station.recorder import TrialWriter
 from station.results import RepResult
 from station.streams import MARKER_NAMES, ForceBlock, MarkerBlock
-from station.trial_pipeline import ClockStep, ForceStep, MarkerStep, cop_and_foot_pos, plate_gaps
+from station.trial_pipeline import ClockStep, ForceStep, MarkerStep, ZeroCheckStep, plate_gaps
 
 
 class TrialRunner:
@@ -32,7 +33,7 @@ class TrialRunner:
                  writer: TrialWriter | None = None, metadata: dict | None = None, lsl: object | None = None,
                  body_mass_kg: float | None = None, duration_s: float | None = None,
                  window_s: float = 10.0, on_rep: Callable[[RepResult], None] | None = None,
-                 keep_frames: bool = False) -> None:
+                 keep_frames: bool = False, zero_check_s: float | None = None) -> None:
         if plate is None and camera is None:
             raise StationError("a trial needs a plate or a camera (neither given)")
         self.plate, self.camera, self.config = plate, camera, config
@@ -41,6 +42,9 @@ class TrialRunner:
         self.keep_frames = keep_frames
         self._on_rep = [on_rep] if on_rep else []
         self.force_step = ForceStep(config, plate_calibration, body_mass_kg)
+        self.body_mass_kg = body_mass_kg
+        # zero check on the first zero_check_s of plate data (None/0: none), see ZeroCheckStep
+        self.zero_step = ZeroCheckStep(zero_check_s if plate is not None else None)
         self.camera_T = np.asarray(camera_T if camera_T is not None else config.camera.T_plate_from_camera(),
                                    float)
         self.marker_step: MarkerStep | None = None
@@ -58,6 +62,10 @@ class TrialRunner:
         self._stop_reason = "stopped"
         self._summary: dict | None = None
         self.reps: list[RepResult] = []
+        self._final = None  # the core's finish() result
+        # Fz and hip height of the whole trial for the sync check at stop (16 kB/s of plate: fine in RAM)
+        self._sync_force: list[np.ndarray] = []
+        self._sync_hip: list[tuple[float, float]] = []
 
     # ---- public -------------------------------------------------------------------------------
     def on_rep(self, callback: Callable[[RepResult], None]) -> None:
@@ -75,6 +83,9 @@ class TrialRunner:
         for src in (self.plate, self.camera):
             if src is not None:
                 src.start()
+        fps = getattr(self.camera, "fps", None)  # what the device actually streams (known once started)
+        if self.writer is not None and isinstance(fps, (int, float)) and 0 < fps != self.config.camera.fps:
+            self.writer.descriptor("camera", rate=float(fps))
         self._sources_started_ns = time.monotonic_ns()  # --duration counts data time, not file creation
         self._thread = threading.Thread(target=self._run, name="trial-worker", daemon=True)
         self._thread.start()
@@ -94,13 +105,18 @@ class TrialRunner:
                     src.stop()
                 except Exception as exc:  # a device that died cannot stop cleanly; keep going
                     self._warn(getattr(src, "name", "source"), f"stop failed: {exc}")
+        if not self.zero_step.done:  # a trial shorter than the window: record what came, unchecked
+            for chunk in self.zero_step.release():
+                self._on_plate(chunk)
+            self.zero_step.result = {"status": "skipped", "message": "zero check skipped: trial too short"}
         final = self._finish_core()
+        sync = self._sync_check()
         summary = {"reason": self._stop_reason, "elapsed_s": self.elapsed_s(), **self._counts,
                    "reps": [r.to_json() for r in final], "warnings": list(self.state.warnings),
-                   "calibration": self.force_step.status}
+                   "calibration": self.force_step.status, "sync": sync, "zero_check": self.zero_step.result}
         if self.writer is not None:
             self.writer.reps_final(final)
-            self._write_sync()
+            self._write_sync(sync)
             out = self.writer.stop(self._stop_reason, dict(self._counts))
             summary["file"] = out["path"]
             summary["error"] = out["error"]
@@ -188,7 +204,8 @@ class TrialRunner:
         if not items:
             return 0
         if name == "plate":
-            self._on_plate(PlateChunk.concat([c for c in items if isinstance(c, PlateChunk)]))
+            for chunk in self._zero_gate(PlateChunk.concat([c for c in items if isinstance(c, PlateChunk)])):
+                self._on_plate(chunk)
             return len(items)
         for frame in items:
             try:
@@ -199,6 +216,25 @@ class TrialRunner:
                                  f"{type(exc).__name__}: {exc}; recording continues without it")
                 break
         return len(items)
+
+    def _zero_gate(self, chunk: PlateChunk) -> list[PlateChunk]:
+        """Hold the first chunks for the zero check; once it has run, the chunks to process."""
+        if self.zero_step.done:
+            return [chunk]
+        ready = self.zero_step.feed(chunk)
+        if ready:
+            retared = self.zero_step.decide(self.force_step.calibration, self.config, ready)
+            message = self.zero_step.result["message"]
+            if retared is not None:  # a warning (live view, summary) as well as an event in the file
+                self.force_step = ForceStep(self.config, retared, self.body_mass_kg)
+                self._warn("zero_check", message)
+            elif self.writer is not None:
+                self.writer.event("zero_check", message, self.elapsed_s())
+            if self.writer is not None:  # the calibration the whole trial uses, with the check's outcome
+                plate = self.force_step.describe() | {"zero_check": self.zero_step.result}
+                self.writer.set_calibration(self.force_step.status, plate=plate,
+                                            camera_T=self.camera_T if self.camera is not None else None)
+        return ready
 
     def _on_plate(self, chunk: PlateChunk) -> None:
         if len(chunk) == 0:
@@ -216,6 +252,7 @@ class TrialRunner:
             self.writer.append_force(t_s, fz, cop, foot_pos, cells)
         for _t, _s, n in gaps:
             self._counts["plate_lost"] += n
+        self._sync_force.append(np.column_stack([t_s, fz]))
         if self.core is not None:
             self.core.push_force(ForceBlock(t_s=t_s, cells_n=cells))
         if self.lsl is not None:
@@ -249,6 +286,7 @@ class TrialRunner:
                                 bridged={k: np.array([bridged.get(k, False)]) for k in MARKER_NAMES})
             self.core.push_markers(block)
         hip = positions.get("hip", np.full(3, np.nan))
+        self._sync_hip.append((t_s, float(hip[2])))
         if self.lsl is not None:
             self.lsl.push_hip(host_ns / 1e9, hip)
         with self.state.lock:
@@ -295,12 +333,32 @@ class TrialRunner:
         if self.core is None:
             return list(self.reps)
         self._poll_core()
-        result = self.core.finish()
-        return list(result.reps)
+        self._final = self.core.finish()
+        return list(self._final.reps)
 
-    def _write_sync(self) -> None:
-        """The clock mappings in force; the plate-vs-camera offset check is added by calibration.sync."""
-        self.writer.set_sync(plate_clock=self.plate_clock.stats(), camera_clock=self.camera_clock.stats())
+    def _sync_check(self) -> dict | None:
+        """Camera-to-plate offset from a hop / heel raise in the trial (station.sync_check); None without
+        both streams. A check beyond the config's limit (thresholds.sync_warn_frames) is a warning."""
+        if not self._sync_force or len(self._sync_hip) < 10:
+            return None
+        from station.sync_check import trial_sync_check
+
+        force = np.concatenate(self._sync_force)
+        hip = np.asarray(self._sync_hip)
+        body_weight_n = self._final.summary.get("body_weight_n") if self._final is not None else None
+        try:
+            sync = trial_sync_check(force[:, 0], force[:, 1], hip[:, 0], hip[:, 1], self.config,
+                                    body_weight_n)
+        except Exception as exc:  # the check must never cost the recording
+            sync = {"status": "failed", "text": f"sync check failed: {type(exc).__name__}: {exc}"}
+        if sync.get("warning"):
+            self._warn("sync", sync["warning"])
+        return sync
+
+    def _write_sync(self, sync: dict | None) -> None:
+        """The clock mappings in force and the sync check's result (attributes of /sync)."""
+        self.writer.set_sync(plate_clock=self.plate_clock.stats(), camera_clock=self.camera_clock.stats(),
+                             **(sync or {"status": "not checked"}))
 
     def _warn(self, kind: str, text: str) -> None:
         with self.state.lock:

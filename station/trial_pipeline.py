@@ -1,59 +1,63 @@
 """Per-chunk steps of the live path: device clock -> trial clock, counts -> N -> CoP, frames -> markers.
 
-Each step wraps the module that owns it (calibration.*, station.markers) so the runner and the
-replay use one implementation. Without a plate calibration the nominal gain from the station config
-is used with zero offsets, and the trial says so ("nominal defaults").
+Each step wraps the module that owns it (calibration.plate, calibration.clocks, station.cop,
+station.marker_tracking) so the runner and the replay use one implementation.
+
+Without a plate calibration the station runs on NOMINAL DEFAULTS: `PlateCalibration.defaults(config)`
+(zero offsets, the config's nominal gain). The trial, the live view and `record`'s summary say so
+("nominal defaults"); forces are then only as right as the nominal gain.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from calibration.plate import PlateCalibration
 from drivers.samples import CameraFrame, PlateChunk
-from station.config import StationConfig
+from station.config import GRAVITY_M_S2, StationConfig
+from station.cop import cop_and_foot_pos, force_gate_n
 
 NOMINAL = "nominal defaults"
 
-
-def cop_and_foot_pos(cells_n: np.ndarray, config: StationConfig,
-                     min_force_n: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Fz (N,), CoP (N,2) m and foot_pos (N,) from per-cell newtons; NaN where Fz <= min_force_n."""
-    fz = cells_n.sum(axis=1)
-    ok = fz > min_force_n
-    cop = np.full((len(fz), 2), np.nan)
-    cop[ok] = (cells_n[ok] @ config.plate.channel_xy) / fz[ok, None]
-    foot_pos = (cop[:, 0] - config.feet.heel_x_m) / config.feet.foot_length_m
-    return fz, cop, foot_pos
+__all__ = ["NOMINAL", "ClockStep", "ForceStep", "MarkerStep", "cop_and_foot_pos", "plate_gaps"]
 
 
 class ForceStep:
-    """counts (N,4) -> newtons per cell: F_i = (counts_i - offset_i) * gain_i (plate protocol).
+    """counts (N,4) -> newtons per cell through calibration.plate.PlateCalibration, plus the CoP gate.
 
-    Takes offsets/gains from a calibration object (offsets_counts, gains_n_per_count) or, with none,
-    zero offsets and the config's nominal gain, marked NOMINAL. describe() is what the trial stores
-    and from_description() rebuilds the same step for replay.
+    `plate_calibration`: a PlateCalibration, anything with offsets_counts / gains_n_per_count (and
+    optionally source, is_default), or None for the nominal defaults (status NOMINAL). describe() is
+    what the trial stores and from_description() rebuilds the same step for replay.
     """
 
     def __init__(self, config: StationConfig, plate_calibration: object | None = None,
                  body_mass_kg: float | None = None) -> None:
         self.config = config
         if plate_calibration is None:
-            self.status = NOMINAL
-            self.offsets = np.zeros(4)
-            self.gains = np.full(4, config.plate.default_gain_n_per_count)
-            self.source = NOMINAL
+            cal = PlateCalibration.defaults(config)  # NOMINAL: no calibration file
+        elif isinstance(plate_calibration, PlateCalibration):
+            cal = plate_calibration
         else:
             is_default = bool(getattr(plate_calibration, "is_default", False))
-            self.status = NOMINAL if is_default else "calibrated"
-            self.offsets = np.asarray(plate_calibration.offsets_counts, float).reshape(4)
-            self.gains = np.asarray(plate_calibration.gains_n_per_count, float).reshape(4)
-            self.source = str(getattr(plate_calibration, "source", "") or "")
-        bw_n = (body_mass_kg or 0.0) * 9.80665
-        th = config.thresholds
-        self.min_force_n = max(th.cop_min_force_n, th.cop_min_body_weight_frac * bw_n)
+            source = "defaults" if is_default else str(getattr(plate_calibration, "source", "") or "given")
+            cal = PlateCalibration(plate_calibration.offsets_counts, plate_calibration.gains_n_per_count,
+                                   source=source)
+        self.calibration = cal
+        self.status = NOMINAL if cal.is_default else "calibrated"
+        self.source = NOMINAL if cal.is_default else cal.source
+        # the core's gate (station.cop): max(cop_min_force_n, fraction of body weight when known)
+        self.min_force_n = force_gate_n(config, body_mass_kg * GRAVITY_M_S2 if body_mass_kg else None)
+
+    @property
+    def offsets(self) -> np.ndarray:
+        return self.calibration.offsets_counts
+
+    @property
+    def gains(self) -> np.ndarray:
+        return self.calibration.gains_n_per_count
 
     def cells_n(self, counts: np.ndarray) -> np.ndarray:
-        return (np.asarray(counts, float) - self.offsets) * self.gains
+        return self.calibration.cells_n(counts)
 
     def describe(self) -> dict:
         return {"status": self.status, "offsets_counts": self.offsets.tolist(),
@@ -62,13 +66,13 @@ class ForceStep:
     @classmethod
     def from_description(cls, desc: dict, config: StationConfig,
                          body_mass_kg: float | None = None) -> ForceStep:
-        step = cls(config, None, body_mass_kg)
-        if desc.get("offsets_counts") is not None and desc.get("gains_n_per_count") is not None:
-            step.offsets = np.asarray(desc["offsets_counts"], float).reshape(4)
-            step.gains = np.asarray(desc["gains_n_per_count"], float).reshape(4)
-            step.status = desc.get("status", "calibrated")
-            step.source = desc.get("source", "")
-        return step
+        """The step a trial was recorded with (its describe()); nominal defaults when it holds none."""
+        if desc.get("offsets_counts") is None or desc.get("gains_n_per_count") is None:
+            return cls(config, None, body_mass_kg)
+        nominal = desc.get("status") == NOMINAL
+        source = "defaults" if nominal else str(desc.get("source") or "trial")
+        cal = PlateCalibration(desc["offsets_counts"], desc["gains_n_per_count"], source=source)
+        return cls(config, cal, body_mass_kg)
 
 
 class ClockStep:
@@ -133,3 +137,49 @@ class MarkerStep:
         pix_lists = getattr(self.tracker, "_pix", {})  # the tracker's per-frame pixel history
         pixels = {k: np.asarray(v[-1], float) for k, v in pix_lists.items() if v}
         return ({k: np.asarray(v, float).reshape(3) for k, v in positions.items()}, pixels, {})
+
+
+class ZeroCheckStep:
+    """The pre-trial zero check (calibration.plate.zero_check) on the first `window_s` of plate data.
+
+    Chunks are held back until the window is full, then checked against the calibration in force:
+    'ok', 'retared' (drift beyond thresholds.zero_drift_warn_n: the trial uses the new offsets from its
+    first sample on) or 'skipped' (plate not empty or not still; nominal defaults have no zero to check).
+    The held chunks are then processed like any other, so live, file and replay all use one calibration.
+    """
+
+    def __init__(self, window_s: float | None) -> None:
+        self.window_s = float(window_s or 0.0)
+        self.done = self.window_s <= 0
+        self.result: dict | None = None
+        self._held: list[PlateChunk] = []
+
+    def feed(self, chunk: PlateChunk) -> list[PlateChunk]:
+        """Chunks to process now (none while the window fills)."""
+        if self.done:
+            return [chunk]
+        self._held.append(chunk)
+        t = self._held[0].t_device_s[0] if len(self._held[0]) else chunk.t_device_s[0]
+        if len(chunk) and chunk.t_device_s[-1] - t >= self.window_s:
+            self.done = True
+        return self.release() if self.done else []
+
+    def release(self) -> list[PlateChunk]:
+        held, self._held = self._held, []
+        self.done = True
+        return held
+
+    def decide(self, calibration: PlateCalibration, config: StationConfig,
+               chunks: list[PlateChunk]) -> PlateCalibration | None:
+        """Run the check on the held chunks; the re-tared calibration when it re-tared, else None."""
+        from calibration.plate import zero_check
+
+        if calibration.is_default:
+            self.result = {"status": "skipped", "message": "zero check skipped: nominal defaults have no "
+                           "calibrated zero to check (run `hinge-station calibrate plate`)"}
+            return None
+        counts = PlateChunk.concat(chunks).counts
+        zc = zero_check(counts, calibration, config)
+        self.result = {"status": zc.status, "message": zc.message,
+                       "drift_n": [round(float(v), 3) for v in zc.drift_n], "window_s": self.window_s}
+        return zc.calibration if zc.status == "retared" else None

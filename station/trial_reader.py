@@ -172,11 +172,38 @@ def _consistent_rows(f: h5py.File) -> dict[str, int]:
     return out
 
 
-def load_trial_for_analysis(path: str | os.PathLike, args: object = None) -> tuple:
-    """station.analyze loader for .h5: (ForceBlock, MarkerBlock, meta) from the stored calibrated streams."""
+def load_trial_for_analysis(path: str | os.PathLike, options: object = None) -> tuple:
+    """station.analyze loader for .h5: (ForceBlock, MarkerBlock, meta) from the stored calibrated streams.
+
+    With options.plate_cal the force is re-derived from the raw counts with that calibration file; with
+    options.camera_cal the stored plate-frame markers are moved from the trial's camera pose to that
+    file's. Rep times count from the trial's start (t_s = 0), like the live recording's.
+    """
     trial = read_trial(path)
     meta = {k: v for k, v in trial.metadata.items() if v not in (None, "")}
     meta["calibration_status"] = trial.calibration.get("status")
     meta["warnings"] = list(trial.warnings)
     meta["config"] = trial.config
-    return (trial.force if len(trial.force) else None), (trial.markers if len(trial.markers) else None), meta
+    meta["t_origin_s"] = 0.0
+    notes = {"plate_calibration": trial.calibration.get("status")}
+    force, markers = trial.force, trial.markers
+    plate_cal = getattr(options, "plate_cal", None)
+    if plate_cal and len(force):
+        from calibration.plate import PlateCalibration
+
+        n = min(len(trial.plate), len(force))
+        cells = PlateCalibration.from_file(plate_cal).cells_n(trial.plate.counts[:n])
+        force = ForceBlock(force.t_s[:n], cells)
+        notes["plate_calibration"] = f"{plate_cal} (given; re-derived from the raw counts)"
+    camera_cal = getattr(options, "camera_cal", None)
+    if camera_cal and len(markers):
+        from calibration.camera import load_camera_T
+
+        recorded_T = trial.calibration.get("camera_T", trial.config.camera.T_plate_from_camera())
+        old_T = np.asarray(recorded_T, float)
+        move = load_camera_T(camera_cal) @ np.linalg.inv(old_T)  # plate(old pose) -> camera -> plate(new)
+        positions = {k: v @ move[:3, :3].T + move[:3, 3] for k, v in markers.positions.items()}
+        markers = MarkerBlock(markers.t_s, positions, markers.bridged)
+        notes["camera_calibration"] = f"{camera_cal} (given; markers moved from the recorded camera pose)"
+    meta["notes"] = notes
+    return (force if len(force) else None), (markers if len(markers) else None), meta

@@ -25,7 +25,7 @@ from station.errors import StationError
 
 SIM_SERIAL = "SIMD4XX0001"
 RESOLUTIONS = ("848x480", "640x480", "1280x720")
-FRAME_RATES = (30, 60, 90)
+FRAME_RATES = (15, 30, 60, 90)  # the D4xx depth + IR modes (15 also keeps sim tests short)
 DEVICE_CLOCK_START_MS = 10_000.0  # the device clock does not start at 0 on a real camera either
 
 
@@ -98,13 +98,14 @@ class SoftwareCamera:
             self.sensor.close()
 
 
-def make_subject(pattern: str, *, seed: int = 0, arms: str = "crossed", config: StationConfig | None = None):
-    """The virtual subject (imported here so the renderer works without it)."""
+def make_subject(pattern: str, *, seed: int = 0, arms: str = "crossed", config: StationConfig | None = None,
+                 **options):
+    """The virtual subject (imported here so the renderer works without it); options: reps, heel_raise..."""
     try:
         from drivers.sim.subject import VirtualSubject
     except ModuleNotFoundError as exc:
         raise StationError("the virtual subject (drivers/sim/subject.py) is not in this build") from exc
-    return VirtualSubject(pattern, seed=seed, arms=arms, config=config)
+    return VirtualSubject(pattern, seed=seed, arms=arms, config=config, **options)
 
 
 def record_db3(subject, path: str | Path, *, fps: int = 30, width: int = 848, height: int = 480,
@@ -165,6 +166,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--resolution", choices=RESOLUTIONS, default=None)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--arms", default="crossed", help="arm position of the virtual subject")
+    parser.add_argument("--reps", type=int, default=5, help="reps the virtual subject does")
+    parser.add_argument("--heel-raise", action="store_true",
+                        help="end with a heel raise (a sync event for the camera-to-plate offset)")
     parser.add_argument("--real-time", action="store_true",
                         help="push frames at their real rate (for real-time playback pacing)")
     parser.add_argument("--compress", action="store_true", help="lossless PNG per frame (smaller, slower)")
@@ -177,7 +181,8 @@ def _run(args: argparse.Namespace) -> int:
     resolution = args.resolution or f"{cfg.camera.width}x{cfg.camera.height}"
     width, height = (int(x) for x in resolution.split("x"))
     fps = args.fps or cfg.camera.fps
-    subject = make_subject(args.pattern, seed=args.seed, arms=args.arms, config=cfg)
+    subject = make_subject(args.pattern, seed=args.seed, arms=args.arms, config=cfg, reps=args.reps,
+                           heel_raise=args.heel_raise)
     info = record_db3(subject, args.out, fps=fps, width=width, height=height, seconds=args.seconds,
                       real_time=args.real_time, seed=args.seed, compress=args.compress, config=cfg,
                       pattern=args.pattern)

@@ -119,9 +119,11 @@ class VirtualSubject:
         th = sk.angles["thorax"]
         s, co = np.sin(th), np.cos(th)
         fwd, down = b.acromion_fwd_m, b.acromion_down_m
+        # laterally the marker sits on the skin over the shoulder; the rendered upper-arm capsule's round
+        # end bulges past the bony acromion, and a marker inside it is never seen by the camera
+        lateral_m = max(b.acromion_half_width_m, b.shoulder_half_width_m + b.r_upper_arm_m) + MARKER_RADIUS_M
         out["shoulder"] = sk.p["c7"] + np.stack(
-            [fwd * co - down * s, np.full_like(th, c * (b.acromion_half_width_m + MARKER_RADIUS_M)),
-             -fwd * s - down * co], axis=-1)
+            [fwd * co - down * s, np.full_like(th, c * lateral_m), -fwd * s - down * co], axis=-1)
         out["head"] = sk.p["tragus"] + np.array([0.0, c * (b.r_head_m + MARKER_RADIUS_M), 0.0])
         return out
 

@@ -23,11 +23,14 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
     parser.add_argument("--config", help="station TOML (default: $HINGE_STATION_CONFIG or ./station.toml)")
     parser.add_argument("--plate-cal", help="plate calibration file to use instead of the trial's")
-    parser.add_argument("--camera-cal", help="camera calibration file to use instead of the trial's")
+    parser.add_argument("--camera-cal", help="camera calibration file to use instead of the trial's "
+                        "(.db3: else the config's camera pose, said in the result)")
     parser.add_argument("--markers", help="C3D label mapping, e.g. hip=RGT,knee=RKNE,ankle=RANK")
     parser.add_argument("--preset", choices=("station", "plug-in-gait"), help="C3D marker label preset")
     parser.add_argument("--side", choices=("left", "right"), help="C3D: which side's markers to use")
-    parser.add_argument("--plate", help="plate stream to pair with a kinematics-only .db3 recording")
+    parser.add_argument("--plate", metavar="TRIAL.h5",
+                        help=".db3 only: a station trial whose plate stream to pair with the recording "
+                             "(clock from its camera index when it recorded this camera, else by start)")
     parser.add_argument("--body-mass-kg", type=float, help="body mass for the CoP force gate")
     parser.set_defaults(func=run)
 

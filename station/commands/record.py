@@ -24,6 +24,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--duration", type=float, help="stop after this many seconds")
     parser.add_argument("--plate-cal", help="plate calibration file (default: nominal gains, marked as such)")
     parser.add_argument("--camera-cal", help="camera calibration file (T_plate_from_camera)")
+    parser.add_argument("--zero-check-s", type=float, default=1.5,
+                        help="zero check on the first seconds of an empty plate (re-tares beyond "
+                             "thresholds.zero_drift_warn_n); 0 = off")
     parser.add_argument("--config", help="station TOML")
     parser.add_argument("--frames", default="none",
                         help="depth+IR storage: none (default), h5-lz4, h5-zstd, h5-lzf, h5-gzip1, h5-raw")
@@ -64,14 +67,9 @@ def _calibrations(args: argparse.Namespace, config: object) -> tuple[object | No
 
         plate_cal = PlateCalibration.from_file(args.plate_cal)
     if args.camera_cal:
-        from calibration.store import load_calibration
+        from calibration.camera import load_camera_T
 
-        cam = load_calibration(args.camera_cal)
-        camera_T = getattr(cam, "T_plate_from_camera", None)
-        if camera_T is None and isinstance(cam, dict):
-            camera_T = cam.get("T_plate_from_camera")
-        if camera_T is None:
-            raise StationError(f"{args.camera_cal}: no T_plate_from_camera in this calibration file")
+        camera_T = load_camera_T(args.camera_cal)
     return plate_cal, camera_T
 
 
@@ -114,7 +112,7 @@ def run(args: argparse.Namespace) -> int:
     runner = TrialRunner(plate, camera, config, plate_calibration=plate_cal, camera_T=camera_T, writer=writer,
                          metadata=meta, lsl=lsl, body_mass_kg=args.body_mass_kg, duration_s=args.duration,
                          on_rep=lambda rep: print(rep_line(rep), flush=True),
-                         keep_frames=args.frames not in ("none", "db3"))
+                         keep_frames=args.frames not in ("none", "db3"), zero_check_s=args.zero_check_s)
     stop_requested = threading.Event()
     reason = {"text": "duration reached"}
 
@@ -136,6 +134,12 @@ def run(args: argparse.Namespace) -> int:
     print(f"{summary['reason']}: {summary['elapsed_s']:.1f} s, {summary['plate_samples']} plate samples "
           f"({summary['plate_lost']} lost), {summary['camera_frames']} frames ({summary['camera_dropped']} "
           f"dropped), {len(summary['reps'])} reps{cal} -> {summary.get('file')}", flush=True)
+    if summary.get("zero_check"):
+        print(summary["zero_check"]["message"], flush=True)
+    if args.plate and args.camera:
+        from station.sync_check import sync_line
+
+        print(sync_line(summary.get("sync")), flush=True)
     for warning in summary["warnings"]:
         print(f"warning: {warning}", file=sys.stderr)
     if summary.get("error"):
