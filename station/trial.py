@@ -25,6 +25,17 @@ from station.streams import MARKER_NAMES, ForceBlock, MarkerBlock
 from station.trial_pipeline import ClockStep, ForceStep, MarkerStep, ZeroCheckStep, plate_gaps
 
 
+def factory_plate_calibration(plate: object | None) -> object | None:
+    """A plate's factory sheet (offsets, gains) when it ships one (the simulated plate does), else None."""
+    sheet = getattr(plate, "factory_calibration", lambda: None)()
+    if not sheet:
+        return None
+    from calibration.plate import PlateCalibration
+
+    return PlateCalibration(sheet["offsets_counts"], sheet["gains_n_per_count"],
+                            device_id=getattr(plate, "name", ""), source=sheet["source"])
+
+
 class TrialRunner:
     """Run one trial. `with TrialRunner(...) as run: ...; summary = run.stop("done")`."""
 
@@ -41,6 +52,8 @@ class TrialRunner:
         self.duration_s = duration_s
         self.keep_frames = keep_frames
         self._on_rep = [on_rep] if on_rep else []
+        if plate_calibration is None:  # the plate's own factory sheet, if it ships one; else nominal
+            plate_calibration = factory_plate_calibration(plate)
         self.force_step = ForceStep(config, plate_calibration, body_mass_kg)
         self.body_mass_kg = body_mass_kg
         # zero check on the first zero_check_s of plate data (None/0: none), see ZeroCheckStep

@@ -21,6 +21,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seconds", type=float, help="trial length (default: the subject's whole trial)")
     parser.add_argument("--out", help="trial file (default: recordings/demo-PATTERN-TIME.h5)")
     parser.add_argument("--headless", action="store_true", help="never open a window")
+    parser.add_argument("--config", help="station TOML (e.g. [camera] fps = 15 on a slow machine)")
     parser.set_defaults(func=run)
 
 
@@ -30,14 +31,14 @@ def _display_available() -> bool:
     return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
 
 
-def _dashboard(pattern: str) -> int | None:
+def _dashboard(pattern: str, config_path: str | None) -> int | None:
     try:
         from station.commands.dashboard import run_dashboard
     except ModuleNotFoundError:
         return None
     from station.config import load_config
 
-    return run_dashboard(f"sim:{pattern}", f"sim:{pattern}", load_config())
+    return run_dashboard(f"sim:{pattern}", f"sim:{pattern}", load_config(config_path))
 
 
 def _truth_table(trial_path: Path, pattern: str) -> str:
@@ -68,7 +69,7 @@ def _truth_table(trial_path: Path, pattern: str) -> str:
 
 def run(args: argparse.Namespace) -> int:
     if not args.headless and _display_available():
-        code = _dashboard(args.pattern)
+        code = _dashboard(args.pattern, args.config)
         if code is not None:
             return code
     from drivers.sim.subject import VirtualSubject
@@ -80,11 +81,13 @@ def run(args: argparse.Namespace) -> int:
     out.parent.mkdir(parents=True, exist_ok=True)
     print(f"hinge-station demo: virtual subject doing '{args.pattern}' for {seconds:.0f} s "
           "(plate over a pty through pyserial, camera through a pyrealsense2 software device)", flush=True)
-    ns = argparse.Namespace(
-        plate=f"sim:{args.pattern}", camera=f"sim:{args.pattern}", subject="demo", drill="bodyweight_rdl",
-        load_kg=None, arms="arms_crossed", side=None, notes="hinge-station demo", body_mass_kg=None,
-        duration=seconds, plate_cal=None, camera_cal=None, config=None, frames="none", lsl=False,
-        force=False, out=str(out))
+    # record's own parser, so the demo takes exactly the path (and defaults) `record` does
+    record_parser = argparse.ArgumentParser()
+    record.configure(record_parser)
+    argv = ["--plate", f"sim:{args.pattern}", "--camera", f"sim:{args.pattern}", "--subject", "demo",
+            "--drill", "bodyweight_rdl", "--arms", "arms_crossed", "--notes", "hinge-station demo",
+            "--duration", str(seconds), "--out", str(out)]
+    ns = record_parser.parse_args(argv + (["--config", args.config] if args.config else []))
     code = record.run(ns)
     print("\nstation vs simulator truth:\n" + _truth_table(out, args.pattern), flush=True)
     print(f"\ntrial: {out}\nnext: hinge-station analyze {out} --json   or   "

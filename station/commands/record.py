@@ -73,17 +73,6 @@ def _calibrations(args: argparse.Namespace, config: object) -> tuple[object | No
     return plate_cal, camera_T
 
 
-def factory_plate_calibration(plate: object | None) -> object | None:
-    """A plate's own factory sheet when it ships one (the simulated plate does), else None (nominal)."""
-    sheet = getattr(plate, "factory_calibration", lambda: None)()
-    if not sheet:
-        return None
-    from calibration.plate import PlateCalibration
-
-    return PlateCalibration(sheet["offsets_counts"], sheet["gains_n_per_count"],
-                            device_id=getattr(plate, "name", ""), source=sheet["source"])
-
-
 def run(args: argparse.Namespace) -> int:
     from station.config import load_config
     from station.recorder import TrialWriter
@@ -102,8 +91,6 @@ def run(args: argparse.Namespace) -> int:
     writer = TrialWriter(args.out, force=args.force, config=config, metadata=meta, frames=args.frames)
     plate_cal, camera_T = _calibrations(args, config)
     plate, camera = _open_sources(args, config)
-    if plate_cal is None:
-        plate_cal = factory_plate_calibration(plate)
     lsl = None
     if args.lsl:
         from station.lsl import LslOutlets
