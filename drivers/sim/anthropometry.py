@@ -71,6 +71,8 @@ class Body:
     trunk_half_spread_m: float    # the trunk is drawn as a left and a right capsule this far from y=0
     # lateral marker plane for hip/knee/ankle: all three at one y so 3D angle = sagittal angle
     leg_marker_y_m: float
+    knee_half_width_m: float      # knee joint centres at +-this y
+    marker_radius_m: float        # retroreflective sphere radius (markers sit on the skin, centre r outward)
 
     def segment_mass_kg(self, name: str) -> float:
         return MASS_FRACTION[name] * self.mass_kg
@@ -84,22 +86,33 @@ def body_from_height_mass(height_m: float = 1.75, mass_kg: float = 75.0) -> Body
         raise ValueError(f"mass_kg={mass_kg}: expected 30-200 kg")
     H = height_m
     k = H / REFERENCE_HEIGHT_M
+    marker_r = 0.0095
+    # The greater trochanter is the widest point of the hips: the lateral skin there is the pelvis
+    # capsule's surface (left/right capsule at +-spread, radius r_pelvis, axis `pelvis_axis_fwd` in front
+    # of the hip centre). Knee and ankle sit where the thigh/shank skin reaches that same lateral plane,
+    # so all three markers lie on the skin and in one sagittal plane (3D knee angle = sagittal angle).
+    r_pelvis, spread, back_depth = 0.110 * k, 0.065 * k, 0.034 * H
+    pelvis_axis_fwd = -0.017 * H + r_pelvis - back_depth
+    trochanter_skin_y = spread + (r_pelvis ** 2 - pelvis_axis_fwd ** 2) ** 0.5
+    r_thigh, r_shank = (0.070 * k, 0.052 * k), (0.050 * k, 0.038 * k)
     # hip 0.530 H; L5/S1 0.055 H above and a little behind it; C7 at 0.83 H
     return Body(
         height_m=H, mass_kg=mass_kg,
         shank_m=(0.285 - 0.039) * H, thigh_m=(0.530 - 0.285) * H, ankle_height_m=0.039 * H,
         pelvis_l5s1_fwd_m=-0.017 * H, pelvis_l5s1_up_m=0.055 * H,
         lumbar_m=0.100 * H, thorax_m=0.145 * H,
-        back_depth_m=0.034 * H,
+        back_depth_m=back_depth,
         tragus_fwd_m=0.015 * H, tragus_up_m=0.090 * H,
         shoulder_fwd_m=0.026 * H, shoulder_down_m=0.020 * H,
         acromion_fwd_m=0.020 * H, acromion_down_m=0.004 * H,
         shoulder_half_width_m=0.104 * H, acromion_half_width_m=0.109 * H,
-        hip_half_width_m=0.049 * H, ankle_half_width_m=0.063 * H,
+        hip_half_width_m=0.049 * H, ankle_half_width_m=trochanter_skin_y - r_shank[1],
         upper_arm_m=0.186 * H, forearm_m=0.146 * H, hand_m=0.108 * H,
-        r_pelvis_m=0.110 * k, r_lumbar_m=0.096 * k, r_thorax_m=0.110 * k, r_head_m=0.096 * k,
-        r_neck_m=0.052 * k, r_thigh_m=(0.070 * k, 0.052 * k), r_shank_m=(0.050 * k, 0.038 * k),
+        r_pelvis_m=r_pelvis, r_lumbar_m=0.096 * k, r_thorax_m=0.110 * k, r_head_m=0.096 * k,
+        r_neck_m=0.052 * k, r_thigh_m=r_thigh, r_shank_m=r_shank,
         r_upper_arm_m=0.045 * k, r_forearm_m=0.036 * k, r_hand_m=0.026 * k,
-        trunk_half_spread_m=0.065 * k,
-        leg_marker_y_m=0.049 * H + 0.070 * k + 0.0095 + 0.001,
+        trunk_half_spread_m=spread,
+        leg_marker_y_m=trochanter_skin_y + marker_r,
+        knee_half_width_m=trochanter_skin_y - r_thigh[1],
+        marker_radius_m=marker_r,
     )

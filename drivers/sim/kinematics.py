@@ -152,7 +152,7 @@ def skeleton(body: Body, feet: Feet, dofs: Dofs, arms: str) -> Skeleton:
         lat = np.array([0.0, 1.0, 0.0]) * s
         sk.side["ankle", s] = ankle + lat * body.ankle_half_width_m
         sk.side["hip", s] = hip + lat * body.hip_half_width_m
-        sk.side["knee", s] = knee + lat * 0.5 * (body.hip_half_width_m + body.ankle_half_width_m)
+        sk.side["knee", s] = knee + lat * body.knee_half_width_m
         for name in ("heel", "mtp", "toe", "foot_com"):
             sk.side[name, s] = sk.p[name] + lat * body.ankle_half_width_m
         _arm(sk, body, s, arms, thorax, pelvis)
@@ -167,9 +167,13 @@ def _arm(sk: Skeleton, body: Body, s: int, arms: str, thorax: np.ndarray, pelvis
     l1, l2 = body.upper_arm_m, body.forearm_m
     down = np.array([0.0, 0.0, -1.0])
     if arms == "weights":
-        elbow = gh + down * l1
-        wrist = gh + down * (l1 + l2)
-        tip = wrist + down * body.hand_m
+        # arms hang a little abducted so the forearms pass outside the hips (and the hip marker)
+        clear_y = body.leg_marker_y_m + body.marker_radius_m + body.r_forearm_m + 0.01 * k
+        out = np.maximum(clear_y - np.abs(gh[:, 1:2]), 0.0)
+        hang = _unit(down * (l1 + l2) + np.array([0.0, float(s), 0.0]) * out)
+        elbow = gh + hang * l1
+        wrist = gh + hang * (l1 + l2)
+        tip = wrist + hang * body.hand_m
     else:
         if arms == "crossed":
             chest = 2 * body.r_thorax_m - b

@@ -34,6 +34,7 @@ ARMS = ("crossed", "hips", "dowel", "weights")
 ARM_ALIASES = {"arms_crossed": "crossed", "hands_on_hips": "hips"}
 MARKER_NAMES = ("hip", "knee", "ankle", "shoulder", "head")
 MARKER_RADIUS_M = 0.0095
+ACROMION_TILT_DEG = 50.0  # acromion marker direction from the glenohumeral centre, trunk up -> lateral
 GRID_HZ = 2000.0
 SOLVE_HZ = 250.0
 
@@ -49,6 +50,48 @@ class _Grid:
     fz_n: np.ndarray
     cop_xy_m: np.ndarray
     cells_n: np.ndarray
+
+
+def _acromion_marker(sk, body, side: int) -> np.ndarray:
+    """Acromion marker: on top of the shoulder, lateral and above the humeral head (N,3).
+
+    Its direction from the glenohumeral centre is fixed in the thorax frame (ACROMION_TILT_DEG from the
+    trunk's up axis toward lateral), so a side camera sees it at every trunk angle. The centre is pushed
+    out along that direction until the sphere clears the upper-arm capsule (hull of the spheres at the
+    shoulder and the elbow, sampled along the arm), whatever the arm holds.
+    """
+    gh, elbow = sk.side["shoulder", side], sk.side["elbow", side]
+    th = sk.angles["thorax"]
+    tilt = np.radians(ACROMION_TILT_DEG)
+    up = np.stack([np.sin(th), np.zeros_like(th), np.cos(th)], axis=-1)
+    direction = np.cos(tilt) * up + np.array([0.0, side * np.sin(tilt), 0.0])
+    return _pushed_clear(gh, direction, gh, elbow, body.r_upper_arm_m, body.r_forearm_m,
+                         body.r_upper_arm_m + MARKER_RADIUS_M)
+
+
+def _pushed_clear(origin: np.ndarray, direction: np.ndarray, p0: np.ndarray, p1: np.ndarray, r0: float,
+                  r1: float, min_reach_m: float) -> np.ndarray:
+    """origin + reach * direction (N,3), reach the smallest (>= min_reach_m) at which a marker sphere
+    just clears the tapered capsule p0-p1 (hull of spheres sampled along the axis; the origin is inside)."""
+    reach = np.full(origin.shape[0], min_reach_m)
+    for f in np.linspace(0.0, 1.0, 51):
+        oc = p0 + f * (p1 - p0) - origin
+        radius = r0 + f * (r1 - r0) + MARKER_RADIUS_M + 0.0003  # the hull is a little fuller than the spheres
+        proj = np.sum(oc * direction, axis=-1)
+        h = proj ** 2 - (np.sum(oc * oc, axis=-1) - radius ** 2)
+        reach = np.maximum(reach, np.where(h >= 0, proj + np.sqrt(np.maximum(h, 0.0)), 0.0))
+    return origin + reach[:, None] * direction
+
+
+def _tragus_marker(sk, body, side: int) -> np.ndarray:
+    """Head marker: on the skin over the tragus, pushed laterally out of the head capsule (N,3)."""
+    tragus, centre = sk.p["tragus"], sk.p["head_centre"]
+    th = sk.angles["thorax"]
+    up = np.stack([np.sin(th), np.zeros_like(th), np.cos(th)], axis=-1)
+    lateral = np.broadcast_to(np.array([0.0, float(side), 0.0]), tragus.shape)
+    h = body.height_m
+    return _pushed_clear(tragus, lateral, centre - 0.01 * h * up, centre + 0.03 * h * up, body.r_head_m,
+                         0.9 * body.r_head_m, MARKER_RADIUS_M)
 
 
 class VirtualSubject:
@@ -113,18 +156,12 @@ class VirtualSubject:
         return _Grid(t, dofs, com, self._markers_from(sk), fz, cop, cells)
 
     def _markers_from(self, sk) -> dict[str, np.ndarray]:
+        """Sphere centres on the skin facing the camera: skin point + MARKER_RADIUS_M outward."""
         c, b = self.side_sign, self.body
         leg_y = np.array([0.0, c * b.leg_marker_y_m, 0.0])
         out = {name: sk.p[name] + leg_y for name in ("hip", "knee", "ankle")}
-        th = sk.angles["thorax"]
-        s, co = np.sin(th), np.cos(th)
-        fwd, down = b.acromion_fwd_m, b.acromion_down_m
-        # laterally the marker sits on the skin over the shoulder; the rendered upper-arm capsule's round
-        # end bulges past the bony acromion, and a marker inside it is never seen by the camera
-        lateral_m = max(b.acromion_half_width_m, b.shoulder_half_width_m + b.r_upper_arm_m) + MARKER_RADIUS_M
-        out["shoulder"] = sk.p["c7"] + np.stack(
-            [fwd * co - down * s, np.full_like(th, c * lateral_m), -fwd * s - down * co], axis=-1)
-        out["head"] = sk.p["tragus"] + np.array([0.0, c * (b.r_head_m + MARKER_RADIUS_M), 0.0])
+        out["shoulder"] = _acromion_marker(sk, b, c)
+        out["head"] = _tragus_marker(sk, b, c)
         return out
 
     def _build_truth(self) -> TrialTruth:
