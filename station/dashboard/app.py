@@ -109,6 +109,7 @@ class MainWindow(QtWidgets.QMainWindow):
         p.visual_cues.toggled.connect(lambda on: setattr(self.cues, "visual_on", on))
         p.audible_cues.toggled.connect(lambda on: setattr(self.cues, "audible_on", on))
         p.depth_view.toggled.connect(self.image.set_show_depth)
+        p.dowel_view.toggled.connect(self.image.set_show_dowel)
         p.target.valueChanged.connect(self._on_target)
         p.open_replay.clicked.connect(self._on_open_replay)
         p.record_button.setEnabled(self.controller is not None)

@@ -45,6 +45,8 @@ class ControlPanel(QtWidgets.QWidget):
         self.visual_cues.setChecked(True)
         self.audible_cues = QtWidgets.QCheckBox("audible cues (beep)")
         self.depth_view = QtWidgets.QCheckBox("show depth instead of IR")
+        self.dowel_view = QtWidgets.QCheckBox("show virtual dowel")
+        self.dowel_view.setChecked(True)
         self.target = QtWidgets.QDoubleSpinBox()
         self.target.setRange(20.0, 500.0)
         self.target.setSingleStep(10.0)
@@ -65,7 +67,8 @@ class ControlPanel(QtWidgets.QWidget):
         form.addWidget(self._title("Devices"))
         form.addWidget(self.status_label)
         form.addWidget(self._title("Cues and view"))
-        for widget in (self.visual_cues, self.audible_cues, self.depth_view, self.open_replay):
+        toggles = (self.visual_cues, self.audible_cues, self.depth_view, self.dowel_view)
+        for widget in (*toggles, self.open_replay):
             form.addWidget(widget)
         form.addStretch(1)
 

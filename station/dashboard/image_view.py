@@ -10,6 +10,8 @@ from PySide6 import QtCore, QtWidgets
 
 from station.live import LiveSnapshot
 
+from .dowel_overlay import DowelOverlay
+
 MARKER_COLOURS = {"hip": (255, 60, 60), "knee": (255, 200, 0), "ankle": (0, 200, 255),
                   "shoulder": (120, 255, 120), "head": (220, 120, 255)}
 DEPTH_RANGE_MM = (500.0, 4000.0)  # depth colour scale (device units: mm at the default scale)
@@ -35,7 +37,11 @@ class ImageView(pg.GraphicsLayoutWidget):
         self.message = pg.TextItem("waiting for the camera", color=(230, 230, 230), anchor=(0, 0))
         self.message.setPos(8, 8)
         self.view.addItem(self.message)
+        self.dowel = DowelOverlay(self.view)
         self.show_depth = False
+        self._brushes = {name: pg.mkBrush(*c) for name, c in MARKER_COLOURS.items()}
+        self._white = pg.mkBrush(255, 255, 255)
+        self._pixels_shown: dict[str, tuple[float, float]] | None = None
         self._trail: deque[tuple[float, float]] = deque(maxlen=TRAIL_FRAMES)
         self._last_frame: int | None = None
         self._shape: tuple[int, int] | None = None
@@ -45,8 +51,14 @@ class ImageView(pg.GraphicsLayoutWidget):
         self.show_depth = on
         self._last_frame = None  # redraw the current frame in the other mode
 
+    def set_show_dowel(self, on: bool) -> None:
+        self.dowel.enabled = on
+        self.dowel.update(None, 0.0)  # hide now; the next redraw draws it again if on
+
     def update_from(self, snap: LiveSnapshot) -> None:
         img = snap.depth if self.show_depth else snap.ir
+        self.dowel.update(snap.live.get("dowel") if img is not None else None,
+                          float(img.shape[0]) if img is not None else 0.0)
         if img is None:
             self.message.setText("no camera frames" if snap.ir is None else "no depth in this frame")
             self.message.setVisible(True)
@@ -73,7 +85,10 @@ class ImageView(pg.GraphicsLayoutWidget):
         self._draw_markers(snap.marker_pixels)
 
     def _draw_markers(self, pixels: dict[str, tuple[float, float]]) -> None:
-        spots = []
+        if pixels == self._pixels_shown:  # a redraw without a new frame: nothing moved
+            return
+        self._pixels_shown = dict(pixels)
+        us, vs, brushes = [], [], []
         for name, (u, v) in pixels.items():
             label = self.labels.get(name)
             if label is None:
@@ -89,12 +104,13 @@ class ImageView(pg.GraphicsLayoutWidget):
             label.setVisible(ok)
             if ok:
                 label.setPos(u, v)
-                spots.append({"pos": (u, v), "brush": pg.mkBrush(*MARKER_COLOURS.get(name, (255, 255, 255)))})
-        self.markers.setData(spots)
+                us.append(u)
+                vs.append(v)
+                brushes.append(self._brushes.get(name, self._white))
+        self.markers.setData(us, vs, brush=brushes)
         hip = pixels.get("hip")
         if hip is not None and np.isfinite(hip[0]):
             if not self._trail or self._trail[-1] != hip:
                 self._trail.append(hip)
-        if self._trail:
-            xy = np.array(self._trail)
-            self.trail.setData(xy[:, 0], xy[:, 1])
+                xy = np.array(self._trail)
+                self.trail.setData(xy[:, 0], xy[:, 1])

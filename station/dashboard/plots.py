@@ -2,9 +2,16 @@
 
 Pattern 9 of ARCHITECTURE: one PlotDataItem per curve updated with setData from the snapshot's fixed
 buffers, peak downsampling and clip-to-view so 10 s of 1 kHz stays cheap.
+
+Profiled (bench/dashboard.py, cProfile): ~2/3 of a redraw was pyqtgraph re-painting axes, because an axis
+with a grid covers its whole plot and is repainted whenever a curve under it changes, and a scrolling time
+axis regenerates its ticks every frame. So the time axis is "seconds before now" (fixed -window..0, the
+curves move, the axis does not), Fz's range moves in whole steps, and every axis is cached as a pixmap.
 """
 
 from __future__ import annotations
+
+import math
 
 import numpy as np
 import pyqtgraph as pg
@@ -14,6 +21,7 @@ from station.config import StationConfig
 from station.live import LiveSnapshot
 
 AXIS_FONT_PT = 11
+FZ_STEP_N = 200.0  # Fz's y range snaps to this so its axis is re-drawn only when the force leaves it
 
 
 def _style(plot: pg.PlotItem, title: str, left: str, bottom: str) -> None:
@@ -27,6 +35,8 @@ def _style(plot: pg.PlotItem, title: str, left: str, bottom: str) -> None:
         font.setPointSize(AXIS_FONT_PT)
         axis.label.setFont(font)
         axis.setTickFont(font)
+    for axis in plot.axes.values():  # static axes (and their grids) paint as one blit
+        axis["item"].setCacheMode(pg.QtWidgets.QGraphicsItem.CacheMode.DeviceCoordinateCache)
 
 
 def _fast(item: pg.PlotDataItem) -> pg.PlotDataItem:
@@ -53,6 +63,7 @@ class HipPathPlot(pg.PlotWidget):
         self.now = pg.ScatterPlotItem(size=16, brush=pg.mkBrush(230, 40, 40), pen=pg.mkPen("k"))
         plot.addItem(self.now)
         self.set_target_mm(config.dashboard.hip_back_target_mm)
+        self._shown: tuple | None = None
 
     def set_target_mm(self, mm: float) -> None:
         self.target_mm = float(mm)
@@ -60,6 +71,11 @@ class HipPathPlot(pg.PlotWidget):
         self.target.label.setFormat(f"target {self.target_mm:.0f} mm")
 
     def update_from(self, snap: LiveSnapshot) -> None:
+        h = snap.hip
+        key = (len(h), float(h[-1, 0]) if len(h) else None, float(h[0, 0]) if len(h) else None)
+        if key == self._shown:  # no new camera sample since the last redraw
+            return
+        self._shown = key
         back, down = 1000 * snap.hip_back_m, 1000 * snap.hip_down_m
         self.path.setData(back, down, connect="finite")
         ok = np.isfinite(back) & np.isfinite(down)
@@ -89,22 +105,49 @@ class ForcePlots(pg.GraphicsLayoutWidget):
         # >1 px pens paint slowly in the raster engine: the dense curves are 1 px
         self.foot_curve = _fast(self.foot.plot(pen=pg.mkPen((20, 20, 160), width=1)))
         self.fz = self.addPlot(row=1, col=0)
-        _style(self.fz, "Vertical force Fz", "Fz (N)", "time (s)")
+        _style(self.fz, "Vertical force Fz", "Fz (N)", "time before now (s)")
         self.fz.setXLink(self.foot)
         self.fz_curve = _fast(self.fz.plot(pen=pg.mkPen((60, 60, 60), width=1)))
-        self.fz.enableAutoRange(axis="y")
+        for plot in (self.foot, self.fz):
+            plot.setXRange(-self.window_s, 0.0, padding=0)
+            plot.setMouseEnabled(x=False, y=False)
+        self.fz.setYRange(0.0, 1000.0, padding=0)
+        self._fz_range = (0.0, 1000.0)
+        self._t_now_s = 0.0
+        self._shown: tuple | None = None
 
     def update_from(self, snap: LiveSnapshot) -> None:
         f = snap.force
         t_now = snap.elapsed_s  # live: the trial clock; replay: the slider
+        key = (t_now, len(f), float(f[-1, 0]) if len(f) else None)
+        if key == self._shown:  # paused replay: nothing moved
+            return
+        self._shown = key
+        self._t_now_s = t_now
         if len(f):
-            self.foot_curve.setData(f[:, 0], f[:, 4], connect="finite")
-            self.fz_curve.setData(f[:, 0], f[:, 1])
+            t_rel = f[:, 0] - t_now
+            self.foot_curve.setData(t_rel, f[:, 4], connect="finite")
+            self.fz_curve.setData(t_rel, f[:, 1])
+            self._fit_fz(f[:, 1])
         else:
             self.foot_curve.setData([], [])
             self.fz_curve.setData([], [])
-        self.foot.setXRange(t_now - self.window_s, t_now, padding=0)
+
+    def _fit_fz(self, fz_n: np.ndarray) -> None:
+        """Snap Fz's y range to FZ_STEP_N steps around the window's force (changes only when it leaves)."""
+        ok = fz_n[np.isfinite(fz_n)]
+        if not len(ok):
+            return
+        lo_n, hi_n = float(ok.min()), float(ok.max())
+        cur_lo, cur_hi = self._fz_range
+        if lo_n >= cur_lo and hi_n <= cur_hi and (cur_hi - cur_lo) <= 2 * (hi_n - lo_n) + 4 * FZ_STEP_N:
+            return
+        lo = FZ_STEP_N * math.floor(lo_n / FZ_STEP_N - 0.5)
+        hi = FZ_STEP_N * math.ceil(hi_n / FZ_STEP_N + 0.5)
+        self._fz_range = (lo, hi)
+        self.fz.setYRange(lo, hi, padding=0)
 
     def x_range(self) -> tuple[float, float]:
+        """The trial times on view (live: the last window_s; replay: the window ending at the slider)."""
         lo, hi = self.foot.getViewBox().viewRange()[0]
-        return float(lo), float(hi)
+        return float(lo) + self._t_now_s, float(hi) + self._t_now_s

@@ -1,0 +1,97 @@
+"""The virtual dowel drawn on the camera image from `snapshot.live["dowel"]` (station.dowel's
+DowelFrame.overlay(): line, contacts, feet, dorsal, gaps_mm, reason; image pixels of the shown frame)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pyqtgraph as pg
+
+DOWEL_COLOUR = (255, 140, 0)
+LABEL_OFFSET_PX = 28.0  # gap labels sit this far off the back, on the dorsal side
+
+
+def _uv(point: object) -> tuple[float, float] | None:
+    """(u, v) as floats, or None when missing or not finite."""
+    try:
+        u, v = float(point[0]), float(point[1])  # type: ignore[index]
+    except (TypeError, ValueError, IndexError):
+        return None
+    return (u, v) if math.isfinite(u) and math.isfinite(v) else None
+
+
+class DowelOverlay:
+    """Graphics items added to a ViewBox once; update(overlay) shows/moves them (hidden when absent)."""
+
+    def __init__(self, view: pg.ViewBox) -> None:
+        self.view = view
+        self.line = pg.PlotCurveItem(pen=pg.mkPen(DOWEL_COLOUR, width=3))
+        self.gap_lines = pg.PlotCurveItem(pen=pg.mkPen(DOWEL_COLOUR, width=1), connect="pairs")
+        self.contacts = pg.ScatterPlotItem(size=10, brush=pg.mkBrush(*DOWEL_COLOUR), pen=pg.mkPen("k"))
+        self.reason = pg.TextItem("", color=DOWEL_COLOUR, anchor=(0, 1))
+        for item in (self.line, self.gap_lines, self.contacts, self.reason):
+            item.setZValue(20)
+            view.addItem(item)
+        self.labels: dict[str, pg.TextItem] = {}
+        self._last: object = None
+        self.enabled = True
+        self.set_visible(False)
+
+    def set_visible(self, on: bool) -> None:
+        for item in (self.line, self.gap_lines, self.contacts, self.reason, *self.labels.values()):
+            item.setVisible(on)
+
+    def label_texts(self) -> dict[str, str]:
+        """What is written on the image now (region -> text; "reason" -> the not-measured text)."""
+        out = {k: lab.textItem.toPlainText() for k, lab in self.labels.items() if lab.isVisible()}
+        if self.reason.isVisible():
+            out["reason"] = self.reason.textItem.toPlainText()
+        return out
+
+    def update(self, overlay: dict | None, image_h_px: float) -> None:
+        """Draw `overlay` (None or disabled: draw nothing). Items are touched only when it changed."""
+        if not self.enabled or not overlay:
+            self._last = None
+            self.set_visible(False)
+            return
+        if overlay is self._last:  # the runner hands a new dict per measured frame
+            return
+        self._last = overlay
+        self.set_visible(False)
+        reason = overlay.get("reason")
+        if reason:
+            self.reason.setText(f"dowel: not measured \u2014 {reason}")
+            self.reason.setPos(8, image_h_px - 8)
+            self.reason.setVisible(True)
+            return
+        ends = [p for p in (_uv(q) for q in (overlay.get("line") or ())) if p is not None]
+        if len(ends) == 2:
+            xy = np.array(ends)
+            self.line.setData(xy[:, 0], xy[:, 1])
+            self.line.setVisible(True)
+        contacts = {k: p for k, p in ((k, _uv(q)) for k, q in (overlay.get("contacts") or {}).items()) if p}
+        if contacts:
+            xy = np.array(list(contacts.values()))
+            self.contacts.setData(xy[:, 0], xy[:, 1])
+            self.contacts.setVisible(True)
+        feet = overlay.get("feet") or {}
+        pairs = [(contacts[k], _uv(feet[k])) for k in contacts if k in feet and _uv(feet[k])]
+        if pairs:
+            xy = np.array([p for pair in pairs for p in pair])
+            self.gap_lines.setData(xy[:, 0], xy[:, 1])
+            self.gap_lines.setVisible(True)
+        dorsal = _uv(overlay.get("dorsal")) or (0.0, 0.0)
+        for region, gap_mm in (overlay.get("gaps_mm") or {}).items():
+            at = contacts.get(region)
+            if at is None or gap_mm is None or not math.isfinite(float(gap_mm)):
+                continue
+            label = self.labels.get(region)
+            if label is None:
+                label = pg.TextItem("", color=DOWEL_COLOUR, anchor=(0.5, 0.5))
+                label.setZValue(21)
+                self.view.addItem(label)
+                self.labels[region] = label
+            label.setText(f"{region.replace('_', ' ')} {float(gap_mm):.0f} mm")
+            label.setPos(at[0] + LABEL_OFFSET_PX * dorsal[0], at[1] + LABEL_OFFSET_PX * dorsal[1])
+            label.setVisible(True)
