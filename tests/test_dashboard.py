@@ -71,6 +71,10 @@ def camera_db3(tmp_path_factory):
 
 def _opener(db3: Path):
     def open_sources(plate_spec, camera_spec, config):
+        # the plate first: building its subject takes seconds on a loaded host, and the playback's subject
+        # must not walk into its first rep before the runner starts (the plate joins the camera's
+        # timeline when the runner starts it, not here)
+        plate = open_plate(plate_spec, config)
         cfg = config.camera
         camera = _PlaybackCamera(file=str(db3), width=cfg.width, height=cfg.height, fps=cfg.fps)
         camera.start()
@@ -80,7 +84,7 @@ def _opener(db3: Path):
         assert camera.first_arrival_ns is not None, "the recording delivered no frame"
         # the recording's first frame is the subject's t=0: the plate (started next) joins that timeline
         timeline.set_trial_epoch_ns(camera.first_arrival_ns)
-        return open_plate(plate_spec, config), camera
+        return plate, camera
     return open_sources
 
 
