@@ -102,6 +102,7 @@ class SyntheticFeed:
 
 def main() -> int:
     app = QtWidgets.QApplication.instance() or QtWidgets.QApplication([])
+    load_before = os.getloadavg()[0]
     with tempfile.TemporaryDirectory() as tmp:
         writer = TrialWriter(Path(tmp) / "bench.h5", config=StationConfig())
         writer.start()
@@ -131,7 +132,8 @@ def main() -> int:
               "hip_points": int(len(snap.hip)),
               "plate_hz": PLATE_HZ, "camera_fps": CAMERA_FPS, "image": f"{W}x{H}", "seconds": SECONDS,
               "timer_ms": StationConfig().dashboard.redraw_ms, "platform": os.environ["QT_QPA_PLATFORM"],
-              "load_avg_1min": os.getloadavg()[0], "cpus": os.cpu_count(),
+              "load_avg_1min_before": round(load_before, 2), "load_avg_1min": round(os.getloadavg()[0], 2),
+              "cpus": os.cpu_count(),
               "note": "GUI thread CPU = time.thread_time() of the GUI thread / wall; the machine is shared"}
     out = REPO / "bench" / "results" / "dashboard.json"
     out.parent.mkdir(parents=True, exist_ok=True)

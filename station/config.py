@@ -129,7 +129,7 @@ class DashboardConfig:
 
     hip_back_target_mm: float = 150.0  # hips this far back = the target line / target cue
     window_s: float = 10.0  # seconds of force and hip history on the live plots
-    redraw_ms: int = 33  # GUI redraw period (ARCHITECTURE pattern 9: 30-50 ms)
+    redraw_ms: int = 30  # GUI redraw period (ARCHITECTURE pattern 9: 30-50 ms; 33 could never reach 30/s)
 
 
 @dataclass

@@ -43,6 +43,13 @@ def bridge_gaps(t_s: np.ndarray, values: np.ndarray, bridge_max_s: float) -> np.
     return out
 
 
+def preload() -> None:
+    """Import scipy.signal now. Call before a live trial's sources start: its first import (1-3 s, more on a
+    loaded host) inside the trial worker at the first rep stalled the worker, the camera backed up, and
+    that rep's times came out seconds late."""
+    import scipy.signal  # noqa: F401
+
+
 @functools.lru_cache(maxsize=64)
 def _design(design_hz: float, rate_hz: float) -> np.ndarray:
     from scipy.signal import butter  # scipy.signal takes ~1-3 s to import: only when used

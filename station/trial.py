@@ -18,6 +18,7 @@ from drivers.samples import CameraFrame, PlateChunk
 from station.config import StationConfig
 from station.cop import cop_and_foot_pos
 from station.errors import StationError
+from station.filtering import preload as preload_filters
 from station.live import LiveSnapshot, LiveState
 from station.recorder import TrialWriter
 from station.results import RepResult
@@ -63,6 +64,7 @@ class TrialRunner:
         self.marker_step: MarkerStep | None = None
         self.plate_clock, self.camera_clock = ClockStep("plate"), ClockStep("camera")
         self.core = self._make_core(config, body_mass_kg)
+        preload_filters()  # the core's first rep must not import scipy.signal inside the worker
         self.state = LiveState(window_s, config.plate.rate_hz, float(config.camera.fps))
         self.t0_host_ns = 0
         self._sources_started_ns = 0

@@ -139,8 +139,10 @@ class LiveController:
         return summary
 
     def _restart(self, path: Path | None, metadata: dict) -> None:
+        from station.filtering import preload
         from station.trial import TrialRunner
 
+        preload()  # before the sources start (a sim playback starts in the opener): never mid-trial
         self._stop_current("stopped from the dashboard")
         writer = None
         if path is not None:
