@@ -189,7 +189,7 @@ def test_squat_recording_with_plate_unplugged_then_replay(qtbot, tmp_path, artif
     trial = read_trial(path)
     assert trial.complete and trial.metadata["subject_id"] == "S07" and trial.metadata["drill"] == "bw_rdl"
     assert abs(trial.force.t_s[-1] - unplug_t) < 1.0  # kept everything up to the unplug
-    assert trial.calibration["status"] == "calibrated" and "factory" in trial.calibration["source"]
+    assert trial.calibration["status"] == "calibrated" and "factory" in trial.calibration["plate"]["source"]
 
     window.open_replay(str(path))
     qtbot.waitUntil(lambda: window.replay is not None, timeout=30_000)

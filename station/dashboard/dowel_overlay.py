@@ -29,7 +29,7 @@ class DowelOverlay:
         self.line = pg.PlotCurveItem(pen=pg.mkPen(DOWEL_COLOUR, width=3))
         self.gap_lines = pg.PlotCurveItem(pen=pg.mkPen(DOWEL_COLOUR, width=1), connect="pairs")
         self.contacts = pg.ScatterPlotItem(size=10, brush=pg.mkBrush(*DOWEL_COLOUR), pen=pg.mkPen("k"))
-        self.reason = pg.TextItem("", color=DOWEL_COLOUR, anchor=(0, 1))
+        self.reason = pg.TextItem("", color=DOWEL_COLOUR, anchor=(0, 1), fill=(0, 0, 0, 160))
         for item in (self.line, self.gap_lines, self.contacts, self.reason):
             item.setZValue(20)
             view.addItem(item)
@@ -88,7 +88,7 @@ class DowelOverlay:
                 continue
             label = self.labels.get(region)
             if label is None:
-                label = pg.TextItem("", color=DOWEL_COLOUR, anchor=(0.5, 0.5))
+                label = pg.TextItem("", color=DOWEL_COLOUR, anchor=(0.5, 0.5), fill=(0, 0, 0, 160))
                 label.setZValue(21)
                 self.view.addItem(label)
                 self.labels[region] = label
