@@ -39,6 +39,16 @@ class DowelStep:
         self.skipped = 0
         self._skipped_last = False
         self.latest: DowelFrame | None = None
+        self._unmeasured: list[tuple[float, str]] = []  # (t_s, reason) of frames not measured
+
+    def explain(self, rep: object) -> None:
+        """A rep without a dowel gap gets the commonest reason of its unmeasured frames in notes["dowel"]."""
+        notes = getattr(rep, "notes", None)
+        if notes is None or getattr(rep, "dowel_gap_mm", None) is not None:
+            return
+        why = [r for t, r in self._unmeasured if rep.t_start <= t <= rep.t_end]
+        if why:
+            notes["dowel"] = "not measured: " + max(set(why), key=why.count)
 
     def update(self, frame: CameraFrame, positions: dict[str, np.ndarray], t_s: float,
                now_ns: int | None = None) -> DowelFrame | None:
@@ -57,6 +67,8 @@ class DowelStep:
         except Exception as exc:  # a failing frame is "not measured", never a stopped trial
             out = DowelFrame(float(t_s), None, f"dowel failed on this frame: {type(exc).__name__}: {exc}")
         self.latest = out
+        if out.gap_mm is None and out.reason:
+            self._unmeasured.append((out.t_s, out.reason))
         return out
 
 

@@ -354,6 +354,8 @@ class TrialRunner:
                     self.state.live["dowel"] = self._dowel_live
 
     def _emit_rep(self, rep: RepResult) -> None:
+        if self.dowel_step is not None:
+            self.dowel_step.explain(rep)
         self.reps.append(rep)
         if self.writer is not None:
             self.writer.append_rep(rep)
@@ -372,6 +374,8 @@ class TrialRunner:
             return list(self.reps)
         self._poll_core()
         self._final = self.core.finish()
+        for rep in self._final.reps if self.dowel_step is not None else []:
+            self.dowel_step.explain(rep)
         return list(self._final.reps)
 
     def _sync_check(self) -> dict | None:
