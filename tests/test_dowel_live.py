@@ -110,8 +110,8 @@ def test_trial_file_stores_the_dowel_series_and_analyze_rejudges(live_trial):
     assert res.returncode == 0, res.stderr
     analysed = json.loads(res.stdout)["reps"]
     assert [r["faults"] for r in analysed] == [r["faults"] for r in summary["reps"]]
-    np.testing.assert_allclose([r["dowel_gap_mm"] for r in analysed], [r["dowel_gap_mm"] for r in summary["reps"]],
-                               atol=1e-6)
+    np.testing.assert_allclose([r["dowel_gap_mm"] for r in analysed],
+                               [r["dowel_gap_mm"] for r in summary["reps"]], atol=1e-6)
     res = run_cli("replay", str(path), "--json")
     assert res.returncode == 0, res.stderr
     assert [r["faults"] for r in json.loads(res.stdout)["reps"]] == [r["faults"] for r in summary["reps"]]
