@@ -22,18 +22,14 @@ from station.live import LiveSnapshot, LiveState
 from station.recorder import TrialWriter
 from station.results import RepResult
 from station.streams import MARKER_NAMES, ForceBlock, MarkerBlock
-from station.trial_pipeline import ClockStep, ForceStep, MarkerStep, ZeroCheckStep, plate_gaps
-
-
-def factory_plate_calibration(plate: object | None) -> object | None:
-    """A plate's factory sheet (offsets, gains) when it ships one (the simulated plate does), else None."""
-    sheet = getattr(plate, "factory_calibration", lambda: None)()
-    if not sheet:
-        return None
-    from calibration.plate import PlateCalibration
-
-    return PlateCalibration(sheet["offsets_counts"], sheet["gains_n_per_count"],
-                            device_id=getattr(plate, "name", ""), source=sheet["source"])
+from station.trial_pipeline import (
+    ClockStep,
+    ForceStep,
+    MarkerStep,
+    ZeroCheckStep,
+    factory_plate_calibration,
+    plate_gaps,
+)
 
 
 class TrialRunner:
