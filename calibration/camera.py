@@ -213,26 +213,33 @@ def _found_text(uv: np.ndarray, config: StationConfig, side: str, corners: np.nd
     return f"found {uv.shape[0]} corner marker(s) (nearest {', '.join(names)} by the nominal camera pose)"
 
 
-def calibrate_camera_cli(args, config: StationConfig) -> int:
-    """`calibrate camera --camera SOURCE [--side right|left] [--frames N] [--out FILE]`."""
-    from calibration.store import save_calibration
+def grab_frames(spec: str, config: StationConfig, n_frames: int, timeout_s: float) -> tuple[list, str]:
+    """The first `n_frames` CameraFrames of a camera source (realsense:, .db3, sim:) and its device id."""
     from drivers.realsense import open_camera
 
-    source = open_camera(args.camera, config, real_time=False)
-    frames = []
+    source = open_camera(spec, config, real_time=False)
+    frames: list = []
     source.start()
     try:
-        deadline = time.monotonic() + args.timeout
-        while len(frames) < args.frames and time.monotonic() < deadline:
+        deadline = time.monotonic() + timeout_s
+        while len(frames) < n_frames and time.monotonic() < deadline:
             frames.extend(source.read(0.2))
             if getattr(source, "finished", False) and not frames:
                 break
-        device_id = str(getattr(source, "serial", None) or args.camera)
+        device_id = str(getattr(source, "serial", None) or spec)
     finally:
         source.stop()
     if not frames:
-        raise StationError(f"--camera {args.camera}: no frames within {args.timeout:g} s")
-    cal = calibrate_camera(frames[: args.frames], config, side=args.side)
+        raise StationError(f"--camera {spec}: no frames within {timeout_s:g} s")
+    return frames[:n_frames], device_id
+
+
+def calibrate_camera_cli(args, config: StationConfig) -> int:
+    """`calibrate camera --camera SOURCE [--side right|left] [--frames N] [--out FILE]`."""
+    from calibration.store import save_calibration
+
+    frames, device_id = grab_frames(args.camera, config, args.frames, args.timeout)
+    cal = calibrate_camera(frames, config, side=args.side)
     T = cal.T_plate_from_camera
     for name, err in cal.marker_error_mm.items():
         print(f"corner {name:<12} residual {err:6.2f} mm")

@@ -12,7 +12,7 @@ Three ways in:
   ``heel_x = x_back - HEEL_COP_FRAC * L``. The fractions are anatomical approximations (forefoot
   contact centroid ~0.75-0.8 L, heel pad centroid ~0.08-0.12 L); a typed measurement is better when
   it exists, and the file records which method was used;
-- from the depth camera (toe tip on the plate): not yet (needs the camera pieces).
+- from the depth camera (side view of the subject standing still on the plate): calibration/feet_camera.py.
 
 Storage: ``<calibration_dir>/subjects/<subject id>.json``, a calibration file of kind "feet" whose
 device_id is the subject id (one current file per subject; a new calibration replaces it).

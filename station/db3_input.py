@@ -28,27 +28,35 @@ from station.streams import ForceBlock, MarkerBlock
 _FRAME_TIMEOUT_S = 10.0  # a recording that delivers nothing this long is treated as ended
 
 
-def track_recording(path: Path, T_plate_from_camera: np.ndarray, config) -> tuple[MarkerBlock, np.ndarray]:
-    """Play a .db3/.bag as fast as possible through the tracker: (bridged MarkerBlock, t_device_s (M,)).
+def track_recording(path: Path, T_plate_from_camera: np.ndarray, config, *, holding_dowel: bool = False
+                    ) -> tuple[MarkerBlock, np.ndarray, list]:
+    """Play a .db3/.bag as fast as possible through the tracker and the virtual dowel:
+    (bridged MarkerBlock, t_device_s (M,), DowelFrames (one per frame, station.dowel)).
 
-    Block times are seconds from the first frame on the device clock.
+    Block and dowel times are seconds from the first frame on the device clock.
     """
     from drivers.realsense import RealSenseCamera
+    from station.dowel import DowelFrame, DowelTracker
     from station.marker_tracking import MarkerTracker
 
     camera = RealSenseCamera(file=str(path), real_time=False)
     tracker = MarkerTracker(T_plate_from_camera, config=config)
+    dowel = DowelTracker(config, T_plate_from_camera, holding_dowel=holding_dowel)
     t_device_ms: list[float] = []
+    dowel_frames: list[DowelFrame] = []
     camera.start()
     try:
         for frame in camera.frames(_FRAME_TIMEOUT_S):
-            tracker.update(frame)
+            positions = tracker.update(frame)
             t_device_ms.append(frame.t_device_ms)
+            t_s = (frame.t_device_ms - t_device_ms[0]) / 1000.0
+            dowel_frames.append(DowelFrame(t_s, None, "no depth image in this frame") if frame.depth is None
+                                else dowel.update(frame, positions, t_s))
     finally:
         camera.stop()
     if not t_device_ms:
         raise StationError(f"{path}: no camera frames in this recording")
-    return tracker.block(), np.asarray(t_device_ms) / 1000.0
+    return tracker.block(), np.asarray(t_device_ms) / 1000.0, dowel_frames
 
 
 def _camera_pose(options, path: Path) -> tuple[np.ndarray, str, list[str]]:
@@ -98,15 +106,22 @@ def load_db3(path: Path, options) -> tuple[ForceBlock | None, MarkerBlock, dict]
     """station.analyze loader for .db3/.bag (see the module docstring)."""
     path = Path(path)
     T, pose_text, warnings = _camera_pose(options, path)
-    markers, t_device_s = track_recording(path, T, options.config)
+    from station.dowel_series import dowel_block
+
+    markers, t_device_s, dowel_frames = track_recording(path, T, options.config)
+    dowel = dowel_block(dowel_frames)
     notes = {"camera_pose": pose_text, "frames": int(len(markers)),
              "fps": round(float(1.0 / np.median(np.diff(markers.t_s))), 3) if len(markers) > 1 else None}
     force = None
     meta: dict = {}
     if options.plate:
+        from_first = markers.t_s
         force, markers, pairing, more = _pair_plate(options.plate, markers, t_device_s)
+        # the dowel rows share the marker frames' times: move them the same way
+        dowel.t_s = np.interp(dowel.t_s, from_first, markers.t_s)
         notes.update(pairing)
         warnings += more
         meta["t_origin_s"] = 0.0  # times on the trial's clock
-    meta.update({"warnings": warnings, "notes": notes})
+    notes["dowel_frames_measured"] = int(np.count_nonzero(np.isfinite(dowel.gap_mm)))
+    meta.update({"warnings": warnings, "notes": notes, "dowel": dowel})
     return force, markers, meta

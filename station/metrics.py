@@ -248,8 +248,11 @@ def _dowel(rep: RepResult, data: TrialData, t_start: float, t_end: float, hold: 
     a, z = np.searchsorted(data.dowel_t, [t_start, t_end])
     gap, k = _held_max(data.dowel_gap_mm[a:z], hold)
     if k < 0 or not np.isfinite(gap):
+        rep.notes["dowel"] = "not measured: back not seen for enough frames in a row"
         return None
     rep.dowel_gap_mm = gap
     window = data.dowel_region[a + k:a + k + hold]
     values, counts = np.unique(window, return_counts=True)
-    return DOWEL_REGIONS[int(values[np.argmax(counts)])]
+    region = DOWEL_REGIONS[int(values[np.argmax(counts)])]
+    rep.notes["dowel_region"] = region  # which contact the worst gap was at (reports say where)
+    return region

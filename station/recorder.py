@@ -31,11 +31,11 @@ from station.frames_store import FrameStore, frame_store_for
 from station.results import RepResult
 from station.streams import MARKER_NAMES
 from station.trial_format import (
-    DATASETS,
     EVENT_DTYPE,
     FORMAT_NAME,
     REP_JSON_BYTES,
     SCHEMA_VERSION,
+    WRITTEN_DATASETS,
 )
 
 LIBVER = ("v110", "v110")  # readable by HDF5 1.10 tools; 'latest' + filters is not
@@ -81,7 +81,7 @@ class TrialWriter:
         self.rows_written: dict[str, int] = {}
         self._file: h5py.File | None = None
         self._frames: FrameStore | None = None
-        self._pending: dict[str, list[np.ndarray]] = {d.path: [] for d in DATASETS}
+        self._pending: dict[str, list[np.ndarray]] = {d.path: [] for d in WRITTEN_DATASETS}
         self._pending_rows = 0
         self._flushed_rows: dict[str, int] = {}
         self._late_attrs: dict[str, dict] = {}  # group -> attrs set after SWMR began (written at stop)
@@ -101,7 +101,7 @@ class TrialWriter:
         except OSError as exc:
             raise StationError(f"{self.path}: cannot create trial file ({exc})") from None
         f = self._file
-        for spec in DATASETS:
+        for spec in WRITTEN_DATASETS:
             f.create_dataset(spec.path, shape=(0, *spec.row_shape), maxshape=(None, *spec.row_shape),
                              dtype=spec.dtype, chunks=(spec.chunk_rows, *spec.row_shape))
             f[spec.path].attrs["units"] = spec.units
@@ -211,6 +211,12 @@ class TrialWriter:
             self._frames.append(frame_number, depth, ir)
         except (OSError, RuntimeError) as exc:
             self._fail(exc)
+
+    def append_dowel(self, row: dict[str, np.ndarray]) -> None:
+        """One or more virtual-dowel rows (station.dowel_step.record_row): /dowel/<key> per key."""
+        for key, values in row.items():
+            self._queue(f"dowel/{key}", values)
+        self._after_append()
 
     def append_rep(self, rep: RepResult) -> None:
         """A rep as the live core emitted it: on disk at once (rare and precious)."""

@@ -48,8 +48,15 @@ def replay_trial(trial: Trial, *, real_time: bool = False, on_rep: Callable[[Rep
     from station.core import HingeCore
 
     mass = body_mass_kg if body_mass_kg is not None else trial.metadata.get("body_mass_kg")
+    dowel = None
+    if trial.dowel is not None and len(trial.dowel["t_s"]):
+        from station.dowel_step import block_from_record
+
+        dowel = block_from_record(trial.dowel)
     core = HingeCore(trial.config, body_mass_kg=mass, expect_force=len(trial.force) > 0,
-                     expect_markers=len(trial.markers) > 0)
+                     expect_markers=len(trial.markers) > 0, expect_dowel=dowel is not None)
+    if dowel is not None:  # the recorded per-frame dowel is a measurement, not re-derived (no depth kept)
+        core.push_dowel(dowel)
     wall0 = time.monotonic()
     blocks = replay_blocks(trial)
     t_first = blocks[0][0] if blocks else 0.0

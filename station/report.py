@@ -21,7 +21,7 @@ from station.session import Session, Trial, load_session, resolve_trial_file
 
 NOTE_MARK = "\u26a0 NOTE"  # printed before every "could not show" note (also reads in black and white)
 REP_COLUMNS = ("Rep", "Back mm", "Drop mm", "Back/down", "Knee \u00b0", "Trunk \u00b0", "Foot pos",
-               "Heel %", "Down/up s", "Result", "Faults")
+               "Heel %", "Down/up s", "Dowel mm", "Result", "Faults")
 
 SHORT_QUESTIONS = {"acute_low_back_pain": "Low-back pain now?",
                    "severe_hamstring_injury": "Hamstring injury?",
@@ -62,6 +62,16 @@ def _num(value: float | None, fmt: str) -> str:
     return "\u2013" if value is None else format(value, fmt)
 
 
+def dowel_cell(rep: object) -> str:
+    """The rep's worst virtual-dowel gap with its region ("sacrum 48"), or why it was not measured."""
+    notes = getattr(rep, "notes", None) or {}
+    gap = getattr(rep, "dowel_gap_mm", None)
+    if gap is not None:
+        region = str(notes.get("dowel_region") or "").replace("_", " ")
+        return f"{region} {gap:.0f}".strip()
+    return str(notes.get("dowel") or "\u2013")
+
+
 def rep_rows(trial: Trial) -> list[list[str]]:
     rows = []
     for i, r in enumerate(trial.reps):
@@ -70,7 +80,7 @@ def rep_rows(trial: Trial) -> list[list[str]]:
         rows.append([str(i + 1), _num(r.hip_back_mm, ".0f"), _num(r.hip_drop_mm, ".0f"),
                      _num(r.hinge_ratio, ".1f"), _num(r.knee_flexion_deg, ".0f"),
                      _num(r.trunk_inclination_deg, ".0f"), _num(r.foot_pos_bottom, ".2f"),
-                     _num(r.heel_load_pct, ".0f"), tempo, verdict,
+                     _num(r.heel_load_pct, ".0f"), tempo, dowel_cell(r), verdict,
                      ", ".join(f.replace("_", " ") for f in r.faults) or "\u2013"])
     return rows
 

@@ -23,18 +23,14 @@ from station.live import LiveSnapshot, LiveState
 from station.recorder import TrialWriter
 from station.results import RepResult
 from station.streams import MARKER_NAMES, ForceBlock, MarkerBlock
-from station.trial_pipeline import ClockStep, ForceStep, MarkerStep, ZeroCheckStep, plate_gaps
-
-
-def factory_plate_calibration(plate: object | None) -> object | None:
-    """A plate's factory sheet (offsets, gains) when it ships one (the simulated plate does), else None."""
-    sheet = getattr(plate, "factory_calibration", lambda: None)()
-    if not sheet:
-        return None
-    from calibration.plate import PlateCalibration
-
-    return PlateCalibration(sheet["offsets_counts"], sheet["gains_n_per_count"],
-                            device_id=getattr(plate, "name", ""), source=sheet["source"])
+from station.trial_pipeline import (
+    ClockStep,
+    ForceStep,
+    MarkerStep,
+    ZeroCheckStep,
+    factory_plate_calibration,
+    plate_gaps,
+)
 
 
 class TrialRunner:
@@ -62,9 +58,13 @@ class TrialRunner:
         self.camera_T = np.asarray(camera_T if camera_T is not None else config.camera.T_plate_from_camera(),
                                    float)
         self.marker_step: MarkerStep | None = None
+        self._dowel_live: dict | None = None
+        self.dowel_step = None  # station.dowel_step.DowelStep, built at the first frame with depth
         self.plate_clock, self.camera_clock = ClockStep("plate"), ClockStep("camera")
-        self.core = self._make_core(config, body_mass_kg)
-        preload_filters()  # the core's first rep must not import scipy.signal inside the worker
+        self.core = self._make_core(config, body_mass_kg, expect_dowel=camera is not None)
+        preload_filters()  # no first import inside the worker (seconds on a loaded host): scipy.signal,
+        if camera is not None:  # and cv2 for the dowel at the first frame
+            from station import dowel_step  # noqa: F401
         self.state = LiveState(window_s, config.plate.rate_hz, float(config.camera.fps))
         self.t0_host_ns = 0
         self._sources_started_ns = 0
@@ -294,6 +294,7 @@ class TrialRunner:
                                        {k: np.array([v]) for k, v in bridged.items()})
             if self.keep_frames:
                 self.writer.append_frames(frame.frame_number, frame.depth, frame.ir)
+        self._on_dowel(frame, positions, t_s)
         if self.core is not None:
             nan3 = np.full(3, np.nan)
             block = MarkerBlock(t_s=np.array([t_s]),
@@ -310,14 +311,34 @@ class TrialRunner:
             self.state.frame_number = frame.frame_number
             self.state.marker_pixels = {k: (float(v[0]), float(v[1])) for k, v in pixels.items()}
 
+    def _on_dowel(self, frame: CameraFrame, positions: dict, t_s: float) -> None:
+        """The virtual dowel on this frame (before its markers reach the core, which waits for it)."""
+        from station import dowel_step as ds
+
+        if self.dowel_step is None:
+            self.dowel_step = ds.DowelStep(self.config, self.camera_T,
+                                           holding_dowel=ds.is_dowel_drill(self.metadata.get("drill")))
+        got = self.dowel_step.update(frame, positions, t_s)
+        if got is None:  # skipped (worker behind): the core waits for the next measured frame
+            return
+        if self.core is not None:
+            self.core.push_dowel(ds.block_of(got))
+        if self.writer is not None:
+            self.writer.append_dowel(ds.record_row(got))
+        live = ds.live_dict(got)
+        with self.state.lock:
+            self.state.live["dowel"] = live
+            self._dowel_live = live
+
     # ---- core ---------------------------------------------------------------------------------
     @staticmethod
-    def _make_core(config: StationConfig, body_mass_kg: float | None) -> object | None:
+    def _make_core(config: StationConfig, body_mass_kg: float | None, expect_dowel: bool = False
+                   ) -> object | None:
         try:
             from station.core import HingeCore
         except ImportError:
             return None
-        return HingeCore(config, body_mass_kg=body_mass_kg)
+        return HingeCore(config, body_mass_kg=body_mass_kg, expect_dowel=expect_dowel)
 
     def _poll_core(self) -> None:
         if self.core is None:
@@ -329,8 +350,12 @@ class TrialRunner:
             value = live() if callable(live) else live
             with self.state.lock:
                 self.state.live = dict(value) if isinstance(value, dict) else {"value": value}
+                if self._dowel_live is not None:
+                    self.state.live["dowel"] = self._dowel_live
 
     def _emit_rep(self, rep: RepResult) -> None:
+        if self.dowel_step is not None:
+            self.dowel_step.explain(rep)
         self.reps.append(rep)
         if self.writer is not None:
             self.writer.append_rep(rep)
@@ -349,6 +374,8 @@ class TrialRunner:
             return list(self.reps)
         self._poll_core()
         self._final = self.core.finish()
+        for rep in self._final.reps if self.dowel_step is not None else []:
+            self.dowel_step.explain(rep)
         return list(self._final.reps)
 
     def _sync_check(self) -> dict | None:

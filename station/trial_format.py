@@ -63,7 +63,18 @@ DATASETS: tuple[DatasetSpec, ...] = (
     _spec("reps/json", f"S{REP_JSON_BYTES}", (), "final reps at stop (core.finish()), JSON", 16),
     _spec("events", EVENT_DTYPE, (), "warnings and device events", 64),
 )
-DATASET_BY_PATH = {d.path: d for d in DATASETS}
+# optional (added later, same schema version): the virtual dowel per camera frame with depth. Written by
+# every new trial; a file without /dowel (older, or written by another tool) still reads (no dowel series).
+DOWEL_DATASETS: tuple[DatasetSpec, ...] = (
+    _spec("dowel/t_s", "<f8", (), "s (trial clock)", 512),
+    _spec("dowel/gap_mm", "<f8", (3,), "mm per region [sacrum, upper_back, head], NaN not measured", 512),
+    _spec("dowel/worst_gap_mm", "<f8", (), "mm, the fault-relevant gap, NaN not measured", 512),
+    _spec("dowel/worst_region", "|i1", (), "index into [head, upper_back, sacrum], -1 none", 512),
+    _spec("dowel/lumbar_curve_mm", "<f8", (), "mm, + rounded (flexion), - arched, NaN unknown", 512),
+    _spec("dowel/reason", "S160", (), "why not measured (empty when measured)", 512),
+)
+WRITTEN_DATASETS = DATASETS + DOWEL_DATASETS
+DATASET_BY_PATH = {d.path: d for d in WRITTEN_DATASETS}
 REQUIRED_GROUPS = ("plate/raw", "force", "camera/index", "markers", "reps", "calibration", "sync")
 
 # root attributes the writer sets at start (the "start document")

@@ -22,6 +22,17 @@ NOMINAL = "nominal defaults"
 __all__ = ["NOMINAL", "ClockStep", "ForceStep", "MarkerStep", "cop_and_foot_pos", "plate_gaps"]
 
 
+def factory_plate_calibration(plate: object | None) -> object | None:
+    """A plate's factory sheet (offsets, gains) when it ships one (the simulated plate does), else None."""
+    sheet = getattr(plate, "factory_calibration", lambda: None)()
+    if not sheet:
+        return None
+    from calibration.plate import PlateCalibration
+
+    return PlateCalibration(sheet["offsets_counts"], sheet["gains_n_per_count"],
+                            device_id=getattr(plate, "name", ""), source=sheet["source"])
+
+
 class ForceStep:
     """counts (N,4) -> newtons per cell through calibration.plate.PlateCalibration, plus the CoP gate.
 

@@ -15,7 +15,7 @@ from station.config import StationConfig, config_from_dict
 from station.errors import StationError
 from station.results import RepResult
 from station.streams import MARKER_NAMES, ForceBlock, MarkerBlock
-from station.trial_format import DATASETS, FORMAT_NAME, REQUIRED_GROUPS, SCHEMA_VERSION
+from station.trial_format import DATASETS, DOWEL_DATASETS, FORMAT_NAME, REQUIRED_GROUPS, SCHEMA_VERSION
 
 
 @dataclass
@@ -42,6 +42,9 @@ class Trial:
     descriptors: dict
     complete: bool
     warnings: list[str] = field(default_factory=list)
+    # the virtual dowel per frame (/dowel: t_s, gap_mm (K,3) [sacrum, upper_back, head], worst_gap_mm,
+    # worst_region, lumbar_curve_mm, reason bytes); None for a file without the optional group
+    dowel: dict[str, np.ndarray] | None = None
 
     @property
     def t0_host_ns(self) -> int:
@@ -156,11 +159,19 @@ def read_trial(path: str | os.PathLike) -> Trial:
             plate=plate, plate_gaps=f["plate/gaps"][:], force=force, fz_n=col("fz_n", "force"),
             cop_xy_m=col("cop_xy_m", "force"), foot_pos=col("foot_pos", "force"), camera_index=camera_index,
             markers=markers, marker_pixels={nm: pix[:, i] for i, nm in enumerate(names)}, reps=reps,
-            events=events, sync=sync, descriptors=descriptors, complete=complete)
+            events=events, sync=sync, descriptors=descriptors, complete=complete, dowel=_read_dowel(f))
     if not complete:
         trial.warnings.append(f"{p}: no stop record (recording was interrupted); data up to "
                               f"t={trial.duration_s:.2f} s")
     return trial
+
+
+def _read_dowel(f: h5py.File) -> dict[str, np.ndarray] | None:
+    """The optional /dowel group (absent in older files), cut to the rows every column holds."""
+    if not all(d.path in f for d in DOWEL_DATASETS):
+        return None
+    n = min(f[d.path].shape[0] for d in DOWEL_DATASETS)
+    return {d.path.split("/", 1)[1]: f[d.path][:n] for d in DOWEL_DATASETS}
 
 
 def _consistent_rows(f: h5py.File) -> dict[str, int]:
@@ -205,5 +216,10 @@ def load_trial_for_analysis(path: str | os.PathLike, options: object = None) -> 
         positions = {k: v @ move[:3, :3].T + move[:3, 3] for k, v in markers.positions.items()}
         markers = MarkerBlock(markers.t_s, positions, markers.bridged)
         notes["camera_calibration"] = f"{camera_cal} (given; markers moved from the recorded camera pose)"
+    if trial.dowel is not None and len(trial.dowel["t_s"]):
+        from station.dowel_step import block_from_record
+
+        meta["dowel"] = block_from_record(trial.dowel)  # re-judges back faults as the live core did
+        notes["dowel"] = "virtual dowel series as recorded"
     meta["notes"] = notes
     return (force if len(force) else None), (markers if len(markers) else None), meta

@@ -52,13 +52,18 @@ def test_dowel_line_contacts_and_gaps_drawn_where_the_snapshot_says(qtbot, artif
     assert label.x() < 430.0 and label.y() < 190.0
     window.grab().save(str(artifacts_dir / "dashboard_dowel_overlay.png"))
 
+    # the runner's shape (station.dowel_step.live_dict): the overlay one level down, same drawing
+    window.image.update_from(_snap({"dowel": {"t_s": 5.0, "gap_mm": {"upper_back": 31.4}, "reason": None,
+                                              "overlay": {**OVERLAY, "gaps_mm": {"upper_back": 12.0}}}}, 2))
+    assert dowel.label_texts() == {"upper_back": "upper back 12 mm"} and dowel.line.isVisible()
+
     # not measured: the reason, no line
-    window.image.update_from(_snap({"dowel": {**OVERLAY, "reason": "hands cover the back"}}, 2))
+    window.image.update_from(_snap({"dowel": {**OVERLAY, "reason": "hands cover the back"}}, 3))
     assert not dowel.line.isVisible() and not dowel.contacts.isVisible()
     assert dowel.label_texts() == {"reason": "dowel: not measured \u2014 hands cover the back"}
 
     # no dowel read-out in the snapshot: nothing drawn
-    window.image.update_from(_snap({}, 3))
+    window.image.update_from(_snap({}, 4))
     assert dowel.label_texts() == {} and not dowel.line.isVisible()
 
 

@@ -55,6 +55,9 @@ def test_analyze_db3_gives_the_subjects_reps(recording):
     _check_kinematics(data["reps"], truth)
     for rep in data["reps"]:  # kinematics only: no force read-outs invented
         assert rep["foot_pos_bottom"] is None and rep["heel_load_pct"] is None
+    for rep, want in zip(data["reps"], truth.reps, strict=True):  # the virtual dowel: a neutral back
+        assert not [f for f in rep["faults"] if f.startswith("back_")] and not want.faults
+        assert abs(rep["dowel_gap_mm"] - max(want.dowel_gap_mm.values())) <= 7.0, (rep, want.dowel_gap_mm)
     notes = data["summary"]["input"]
     assert notes["frames"] == int(np.floor(subject.duration_s * FPS + 1e-9)) and notes["fps"] == FPS
     assert notes["camera_pose"].startswith("station config")

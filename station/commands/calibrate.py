@@ -5,6 +5,7 @@
     calibrate plate --plate PORT --masses 20 --positions centre,front-left,rear-right,front-right,rear-left
     calibrate feet --subject S01 --heel-x -0.13 --foot-length 0.26
     calibrate feet --subject S01 --functional --plate PORT [--seconds 10]
+    calibrate feet --subject S01 --camera SOURCE [--camera-cal FILE] [--frames 10]   (standing still)
     calibrate camera --camera SOURCE                   (needs the camera driver)
 
 Every command takes --out FILE (default: the station's calibration folder, config.calibration_dir).
@@ -48,6 +49,13 @@ def configure(parser: argparse.ArgumentParser) -> None:
     f.add_argument("--plate", default=None, help="plate for --functional")
     f.add_argument("--plate-calibration", default=None, help="plate calibration file (default: newest)")
     f.add_argument("--seconds", type=float, default=10.0, help="--functional: how long to record")
+    f.add_argument("--camera", default=None,
+                   help="measure from the depth camera (side view, subject standing still on the plate): "
+                        "realsense:, realsense:SERIAL, a .db3 recording or sim:PATTERN")
+    f.add_argument("--camera-cal", default=None,
+                   help="camera calibration file for --camera (default: the config's camera pose)")
+    f.add_argument("--frames", type=int, default=10, help="--camera: frames to take the median of")
+    f.add_argument("--timeout", type=float, default=20.0, help="--camera: give up waiting after (s)")
     f.add_argument("--out", default=None)
     f.set_defaults(func=_feet)
 
@@ -127,19 +135,41 @@ def _feet(args) -> int:
     from calibration.feet import functional_feet, save_feet, typed_feet
 
     config = load_config(args.config)
-    if args.functional:
+    if args.camera:
+        feet = _camera_feet(args, config)
+    elif args.functional:
         if not args.plate:
             raise StationError("calibrate feet --functional needs --plate PORT")
         feet = _functional(args, config, functional_feet)
     else:
         if args.heel_x is None or args.foot_length is None:
             raise StationError("calibrate feet: give --heel-x M and --foot-length M, "
-                               "or --functional --plate PORT")
+                               "or --functional --plate PORT, or --camera SOURCE")
         feet = typed_feet(args.subject, args.heel_x, args.foot_length)
     path = save_feet(feet, config, out=args.out)
     print(f"{args.subject}: heel line x = {feet.heel_x_m:+.3f} m, foot length {feet.foot_length_m:.3f} m "
           f"({feet.method}); wrote {path}")
     return 0
+
+
+def _camera_feet(args, config):
+    from calibration.camera import grab_frames, load_camera_T
+    from calibration.feet_camera import camera_feet
+
+    if args.frames < 1:
+        raise StationError(f"--frames {args.frames}: need at least 1")
+    T = load_camera_T(args.camera_cal) if args.camera_cal else config.camera.T_plate_from_camera()
+    print(f"camera pose from {args.camera_cal or 'the station config [camera] (no --camera-cal)'}; "
+          "stand still on the plate, heels on the heel line", flush=True)
+    frames, _ = grab_frames(args.camera, config, args.frames, args.timeout)
+    feet = camera_feet(args.subject, frames, T, config)
+    d = feet.details
+    spread = "n/a (under 4 frames)" if d["spread_mm"] is None else f"{d['spread_mm']:.1f} mm"
+    print(f"heel x {feet.heel_x_m * 1000:+.1f} mm, toe x {d['toe_x_m'] * 1000:+.1f} mm, foot length "
+          f"{feet.foot_length_m * 1000:.1f} mm from {d['n_frames']} frame(s), "
+          f"{d['n_foot_points']} foot points; "
+          f"spread between the frames' halves {spread}")
+    return feet
 
 
 def _functional(args, config, functional_feet):

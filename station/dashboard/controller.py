@@ -143,6 +143,8 @@ class LiveController:
         from station.trial import TrialRunner
 
         preload()  # before the sources start (a sim playback starts in the opener): never mid-trial
+        if self.camera_spec:
+            from station import dowel_step  # noqa: F401  (cv2: seconds to import on a loaded host)
         self._stop_current("stopped from the dashboard")
         writer = None
         if path is not None:

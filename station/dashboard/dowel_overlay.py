@@ -1,5 +1,6 @@
-"""The virtual dowel drawn on the camera image from `snapshot.live["dowel"]` (station.dowel's
-DowelFrame.overlay(): line, contacts, feet, dorsal, gaps_mm, reason; image pixels of the shown frame)."""
+"""The virtual dowel drawn on the camera image from `snapshot.live["dowel"]`: station.dowel_step.live_dict
+(its "overlay" is DowelFrame.overlay(): line, contacts, feet, dorsal, gaps_mm, reason, in image pixels of
+the shown frame) or that overlay dict itself."""
 
 from __future__ import annotations
 
@@ -59,6 +60,8 @@ class DowelOverlay:
             return
         self._last = overlay
         self.set_visible(False)
+        if isinstance(overlay.get("overlay"), dict):  # live_dict: the drawing is one level down
+            overlay = {"reason": overlay.get("reason"), **overlay["overlay"]}
         reason = overlay.get("reason")
         if reason:
             self.reason.setText(f"dowel: not measured \u2014 {reason}")
