@@ -21,6 +21,7 @@ from station.config import StationConfig
 from station.live import LiveSnapshot
 
 AXIS_FONT_PT = 11
+LEFT_AXIS_PX = 64
 FZ_STEP_N = 200.0  # Fz's y range snaps to this so its axis is re-drawn only when the force leaves it
 
 
@@ -106,11 +107,11 @@ class ForcePlots(pg.GraphicsLayoutWidget):
         self.foot_curve = _fast(self.foot.plot(pen=pg.mkPen((20, 20, 160), width=1)))
         self.fz = self.addPlot(row=1, col=0)
         _style(self.fz, "Vertical force Fz", "Fz (N)", "time before now (s)")
-        self.fz.setXLink(self.foot)
         self.fz_curve = _fast(self.fz.plot(pen=pg.mkPen((60, 60, 60), width=1)))
-        for plot in (self.foot, self.fz):
+        for plot in (self.foot, self.fz):  # one fixed time range, and equal left axes so times line up
             plot.setXRange(-self.window_s, 0.0, padding=0)
             plot.setMouseEnabled(x=False, y=False)
+            plot.getAxis("left").setWidth(LEFT_AXIS_PX)
         self.fz.setYRange(0.0, 1000.0, padding=0)
         self._fz_range = (0.0, 1000.0)
         self._t_now_s = 0.0
