@@ -1,6 +1,6 @@
 """Dashboard redraw rate and GUI-thread CPU with 10 s windows of 1 kHz force and 90 fps 848x480 frames
-while recording. A worker thread feeds a LiveState at those rates (and writes the force to a trial file,
-as a recording does); the window peeks it on its QTimer as it does live.
+(with the virtual dowel overlay) while recording. A worker thread feeds a LiveState at those rates (and
+writes the force to a trial file, as a recording does); the window peeks it on its QTimer as it does live.
 
     QT_QPA_PLATFORM=offscreen /work/venv/bin/python bench/dashboard.py  -> bench/results/dashboard.json
 Goal (issue 6): >= 30 redraws/s, GUI thread < 50% of one core.
@@ -32,6 +32,16 @@ from station.results import RepResult  # noqa: E402
 
 PLATE_HZ, CAMERA_FPS, W, H = 1000.0, 90.0, 848, 480
 SECONDS = 12.0
+
+
+def _dowel_live(back_m: float) -> dict:
+    """station.dowel_step.live_dict's shape: the virtual dowel from the sacrum to the head."""
+    sacrum, upper, head = (400 + 300 * back_m, 210.0), (450.0, 150.0), (500.0, 90.0)
+    gap_mm = 30.0 * back_m
+    overlay = {"line": (sacrum, head), "contacts": {"sacrum": sacrum, "upper_back": upper, "head": head},
+               "feet": {"upper_back": (455.0, 145.0)}, "dorsal": (-0.6, -0.8),
+               "gaps_mm": {"sacrum": 0.0, "upper_back": gap_mm, "head": 0.0}, "reason": None}
+    return {"t_s": 0.0, "gap_mm": overlay["gaps_mm"], "reason": None, "overlay": overlay}
 
 
 class SyntheticFeed:
@@ -88,6 +98,7 @@ class SyntheticFeed:
                     self.state.frame_number = k
                     self.state.marker_pixels = {"hip": (400 + 300 * back, 200.0), "knee": (420.0, 300.0),
                                                 "ankle": (420.0, 400.0), "shoulder": (380.0, 120.0)}
+                    self.state.live["dowel"] = _dowel_live(back)  # a new dict per frame, as the runner's
                     if k and k % int(4 * CAMERA_FPS) == 0:
                         i = len(self.state.reps)
                         self.state.reps.append(RepResult(i + 1, tk - 3, tk - 1.5, tk, hip_back_mm=200.0,
