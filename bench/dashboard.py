@@ -133,6 +133,7 @@ def main() -> int:
         redraw_hz = (window.redraws - redraws0) / wall
         gui_cpu = (time.thread_time() - cpu0) / wall
         snap = feed.snapshot()
+        interval_end_ms = window.timer.interval()  # the pacing's choice at the end
         feed.shutdown()
         writer.stop("bench")
         window.close()
@@ -142,7 +143,8 @@ def main() -> int:
               "window_s": 10.0, "force_points_plotted": int(len(snap.force)),
               "hip_points": int(len(snap.hip)),
               "plate_hz": PLATE_HZ, "camera_fps": CAMERA_FPS, "image": f"{W}x{H}", "seconds": SECONDS,
-              "timer_ms": StationConfig().dashboard.redraw_ms, "platform": os.environ["QT_QPA_PLATFORM"],
+              "timer_ms": StationConfig().dashboard.redraw_ms,
+              "timer_ms_at_end": interval_end_ms, "platform": os.environ["QT_QPA_PLATFORM"],
               "load_avg_1min_before": round(load_before, 2), "load_avg_1min": round(os.getloadavg()[0], 2),
               "cpus": os.cpu_count(),
               "note": "GUI thread CPU = time.thread_time() of the GUI thread / wall; the machine is shared"}

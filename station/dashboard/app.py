@@ -188,10 +188,11 @@ class MainWindow(QtWidgets.QMainWindow):
                 self.gui_cpu_frac = (now_cpu - self._pace_ref[1]) / wall
                 base = int(self.config.dashboard.redraw_ms)
                 interval = self.timer.interval()
+                shorter = max(base, int(interval / 1.3))
                 if self.gui_cpu_frac > GUI_CPU_MAX:
                     interval = min(MAX_REDRAW_MS, int(interval * 1.3) + 1)
-                elif self.gui_cpu_frac < 0.6 * GUI_CPU_MAX:
-                    interval = max(base, int(interval / 1.3))
+                elif self.gui_cpu_frac * interval / shorter < 0.9 * GUI_CPU_MAX:  # predicted, with a margin
+                    interval = shorter
                 if interval != self.timer.interval():
                     self.timer.setInterval(interval)
                 self._pace_ref = (now_wall, now_cpu)

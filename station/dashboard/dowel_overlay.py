@@ -22,6 +22,16 @@ def _uv(point: object) -> tuple[float, float] | None:
     return (u, v) if math.isfinite(u) and math.isfinite(v) else None
 
 
+def _show(item: pg.GraphicsObject, on: bool) -> None:
+    if item.isVisible() != on:  # a visibility flip repaints: only on change
+        item.setVisible(on)
+
+
+def _set_text(item: pg.TextItem, text: str) -> None:
+    if item.textItem.toPlainText() != text:  # re-laying out text is the costly part
+        item.setText(text)
+
+
 class DowelOverlay:
     """Graphics items added to a ViewBox once; update(overlay) shows/moves them (hidden when absent)."""
 
@@ -41,7 +51,7 @@ class DowelOverlay:
 
     def set_visible(self, on: bool) -> None:
         for item in (self.line, self.gap_lines, self.contacts, self.reason, *self.labels.values()):
-            item.setVisible(on)
+            _show(item, on)
 
     def label_texts(self) -> dict[str, str]:
         """What is written on the image now (region -> text; "reason" -> the not-measured text)."""
@@ -59,32 +69,34 @@ class DowelOverlay:
         if overlay is self._last:  # the runner hands a new dict per measured frame
             return
         self._last = overlay
-        self.set_visible(False)
         if isinstance(overlay.get("overlay"), dict):  # live_dict: the drawing is one level down
             overlay = {"reason": overlay.get("reason"), **overlay["overlay"]}
         reason = overlay.get("reason")
         if reason:
-            self.reason.setText(f"dowel: not measured \u2014 {reason}")
+            self.set_visible(False)
+            _set_text(self.reason, f"dowel: not measured \u2014 {reason}")
             self.reason.setPos(8, image_h_px - 8)
-            self.reason.setVisible(True)
+            _show(self.reason, True)
             return
+        _show(self.reason, False)
         ends = [p for p in (_uv(q) for q in (overlay.get("line") or ())) if p is not None]
         if len(ends) == 2:
             xy = np.array(ends)
             self.line.setData(xy[:, 0], xy[:, 1])
-            self.line.setVisible(True)
+        _show(self.line, len(ends) == 2)
         contacts = {k: p for k, p in ((k, _uv(q)) for k, q in (overlay.get("contacts") or {}).items()) if p}
         if contacts:
             xy = np.array(list(contacts.values()))
             self.contacts.setData(xy[:, 0], xy[:, 1])
-            self.contacts.setVisible(True)
+        _show(self.contacts, bool(contacts))
         feet = overlay.get("feet") or {}
         pairs = [(contacts[k], _uv(feet[k])) for k in contacts if k in feet and _uv(feet[k])]
         if pairs:
             xy = np.array([p for pair in pairs for p in pair])
             self.gap_lines.setData(xy[:, 0], xy[:, 1])
-            self.gap_lines.setVisible(True)
+        _show(self.gap_lines, bool(pairs))
         dorsal = _uv(overlay.get("dorsal")) or (0.0, 0.0)
+        drawn = set()
         for region, gap_mm in (overlay.get("gaps_mm") or {}).items():
             at = contacts.get(region)
             if at is None or gap_mm is None or not math.isfinite(float(gap_mm)):
@@ -95,6 +107,10 @@ class DowelOverlay:
                 label.setZValue(21)
                 self.view.addItem(label)
                 self.labels[region] = label
-            label.setText(f"{region.replace('_', ' ')} {float(gap_mm):.0f} mm")
+            _set_text(label, f"{region.replace('_', ' ')} {float(gap_mm):.0f} mm")
             label.setPos(at[0] + LABEL_OFFSET_PX * dorsal[0], at[1] + LABEL_OFFSET_PX * dorsal[1])
-            label.setVisible(True)
+            _show(label, True)
+            drawn.add(region)
+        for region, label in self.labels.items():
+            if region not in drawn:
+                _show(label, False)
