@@ -29,6 +29,7 @@ from station.config import StationConfig
 from station.errors import StationError
 from station.frames_store import FrameStore, frame_store_for
 from station.results import RepResult
+from station.stills import Still, StillStore
 from station.streams import MARKER_NAMES
 from station.trial_format import (
     EVENT_DTYPE,
@@ -71,7 +72,9 @@ class TrialWriter:
     """Writes one trial file. Call order: start -> descriptor* -> append_* / tick -> stop."""
 
     def __init__(self, path: str | os.PathLike, *, force: bool = False, config: StationConfig | None = None,
-                 metadata: dict | None = None, frames: str = "none", flush_period_s: float = 0.5) -> None:
+                 metadata: dict | None = None, frames: str = "none", flush_period_s: float = 0.5,
+                 stills: bool = True) -> None:
+        """stills: keep the optional /stills group (one camera frame per rep bottom, station.stills)."""
         self.path = check_output_path(path, force)
         self.config = config or StationConfig()
         self.metadata = dict(metadata or {})
@@ -81,6 +84,8 @@ class TrialWriter:
         self.rows_written: dict[str, int] = {}
         self._file: h5py.File | None = None
         self._frames: FrameStore | None = None
+        self.keep_stills = stills
+        self._stills: StillStore | None = None
         self._pending: dict[str, list[np.ndarray]] = {d.path: [] for d in WRITTEN_DATASETS}
         self._pending_rows = 0
         self._flushed_rows: dict[str, int] = {}
@@ -112,6 +117,9 @@ class TrialWriter:
         self._frames = frame_store_for(self.frames_mode, self.config, self.path)
         if self._frames is not None:
             self._frames.create(f)
+        if self.keep_stills:
+            self._stills = StillStore(self.config.camera.height, self.config.camera.width)
+            self._stills.create(f)
         md = self.metadata
         attrs = f.attrs
         attrs["schema_version"] = SCHEMA_VERSION
@@ -209,6 +217,15 @@ class TrialWriter:
             return
         try:
             self._frames.append(frame_number, depth, ir)
+        except (OSError, RuntimeError) as exc:
+            self._fail(exc)
+
+    def append_still(self, still: Still) -> None:
+        """A rep's camera still (station.stills): written at once, on disk with the next flush."""
+        if self._stills is None or self._file is None or self.failed is not None or self._stopped:
+            return
+        try:
+            self._stills.append(still)
         except (OSError, RuntimeError) as exc:
             self._fail(exc)
 
@@ -379,6 +396,8 @@ class TrialWriter:
         try:
             if self._frames is not None:
                 self._frames.close()
+            if self._stills is not None:
+                self._stills.close()
             f.close()
         except (OSError, RuntimeError):
             pass  # the data already flushed stays readable; nothing more can be saved

@@ -102,7 +102,37 @@ def _trial_notes(trial: Trial, session_path: Path | None) -> list[str]:
     return notes
 
 
-def _figures(trial: Trial, config: StationConfig) -> tuple[list[Figure], list[str]]:
+def _deepest(reps: list) -> tuple[int, object] | None:
+    """(number from 1, rep) of the rep with the most hip travel back (the deepest hinge)."""
+    candidates = [(i + 1, r) for i, r in enumerate(reps) if r.hip_back_mm is not None]
+    return max(candidates, key=lambda nr: nr[1].hip_back_mm) if candidates else None
+
+
+def _camera_still(trial: Trial, path: Path | None) -> tuple[Figure | None, str | None]:
+    """The IR still of the deepest rep from the trial file's /stills (station.stills), or a note why not."""
+    from station import report_figures as rf
+    from station.stills import still_for_rep
+    from station.trial_reader import read_trial_stills
+
+    deepest = _deepest(trial.reps)
+    if deepest is None or path is None or not path.exists():
+        return None, None
+    try:
+        stills = read_trial_stills(path)
+    except StationError as exc:
+        return None, f"Camera still not readable: {exc}"
+    number, rep = deepest
+    still = still_for_rep(stills, rep)
+    if still is None:
+        return None, None
+    title = f"Deepest rep: camera still of rep {number} at its bottom (IR, markers, virtual dowel)"
+    png = rf.camera_still_png(still.ir, still.marker_pixels, still.overlay,
+                              f"Rep {number}, bottom (t = {still.t_s:.2f} s, frame {still.frame_number})")
+    return Figure(title, png), None
+
+
+def _figures(trial: Trial, config: StationConfig, path: Path | None = None
+             ) -> tuple[list[Figure], list[str]]:
     from station import report_figures as rf
 
     if trial.series is None:
@@ -111,10 +141,13 @@ def _figures(trial: Trial, config: StationConfig) -> tuple[list[Figure], list[st
     figs = [Figure("Hip path", rf.hip_path_png(trial.series, trial.reps, 2.0, th.hinge_ratio_squat_max)),
             Figure("Foot position over time", rf.foot_pos_png(trial.series, trial.reps,
                                                               th.foot_pos_bottom_max))]
-    notes = []
-    if trial.series.still and trial.series.still.get("markers"):
-        figs.append(Figure("Deepest rep", rf.still_png(trial.series.still, trial.series.heel_x_m,
-                                                      trial.series.foot_length_m)))
+    camera, why = _camera_still(trial, path)
+    notes = [why] if why else []
+    if camera is not None:
+        figs.append(camera)
+    elif trial.series.still and trial.series.still.get("markers"):
+        stick = rf.still_png(trial.series.still, trial.series.heel_x_m, trial.series.foot_length_m)
+        figs.append(Figure("Deepest rep: stick figure from the markers (no camera still stored)", stick))
     elif trial.reps:
         notes.append("No marker positions at the deepest rep: the still picture cannot be drawn.")
     return figs, notes
@@ -133,7 +166,7 @@ def _section(trial: Trial, session_path: Path | None, config: StationConfig) -> 
     notes = _trial_notes(trial, session_path)
     if trial.status == "refused":
         return TrialSection(title, facts, [], [], [], notes)
-    figs, fig_notes = _figures(trial, config)
+    figs, fig_notes = _figures(trial, config, resolve_trial_file(trial, session_path))
     feedback = set_feedback(trial.reps, trial.status, trial.pain_at_rep)
     return TrialSection(title, facts, rep_rows(trial), feedback, figs, notes + fig_notes)
 

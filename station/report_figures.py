@@ -138,13 +138,8 @@ def still_png(still: dict, heel_x_m: float | None, foot_length_m: float | None) 
     return _png(fig)
 
 
-def dowel_png(image: np.ndarray, overlay: dict, crop_margin_px: int = 60) -> bytes:
-    """A depth or IR frame (H, W) in grey with the virtual dowel (station.dowel.DowelFrame.overlay()):
-    the dowel as a thick line, each contact as a ring joined to the dowel by its gap, labelled in mm."""
-    from matplotlib import patheffects
-
-    fig = _figure(4.0, 3.2)
-    ax = fig.add_subplot(1, 1, 1)
+def _grey(ax, image: np.ndarray) -> None:
+    """The frame in grey, 2-98 percentile stretch, lifted so black lines stay visible on it."""
     img = np.asarray(image, dtype=float)
     valid = img > 0
     lo, hi = (np.percentile(img[valid], [2, 98]) if valid.any() else (0.0, 1.0))
@@ -152,26 +147,82 @@ def dowel_png(image: np.ndarray, overlay: dict, crop_margin_px: int = 60) -> byt
     ax.imshow(0.25 + 0.75 * shade, cmap="gray", vmin=0, vmax=1, interpolation="nearest")
     ax.set_xticks([])
     ax.set_yticks([])
+
+
+def _draw_dowel(ax, overlay: dict, dashed: bool) -> list[tuple[float, float]]:
+    """The virtual dowel line, each contact as a ring joined to the dowel by its gap, labelled in mm; the
+    pixels drawn (for cropping). Nothing when the overlay has no line."""
+    from matplotlib import patheffects
+
     line = overlay.get("line")
     if not line:
-        ax.set_title(f"no dowel: {overlay.get('reason') or 'not measured'}", fontsize=7)
-        return _png(fig)
+        return []
     halo = [patheffects.withStroke(linewidth=5, foreground="white")]
     (u0, v0), (u1, v1) = line
-    ax.plot([u0, u1], [v0, v1], "-", color="black", lw=3, solid_capstyle="round", path_effects=halo,
-            label="virtual dowel")
+    ax.plot([u0, u1], [v0, v1], "--" if dashed else "-", color="black", lw=2.2 if dashed else 3,
+            solid_capstyle="round", path_effects=halo, label="virtual dowel")
     du, dv = overlay.get("dorsal") or (0.0, -1.0)
     for region, (u, v) in overlay.get("contacts", {}).items():
         gap = overlay.get("gaps_mm", {}).get(region)
         fu, fv = overlay.get("feet", {}).get(region, (u, v))
         ax.plot([u, fu], [v, fv], "-", color="black", lw=1.2, path_effects=halo)
         ax.plot(u, v, "o", mfc="white", mec="black", ms=5)
-        ax.annotate(f"{region.replace('_', ' ')}\n{gap:.0f} mm", (fu, fv), textcoords="offset points",
-                    xytext=(28 * du, -28 * dv), ha="center", va="center", fontsize=7,
+        text = region.replace("_", " ") + ("" if gap is None else f"\n{gap:.0f} mm")
+        ax.annotate(text, (fu, fv), textcoords="offset points", xytext=(28 * du, -28 * dv), ha="center",
+                    va="center", fontsize=7, bbox={"facecolor": "white", "edgecolor": "none", "pad": 0.6},
                     arrowprops={"arrowstyle": "-", "lw": 0.5, "color": "0.4"})
-    pts = np.array([[u0, v0], [u1, v1], *overlay.get("contacts", {}).values()], dtype=float)
-    ax.set_xlim(max(pts[:, 0].min() - crop_margin_px, 0), min(pts[:, 0].max() + crop_margin_px, img.shape[1]))
-    ax.set_ylim(min(pts[:, 1].max() + crop_margin_px, img.shape[0]), max(pts[:, 1].min() - crop_margin_px, 0))
+    return [(u0, v0), (u1, v1), *overlay.get("contacts", {}).values()]
+
+
+def _crop(ax, pts: list, shape: tuple[int, ...], margin_px: int) -> None:
+    if not pts:
+        return
+    p = np.asarray(pts, dtype=float)
+    ax.set_xlim(max(p[:, 0].min() - margin_px, 0), min(p[:, 0].max() + margin_px, shape[1]))
+    ax.set_ylim(min(p[:, 1].max() + margin_px, shape[0]), max(p[:, 1].min() - margin_px, 0))
+
+
+def dowel_png(image: np.ndarray, overlay: dict, crop_margin_px: int = 60) -> bytes:
+    """A depth or IR frame (H, W) in grey with the virtual dowel (station.dowel.DowelFrame.overlay()):
+    the dowel as a thick line, each contact as a ring joined to the dowel by its gap, labelled in mm."""
+    fig = _figure(4.0, 3.2)
+    ax = fig.add_subplot(1, 1, 1)
+    _grey(ax, image)
+    pts = _draw_dowel(ax, overlay, dashed=False)
+    if not pts:
+        ax.set_title(f"no dowel: {overlay.get('reason') or 'not measured'}", fontsize=7)
+        return _png(fig)
+    _crop(ax, pts, np.shape(image), crop_margin_px)
+    ax.legend(loc="lower right", fontsize=6, frameon=True)
+    fig.tight_layout()
+    return _png(fig)
+
+
+def camera_still_png(ir: np.ndarray, marker_pixels: dict[str, tuple[float, float]], overlay: dict | None,
+                     title: str, crop_margin_px: int = 70) -> bytes:
+    """The IR frame at a rep's bottom with its markers (outlined circles, named) and the virtual dowel
+    (dashed, gaps in mm), cropped to the body; reads in black and white."""
+    from matplotlib import patheffects
+
+    fig = _figure(4.6, 3.6)
+    ax = fig.add_subplot(1, 1, 1)
+    _grey(ax, ir)
+    pts = _draw_dowel(ax, overlay or {}, dashed=True)
+    halo = [patheffects.withStroke(linewidth=3, foreground="white")]
+    for name, (u, v) in marker_pixels.items():
+        if not (np.isfinite(u) and np.isfinite(v)):
+            continue
+        ax.plot(u, v, "o", ms=9, mfc="none", mec="black", mew=1.8, path_effects=halo)
+        ax.annotate(name, (u, v), xytext=(8, 6), textcoords="offset points", fontsize=7,
+                    bbox={"facecolor": "white", "edgecolor": "black", "lw": 0.5, "pad": 0.8})
+        pts.append((u, v))
+    ax.plot([], [], "o", ms=7, mfc="none", mec="black", mew=1.5, label="marker")
+    if overlay and overlay.get("line"):
+        ax.plot([], [], "--", color="black", lw=2, label="virtual dowel (gap in mm)")
+    note = "" if overlay and overlay.get("line") else \
+        f"\nvirtual dowel: {(overlay or {}).get('reason') or 'not measured on this frame'}"
+    ax.set_title(title + note, fontsize=8)
+    _crop(ax, pts, np.shape(ir), crop_margin_px)
     ax.legend(loc="lower right", fontsize=6, frameon=True)
     fig.tight_layout()
     return _png(fig)

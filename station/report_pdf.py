@@ -152,6 +152,7 @@ def write_pdf(model: ReportModel, out: Path) -> None:
             if s.rep_rows:
                 p.table(list(REP_COLUMNS), s.rep_rows, size=7.5)
             for f in s.figures:
-                width = 3.4 if f.title == "Deepest rep" else (6.2 if f.title.startswith("Foot") else 5.0)
+                width = (4.6 if "camera still" in f.title else 3.4) if f.title.startswith("Deepest rep") \
+                    else (6.2 if f.title.startswith("Foot") else 5.0)
                 p.image(f.png, width, f.title)
         p.close()

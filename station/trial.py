@@ -22,6 +22,7 @@ from station.filtering import preload as preload_filters
 from station.live import LiveSnapshot, LiveState
 from station.recorder import TrialWriter
 from station.results import RepResult
+from station.stills import StillKeeper
 from station.streams import MARKER_NAMES, ForceBlock, MarkerBlock
 from station.trial_pipeline import (
     ClockStep,
@@ -60,6 +61,8 @@ class TrialRunner:
         self.marker_step: MarkerStep | None = None
         self._dowel_live: dict | None = None
         self.dowel_step = None  # station.dowel_step.DowelStep, built at the first frame with depth
+        # the frame nearest each rep's bottom, for the report's picture (station.stills)
+        self.stills = StillKeeper(writer) if camera is not None else None
         self.plate_clock, self.camera_clock = ClockStep("plate"), ClockStep("camera")
         self.core = self._make_core(config, body_mass_kg, expect_dowel=camera is not None)
         preload_filters()  # no first import inside the worker (seconds on a loaded host): scipy.signal,
@@ -286,6 +289,8 @@ class TrialRunner:
         if self.marker_step is None:  # built at the first frame: the tracker is only needed with a camera
             self.marker_step = MarkerStep(self.config, self.camera_T)
         positions, pixels, bridged = self.marker_step.update(frame)
+        if self.stills is not None:
+            self.stills.on_frame(t_s, frame, pixels)
         if self.writer is not None:
             self.writer.append_camera_index(frame.frame_number, frame.t_device_ms, frame.t_host_ns, t_s,
                                             dropped)
@@ -321,6 +326,8 @@ class TrialRunner:
         got = self.dowel_step.update(frame, positions, t_s)
         if got is None:  # skipped (worker behind): the core waits for the next measured frame
             return
+        if self.stills is not None:
+            self.stills.on_dowel(t_s, got)
         if self.core is not None:
             self.core.push_dowel(ds.block_of(got))
         if self.writer is not None:
@@ -357,6 +364,8 @@ class TrialRunner:
         if self.dowel_step is not None:
             self.dowel_step.explain(rep)
         self.reps.append(rep)
+        if self.stills is not None:
+            self.stills.on_rep(rep)
         if self.writer is not None:
             self.writer.append_rep(rep)
         if self.lsl is not None:
@@ -376,6 +385,8 @@ class TrialRunner:
         self._final = self.core.finish()
         for rep in self._final.reps if self.dowel_step is not None else []:
             self.dowel_step.explain(rep)
+        for rep in self._final.reps if self.stills is not None else []:
+            self.stills.on_rep(rep)  # a rep first found at stop (its bottom is still in the ring)
         return list(self._final.reps)
 
     def _sync_check(self) -> dict | None:

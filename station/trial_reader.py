@@ -14,6 +14,7 @@ from drivers.samples import PlateChunk
 from station.config import StationConfig, config_from_dict
 from station.errors import StationError
 from station.results import RepResult
+from station.stills import read_stills
 from station.streams import MARKER_NAMES, ForceBlock, MarkerBlock
 from station.trial_format import DATASETS, DOWEL_DATASETS, FORMAT_NAME, REQUIRED_GROUPS, SCHEMA_VERSION
 
@@ -45,6 +46,8 @@ class Trial:
     # the virtual dowel per frame (/dowel: t_s, gap_mm (K,3) [sacrum, upper_back, head], worst_gap_mm,
     # worst_region, lumbar_curve_mm, reason bytes); None for a file without the optional group
     dowel: dict[str, np.ndarray] | None = None
+    # one camera frame per rep bottom (/stills, station.stills.Still); None for a file without the group
+    stills: list | None = None
 
     @property
     def t0_host_ns(self) -> int:
@@ -159,11 +162,18 @@ def read_trial(path: str | os.PathLike) -> Trial:
             plate=plate, plate_gaps=f["plate/gaps"][:], force=force, fz_n=col("fz_n", "force"),
             cop_xy_m=col("cop_xy_m", "force"), foot_pos=col("foot_pos", "force"), camera_index=camera_index,
             markers=markers, marker_pixels={nm: pix[:, i] for i, nm in enumerate(names)}, reps=reps,
-            events=events, sync=sync, descriptors=descriptors, complete=complete, dowel=_read_dowel(f))
+            events=events, sync=sync, descriptors=descriptors, complete=complete, dowel=_read_dowel(f),
+            stills=read_stills(f))
     if not complete:
         trial.warnings.append(f"{p}: no stop record (recording was interrupted); data up to "
                               f"t={trial.duration_s:.2f} s")
     return trial
+
+
+def read_trial_stills(path: str | os.PathLike) -> list | None:
+    """Only the optional /stills of a trial file (station.stills.Still list; None without the group)."""
+    with _open(Path(path)) as f:
+        return read_stills(f)
 
 
 def _read_dowel(f: h5py.File) -> dict[str, np.ndarray] | None:
