@@ -160,26 +160,32 @@ def _draw_dowel(ax, overlay: dict, dashed: bool) -> list[tuple[float, float]]:
     halo = [patheffects.withStroke(linewidth=5, foreground="white")]
     (u0, v0), (u1, v1) = line
     ax.plot([u0, u1], [v0, v1], "--" if dashed else "-", color="black", lw=2.2 if dashed else 3,
-            solid_capstyle="round", path_effects=halo, label="virtual dowel")
+            solid_capstyle="round", path_effects=halo, label=None if dashed else "virtual dowel")
     du, dv = overlay.get("dorsal") or (0.0, -1.0)
-    for region, (u, v) in overlay.get("contacts", {}).items():
+    for k, (region, (u, v)) in enumerate(overlay.get("contacts", {}).items()):
         gap = overlay.get("gaps_mm", {}).get(region)
+        out = 28 + 18 * (k % 2)  # neighbouring contacts' labels at two distances: they do not overlap
         fu, fv = overlay.get("feet", {}).get(region, (u, v))
         ax.plot([u, fu], [v, fv], "-", color="black", lw=1.2, path_effects=halo)
         ax.plot(u, v, "o", mfc="white", mec="black", ms=5)
         text = region.replace("_", " ") + ("" if gap is None else f"\n{gap:.0f} mm")
-        ax.annotate(text, (fu, fv), textcoords="offset points", xytext=(28 * du, -28 * dv), ha="center",
+        ax.annotate(text, (fu, fv), textcoords="offset points", xytext=(out * du, -out * dv), ha="center",
                     va="center", fontsize=7, bbox={"facecolor": "white", "edgecolor": "none", "pad": 0.6},
                     arrowprops={"arrowstyle": "-", "lw": 0.5, "color": "0.4"})
     return [(u0, v0), (u1, v1), *overlay.get("contacts", {}).values()]
 
 
-def _crop(ax, pts: list, shape: tuple[int, ...], margin_px: int) -> None:
+def _crop(ax, pts: list, shape: tuple[int, ...], margin_px: int, min_aspect: float = 0.0) -> None:
+    """Zoom to the drawn points plus a margin; widen to at least min_aspect (width / height) so labels
+    beside a tall body are not cut."""
     if not pts:
         return
     p = np.asarray(pts, dtype=float)
-    ax.set_xlim(max(p[:, 0].min() - margin_px, 0), min(p[:, 0].max() + margin_px, shape[1]))
-    ax.set_ylim(min(p[:, 1].max() + margin_px, shape[0]), max(p[:, 1].min() - margin_px, 0))
+    u0, u1 = p[:, 0].min() - margin_px, p[:, 0].max() + margin_px
+    v0, v1 = p[:, 1].min() - margin_px, p[:, 1].max() + margin_px
+    widen = max(min_aspect * (v1 - v0) - (u1 - u0), 0.0) / 2
+    ax.set_xlim(max(u0 - widen, 0), min(u1 + widen, shape[1]))
+    ax.set_ylim(min(v1, shape[0]), max(v0, 0))
 
 
 def dowel_png(image: np.ndarray, overlay: dict, crop_margin_px: int = 60) -> bytes:
@@ -209,11 +215,13 @@ def camera_still_png(ir: np.ndarray, marker_pixels: dict[str, tuple[float, float
     _grey(ax, ir)
     pts = _draw_dowel(ax, overlay or {}, dashed=True)
     halo = [patheffects.withStroke(linewidth=3, foreground="white")]
-    for name, (u, v) in marker_pixels.items():
+    for k, (name, (u, v)) in enumerate(marker_pixels.items()):
         if not (np.isfinite(u) and np.isfinite(v)):
             continue
         ax.plot(u, v, "o", ms=9, mfc="none", mec="black", mew=1.8, path_effects=halo)
-        ax.annotate(name, (u, v), xytext=(8, 6), textcoords="offset points", fontsize=7,
+        # labels to the right (the dowel's gap labels sit on the back's side), alternately up and down
+        ax.annotate(name, (u, v), xytext=(9, 7 if k % 2 == 0 else -13), textcoords="offset points",
+                    fontsize=7,
                     bbox={"facecolor": "white", "edgecolor": "black", "lw": 0.5, "pad": 0.8})
         pts.append((u, v))
     ax.plot([], [], "o", ms=7, mfc="none", mec="black", mew=1.5, label="marker")
@@ -222,7 +230,7 @@ def camera_still_png(ir: np.ndarray, marker_pixels: dict[str, tuple[float, float
     note = "" if overlay and overlay.get("line") else \
         f"\nvirtual dowel: {(overlay or {}).get('reason') or 'not measured on this frame'}"
     ax.set_title(title + note, fontsize=8)
-    _crop(ax, pts, np.shape(ir), crop_margin_px)
+    _crop(ax, pts, np.shape(ir), crop_margin_px, min_aspect=1.0)
     ax.legend(loc="lower right", fontsize=6, frameon=True)
     fig.tight_layout()
     return _png(fig)

@@ -95,7 +95,7 @@ def test_a_file_without_stills_reads_and_reports_the_stick_figure(live_trial, tm
     trial = read_trial(old)
     assert trial.stills is None and len(trial.reps) == 1
     text = write_report(old, tmp_path / "old.html").read_text()
-    assert "camera still" not in text and "Deepest rep: stick figure" in text
+    assert "Deepest rep: camera still" not in text and "Deepest rep: stick figure" in text
     pdf = write_report(old, artifacts_dir / "stills_old_report.pdf")
     assert pdf.stat().st_size > 0
 
