@@ -15,7 +15,7 @@ from station.config import StationConfig
 from station.errors import StationError
 from station.results import AnalysisResult
 from station.series import TrialSeries, series_from_blocks
-from station.streams import ForceBlock, MarkerBlock
+from station.streams import DowelBlock, ForceBlock, MarkerBlock
 
 SIM_FORCE_RATE_HZ = 1000.0
 SIM_CAMERA_RATE_HZ = 30.0
@@ -34,10 +34,10 @@ class RecordedSet:
 
 
 def _analyze(force: ForceBlock | None, markers: MarkerBlock | None, config: StationConfig,
-             source: str) -> AnalysisResult:
+             source: str, dowel: DowelBlock | None = None) -> AnalysisResult:
     from station.analyze import analyze_blocks
 
-    return analyze_blocks(force, markers, config, source=source)
+    return analyze_blocks(force, markers, config, source=source, dowel=dowel)
 
 
 def _cut(block, t_end_s: float):
@@ -46,16 +46,19 @@ def _cut(block, t_end_s: float):
     keep = block.t_s <= t_end_s
     if isinstance(block, ForceBlock):
         return ForceBlock(block.t_s[keep], block.cells_n[keep])
+    if isinstance(block, DowelBlock):
+        return DowelBlock(block.t_s[keep], block.gap_mm[keep], block.region[keep])
     return MarkerBlock(block.t_s[keep], {k: v[keep] for k, v in block.positions.items()},
                        {k: v[keep] for k, v in block.bridged.items()})
 
 
 def set_from_blocks(force: ForceBlock | None, markers: MarkerBlock | None, config: StationConfig, *,
                     source: str, calibration: dict | None, pain_at_rep: int | None = None,
-                    trial_file: str | None = None) -> RecordedSet:
+                    trial_file: str | None = None, dowel: DowelBlock | None = None) -> RecordedSet:
     """Analyse a set; with pain_at_rep=N the set ends at the bottom of rep N and only what came before
-    it is judged (the painful rep is not a rep of the set)."""
-    result = _analyze(force, markers, config, source)
+    it is judged (the painful rep is not a rep of the set). dowel: the recorded virtual-dowel series
+    (a trial file's /dowel), judged as live."""
+    result = _analyze(force, markers, config, source, dowel)
     stopped_at = None
     if pain_at_rep is not None:
         if pain_at_rep < 1:
@@ -65,7 +68,8 @@ def set_from_blocks(force: ForceBlock | None, markers: MarkerBlock | None, confi
             stopped_at = rep.t_bottom
             t0 = min(b.t_s[0] for b in (force, markers) if b is not None and len(b))
             force, markers = _cut(force, t0 + stopped_at), _cut(markers, t0 + stopped_at)
-            result = _analyze(force, markers, config, source)
+            dowel = _cut(dowel, t0 + stopped_at)
+            result = _analyze(force, markers, config, source, dowel)
             result.reps = [r for r in result.reps if r.t_end <= stopped_at]
             # the cut is ours: replace the core's "ends during a movement" with the reason
             result.warnings = [w for w in result.warnings if "ends during a movement" not in w]
@@ -136,13 +140,24 @@ def set_from_trial_file(path: Path, config: StationConfig, pain_at_rep: int | No
         config = trial.config
     force = trial.force if len(trial.force) else None
     markers = trial.markers if len(trial.markers) else None
+    dowel = None
+    if trial.dowel is not None and len(trial.dowel["t_s"]):  # the back judged as live (as `analyze` does)
+        from station.dowel_step import block_from_record
+
+        dowel = block_from_record(trial.dowel)
     recorded = set_from_blocks(force, markers, config, source=f"h5:{path}",
                                calibration=_trial_calibration(trial), pain_at_rep=pain_at_rep,
-                               trial_file=str(path))
+                               trial_file=str(path), dowel=dowel)
     recorded.analysis.warnings = list(trial.warnings) + recorded.analysis.warnings
     meta = {k: trial.metadata.get(k) for k in ("subject_id", "drill", "load_kg", "arms", "side")}
-    recorded.analysis.summary["trial_meta"] = {k: v for k, v in meta.items() if v not in (None, "")}
+    recorded.analysis.summary["trial_meta"] = {k: v for k, v in meta.items()
+                                               if v not in (None, "") and not _is_nan(v)}
     return recorded
+
+
+def _is_nan(value: object) -> bool:
+    """The trial file stores "no load" as load_kg NaN (docs/trial-format.md)."""
+    return isinstance(value, float) and value != value
 
 
 def session_from_trial_file(path: Path, config: StationConfig):

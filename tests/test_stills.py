@@ -77,6 +77,12 @@ def test_report_embeds_the_camera_still_html_and_pdf(live_trial, artifacts_dir):
     text = html_path.read_text()
     assert "<img alt='Deepest rep: camera still" in text
     assert "<figcaption>Deepest rep: camera still" in text
+    # the report made from the trial file judges the back from its recorded dowel series, as live did
+    from drivers.sim.subject import VirtualSubject
+
+    truth = VirtualSubject("rounding", reps=1).truth.reps[0]
+    assert "back_rounding" in truth.faults and "back rounding" in text
+    assert "nan kg" not in text  # no load recorded (NaN in the file) is not a load
     pdf = write_report(path, artifacts_dir / "stills_report.pdf")
     _render_pages(pdf, artifacts_dir, "stills_report")
 
