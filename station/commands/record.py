@@ -30,6 +30,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", help="station TOML")
     parser.add_argument("--frames", default="none",
                         help="depth+IR storage: none (default), h5-lz4, h5-zstd, h5-lzf, h5-gzip1, h5-raw")
+    parser.add_argument("--no-stills", dest="stills", action="store_false",
+                        help="do not keep the camera frame at each rep's bottom (/stills, ~0.8 MB per rep; "
+                             "the report then draws a stick figure)")
     parser.add_argument("--lsl", action="store_true", help="stream force, CoP, hip and reps over LSL")
     parser.add_argument("--force", action="store_true", help="overwrite an existing output file")
     parser.add_argument("--out", required=True, help="trial file to write (.h5)")
@@ -88,7 +91,8 @@ def run(args: argparse.Namespace) -> int:
             "camera_source": args.camera or "", "body_mass_kg": args.body_mass_kg,
             "command": " ".join(sys.argv)}
     # the output is checked before any device opens: a bad path costs nothing
-    writer = TrialWriter(args.out, force=args.force, config=config, metadata=meta, frames=args.frames)
+    writer = TrialWriter(args.out, force=args.force, config=config, metadata=meta, frames=args.frames,
+                         stills=args.stills)
     plate_cal, camera_T = _calibrations(args, config)
     plate, camera = _open_sources(args, config)
     lsl = None
