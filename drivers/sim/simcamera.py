@@ -7,6 +7,7 @@ exactly the code a real camera does.
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 
@@ -61,22 +62,38 @@ class SimCamera(RealSenseCamera):
             from drivers.sim.timeline import sim_time_s
 
             t_offset_s = sim_time_s()
-        t_wall0 = time.perf_counter()
-        for n in range(n_frames):
+        frame_s = 1.0 / self.fps
+        render_s = frame_s  # running estimate of one render's duration
+        # the stream's first frame is due one render from now (frame 1 is delivered, like a camera's)
+        t_wall0 = time.perf_counter() + render_s
+        t_offset_s += render_s
+        n = 0
+        while n < n_frames:
             if self._stop.is_set():
                 return
-            deadline = t_wall0 + n / self.fps
-            time.sleep(max(0.0, deadline - time.perf_counter()))
-            if time.perf_counter() - deadline > 1.0 / self.fps:
-                # a host that cannot keep up loses frames (the frame number jumps); rendering them late
-                # instead would put the subject's motion late on the trial clock
-                self.frames_skipped_late += 1
+            # a frame leaves a camera right after its exposure: render it BEFORE its instant and push it
+            # at that instant. Rendering after the instant made every frame arrive one render time late,
+            # and the clock mapping (lower envelope of arrivals) kept that as a constant camera lag.
+            # The next frame rendered is the first one that can still be ready on time; the ones
+            # before it are lost like a camera's frames on a host that cannot keep up (number jumps).
+            first_on_time = math.ceil((time.perf_counter() + render_s - t_wall0) * self.fps)
+            if first_on_time > n:
+                self.frames_skipped_late += first_on_time - n
+                n = first_on_time
                 continue
+            deadline = t_wall0 + n * frame_s
             if self.pause_event.is_set():
+                time.sleep(max(0.0, deadline - time.perf_counter()))
+                n += 1
                 continue  # the camera delivers nothing for this frame period
-            t_subject_s = (t_offset_s + n / self.fps) % self.subject.duration_s  # loops like the sim plate
+            t_subject_s = (t_offset_s + n * frame_s) % self.subject.duration_s  # loops like the sim plate
+            t_render0 = time.perf_counter()
             depth, ir = self.renderer.render(self.subject.pose(t_subject_s))
+            took_s = time.perf_counter() - t_render0
+            render_s = 0.8 * render_s + 0.2 * took_s  # one slow render must not cost many frames
+            time.sleep(max(0.0, deadline - time.perf_counter()))
             self._softcam.push(n + 1, DEVICE_CLOCK_START_MS + n * 1000.0 / self.fps, depth, ir)
+            n += 1
         self.feeding_done = True
 
     def stop(self) -> None:
