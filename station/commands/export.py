@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from station.recorder import check_output_path
+from station.recorder_rows import check_output_path
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
