@@ -76,3 +76,17 @@ def sync_line(sync: dict | None) -> str:
             f"(event at {sync['event_t_s']:.1f} s, correlation {sync['peak_corr']:.2f}, "
             f"one frame = {sync['camera_frame_ms']:.1f} ms)")
     return line + (f" WARNING: {sync['warning']}" if sync.get("warning") else "")
+
+
+def sync_from_buffers(force_chunks: list[np.ndarray], hip_rows: list[tuple[float, float]],
+                      config: StationConfig, body_weight_n: float | None) -> dict | None:
+    """The live runner's check at stop: force_chunks (k, 2) rows of t_s, Fz; hip_rows (t_s, z_m).
+    None without both streams; never raises (the check must not cost the recording)."""
+    if not force_chunks or len(hip_rows) < 10:
+        return None
+    force = np.concatenate(force_chunks)
+    hip = np.asarray(hip_rows)
+    try:
+        return trial_sync_check(force[:, 0], force[:, 1], hip[:, 0], hip[:, 1], config, body_weight_n)
+    except Exception as exc:
+        return {"status": "failed", "text": f"sync check failed: {type(exc).__name__}: {exc}"}

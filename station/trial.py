@@ -339,12 +339,9 @@ class TrialRunner:
 
     # ---- core ---------------------------------------------------------------------------------
     @staticmethod
-    def _make_core(config: StationConfig, body_mass_kg: float | None, expect_dowel: bool = False
-                   ) -> object | None:
-        try:
-            from station.core import HingeCore
-        except ImportError:
-            return None
+    def _make_core(config: StationConfig, body_mass_kg: float | None, expect_dowel: bool = False) -> object:
+        from station.core import HingeCore
+
         return HingeCore(config, body_mass_kg=body_mass_kg, expect_dowel=expect_dowel)
 
     def _poll_core(self) -> None:
@@ -390,21 +387,13 @@ class TrialRunner:
         return list(self._final.reps)
 
     def _sync_check(self) -> dict | None:
-        """Camera-to-plate offset from a hop / heel raise in the trial (station.sync_check); None without
-        both streams. A check beyond the config's limit (thresholds.sync_warn_frames) is a warning."""
-        if not self._sync_force or len(self._sync_hip) < 10:
-            return None
-        from station.sync_check import trial_sync_check
+        """Camera-to-plate offset from a hop / heel raise in the trial; a result beyond the config's
+        limit (thresholds.sync_warn_frames) is a warning."""
+        from station.sync_check import sync_from_buffers
 
-        force = np.concatenate(self._sync_force)
-        hip = np.asarray(self._sync_hip)
         body_weight_n = self._final.summary.get("body_weight_n") if self._final is not None else None
-        try:
-            sync = trial_sync_check(force[:, 0], force[:, 1], hip[:, 0], hip[:, 1], self.config,
-                                    body_weight_n)
-        except Exception as exc:  # the check must never cost the recording
-            sync = {"status": "failed", "text": f"sync check failed: {type(exc).__name__}: {exc}"}
-        if sync.get("warning"):
+        sync = sync_from_buffers(self._sync_force, self._sync_hip, self.config, body_weight_n)
+        if sync and sync.get("warning"):
             self._warn("sync", sync["warning"])
         return sync
 
