@@ -61,6 +61,7 @@ def set_feedback(reps: list[RepResult], status: str = "complete",
             lines.append(f"Good form on {_reps(clean)}.")
     else:
         n = len(reps)
-        lines.append(f"All {n} reps looked good: your hips moved back rather than down and your weight "
+        which = "Your rep" if n == 1 else f"All {n} reps"
+        lines.append(f"{which} looked good: your hips moved back rather than down and your weight "
                      "stayed over the middle of your feet.")
     return lines

@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import time
 from datetime import date
 from pathlib import Path
 
@@ -38,6 +39,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     src.add_argument("--trial", type=Path, metavar="FILE.h5", help="a recorded trial")
     src.add_argument("--plate", help="live force plate source (with --camera)")
     src.add_argument("--camera", help="live camera source (with --plate)")
+    src.add_argument("--seconds", type=float, help="length of a live set (default: until Ctrl-C)")
     parser.add_argument("--reps", type=int, default=8, help="reps the virtual subject does (--sim)")
     parser.add_argument("--seed", type=int, default=1, help="virtual subject seed (--sim)")
     parser.add_argument("--pain-at-rep", type=int, metavar="N", help="pain reported during rep N: the "
@@ -92,8 +94,27 @@ def _record(args: argparse.Namespace, config):
                                         load_kg=args.load_kg, seed=args.seed, pain_at_rep=args.pain_at_rep)
     if args.trial:
         return set_sources.set_from_trial_file(args.trial, config, pain_at_rep=args.pain_at_rep)
-    raise StationError("--plate/--camera: live screening needs the live pipeline (not in this build); "
-                       "record with `hinge-station record` and use --trial")
+    args.trial = _record_live(args)  # scored like any recorded trial (and re-scored, not re-recorded)
+    return set_sources.set_from_trial_file(args.trial, config, pain_at_rep=args.pain_at_rep)
+
+
+def _record_live(args: argparse.Namespace) -> Path:
+    """Record the set through `record`'s own path (same parser, sources, calibration, file format)."""
+    from station.commands import record
+
+    args.out_dir.mkdir(parents=True, exist_ok=True)
+    out = args.out_dir / f"{args.subject}_{args.drill}_{time.strftime('%Y%m%d-%H%M%S')}.h5"
+    argv = ["--plate", args.plate, "--camera", args.camera, "--subject", args.subject, "--drill", args.drill,
+            "--out", str(out)]
+    for flag, value in (("--arms", args.arms), ("--load-kg", args.load_kg), ("--duration", args.seconds),
+                        ("--config", args.config)):
+        if value is not None:
+            argv += [flag, str(value)]
+    parser = argparse.ArgumentParser(prog="hinge-station screen")
+    record.configure(parser)
+    if record.run(parser.parse_args(argv)) != 0:
+        raise StationError(f"{out}: the live set did not record")
+    return out
 
 
 def _print_decision(decision, as_json: bool) -> None:
