@@ -72,7 +72,5 @@ def run(args: argparse.Namespace) -> int:
         json.dump(result.to_json(), sys.stdout)
         sys.stdout.write("\n")
     else:
-        print(format_table(result))
-        for w in result.warnings:
-            print(f"hinge-station analyze: {w}", file=sys.stderr)
+        print(format_table(result))  # warnings are its last lines
     return 0
