@@ -1,7 +1,8 @@
 """Live plots: the hip's sagittal path against the target "wall", foot_pos with its band, and Fz.
 
 Pattern 9 of ARCHITECTURE: one PlotDataItem per curve updated with setData from the snapshot's fixed
-buffers, peak downsampling and clip-to-view so 10 s of 1 kHz stays cheap.
+buffers; the force curves are peak-decimated here to ~2 points per pixel column and the hip path thinned to
+HIP_PATH_MAX_POINTS (decimate.py) so 10 s of 1 kHz force and 90 fps hip stay cheap to hand over and paint.
 
 Profiled (bench/dashboard.py, cProfile): ~2/3 of a redraw was pyqtgraph re-painting axes, because an axis
 with a grid covers its whole plot and is repainted whenever a curve under it changes, and a scrolling time
@@ -20,9 +21,12 @@ from PySide6 import QtWidgets
 from station.config import StationConfig
 from station.live import LiveSnapshot
 
+from .decimate import peak_decimate, thin_path
+
 AXIS_FONT_PT = 11
 LEFT_AXIS_PX = 64
 FZ_STEP_N = 200.0  # Fz's y range snaps to this so its axis is re-drawn only when the force leaves it
+HIP_PATH_MAX_POINTS = 400  # 10 s at 90 fps -> every 3rd point: still smooth at hinge speeds, a third to paint
 
 
 def _style(plot: pg.PlotItem, title: str, left: str, bottom: str) -> None:
@@ -40,9 +44,10 @@ def _style(plot: pg.PlotItem, title: str, left: str, bottom: str) -> None:
         axis["item"].setCacheMode(pg.QtWidgets.QGraphicsItem.CacheMode.DeviceCoordinateCache)
 
 
-def _fast(item: pg.PlotDataItem) -> pg.PlotDataItem:
-    item.setDownsampling(auto=True, method="peak")
-    item.setClipToView(True)
+def _predecimated(item: pg.PlotDataItem) -> pg.PlotDataItem:
+    """A curve fed already decimated data to the whole fixed x range: pyqtgraph need not re-do either."""
+    item.setDownsampling(ds=1, auto=False)
+    item.setClipToView(False)
     return item
 
 
@@ -78,8 +83,9 @@ class HipPathPlot(pg.PlotWidget):
             return
         self._shown = key
         back, down = 1000 * snap.hip_back_m, 1000 * snap.hip_down_m
-        self.path.setData(back, down, connect="finite")
         ok = np.isfinite(back) & np.isfinite(down)
+        keep = thin_path(len(back), HIP_PATH_MAX_POINTS, ok)
+        self.path.setData(back[keep], down[keep], connect="finite")
         if ok.any():
             i = np.flatnonzero(ok)[-1]
             self.now.setData([back[i]], [down[i]])
@@ -104,10 +110,10 @@ class ForcePlots(pg.GraphicsLayoutWidget):
                                               labelOpts={"position": 0.08, "color": (180, 0, 0)})
         self.foot.addItem(self.threshold_line)
         # >1 px pens paint slowly in the raster engine: the dense curves are 1 px
-        self.foot_curve = _fast(self.foot.plot(pen=pg.mkPen((20, 20, 160), width=1)))
+        self.foot_curve = _predecimated(self.foot.plot(pen=pg.mkPen((20, 20, 160), width=1)))
         self.fz = self.addPlot(row=1, col=0)
         _style(self.fz, "Vertical force Fz", "Fz (N)", "time before now (s)")
-        self.fz_curve = _fast(self.fz.plot(pen=pg.mkPen((60, 60, 60), width=1)))
+        self.fz_curve = _predecimated(self.fz.plot(pen=pg.mkPen((60, 60, 60), width=1)))
         for plot in (self.foot, self.fz):  # one fixed time range, and equal left axes so times line up
             plot.setXRange(-self.window_s, 0.0, padding=0)
             plot.setMouseEnabled(x=False, y=False)
@@ -126,9 +132,11 @@ class ForcePlots(pg.GraphicsLayoutWidget):
         self._shown = key
         self._t_now_s = t_now
         if len(f):
-            t_rel = f[:, 0] - t_now
-            self.foot_curve.setData(t_rel, f[:, 4], connect="finite")
-            self.fz_curve.setData(t_rel, f[:, 1])
+            bin_s = self.window_s / max(1.0, self.foot.getViewBox().width())  # one bin per pixel column
+            t_foot, foot = peak_decimate(f[:, 0], f[:, 4], bin_s)
+            t_fz, fz = peak_decimate(f[:, 0], f[:, 1], bin_s)
+            self.foot_curve.setData(t_foot - t_now, foot, connect="finite")
+            self.fz_curve.setData(t_fz - t_now, fz, connect="finite")
             self._fit_fz(f[:, 1])
         else:
             self.foot_curve.setData([], [])
