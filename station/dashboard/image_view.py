@@ -10,7 +10,7 @@ from PySide6 import QtCore, QtWidgets
 
 from station.live import LiveSnapshot
 
-from .dowel_overlay import DowelOverlay
+from .dowel_overlay import DowelOverlay, cache_text
 
 MARKER_COLOURS = {"hip": (255, 60, 60), "knee": (255, 200, 0), "ankle": (0, 200, 255),
                   "shoulder": (120, 255, 120), "head": (220, 120, 255)}
@@ -98,6 +98,7 @@ class ImageView(pg.GraphicsLayoutWidget):
                 font.setPointSize(11)
                 font.setBold(True)
                 label.setFont(font)
+                cache_text(label)
                 self.view.addItem(label)
                 self.labels[name] = label
             ok = bool(np.isfinite(u) and np.isfinite(v))
