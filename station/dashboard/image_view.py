@@ -29,7 +29,7 @@ class ImageView(pg.GraphicsLayoutWidget):
         self.view = self.addViewBox(lockAspect=True, invertY=True, enableMouse=False)
         self.image = pg.ImageItem(axisOrder="row-major")
         self.view.addItem(self.image)
-        self.trail = pg.PlotDataItem(pen=pg.mkPen((255, 60, 60), width=2))
+        self.trail = pg.PlotCurveItem(pen=pg.mkPen((255, 60, 60), width=2))
         self.view.addItem(self.trail)
         self.markers = pg.ScatterPlotItem(size=12, pen=pg.mkPen("k", width=1))
         self.view.addItem(self.markers)
