@@ -10,6 +10,7 @@ from PySide6 import QtCore, QtWidgets
 
 from station.live import LiveSnapshot
 
+from .dots import Dots
 from .dowel_overlay import DowelOverlay, cache_text
 
 MARKER_COLOURS = {"hip": (255, 60, 60), "knee": (255, 200, 0), "ankle": (0, 200, 255),
@@ -31,8 +32,7 @@ class ImageView(pg.GraphicsLayoutWidget):
         self.view.addItem(self.image)
         self.trail = pg.PlotCurveItem(pen=pg.mkPen((255, 60, 60), width=2))
         self.view.addItem(self.trail)
-        self.markers = pg.ScatterPlotItem(size=12, pen=pg.mkPen("k", width=1))
-        self.view.addItem(self.markers)
+        self.markers = Dots(self.view, 12, pg.mkPen("k", width=1), pg.mkBrush(255, 255, 255))
         self.labels: dict[str, pg.TextItem] = {}
         self.message = pg.TextItem("waiting for the camera", color=(230, 230, 230), anchor=(0, 0))
         self.message.setPos(8, 8)

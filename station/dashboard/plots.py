@@ -22,6 +22,7 @@ from station.config import StationConfig
 from station.live import LiveSnapshot
 
 from .decimate import peak_decimate, thin_path
+from .dots import Dots
 
 AXIS_FONT_PT = 11
 LEFT_AXIS_PX = 64
@@ -67,8 +68,7 @@ class HipPathPlot(pg.PlotWidget):
                                       label="target", labelOpts={"position": 0.92, "color": (0, 130, 0)})
         plot.addItem(self.target)
         self.path = _curve(plot, (80, 80, 255), 2)
-        self.now = pg.ScatterPlotItem(size=16, brush=pg.mkBrush(230, 40, 40), pen=pg.mkPen("k"))
-        plot.addItem(self.now)
+        self.now = Dots(plot, 16, pg.mkPen("k"), pg.mkBrush(230, 40, 40))
         self.set_target_mm(config.dashboard.hip_back_target_mm)
         self._shown: tuple | None = None
 
