@@ -32,6 +32,13 @@ def _set_text(item: pg.TextItem, text: str) -> None:
         item.setText(text)
 
 
+def cache_text(item: pg.TextItem) -> pg.TextItem:
+    """Paint the text as a cached pixmap: laying out and rasterising glyphs on every redraw was a large part
+    of the image panel's paint; the cache is redrawn only when the text (not its position) changes."""
+    item.textItem.setCacheMode(pg.QtWidgets.QGraphicsItem.CacheMode.DeviceCoordinateCache)
+    return item
+
+
 class DowelOverlay:
     """Graphics items added to a ViewBox once; update(overlay) shows/moves them (hidden when absent)."""
 
@@ -40,7 +47,7 @@ class DowelOverlay:
         self.line = pg.PlotCurveItem(pen=pg.mkPen(DOWEL_COLOUR, width=3))
         self.gap_lines = pg.PlotCurveItem(pen=pg.mkPen(DOWEL_COLOUR, width=1), connect="pairs")
         self.contacts = pg.ScatterPlotItem(size=10, brush=pg.mkBrush(*DOWEL_COLOUR), pen=pg.mkPen("k"))
-        self.reason = pg.TextItem("", color=DOWEL_COLOUR, anchor=(0, 1), fill=(0, 0, 0, 160))
+        self.reason = cache_text(pg.TextItem("", color=DOWEL_COLOUR, anchor=(0, 1), fill=(0, 0, 0, 160)))
         for item in (self.line, self.gap_lines, self.contacts, self.reason):
             item.setZValue(20)
             view.addItem(item)
@@ -104,6 +111,7 @@ class DowelOverlay:
             label = self.labels.get(region)
             if label is None:
                 label = pg.TextItem("", color=DOWEL_COLOUR, anchor=(0.5, 0.5), fill=(0, 0, 0, 160))
+                cache_text(label)
                 label.setZValue(21)
                 self.view.addItem(label)
                 self.labels[region] = label

@@ -10,7 +10,8 @@ from PySide6 import QtCore, QtWidgets
 
 from station.live import LiveSnapshot
 
-from .dowel_overlay import DowelOverlay
+from .dots import Dots
+from .dowel_overlay import DowelOverlay, cache_text
 
 MARKER_COLOURS = {"hip": (255, 60, 60), "knee": (255, 200, 0), "ankle": (0, 200, 255),
                   "shoulder": (120, 255, 120), "head": (220, 120, 255)}
@@ -29,10 +30,9 @@ class ImageView(pg.GraphicsLayoutWidget):
         self.view = self.addViewBox(lockAspect=True, invertY=True, enableMouse=False)
         self.image = pg.ImageItem(axisOrder="row-major")
         self.view.addItem(self.image)
-        self.trail = pg.PlotDataItem(pen=pg.mkPen((255, 60, 60), width=2))
+        self.trail = pg.PlotCurveItem(pen=pg.mkPen((255, 60, 60), width=2))
         self.view.addItem(self.trail)
-        self.markers = pg.ScatterPlotItem(size=12, pen=pg.mkPen("k", width=1))
-        self.view.addItem(self.markers)
+        self.markers = Dots(self.view, 12, pg.mkPen("k", width=1), pg.mkBrush(255, 255, 255))
         self.labels: dict[str, pg.TextItem] = {}
         self.message = pg.TextItem("waiting for the camera", color=(230, 230, 230), anchor=(0, 0))
         self.message.setPos(8, 8)
@@ -98,6 +98,7 @@ class ImageView(pg.GraphicsLayoutWidget):
                 font.setPointSize(11)
                 font.setBold(True)
                 label.setFont(font)
+                cache_text(label)
                 self.view.addItem(label)
                 self.labels[name] = label
             ok = bool(np.isfinite(u) and np.isfinite(v))

@@ -1,7 +1,8 @@
 """Live plots: the hip's sagittal path against the target "wall", foot_pos with its band, and Fz.
 
 Pattern 9 of ARCHITECTURE: one PlotDataItem per curve updated with setData from the snapshot's fixed
-buffers, peak downsampling and clip-to-view so 10 s of 1 kHz stays cheap.
+buffers; the force curves are peak-decimated here to ~2 points per pixel column and the hip path thinned to
+HIP_PATH_MAX_POINTS (decimate.py) so 10 s of 1 kHz force and 90 fps hip stay cheap to hand over and paint.
 
 Profiled (bench/dashboard.py, cProfile): ~2/3 of a redraw was pyqtgraph re-painting axes, because an axis
 with a grid covers its whole plot and is repainted whenever a curve under it changes, and a scrolling time
@@ -20,9 +21,13 @@ from PySide6 import QtWidgets
 from station.config import StationConfig
 from station.live import LiveSnapshot
 
+from .decimate import peak_decimate, thin_path
+from .dots import Dots
+
 AXIS_FONT_PT = 11
 LEFT_AXIS_PX = 64
 FZ_STEP_N = 200.0  # Fz's y range snaps to this so its axis is re-drawn only when the force leaves it
+HIP_PATH_MAX_POINTS = 400  # 10 s at 90 fps -> every 3rd point: still smooth at hinge speeds, a third to paint
 
 
 def _style(plot: pg.PlotItem, title: str, left: str, bottom: str) -> None:
@@ -40,10 +45,12 @@ def _style(plot: pg.PlotItem, title: str, left: str, bottom: str) -> None:
         axis["item"].setCacheMode(pg.QtWidgets.QGraphicsItem.CacheMode.DeviceCoordinateCache)
 
 
-def _fast(item: pg.PlotDataItem) -> pg.PlotDataItem:
-    item.setDownsampling(auto=True, method="peak")
-    item.setClipToView(True)
-    return item
+def _curve(plot: pg.PlotItem, colour: tuple[int, int, int], width_px: int) -> pg.PlotCurveItem:
+    """A bare PlotCurveItem: fed already decimated data, it needs none of PlotDataItem's per-setData work
+    (its downsampling, clipping and symbol bookkeeping cost ~0.3 ms a curve per redraw)."""
+    curve = pg.PlotCurveItem(pen=pg.mkPen(colour, width=width_px))
+    plot.addItem(curve)
+    return curve
 
 
 class HipPathPlot(pg.PlotWidget):
@@ -60,9 +67,8 @@ class HipPathPlot(pg.PlotWidget):
                                                                             style=pg.QtCore.Qt.PenStyle.DashLine),
                                       label="target", labelOpts={"position": 0.92, "color": (0, 130, 0)})
         plot.addItem(self.target)
-        self.path = plot.plot(pen=pg.mkPen((80, 80, 255), width=2))
-        self.now = pg.ScatterPlotItem(size=16, brush=pg.mkBrush(230, 40, 40), pen=pg.mkPen("k"))
-        plot.addItem(self.now)
+        self.path = _curve(plot, (80, 80, 255), 2)
+        self.now = Dots(plot, 16, pg.mkPen("k"), pg.mkBrush(230, 40, 40))
         self.set_target_mm(config.dashboard.hip_back_target_mm)
         self._shown: tuple | None = None
 
@@ -78,8 +84,9 @@ class HipPathPlot(pg.PlotWidget):
             return
         self._shown = key
         back, down = 1000 * snap.hip_back_m, 1000 * snap.hip_down_m
-        self.path.setData(back, down, connect="finite")
         ok = np.isfinite(back) & np.isfinite(down)
+        keep = thin_path(len(back), HIP_PATH_MAX_POINTS, ok)
+        self.path.setData(back[keep], down[keep], connect="finite")
         if ok.any():
             i = np.flatnonzero(ok)[-1]
             self.now.setData([back[i]], [down[i]])
@@ -104,10 +111,10 @@ class ForcePlots(pg.GraphicsLayoutWidget):
                                               labelOpts={"position": 0.08, "color": (180, 0, 0)})
         self.foot.addItem(self.threshold_line)
         # >1 px pens paint slowly in the raster engine: the dense curves are 1 px
-        self.foot_curve = _fast(self.foot.plot(pen=pg.mkPen((20, 20, 160), width=1)))
+        self.foot_curve = _curve(self.foot, (20, 20, 160), 1)
         self.fz = self.addPlot(row=1, col=0)
         _style(self.fz, "Vertical force Fz", "Fz (N)", "time before now (s)")
-        self.fz_curve = _fast(self.fz.plot(pen=pg.mkPen((60, 60, 60), width=1)))
+        self.fz_curve = _curve(self.fz, (60, 60, 60), 1)
         for plot in (self.foot, self.fz):  # one fixed time range, and equal left axes so times line up
             plot.setXRange(-self.window_s, 0.0, padding=0)
             plot.setMouseEnabled(x=False, y=False)
@@ -126,9 +133,11 @@ class ForcePlots(pg.GraphicsLayoutWidget):
         self._shown = key
         self._t_now_s = t_now
         if len(f):
-            t_rel = f[:, 0] - t_now
-            self.foot_curve.setData(t_rel, f[:, 4], connect="finite")
-            self.fz_curve.setData(t_rel, f[:, 1])
+            bin_s = self.window_s / max(1.0, self.foot.getViewBox().width())  # one bin per pixel column
+            t_foot, foot = peak_decimate(f[:, 0], f[:, 4], bin_s)
+            t_fz, fz = peak_decimate(f[:, 0], f[:, 1], bin_s)
+            self.foot_curve.setData(t_foot - t_now, foot, connect="finite")
+            self.fz_curve.setData(t_fz - t_now, fz, connect="finite")
             self._fit_fz(f[:, 1])
         else:
             self.foot_curve.setData([], [])
