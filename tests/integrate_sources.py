@@ -113,5 +113,14 @@ def record_fast(runner, plate: SubjectPlate, camera: PlaybackCamera, timeout_s: 
     deadline = time.monotonic() + timeout_s
     while not (plate.done and camera.exhausted) and time.monotonic() < deadline:
         time.sleep(0.05)
-    time.sleep(0.2)  # let the worker take the last chunk
+    # let the worker take the last chunks: wait until its counts stop moving (a fixed sleep lost the
+    # last frame on a loaded host, where the worker also writes a still per rep)
+    last, still_since = None, time.monotonic()
+    while time.monotonic() < deadline:
+        counts = (runner.stats().get("camera_frames"), runner.stats().get("plate_samples"))
+        if counts != last:
+            last, still_since = counts, time.monotonic()
+        elif time.monotonic() - still_since > 0.5:
+            break
+        time.sleep(0.05)
     return runner.stop("test: sources exhausted")

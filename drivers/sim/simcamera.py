@@ -76,7 +76,8 @@ class SimCamera(RealSenseCamera):
             # and the clock mapping (lower envelope of arrivals) kept that as a constant camera lag.
             # The next frame rendered is the first one that can still be ready on time; the ones
             # before it are lost like a camera's frames on a host that cannot keep up (number jumps).
-            first_on_time = math.ceil((time.perf_counter() + render_s - t_wall0) * self.fps)
+            # (half a frame period of lateness is tolerated: otherwise frame 1 would never be on time)
+            first_on_time = math.ceil((time.perf_counter() + render_s - t_wall0) * self.fps - 0.5)
             if first_on_time > n:
                 self.frames_skipped_late += first_on_time - n
                 n = first_on_time
