@@ -94,8 +94,9 @@ def test_unknown_schema_and_missing_group_are_one_line(tmp_path):
         read_trial(tmp_path / "junk.h5")
 
 
-@pytest.mark.xfail(reason="known defect: after EFBIG the writing process segfaults at interpreter exit in about "
-                          "1 run of 5 (h5py deallocating objects of the failed file); the data is kept", strict=False)
+@pytest.mark.xfail(reason="known defect: after EFBIG the writing process segfaults at interpreter exit "
+                          "in about 1 run of 5 (h5py deallocating objects of the failed file); "
+                          "the data is kept", strict=False)
 def test_disk_full_stops_cleanly_and_keeps_data(tmp_path):
     """RLIMIT_FSIZE makes writes past 3 MB fail with EFBIG, as a full disk would."""
     path = tmp_path / "trial.h5"
