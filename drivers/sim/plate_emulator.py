@@ -70,7 +70,7 @@ class PlateEmulator:
                  drift_ppm: float = 0.0, drop_every: int = 0, corrupt_prob: float = 0.0,
                  variant: str = "binary", seed: int = 0, boot_banner: bool = True,
                  t0_us: int | None = None, seq0: int = 0, batch_s: float = 0.005,
-                 max_backlog_s: float = 0.05, shared_timeline: bool = False) -> None:
+                 max_backlog_s: float = 1.0, shared_timeline: bool = False) -> None:
         if variant not in ("binary", "ascii"):
             raise ValueError(f"variant must be 'binary' or 'ascii', not {variant!r}")
         self.cell_loads_fn = cell_loads_fn
