@@ -22,8 +22,8 @@ from station.filtering import preload as preload_filters
 from station.live import LiveSnapshot, LiveState
 from station.recorder import TrialWriter
 from station.results import RepResult
-from station.stills import StillKeeper
 from station.streams import MARKER_NAMES, ForceBlock, MarkerBlock
+from station.trial_extras import CameraExtras
 from station.trial_pipeline import (
     ClockStep,
     ForceStep,
@@ -59,10 +59,9 @@ class TrialRunner:
         self.camera_T = np.asarray(camera_T if camera_T is not None else config.camera.T_plate_from_camera(),
                                    float)
         self.marker_step: MarkerStep | None = None
-        self._dowel_live: dict | None = None
-        self.dowel_step = None  # station.dowel_step.DowelStep, built at the first frame with depth
-        # the frame nearest each rep's bottom, for the report's picture (station.stills)
-        self.stills = StillKeeper(writer) if camera is not None else None
+        # the virtual dowel and one still per rep (station.trial_extras): camera trials only
+        self.extras = CameraExtras(config, self.camera_T, writer, self.metadata.get("drill")) \
+            if camera is not None else None
         self.plate_clock, self.camera_clock = ClockStep("plate"), ClockStep("camera")
         self.core = self._make_core(config, body_mass_kg, expect_dowel=camera is not None)
         preload_filters()  # no first import inside the worker (seconds on a loaded host): scipy.signal,
@@ -289,8 +288,8 @@ class TrialRunner:
         if self.marker_step is None:  # built at the first frame: the tracker is only needed with a camera
             self.marker_step = MarkerStep(self.config, self.camera_T)
         positions, pixels, bridged = self.marker_step.update(frame)
-        if self.stills is not None:
-            self.stills.on_frame(t_s, frame, pixels)
+        if self.extras is not None:
+            self.extras.on_markers(t_s, frame, pixels)
         if self.writer is not None:
             self.writer.append_camera_index(frame.frame_number, frame.t_device_ms, frame.t_host_ns, t_s,
                                             dropped)
@@ -299,7 +298,8 @@ class TrialRunner:
                                        {k: np.array([v]) for k, v in bridged.items()})
             if self.keep_frames:
                 self.writer.append_frames(frame.frame_number, frame.depth, frame.ir)
-        self._on_dowel(frame, positions, t_s)
+        if self.extras is not None:  # before the markers reach the core, which waits for the dowel
+            self._on_dowel(frame, positions, t_s)
         if self.core is not None:
             nan3 = np.full(3, np.nan)
             block = MarkerBlock(t_s=np.array([t_s]),
@@ -317,25 +317,10 @@ class TrialRunner:
             self.state.marker_pixels = {k: (float(v[0]), float(v[1])) for k, v in pixels.items()}
 
     def _on_dowel(self, frame: CameraFrame, positions: dict, t_s: float) -> None:
-        """The virtual dowel on this frame (before its markers reach the core, which waits for it)."""
-        from station import dowel_step as ds
-
-        if self.dowel_step is None:
-            self.dowel_step = ds.DowelStep(self.config, self.camera_T,
-                                           holding_dowel=ds.is_dowel_drill(self.metadata.get("drill")))
-        got = self.dowel_step.update(frame, positions, t_s)
-        if got is None:  # skipped (worker behind): the core waits for the next measured frame
-            return
-        if self.stills is not None:
-            self.stills.on_dowel(t_s, got)
-        if self.core is not None:
-            self.core.push_dowel(ds.block_of(got))
-        if self.writer is not None:
-            self.writer.append_dowel(ds.record_row(got))
-        live = ds.live_dict(got)
-        with self.state.lock:
-            self.state.live["dowel"] = live
-            self._dowel_live = live
+        live = self.extras.on_dowel(frame, positions, t_s, self.core)
+        if live is not None:
+            with self.state.lock:
+                self.state.live["dowel"] = live
 
     # ---- core ---------------------------------------------------------------------------------
     @staticmethod
@@ -354,15 +339,15 @@ class TrialRunner:
             value = live() if callable(live) else live
             with self.state.lock:
                 self.state.live = dict(value) if isinstance(value, dict) else {"value": value}
-                if self._dowel_live is not None:
-                    self.state.live["dowel"] = self._dowel_live
+                if self.extras is not None and self.extras.dowel_live is not None:
+                    self.state.live["dowel"] = self.extras.dowel_live
 
     def _emit_rep(self, rep: RepResult) -> None:
-        if self.dowel_step is not None:
-            self.dowel_step.explain(rep)
+        if self.extras is not None:
+            self.extras.explain(rep)
         self.reps.append(rep)
-        if self.stills is not None:
-            self.stills.on_rep(rep)
+        if self.extras is not None:
+            self.extras.on_rep(rep)
         if self.writer is not None:
             self.writer.append_rep(rep)
         if self.lsl is not None:
@@ -380,10 +365,8 @@ class TrialRunner:
             return list(self.reps)
         self._poll_core()
         self._final = self.core.finish()
-        for rep in self._final.reps if self.dowel_step is not None else []:
-            self.dowel_step.explain(rep)
-        for rep in self._final.reps if self.stills is not None else []:
-            self.stills.on_rep(rep)  # a rep first found at stop (its bottom is still in the ring)
+        if self.extras is not None:
+            self.extras.on_final_reps(self._final.reps)
         return list(self._final.reps)
 
     def _sync_check(self) -> dict | None:
