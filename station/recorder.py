@@ -7,6 +7,8 @@ buffered and written in blocks (one sample per call costs a third of a core at 1
 
 A write that fails (disk full, file too large, medium gone) stops the writer cleanly: it keeps
 everything flushed so far, closes the file and sets `failed` to a StationError naming the file.
+The file has no chunk cache (see start()): after a failed write nothing is left that must still be
+written when the datasets close, so the process exits cleanly.
 """
 
 from __future__ import annotations
@@ -81,7 +83,11 @@ class TrialWriter:
         self.metadata.update(meta or {})
         self.t0_host_ns = int(t0_host_ns if t0_host_ns is not None else time.monotonic_ns())
         try:
-            self._file = h5py.File(self.path, "w", libver=LIBVER)
+            # rdcc_nbytes=0: no chunk cache, so every block reaches the file in _write_pending and a
+            # dataset never holds unwritten chunks. With a cache, closing a dataset after a write error
+            # (disk full) must write its dirty chunks, fails, and leaves a half-closed dataset id that
+            # HDF5's atexit clean-up closes again: a segfault at interpreter exit (about 1 run in 3).
+            self._file = h5py.File(self.path, "w", libver=LIBVER, rdcc_nbytes=0)
         except OSError as exc:
             raise StationError(f"{self.path}: cannot create trial file ({exc})") from None
         f = self._file
