@@ -23,6 +23,16 @@ def start_sim_plate(*args: str) -> tuple[subprocess.Popen, str]:
     return proc, port
 
 
+def monitor_sim_plate(sim_args: tuple[str, ...], seconds: str) -> subprocess.CompletedProcess:
+    """`plate-monitor PORT --seconds S --json` against a `sim plate` started with sim_args, stopped after."""
+    proc, port = start_sim_plate(*sim_args)
+    try:
+        return run_cli("plate-monitor", port, "--seconds", seconds, "--json", timeout=60)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
 def one_error_line(res: subprocess.CompletedProcess) -> str:
     assert res.returncode != 0
     lines = res.stderr.strip().splitlines()
@@ -31,13 +41,8 @@ def one_error_line(res: subprocess.CompletedProcess) -> str:
 
 
 def test_monitor_json_against_the_emulator_truth():
-    proc, port = start_sim_plate("--pattern", "stand", "--rate", "2000", "--drift-ppm", "200",
-                                 "--seconds", "20")
-    try:
-        res = run_cli("plate-monitor", port, "--seconds", "3", "--json", timeout=60)
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+    res = monitor_sim_plate(("--pattern", "stand", "--rate", "2000", "--drift-ppm", "200", "--seconds", "20"),
+                            "3")
     assert res.returncode == 0, res.stderr
     out = json.loads(res.stdout.strip().splitlines()[-1])
     assert out["variant"] == "binary" and out["lost"] == 0 and out["crc_errors"] == 0
@@ -52,13 +57,8 @@ def test_monitor_json_against_the_emulator_truth():
 
 
 def test_monitor_reads_the_ascii_variant_and_counts_drops():
-    proc, port = start_sim_plate("--pattern", "stand", "--rate", "80", "--ascii", "--drop", "8",
-                                 "--seconds", "20")
-    try:
-        res = run_cli("plate-monitor", port, "--seconds", "3", "--json", timeout=60)
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+    res = monitor_sim_plate(("--pattern", "stand", "--rate", "80", "--ascii", "--drop", "8",
+                             "--seconds", "20"), "3")
     out = json.loads(res.stdout.strip().splitlines()[-1])
     assert out["variant"] == "ascii" and out["bad_lines"] == 0
     # one in 8 dropped: lost / (samples + lost) is 1/8 up to the two ends of the window
@@ -112,12 +112,7 @@ def test_virtual_subject_hinging_end_to_end_through_sim_plate_and_monitor():
     from drivers.sim.subject import VirtualSubject
     from station.config import GRAVITY_M_S2
 
-    proc, port = start_sim_plate("--pattern", "hinge", "--seconds", "30")
-    try:
-        res = run_cli("plate-monitor", port, "--seconds", "4", "--json", timeout=60)
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+    res = monitor_sim_plate(("--pattern", "hinge", "--seconds", "30"), "4")
     assert res.returncode == 0, res.stderr
     out = json.loads(res.stdout.strip().splitlines()[-1])
     assert out["variant"] == "binary" and out["lost"] == 0

@@ -2,6 +2,8 @@
 
 import os
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import numpy as np
 import pytest
@@ -19,6 +21,18 @@ def read_for(plate: ForcePlate, seconds: float) -> list[PlateChunk]:
     return chunks
 
 
+@contextmanager
+def started_plate(emu: PlateEmulator, **plate_kwargs: object) -> Iterator[ForcePlate]:
+    """A started ForcePlate on the emulator's pty; plate and emulator are stopped afterwards, always."""
+    plate = ForcePlate(emu.start(), **plate_kwargs)
+    try:
+        plate.start()
+        yield plate
+    finally:
+        plate.stop()
+        emu.stop()
+
+
 def assert_counts_match_truth(emu: PlateEmulator, got: PlateChunk, seq0: int = 0) -> None:
     """Each sample's counts are the noise-free truth at its sample time, within 6 sigma of the noise."""
     t_true_s = (got.seq - seq0) / emu.truth()["host_rate_hz"]
@@ -29,16 +43,11 @@ def assert_counts_match_truth(emu: PlateEmulator, got: PlateChunk, seq0: int = 0
 @pytest.mark.slow
 def test_60_s_at_1_khz_through_pyserial_loses_nothing():
     emu = PlateEmulator(quiet_standing_loads(), rate_hz=1000, drift_ppm=40, seed=1)
-    plate = ForcePlate(emu.start())
-    try:
-        plate.start()
+    with started_plate(emu) as plate:
         chunks = read_for(plate, 60.0)
         sent_before = emu.truth()["samples_sent"]
         chunks += read_for(plate, 0.3)  # everything sent until then has had time to arrive
         stats = plate.stats()
-    finally:
-        plate.stop()
-        emu.stop()
     got = PlateChunk.concat(chunks)
     counters = ("lost", "crc_errors", "overflow_samples", "disconnects")
     assert [stats[c] for c in counters] == [0, 0, 0, 0]
@@ -55,14 +64,9 @@ def test_60_s_at_1_khz_through_pyserial_loses_nothing():
 def test_drops_and_corrupted_bytes_are_counted_exactly():
     emu = PlateEmulator(quiet_standing_loads(), rate_hz=2000, drop_every=97, corrupt_prob=0.01, seed=3,
                         seq0=65536 - 3000)  # the seq counter wraps during the run
-    plate = ForcePlate(emu.start())
-    try:
-        plate.start()
+    with started_plate(emu) as plate:
         got = PlateChunk.concat(read_for(plate, 3.0))
         stats = plate.stats()
-    finally:
-        plate.stop()
-        emu.stop()
     assert got.seq[0] < 65536 < got.seq[-1]  # first sample before the wrap: parser seq == emulator seq
     missing = [s for s in emu.missing_seqs if got.seq[0] < s < got.seq[-1]]
     assert stats["lost"] == len(missing) > 20
@@ -74,9 +78,7 @@ def test_drops_and_corrupted_bytes_are_counted_exactly():
 
 def test_unplugged_cable_is_reported_and_the_gap_counted_after_reconnect():
     emu = PlateEmulator(quiet_standing_loads(), rate_hz=1000, seed=2)
-    plate = ForcePlate(emu.start())
-    try:
-        plate.start()
+    with started_plate(emu) as plate:
         before = PlateChunk.concat(read_for(plate, 1.0))
         emu.unplug()
         before = PlateChunk.concat([before, *read_for(plate, 0.6)])
@@ -85,9 +87,6 @@ def test_unplugged_cable_is_reported_and_the_gap_counted_after_reconnect():
         emu.replug()
         after = PlateChunk.concat(read_for(plate, 1.5))
         stats = plate.stats()
-    finally:
-        plate.stop()
-        emu.stop()
     assert stats["reconnects"] == 1 and len(after) > 1000
     gap = after.seq[0] - before.seq[-1] - 1
     assert stats["lost"] == gap  # nothing else lost
@@ -101,14 +100,9 @@ def test_unplugged_cable_is_reported_and_the_gap_counted_after_reconnect():
 def test_ascii_plate_at_80_hz_over_pty():
     emu = PlateEmulator(quiet_standing_loads(), rate_hz=80, variant="ascii", drop_every=10, drift_ppm=-300,
                         seed=4)
-    plate = ForcePlate(emu.start())
-    try:
-        plate.start()
+    with started_plate(emu) as plate:
         got = PlateChunk.concat(read_for(plate, 3.0))
         stats = plate.stats()
-    finally:
-        plate.stop()
-        emu.stop()
     assert stats["variant"] == "ascii"
     k = np.rint((got.t_device_s * 1e6 - emu.t0_us) / 12500).astype(int)  # sample index from the device clock
     expected_lost = sum(1 for i in range(k[0], k[-1] + 1) if (i + 1) % 10 == 0)
@@ -119,15 +113,10 @@ def test_ascii_plate_at_80_hz_over_pty():
 
 def test_a_reader_that_falls_behind_counts_the_overflow():
     emu = PlateEmulator(quiet_standing_loads(), rate_hz=1000, seed=5)
-    plate = ForcePlate(emu.start(), buffer_samples=200)
-    try:
-        plate.start()
+    with started_plate(emu, buffer_samples=200) as plate:
         time.sleep(1.0)  # nobody reads
         kept = PlateChunk.concat(plate.read(timeout_s=0.1))
         stats = plate.stats()
-    finally:
-        plate.stop()
-        emu.stop()
     assert stats["lost"] == 0 and stats["overflow_samples"] >= 600
     assert len(kept) <= 200 + 50 and any("overflow" in e for e in plate.events)
 
