@@ -29,19 +29,15 @@ from calibration.plateaus import detect_plateaus
 from calibration.store import save_calibration
 from drivers.samples import PlateChunk
 from station.config import GRAVITY_M_S2, StationConfig
+from station.documents import read_document
 from station.errors import StationError
 
 
 def load_steps(path: str | Path) -> dict:
     """Steps file (JSON or TOML): ``placements = [{mass_kg, position}, ...]``, optional ``timeout_s``."""
     p = Path(path)
-    try:
-        text = p.read_text()
-        data = tomllib.loads(text) if p.suffix.lower() == ".toml" else json.loads(text)
-    except FileNotFoundError:
-        raise StationError(f"{p}: steps file not found") from None
-    except (tomllib.TOMLDecodeError, json.JSONDecodeError) as exc:
-        raise StationError(f"{p}: not a valid steps file ({exc})") from None
+    data = read_document(p, "steps file", parse=tomllib.loads if p.suffix.lower() == ".toml" else json.loads,
+                         invalid="not a valid steps file ({error})")
     placements = data.get("placements") if isinstance(data, dict) else None
     if not isinstance(placements, list) or not placements:
         raise StationError(f"{p}: field 'placements' must be a non-empty list")

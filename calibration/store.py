@@ -26,6 +26,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from station import __version__
+from station.documents import read_document
 from station.errors import StationError
 
 # layout version per kind: bump when a kind's `result` changes incompatibly
@@ -80,12 +81,7 @@ def load_calibration(path: str | Path, kind: str, *, max_age_days: float | None 
                      now: dt.datetime | None = None) -> dict:
     """Read and validate a calibration file; any problem is one StationError naming file and field."""
     p = Path(path)
-    try:
-        doc = json.loads(p.read_text())
-    except FileNotFoundError:
-        raise StationError(f"{p}: calibration file not found") from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise StationError(f"{p}: not a calibration file (invalid JSON: {exc})") from None
+    doc = read_document(p, "calibration file", invalid="not a calibration file (invalid JSON: {error})")
     if not isinstance(doc, dict):
         raise StationError(f"{p}: not a calibration file (top level is not an object)")
     for name in ENVELOPE_FIELDS:

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
+from station.documents import read_document
 from station.errors import StationError
 
 GRAVITY_M_S2 = 9.80665
@@ -195,12 +196,7 @@ def load_config(path: str | os.PathLike | None = None) -> StationConfig:
     if candidate is None:
         return StationConfig()
     p = Path(candidate)
-    try:
-        data = tomllib.loads(p.read_text())
-    except FileNotFoundError:
-        raise StationError(f"{p}: config file not found") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise StationError(f"{p}: not valid TOML ({exc})") from None
+    data = read_document(p, "config file", parse=tomllib.loads, invalid="not valid TOML ({error})")
     cfg = config_from_dict(data, where=str(p))
     cfg.source_path = str(p)
     return cfg

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
+from station.documents import read_document
 from station.errors import StationError
 
 # key, question asked, reason recorded when answered yes
@@ -80,12 +80,7 @@ def parse_answers(spec: str) -> ScreeningAnswers:
     """`no,no,no,no` (in question order) or a JSON file {"acute_low_back_pain": "no", ...}."""
     path = Path(spec)
     if spec.lower().endswith(".json") or path.is_file():
-        try:
-            data = json.loads(path.read_text())
-        except FileNotFoundError:
-            raise StationError(f"{path}: answers file not found") from None
-        except json.JSONDecodeError as exc:
-            raise StationError(f"{path}: not valid JSON ({exc.msg}, line {exc.lineno})") from None
+        data = read_document(path, "answers file", invalid="not valid JSON ({error})")
         if isinstance(data, dict) and "answers" in data:
             data = data["answers"]
         if not isinstance(data, dict):

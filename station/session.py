@@ -26,6 +26,7 @@ from datetime import date, datetime
 from pathlib import Path
 
 from station import __version__
+from station.documents import read_document
 from station.errors import StationError
 from station.results import AnalysisResult, RepResult
 from station.screening import ScreeningAnswers
@@ -166,12 +167,7 @@ def session_from_json(data: object, where: str, lenient: bool = False) -> Sessio
 
 def load_session(path: str | os.PathLike, lenient: bool = False) -> Session:
     p = Path(path)
-    try:
-        data = json.loads(p.read_text())
-    except FileNotFoundError:
-        raise StationError(f"{p}: session file not found") from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise StationError(f"{p}: not a valid JSON session file ({exc})") from None
+    data = read_document(p, "session file")
     return session_from_json(data, str(p), lenient=lenient)
 
 
