@@ -7,9 +7,7 @@ Goal (issue 8): at most 5 ms per frame. Rendering is not timed; only DowelTracke
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import platform
 import sys
 import time
 from pathlib import Path
@@ -17,6 +15,8 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from bench._results import machine_fields, write_results  # noqa: E402
+
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
@@ -62,12 +62,9 @@ def main() -> int:
         "resolution": [renderer.intrinsics.width, renderer.intrinsics.height],
         "frames": int(ms.size), "measured_frames": int(measured),
         "median_ms": round(float(np.median(ms)), 3), "p95_ms": round(float(np.percentile(ms, 95)), 3),
-        "goal_ms": 5.0, "machine": platform.machine(), "python": platform.python_version(),
-        "cpu_count": os.cpu_count(), "date": time.strftime("%Y-%m-%d"),
+        "goal_ms": 5.0, **machine_fields(),
     }
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(result, indent=2) + "\n")
-    print(json.dumps(result, indent=2))
+    write_results(RESULTS, result)
     return 0
 
 

@@ -14,7 +14,8 @@ HERE = Path(__file__).resolve().parent
 
 
 def main(names: list[str]) -> int:
-    scripts = sorted(p for p in HERE.glob("*.py") if p.name != "run_all.py")
+    # "_name.py" are helpers the scripts import (bench/_results.py), not benchmarks
+    scripts = sorted(p for p in HERE.glob("*.py") if p.name != "run_all.py" and not p.name.startswith("_"))
     chosen = [p for p in scripts if not names or p.stem in names]
     failed = []
     for script in chosen:

@@ -6,9 +6,6 @@ Run: /work/venv/bin/python bench/stills.py   -> bench/results/stills.json
 
 from __future__ import annotations
 
-import json
-import os
-import platform
 import sys
 import tempfile
 import time
@@ -17,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from bench._results import machine_fields, write_results  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results" / "stills.json"
 
@@ -57,12 +55,9 @@ def main() -> int:
         "raw_bytes_per_still": int(h * w * 3), "ir_bytes_per_still": int(ir_b),
         "depth_bytes_per_still": int(depth_b), "bytes_per_still": int(ir_b + depth_b),
         "write_median_ms": round(float(np.median(write_ms)), 1), "write_max_ms": round(max(write_ms), 1),
-        "machine": platform.machine(), "python": platform.python_version(), "cpu_count": os.cpu_count(),
-        "date": time.strftime("%Y-%m-%d"),
+        **machine_fields(),
     }
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(result, indent=2) + "\n")
-    print(json.dumps(result, indent=2))
+    write_results(RESULTS, result)
     return 0
 
 
