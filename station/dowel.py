@@ -27,7 +27,7 @@ import numpy as np
 from drivers.samples import CameraFrame
 from station.config import StationConfig
 from station.dowel_contour import SLICE_M, Contour, DepthGeometry, TrunkAxis, median3, posterior_contour
-from station.dowel_regions import back_slices, line_fit, region_slices
+from station.dowel_regions import back_slices, line_fit, region_slices, skull_back
 
 REGIONS = ("sacrum", "upper_back", "head")
 # contact windows as fractions of the trochanter -> tragus distance (typical adult segment proportions:
@@ -185,8 +185,7 @@ class DowelTracker:
         p_u, d_u = line_fit(pts[sel["upper_back"]])
         upper = _foot(p_u, d_u, np.array([s_acromion, 0.0])) - UPPER_BELOW_ACROMION * L * d_u
         # head: the point of the skull furthest out of the back, seen square to the upper back
-        n_u = np.array([-d_u[1], d_u[0]])
-        head = pts[sel["head"][np.argmax(pts[sel["head"]] @ n_u)]]
+        head = skull_back(pts[sel["head"]], d_u)
         sw = {"sacrum": sacrum, "upper_back": upper, "head": head}
         xz = {r: axis.to_xz(*v) for r, v in sw.items()}
         gaps_m, behind, end_a, end_b = dowel_gaps(xz["sacrum"], xz["upper_back"], xz["head"], axis.dorsal)

@@ -94,6 +94,23 @@ def line_fit(p: np.ndarray, outlier_m: float = 0.006) -> tuple[np.ndarray, np.nd
     return c, d
 
 
+def skull_back(p: np.ndarray, along: np.ndarray, half_span_m: float = 0.04) -> np.ndarray:
+    """The skull's most posterior point seen square to `along` (unit, the upper back's line) from its
+    outline points (K, 2): a parabola through the points within half_span_m of the furthest one. The single
+    furthest point of a noisy outline sits out by the noise's maximum (a few mm); the parabola's vertex
+    averages it out. Falls back to the furthest point when the parabola is not a cap."""
+    n = np.array([-along[1], along[0]])
+    a, h = p @ along, p @ n
+    k = int(np.argmax(h))
+    near = np.abs(a - a[k]) <= half_span_m
+    if np.count_nonzero(near) >= 5:
+        c2, c1, c0 = np.polyfit(a[near] - a[k], h[near], 2)
+        if c2 < 0:
+            a_top = float(np.clip(-c1 / (2 * c2), -half_span_m, half_span_m))
+            return (a[k] + a_top) * along + (c0 + c1 * a_top + c2 * a_top ** 2) * n
+    return p[k]
+
+
 def _grow(flags: np.ndarray, n: int) -> np.ndarray:
     """Mark n slices either side of every flagged slice."""
     out = flags.copy()
