@@ -15,7 +15,9 @@ largest deviation of the contour between sacrum and upper back from their chord 
 
 Nothing is guessed: a frame without hip and head markers, with the camera not across the sagittal plane, a
 subject facing the wrong way (camera side set wrong), off the plate, or a region with too little contour or
-hidden by something in front of the back (arm, hand, load) gives gap_mm None with a reason.
+hidden by something in front of the back (arm, hand, load) gives gap_mm None with a reason. A region is read
+from the part of it that shows the back's own outline (station.dowel_regions): an arm over the back beside
+the outline (hands on hips) is not the back, and neither hides it.
 """
 
 from __future__ import annotations

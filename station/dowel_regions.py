@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 
 OCCLUDER_NEAR_M = 0.05     # outline this much nearer the camera than the back's = something in front
-BLEND_PX = 5               # depth-smoothing half window (3 px) + the outline's erosion (2 px): blended depth
+BLEND_PX = 2               # the layer choice (a 3x3 median) can still blend this far from an occluder
 MIN_FIT_SLICES = 5         # a line fit needs at least this many seen slices ...
 MIN_FIT_SPAN_FRAC = 0.35   # ... spread over at least this share of the fit window
 CONTACT_REACH_FRAC = 0.25  # the contact level may lie this share of the fit window beyond the seen part
