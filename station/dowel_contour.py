@@ -222,7 +222,7 @@ def posterior_contour(geom: DepthGeometry, depth_raw: np.ndarray, depth_scale_m:
     last = np.flatnonzero(np.r_[b[order][1:] != b[order][:-1], True])
     pick = order[last]
     # the picked outline points' depth from their own layer (an arm just inside the outline is not the back)
-    z_layer = layer_depth_m(depth_m, mask, v_px[pick] - win[0].start, u_px[pick] - win[1].start,
+    z_layer = layer_depth_m(depth_m, mask, inner, v_px[pick] - win[0].start, u_px[pick] - win[1].start,
                             DEPTH_SMOOTH_PX // 2)
     pick = pick[np.isfinite(z_layer)]
     z_layer = z_layer[np.isfinite(z_layer)]

@@ -120,25 +120,32 @@ def _grow(flags: np.ndarray, n: int) -> np.ndarray:
     return out
 
 
-def layer_depth_m(depth_m: np.ndarray, mask: np.ndarray, vv: np.ndarray, uu: np.ndarray, half_px: int,
-                  tol_m: float = OCCLUDER_NEAR_M) -> np.ndarray:
+def layer_depth_m(depth_m: np.ndarray, mask: np.ndarray, inner: np.ndarray, vv: np.ndarray, uu: np.ndarray,
+                  half_px: int, tol_m: float = OCCLUDER_NEAR_M) -> np.ndarray:
     """Depth (m) of outline pixels (vv, uu) from their own depth layer: the median of the subject's valid
-    pixels touching each one picks the layer, then the mean of the (2 half_px + 1)^2 window's subject pixels
-    within tol_m of it. Where an arm lies over the back just inside the outline, a plain local mean would
-    blend the arm's depth into the back's outline point (moving it along the ray, and making it look like
-    an occluder); NaN where no subject pixel touches the point."""
-    h, w = depth_m.shape
-    good = np.where((mask > 0) & (depth_m > 0), depth_m, np.nan).astype(np.float32)
-    padded = np.pad(good, half_px, constant_values=np.nan)
+    pixels touching each one picks the layer; then the mean of the (2 half_px + 1)^2 window's `inner` pixels
+    (a little inside the outline, where depth does not blend with the background) of that layer, or of its
+    outline pixels where the layer is only a thin rim. The layer spans tol_m behind and 2 tol_m in front of
+    the reference (the surface turns towards the camera inside its outline). Where an arm lies over the
+    back just inside the outline, a plain local mean would blend the arm's depth into the back's outline
+    point (moving it along the ray, and making it look like an occluder). NaN where nothing touches it."""
     d = np.arange(-half_px, half_px + 1)
-    rows = (vv[:, None, None] + half_px + d[None, :, None])
-    cols = (uu[:, None, None] + half_px + d[None, None, :])
-    patch = padded[rows, cols].reshape(vv.size, -1)              # (K, (2h+1)^2)
-    near = (np.abs(d)[:, None] <= 1) & (np.abs(d)[None, :] <= 1)
+    rows = vv[:, None, None] + half_px + d[None, :, None]
+    cols = uu[:, None, None] + half_px + d[None, None, :]
+
+    def patches(m: np.ndarray) -> np.ndarray:
+        good = np.where((m > 0) & (depth_m > 0), depth_m, np.nan).astype(np.float32)
+        return np.pad(good, half_px, constant_values=np.nan)[rows, cols].reshape(vv.size, -1)
+
+    full, deep = patches(mask), patches(inner)
+    near = ((np.abs(d)[:, None] <= 1) & (np.abs(d)[None, :] <= 1)).reshape(-1)
     with np.errstate(invalid="ignore"), warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN neighbourhoods give NaN, as meant
-        ref = np.nanmedian(patch[:, near.reshape(-1)], axis=1)
-        same = np.abs(patch - ref[:, None]) <= tol_m
-        n = same.sum(axis=1)
-        out = np.where(same, patch, 0.0).sum(axis=1) / np.maximum(n, 1)
-    return np.where(n > 0, out, np.nan)
+        ref = np.nanmedian(full[:, near], axis=1)[:, None]
+        out = np.full(vv.size, np.nan)
+        for patch, n_min in ((full, 1), (deep, 3)):  # the inner pixels win where there are enough
+            same = (patch - ref <= tol_m) & (ref - patch <= 2 * tol_m)
+            n = same.sum(axis=1)
+            mean = np.where(same, patch, 0.0).sum(axis=1) / np.maximum(n, 1)
+            out = np.where(n >= n_min, mean, out)
+    return out
