@@ -130,18 +130,20 @@ def layer_depth_m(depth_m: np.ndarray, mask: np.ndarray, inner: np.ndarray, vv: 
     back just inside the outline, a plain local mean would blend the arm's depth into the back's outline
     point (moving it along the ray, and making it look like an occluder). NaN where nothing touches it."""
     d = np.arange(-half_px, half_px + 1)
-    rows = vv[:, None, None] + half_px + d[None, :, None]
-    cols = uu[:, None, None] + half_px + d[None, None, :]
-
-    def patches(m: np.ndarray) -> np.ndarray:
-        good = np.where((m > 0) & (depth_m > 0), depth_m, np.nan).astype(np.float32)
-        return np.pad(good, half_px, constant_values=np.nan)[rows, cols].reshape(vv.size, -1)
-
-    full, deep = patches(mask), patches(inner)
+    rows = (vv[:, None, None] + d[None, :, None]).repeat(d.size, axis=2).reshape(vv.size, -1)
+    cols = (uu[:, None, None] + d[None, None, :]).repeat(d.size, axis=1).reshape(vv.size, -1)
+    inside = (rows >= 0) & (rows < depth_m.shape[0]) & (cols >= 0) & (cols < depth_m.shape[1])
+    rows, cols = np.clip(rows, 0, depth_m.shape[0] - 1), np.clip(cols, 0, depth_m.shape[1] - 1)
+    z = depth_m[rows, cols]
+    valid = inside & (z > 0)
+    full = np.where(valid & (mask[rows, cols] > 0), z, np.nan)
+    deep = np.where(valid & (inner[rows, cols] > 0), z, np.nan)
     near = ((np.abs(d)[:, None] <= 1) & (np.abs(d)[None, :] <= 1)).reshape(-1)
     with np.errstate(invalid="ignore"), warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN neighbourhoods give NaN, as meant
-        ref = np.nanmedian(full[:, near], axis=1)[:, None]
+        touch = np.sort(full[:, near], axis=1)  # NaN sort last: the (lower) median of the valid ones
+        n_touch = np.isfinite(touch).sum(axis=1)
+        ref = touch[np.arange(vv.size), np.maximum(n_touch - 1, 0) // 2][:, None]
         out = np.full(vv.size, np.nan)
         for patch, n_min in ((full, 1), (deep, 3)):  # the inner pixels win where there are enough
             same = (patch - ref <= tol_m) & (ref - patch <= 2 * tol_m)
