@@ -15,7 +15,9 @@ largest deviation of the contour between sacrum and upper back from their chord 
 
 Nothing is guessed: a frame without hip and head markers, with the camera not across the sagittal plane, a
 subject facing the wrong way (camera side set wrong), off the plate, or a region with too little contour or
-hidden by something in front of the back (arm, hand, load) gives gap_mm None with a reason.
+hidden by something in front of the back (arm, hand, load) gives gap_mm None with a reason. A region is read
+from the part of it that shows the back's own outline (station.dowel_regions): an arm over the back beside
+the outline (hands on hips) is not the back, and neither hides it.
 """
 
 from __future__ import annotations
@@ -26,7 +28,8 @@ import numpy as np
 
 from drivers.samples import CameraFrame
 from station.config import StationConfig
-from station.dowel_contour import Contour, DepthGeometry, TrunkAxis, median3, posterior_contour
+from station.dowel_contour import SLICE_M, Contour, DepthGeometry, TrunkAxis, median3, posterior_contour
+from station.dowel_regions import back_slices, line_fit, region_slices, skull_back
 
 REGIONS = ("sacrum", "upper_back", "head")
 # contact windows as fractions of the trochanter -> tragus distance (typical adult segment proportions:
@@ -40,9 +43,6 @@ SACRUM_ABOVE_HIP = 0.05
 UPPER_FIT = (0.22, 0.06)            # below the acromion: contour used for the upper back's line
 UPPER_BELOW_ACROMION = 0.14
 HEAD_WINDOW = (0.88, 1.12)
-MIN_SEEN_FRAC = 0.5        # a region needs unoccluded contour in at least this share of its slices
-OCCLUDER_NEAR_M = 0.05     # outline this much nearer the camera than the back's = something in front
-OCCLUDER_GROW_SLICES = 3   # and this many slices either side of it are not trusted
 FACING_EVERY_FRAMES = 15    # the facing direction does not change within a set: check twice a second
 FACING_MIN_M = 0.02        # foot centroid ahead of (or behind) the ankle marker by this decides facing
 
@@ -166,37 +166,28 @@ class DowelTracker:
         L = axis.length_m
         w_all = median3(contour.w_m)
         trunk = (contour.s_m > 0) & (contour.s_m < 0.8 * L) & np.isfinite(w_all) & np.isfinite(contour.view_m)
-        # the back's outline lies at about one distance from the camera; arms in front are nearer (a low
-        # percentile would follow them when they cover much of the trunk)
-        back_view = float(np.percentile(contour.view_m[trunk], 75)) if trunk.any() else np.nan
-        # an outline nearer the camera than the back's is an arm/hand/load in front; its borders blend depths
-        with np.errstate(invalid="ignore"):
-            occluded = _grow(contour.view_m < back_view - OCCLUDER_NEAR_M, OCCLUDER_GROW_SLICES)
-        w = np.where(occluded, np.nan, w_all)
-        pts = np.stack([contour.s_m, w], axis=1)
+        depth_m = float(np.nanmedian((contour.xyz[trunk] - geom.t) @ geom.R[:, 2])) if trunk.any() else 2.0
+        back = back_slices(contour.s_m, w_all, contour.view_m, trunk, SLICE_M,
+                           depth_m / geom.intrinsics.fx)
+        pts = np.stack([contour.s_m, back.w_m], axis=1)
         s_acromion = 0.76 * L if shoulder is None else float(axis.to_axis(shoulder[0], shoulder[2])[0])
         windows = {"sacrum": (SACRUM_FIT[0] * L, SACRUM_FIT[1] * L),
                    "upper_back": (s_acromion - UPPER_FIT[0] * L, s_acromion - UPPER_FIT[1] * L),
                    "head": (HEAD_WINDOW[0] * L, HEAD_WINDOW[1] * L)}
+        levels = {"sacrum": SACRUM_ABOVE_HIP * L, "upper_back": s_acromion - UPPER_BELOW_ACROMION * L,
+                  "head": None}
         sel = {}
-        for region, (s0, s1) in windows.items():
-            in_win = (contour.s_m >= s0) & (contour.s_m <= s1)
-            seen = in_win & np.isfinite(w_all)
-            clean = in_win & np.isfinite(w)
-            need = max(MIN_SEEN_FRAC * np.count_nonzero(in_win), 4)
-            if np.count_nonzero(clean) < need:
-                what = ("hidden by something in front of the back (arm, hand or load)"
-                        if np.count_nonzero(seen) >= need else "too little of the back's outline seen")
-                return DowelFrame(t, None, f"{region}: {what}")
-            sel[region] = np.flatnonzero(clean)
+        for region, window in windows.items():
+            sel[region], why = region_slices(contour.s_m, w_all, back, window, levels[region])
+            if why is not None:
+                return DowelFrame(t, None, f"{region}: {why}")
         # sacrum and upper back: on the local back line, at their level from the trochanter / acromion
-        p_s, d_s = _line_fit(pts[sel["sacrum"]])
+        p_s, d_s = line_fit(pts[sel["sacrum"]])
         sacrum = _foot(p_s, d_s, np.zeros(2)) + SACRUM_ABOVE_HIP * L * d_s
-        p_u, d_u = _line_fit(pts[sel["upper_back"]])
+        p_u, d_u = line_fit(pts[sel["upper_back"]])
         upper = _foot(p_u, d_u, np.array([s_acromion, 0.0])) - UPPER_BELOW_ACROMION * L * d_u
         # head: the point of the skull furthest out of the back, seen square to the upper back
-        n_u = np.array([-d_u[1], d_u[0]])
-        head = pts[sel["head"][np.argmax(pts[sel["head"]] @ n_u)]]
+        head = skull_back(pts[sel["head"]], d_u)
         sw = {"sacrum": sacrum, "upper_back": upper, "head": head}
         xz = {r: axis.to_xz(*v) for r, v in sw.items()}
         gaps_m, behind, end_a, end_b = dowel_gaps(xz["sacrum"], xz["upper_back"], xz["head"], axis.dorsal)
@@ -209,30 +200,6 @@ class DowelTracker:
         out = DowelFrame(t, gap_mm, None, worst, gap_mm[worst], curve, contacts, dowel)
         out.pixels = _pixels(geom, contour, contacts, dowel, axis.dorsal)
         return out
-
-
-def _line_fit(p: np.ndarray, outlier_m: float = 0.006) -> tuple[np.ndarray, np.ndarray]:
-    """Total-least-squares line through points (K, 2), refitted without points further than outlier_m:
-    centroid and unit direction towards +s."""
-    for _ in range(2):
-        c = p.mean(axis=0)
-        _, _, vt = np.linalg.svd(p - c, full_matrices=False)
-        d = vt[0] if vt[0][0] >= 0 else -vt[0]
-        resid = np.abs((p - c) @ np.array([-d[1], d[0]]))
-        keep = resid <= max(outlier_m, 2.5 * float(np.median(resid)))
-        if keep.all() or keep.sum() < 4:
-            break
-        p = p[keep]
-    return c, d
-
-
-def _grow(flags: np.ndarray, n: int) -> np.ndarray:
-    """Mark n slices either side of every flagged slice."""
-    out = flags.copy()
-    for k in range(1, n + 1):
-        out[k:] |= flags[:-k]
-        out[:-k] |= flags[k:]
-    return out
 
 
 def _foot(p0: np.ndarray, d: np.ndarray, q: np.ndarray) -> np.ndarray:

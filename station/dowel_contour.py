@@ -18,6 +18,7 @@ import cv2
 import numpy as np
 
 from drivers.samples import Intrinsics
+from station.dowel_regions import layer_depth_m
 
 SLICE_M = 0.01             # contour sampling along the trunk axis
 ABOVE_PLATE_M = 0.05       # segmentation: this far above the plate top
@@ -220,6 +221,14 @@ def posterior_contour(geom: DepthGeometry, depth_raw: np.ndarray, depth_scale_m:
     order = np.lexsort((w, b))
     last = np.flatnonzero(np.r_[b[order][1:] != b[order][:-1], True])
     pick = order[last]
+    # the picked outline points' depth from their own layer (an arm just inside the outline is not the back)
+    z_layer = layer_depth_m(depth_m, mask, inner, v_px[pick] - win[0].start, u_px[pick] - win[1].start,
+                            DEPTH_SMOOTH_PX // 2)
+    pick = pick[np.isfinite(z_layer)]
+    z_layer = z_layer[np.isfinite(z_layer)]
+    p[pick] = np.stack([geom.ray_x[u_px[pick]] * z_layer, geom.ray_y[v_px[pick]] * z_layer, z_layer],
+                       axis=1).astype(float) @ geom.R.T + geom.t
+    w[pick] = axis.to_axis(p[pick, 0], p[pick, 2])[1]
     bins = b[pick]
     out = empty
     out.w_m[bins] = w[pick]

@@ -44,15 +44,18 @@ def _rms_mm(results) -> float:
 @pytest.mark.parametrize("pattern, lumbar, side, arms, load_kg", [
     ("hinge", None, "right", "crossed", 0.0),
     ("rounding", 15.0, "right", "crossed", 0.0),
+    # 30 deg rounding: RMS 4.5 (right) / 4.9 (left) mm against the 5.0 mm goal - passes by a hair, kept
+    # visible. Most of it is the truth's head point (a landmark at the tragus level along the head's axis)
+    # lying 4-6 mm inside the skull's outline seen square to the dowel when the neck is flexed on a rounded
+    # trunk; the camera (and a real dowel) meets the outline.
     pytest.param("rounding", 30.0, "right", "crossed", 0.0, marks=pytest.mark.xfail(
-        reason="30 deg rounding, right side: gap RMS 5.0-5.2 mm vs the 5.0 mm goal (under-reads)",
+        reason="30 deg rounding, right: gap RMS 4.5 mm vs 5.0 mm goal, no margin",
         strict=False)),
     ("arching", None, "right", "crossed", 0.0),
     ("hinge", None, "left", "crossed", 0.0),
-    # known shortfall: at the deepest frames of a 30 deg rounding the contour under-reads the sacrum gap
-    # by ~5 mm (RMS 5.0-5.2 mm against the 5.0 mm goal, both sides); kept visible, not loosened
     pytest.param("rounding", 30.0, "left", "crossed", 0.0, marks=pytest.mark.xfail(
-        reason="30 deg rounding, left side: gap RMS 5.2 mm > 5.0 mm goal (under-reads)", strict=False)),
+        reason="30 deg rounding, left: gap RMS 4.9 mm vs 5.0 mm goal, no margin",
+        strict=False)),
     ("hinge", None, "right", "weights", 20.0),
 ])
 def test_gap_accuracy_against_truth(pattern, lumbar, side, arms, load_kg):
@@ -95,16 +98,35 @@ def test_rep_faults_match_truth(pattern, lumbar, expected):
         assert np.max(block.gap_mm) < 10
 
 
-@pytest.mark.parametrize("arms", ["hips", "dowel"])
-def test_arms_behind_the_back_say_so_instead_of_guessing(arms):
-    """Hands on hips (elbows back over the trunk in a deep hinge) or a hand on a real dowel at the low back
-    hide part of the back's outline from the side: either the gaps are right or the frame says why."""
+@pytest.mark.parametrize("side", ["right", "left"])
+@pytest.mark.parametrize("pattern, lumbar", [("hinge", None), ("rounding", 15.0), ("arching", None)])
+def test_hands_on_hips_measured_against_truth(pattern, lumbar, side):
+    """Hands on hips: the upper arms run along the back (over it in the deep hinge) but the back's rim stays
+    visible beside them; read from the back's own depth layer, the gaps meet the same 5 mm RMS."""
+    _, results = _run(pattern, side=side, arms="hips", lumbar=lumbar)
+    measured = [r for r in results if r[2].gap_mm is not None]
+    assert len(measured) >= len(results) - 1, [r[2].reason for r in results]
+    for _, _, d, _ in results:
+        if d.gap_mm is None:  # only ever a region hidden, said so
+            assert d.reason.split(":")[0] in REGIONS and "hidden" in d.reason and d.worst_gap_mm is None
+    assert _rms_mm(measured) <= GAP_RMS_MAX_MM, (_rms_mm(measured), [(r[2].gap_mm, r[3]) for r in measured])
+
+
+@pytest.mark.parametrize("arms, region", [("dowel", "sacrum"), ("hands_low_back", "upper_back")])
+def test_truly_hidden_regions_say_so_instead_of_guessing(arms, region):
+    """A hand on a real dowel at the low back covers the sacrum from the side; hands on the low back bring
+    the elbows back over the upper back. Where the region is hidden, the frame names it and what hides it;
+    whatever is still measured must be right."""
     _, results = _run("hinge", arms=arms)
+    hidden = 0
     for _, _, d, truth in results:
         if d.gap_mm is None:
-            assert d.reason and "hidden" in d.reason and d.worst_gap_mm is None
+            assert d.reason.startswith(f"{region}: hidden by something") and d.worst_gap_mm is None, d.reason
+            assert "in front of the back" in d.reason
+            hidden += 1
         else:
             assert max(abs(d.gap_mm[r] - truth[r]) for r in REGIONS) <= 2 * GAP_RMS_MAX_MM, (d.gap_mm, truth)
+    assert hidden >= len(results) // 2
 
 
 def test_bad_views_give_none_with_a_reason():
