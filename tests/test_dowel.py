@@ -44,18 +44,11 @@ def _rms_mm(results) -> float:
 @pytest.mark.parametrize("pattern, lumbar, side, arms, load_kg", [
     ("hinge", None, "right", "crossed", 0.0),
     ("rounding", 15.0, "right", "crossed", 0.0),
-    # 30 deg rounding: RMS 4.5 (right) / 4.9 (left) mm against the 5.0 mm goal - passes by a hair, kept
-    # visible. Most of it is the truth's head point (a landmark at the tragus level along the head's axis)
-    # lying 4-6 mm inside the skull's outline seen square to the dowel when the neck is flexed on a rounded
-    # trunk; the camera (and a real dowel) meets the outline.
-    pytest.param("rounding", 30.0, "right", "crossed", 0.0, marks=pytest.mark.xfail(
-        reason="30 deg rounding, right: gap RMS 4.5 mm vs 5.0 mm goal, no margin",
-        strict=False)),
+    ("rounding", 30.0, "right", "crossed", 0.0),
     ("arching", None, "right", "crossed", 0.0),
     ("hinge", None, "left", "crossed", 0.0),
-    pytest.param("rounding", 30.0, "left", "crossed", 0.0, marks=pytest.mark.xfail(
-        reason="30 deg rounding, left: gap RMS 4.9 mm vs 5.0 mm goal, no margin",
-        strict=False)),
+    ("rounding", 30.0, "left", "crossed", 0.0),
+    ("arching", None, "left", "crossed", 0.0),
     ("hinge", None, "right", "weights", 20.0),
 ])
 def test_gap_accuracy_against_truth(pattern, lumbar, side, arms, load_kg):

@@ -98,6 +98,26 @@ def _dowel_line(sacrum: np.ndarray, upper: np.ndarray, head: np.ndarray, post: n
     return a, b
 
 
+def _skull_contact(centre: np.ndarray, sacrum: np.ndarray, thorax: np.ndarray, body: Body) -> np.ndarray:
+    """Where a dowel laid along the back touches the skull: the head's surface point furthest out of the
+    back, square to the sacrum -> head line (a flexed neck turns the skull's own "back" point inside that
+    outline). The head is the render's tapered capsule along the thorax (drivers/sim/render_pose.py);
+    a convex hull of two spheres has its support point on one of them."""
+    H, r = body.height_m, body.r_head_m
+    ends = ((centre - _rot(thorax, 0.0, 0.0, 0.01 * H), r),
+            (centre + _rot(thorax, 0.0, 0.0, 0.03 * H), 0.9 * r))
+    post = -_rot(thorax, 1.0, 0.0, 0.0)
+    contact = centre + r * post
+    for _ in range(3):  # the chord depends on the contact; converges to < 0.1 mm in three steps
+        chord = _unit(contact - sacrum)
+        post = np.stack([chord[..., 2], np.zeros_like(chord[..., 0]), -chord[..., 0]], axis=-1)
+        post = np.where(np.sum(post * _rot(thorax, 1.0, 0.0, 0.0), axis=-1, keepdims=True) > 0, -post, post)
+        cand = [c + rr * post for c, rr in ends]
+        lo_wins = np.sum((cand[0] - cand[1]) * post, axis=-1, keepdims=True) >= 0
+        contact = np.where(lo_wins, cand[0], cand[1])
+    return contact
+
+
 def skeleton(body: Body, feet: Feet, dofs: Dofs, arms: str) -> Skeleton:
     """All points needed for markers, centre of mass and capsules."""
     sk = Skeleton()
@@ -140,7 +160,7 @@ def skeleton(body: Body, feet: Feet, dofs: Dofs, arms: str) -> Skeleton:
     # posterior skin points on one straight "back line" when the spine is neutral
     sk.p["sacrum"] = l5s1 + _rot(pelvis, -b, 0.0, -0.035 * body.height_m)
     sk.p["upper_back"] = c7 + _rot(thorax, -b, 0.0, -0.4 * body.thorax_m)
-    sk.p["head_back"] = c7 + _rot(head, -b, 0.0, body.tragus_up_m)
+    sk.p["head_back"] = _skull_contact(sk.p["head_centre"], sk.p["sacrum"], thorax, body)
     sk.p["pelvis_com"] = hip + _rot(pelvis, 0.005 * body.height_m, 0.0, 0.02 * body.height_m)
     sk.p["lumbar_com"] = l5s1 + _rot(lumbar_seg, body.r_lumbar_m - b, 0.0,
                                      (1 - COM_FRACTION["lumbar"]) * body.lumbar_m)
