@@ -197,7 +197,7 @@ class DowelTracker:
         contacts = {r: np.array([v[0], y_back, v[1]]) for r, v in xz.items()}
         dowel = np.array([[end_a[0], y_back, end_a[1]], [end_b[0], y_back, end_b[1]]])
         curve = _lumbar_curve_mm(pts, sacrum, upper)
-        out = DowelFrame(t, gap_mm, None, worst, gap_mm[worst], curve, contacts, dowel)
+        out = DowelFrame(t, gap_mm, None, worst, gap_mm[worst], curve, contacts, dowel_xyz=dowel)
         out.pixels = _pixels(geom, contour, contacts, dowel, axis.dorsal)
         return out
 

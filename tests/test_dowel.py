@@ -56,6 +56,10 @@ def test_gap_accuracy_against_truth(pattern, lumbar, side, arms, load_kg):
     measured = [r for r in results if r[2].gap_mm is not None]
     assert len(measured) >= len(results) - 1, [r[2].reason for r in results]
     assert _rms_mm(measured) <= GAP_RMS_MAX_MM, (_rms_mm(measured), [(r[2].gap_mm, r[3]) for r in measured])
+    for _, _, d, _ in measured:  # the dowel's sacrum end stands off the sacrum contact by its gap
+        assert d.real_dowel is False and d.dowel_xyz.shape == (2, 3)
+        stand_off_mm = 1000 * np.linalg.norm(d.dowel_xyz[0] - d.contacts_xyz["sacrum"])
+        assert abs(stand_off_mm - d.gap_mm["sacrum"]) < 1.0, (stand_off_mm, d.gap_mm)
     bottom = [d for t, _, d, _ in measured if t > 2.0]
     curve = np.median([d.lumbar_curve_mm for d in bottom])
     if pattern == "rounding":  # the low back bulges out of the chord when flexed, dips in when arched
