@@ -121,6 +121,7 @@ class VirtualSubject:
                                           lumbar_flexion_deg=lumbar_flexion_deg)
         self.duration_s = self.timeline.duration_s
         self._grid = self._build_grid()
+        self._columns: dict[int, tuple[np.ndarray, list[np.ndarray]]] = {}  # see _interp
         self.truth = self._build_truth()
 
     # ---- construction -------------------------------------------------------------------------------
@@ -198,7 +199,12 @@ class VirtualSubject:
         g = self._grid.t_s
         if values.ndim == 1:
             return np.interp(t_s, g, values)
-        return np.stack([np.interp(t_s, g, values[:, j]) for j in range(values.shape[1])], axis=-1)
+        # np.interp copies a strided column on every call: the plate emulator asks for a few samples a
+        # thousand times a second, so the grid's columns are made contiguous once
+        cols = self._columns.get(id(values))
+        if cols is None or cols[0] is not values:
+            cols = self._columns[id(values)] = (values, [np.ascontiguousarray(c) for c in values.T])
+        return np.stack([np.interp(t_s, g, c) for c in cols[1]], axis=-1)
 
     def markers(self, t_s: np.ndarray) -> dict[str, np.ndarray]:
         """Marker sphere centres (plate frame, m) on the camera side: name -> (N,3)."""
