@@ -72,8 +72,9 @@ def test_pose_recovered_within_goals(side, perturb, artifacts_dir):
     assert max(cal.marker_error_mm.values()) < 5.0
 
 
-@pytest.mark.xfail(reason="3 corners only: translation 5.1 mm (10 frames) vs the 5.0 mm goal; "
-                          "4 corners: 3.0-3.5 mm", strict=False)
+@pytest.mark.xfail(reason="3 corners only: translation 4.5-8.3 mm over noise seeds 0-2, both sides, 10 or 30 "
+                          "frames alike (a bias, not noise) vs the 5.0 mm goal; 4 corners: 3.0-3.5 mm",
+                   strict=False)
 def test_three_markers_meet_the_goal():
     cfg, T_true = _perturbed_pose("right", 2.0, -2.0, 1.0, np.array([0.02, -0.03, 0.02]))
     three = calibrate_camera(_frames(T_true, cfg, CORNER_NAMES[:3], n=10), cfg,  # the command default
