@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import gc
 import json
+import threading
 import time
 from pathlib import Path
 
@@ -27,6 +28,7 @@ SIM_SERIAL = "SIMD4XX0001"
 RESOLUTIONS = ("848x480", "640x480", "1280x720")
 FRAME_RATES = (15, 30, 60, 90)  # the D4xx depth + IR modes (15 also keeps sim tests short)
 DEVICE_CLOCK_START_MS = 10_000.0  # the device clock does not start at 0 on a real camera either
+DRAIN_TIMEOUT_S = 2.0  # record_db3 waits this long for the last frames to reach the recorder
 
 
 def sidecar_path(db3_path: str | Path) -> Path:
@@ -134,7 +136,10 @@ def record_db3(subject, path: str | Path, *, fps: int = 30, width: int = 848, he
     if path.exists():
         path.unlink()
     recorder = rs.recorder(str(path), cam.device, compress)
-    cam.start(lambda _frame: None)
+    # the recorder writes a frame before the sensor's callback sees it, and stopping the sensor drops what
+    # its dispatcher still holds: wait for the last pair in the callback before stopping
+    last_pair = threading.Semaphore(0)
+    cam.start(lambda frame: frame.get_frame_number() == n_frames and last_pair.release())
     t_wall0 = time.perf_counter()
     try:
         for n in range(n_frames):
@@ -142,6 +147,8 @@ def record_db3(subject, path: str | Path, *, fps: int = 30, width: int = 848, he
             cam.push(n + 1, DEVICE_CLOCK_START_MS + n * 1000.0 / fps, depth, ir)
             if real_time:
                 time.sleep(max(0.0, t_wall0 + (n + 1) / fps - time.perf_counter()))
+        for _ in range(2 if n_frames else 0):  # depth and IR
+            last_pair.acquire(timeout=DRAIN_TIMEOUT_S)
     finally:
         cam.stop()
         del recorder  # the recorder finishes the file when it is destroyed
