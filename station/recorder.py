@@ -39,6 +39,7 @@ from station.results import RepResult
 from station.stills import Still, StillStore
 from station.streams import MARKER_NAMES
 from station.trial_format import (
+    DATASET_BY_PATH,
     EVENT_DTYPE,
     FORMAT_NAME,
     SCHEMA_VERSION,
@@ -69,7 +70,6 @@ class TrialWriter:
         self._stills: StillStore | None = None
         self._pending: dict[str, list[np.ndarray]] = {d.path: [] for d in WRITTEN_DATASETS}
         self._pending_rows = 0
-        self._row_shapes: dict[str, tuple[int, ...]] = {}  # dataset path -> shape of one row
         self._flushed_rows: dict[str, int] = {}
         self._late_attrs: dict[str, dict] = {}  # group -> attrs set after SWMR began (written at stop)
         self._calibration: dict | None = None
@@ -291,10 +291,8 @@ class TrialWriter:
         if self._file is None:
             raise StationError(f"{self.path}: data before the trial started (call start() first)")
         arr = np.asarray(values)
-        row_shape = self._row_shapes.get(path)
-        if row_shape is None:  # an h5py lookup per append cost the live worker more than the writes
-            row_shape = self._row_shapes[path] = self._file[path].shape[1:]
-        arr = arr.reshape((-1, *row_shape))
+        # the format's spec, not an h5py lookup: that cost the live worker more than the writes
+        arr = arr.reshape((-1, *DATASET_BY_PATH[path].row_shape))
         self._pending[path].append(arr)
         self._pending_rows += arr.shape[0]
 

@@ -98,16 +98,22 @@ def _dowel_line(sacrum: np.ndarray, upper: np.ndarray, head: np.ndarray, post: n
     return a, b
 
 
+def head_capsule(centre: np.ndarray, thorax: np.ndarray, body: Body) -> tuple[tuple[np.ndarray, float], ...]:
+    """The head as the renderer draws it: a tapered capsule along the thorax, ((lower end, radius m),
+    (upper end, radius m))."""
+    H, r = body.height_m, body.r_head_m
+    return ((centre - _rot(thorax, 0.0, 0.0, 0.01 * H), r),
+            (centre + _rot(thorax, 0.0, 0.0, 0.03 * H), 0.9 * r))
+
+
 def _skull_contact(centre: np.ndarray, sacrum: np.ndarray, thorax: np.ndarray, body: Body) -> np.ndarray:
     """Where a dowel laid along the back touches the skull: the head's surface point furthest out of the
     back, square to the sacrum -> head line (a flexed neck turns the skull's own "back" point inside that
-    outline). The head is the render's tapered capsule along the thorax (drivers/sim/render_pose.py);
-    a convex hull of two spheres has its support point on one of them."""
-    H, r = body.height_m, body.r_head_m
-    ends = ((centre - _rot(thorax, 0.0, 0.0, 0.01 * H), r),
-            (centre + _rot(thorax, 0.0, 0.0, 0.03 * H), 0.9 * r))
+    outline). The head is `head_capsule`; a convex hull of two spheres has its support point on one of
+    them."""
+    ends = head_capsule(centre, thorax, body)
     post = -_rot(thorax, 1.0, 0.0, 0.0)
-    contact = centre + r * post
+    contact = centre + body.r_head_m * post
     for _ in range(3):  # the chord depends on the contact; converges to < 0.1 mm in three steps
         chord = _unit(contact - sacrum)
         post = np.stack([chord[..., 2], np.zeros_like(chord[..., 0]), -chord[..., 0]], axis=-1)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from drivers.sim.anthropometry import Body
-from drivers.sim.kinematics import DOWEL_RADIUS_M, Skeleton, _rot
+from drivers.sim.kinematics import DOWEL_RADIUS_M, Skeleton, _rot, head_capsule
 from drivers.sim.pose import Capsule
 
 
@@ -46,9 +46,8 @@ def capsules_for(body: Body, sk: Skeleton, arms: str, load_kg: float) -> list[Ca
         ]
     caps.append(Capsule("neck", p["c7"] + local("thorax", 0.01 * H, 0.0, 0.0), p["head_centre"],
                         body.r_neck_m, body.r_neck_m))
-    caps.append(Capsule("head", p["head_centre"] - local("thorax", 0.0, 0.0, 0.01 * H),
-                        p["head_centre"] + local("thorax", 0.0, 0.0, 0.03 * H),
-                        body.r_head_m, 0.9 * body.r_head_m))
+    (lo, r_lo), (hi, r_hi) = head_capsule(p["head_centre"], ang["thorax"], body)
+    caps.append(Capsule("head", lo[0], hi[0], r_lo, r_hi))
     if arms == "dowel":
         a, c = p["dowel_a"], p["dowel_b"]
         u = (c - a) / np.linalg.norm(c - a)

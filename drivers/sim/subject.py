@@ -121,7 +121,6 @@ class VirtualSubject:
                                           lumbar_flexion_deg=lumbar_flexion_deg)
         self.duration_s = self.timeline.duration_s
         self._grid = self._build_grid()
-        self._columns: dict[int, tuple[np.ndarray, list[np.ndarray]]] = {}  # see _interp
         self.truth = self._build_truth()
 
     # ---- construction -------------------------------------------------------------------------------
@@ -154,7 +153,11 @@ class VirtualSubject:
             cop = com[:, :2] - com[:, 2:3] * acc[:, :2] / (GRAVITY_M_S2 + acc[:, 2:3])
         cop[fz <= 0] = np.nan
         cells = cell_loads(fz, cop, self.config.plate.channel_xy)
-        return _Grid(t, dofs, com, self._markers_from(sk), fz, cop, cells)
+        # column-major: _interp reads one column at a time, and np.interp copies a strided column on every
+        # call (the plate emulator asks for a few samples a thousand times a second)
+        cols = np.asfortranarray
+        return _Grid(t, dofs, cols(com), {k: cols(v) for k, v in self._markers_from(sk).items()}, fz,
+                     cols(cop), cols(cells))
 
     def _markers_from(self, sk) -> dict[str, np.ndarray]:
         """Sphere centres on the skin facing the camera: skin point + MARKER_RADIUS_M outward."""
@@ -199,12 +202,7 @@ class VirtualSubject:
         g = self._grid.t_s
         if values.ndim == 1:
             return np.interp(t_s, g, values)
-        # np.interp copies a strided column on every call: the plate emulator asks for a few samples a
-        # thousand times a second, so the grid's columns are made contiguous once
-        cols = self._columns.get(id(values))
-        if cols is None or cols[0] is not values:
-            cols = self._columns[id(values)] = (values, [np.ascontiguousarray(c) for c in values.T])
-        return np.stack([np.interp(t_s, g, c) for c in cols[1]], axis=-1)
+        return np.stack([np.interp(t_s, g, values[:, j]) for j in range(values.shape[1])], axis=-1)
 
     def markers(self, t_s: np.ndarray) -> dict[str, np.ndarray]:
         """Marker sphere centres (plate frame, m) on the camera side: name -> (N,3)."""
