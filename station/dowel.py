@@ -43,6 +43,7 @@ SACRUM_ABOVE_HIP = 0.05
 UPPER_FIT = (0.22, 0.06)            # below the acromion: contour used for the upper back's line
 UPPER_BELOW_ACROMION = 0.14
 HEAD_WINDOW = (0.88, 1.12)
+HEAD_CLEAR_M = 0.03         # the skull's contact needs the outline seen this far either side of it
 FACING_EVERY_FRAMES = 15    # the facing direction does not change within a set: check twice a second
 FACING_MIN_M = 0.02        # foot centroid ahead of (or behind) the ankle marker by this decides facing
 
@@ -62,7 +63,7 @@ class DowelFrame:
     worst_gap_mm: float | None = None
     lumbar_curve_mm: float | None = None
     contacts_xyz: dict[str, np.ndarray] = field(default_factory=dict)
-    real_dowel: bool = False  # a real dowel on the back was seen or expected (then not measured)
+    real_dowel: bool = False  # a real dowel on the back was seen (read around) or expected
     dowel_xyz: np.ndarray | None = None
     pixels: dict = field(default_factory=dict)
 
@@ -98,10 +99,10 @@ class DowelTracker:
 
     def __init__(self, config: StationConfig | None = None, T_plate_from_camera: np.ndarray | None = None,
                  *, holding_dowel: bool = False) -> None:
-        """holding_dowel: the drill has a real dowel on the back (dowel hinge). Where it touches, the dowel's
-        outline is the outline and opening cannot tell it from a thicker back; its straight line is found
-        only on free spans (`dowel_contour.rod_line`). Such frames are not measured (None + reason) until the
-        back is read under the dowel; a dowel found without this flag is treated the same way."""
+        """holding_dowel: the drill has a real dowel on the back (dowel hinge). The dowel is found as the
+        straight dorsal edge of the silhouette with free spans (station.dowel_rod), taken out of the mask,
+        and the back read under it; told it is there, fewer free-span pixels confirm it (hands cover its
+        ends). A dowel expected but not found, or seen only on a free span, gives None with the reason."""
         self.holding_dowel = holding_dowel
         self.config = config or StationConfig()
         self.T = np.asarray(self.config.camera.T_plate_from_camera() if T_plate_from_camera is None
@@ -149,16 +150,20 @@ class DowelTracker:
         far_m = _plate_far_edge(plate.size_x_m, plate.size_y_m, geom.view_h) + 0.02
         hip_depth_m = float((hip - geom.t) @ geom.R[:, 2])
         contour, n_subject, rod = posterior_contour(geom, frame.depth, frame.depth_scale_m, axis, win, far_m,
-                                                    lo_hi, hip_depth_m)
+                                                    lo_hi, hip_depth_m, self.holding_dowel)
         self.last_contour, self.last_axis = contour, axis
         if n_subject < 200 or np.count_nonzero(np.isfinite(contour.w_m)) < 10:
             return DowelFrame(t, None, "no subject seen over the plate at the markers' place")
+        if rod is not None and rod.read_around:
+            out = self._measure(t, geom, axis, contour, _marker(markers, "shoulder"))
+            out.real_dowel = True
+            return out
         if rod is not None or self.holding_dowel:
-            # where a dowel touches, its outline is the outline: reading it as the back would turn its
-            # 25 mm into gaps. Reading the back under it is not done yet (see DowelTracker docstring).
-            found = "found along the back" if rod is not None else "expected (dowel drill)"
-            return DowelFrame(t, None, f"real dowel {found}: the back's outline under it is not separated, "
-                                       "not measured", real_dowel=True)
+            # a dowel seen only on a free span, or expected and not found: where it touches, its outline
+            # would be read as the back and its 25 mm turned into gaps
+            found = ("found along the back but its outer edge not on the outline" if rod is not None
+                     else "expected (dowel drill) but not found along the back")
+            return DowelFrame(t, None, f"real dowel {found}: not measured", real_dowel=True)
         return self._measure(t, geom, axis, contour, _marker(markers, "shoulder"))
 
     def _measure(self, t: float, geom: DepthGeometry, axis: TrunkAxis, contour: Contour,
@@ -168,7 +173,7 @@ class DowelTracker:
         trunk = (contour.s_m > 0) & (contour.s_m < 0.8 * L) & np.isfinite(w_all) & np.isfinite(contour.view_m)
         depth_m = float(np.nanmedian((contour.xyz[trunk] - geom.t) @ geom.R[:, 2])) if trunk.any() else 2.0
         back = back_slices(contour.s_m, w_all, contour.view_m, trunk, SLICE_M,
-                           depth_m / geom.intrinsics.fx)
+                           depth_m / geom.intrinsics.fx, contour.rod_cover_view_m)
         pts = np.stack([contour.s_m, back.w_m], axis=1)
         s_acromion = 0.76 * L if shoulder is None else float(axis.to_axis(shoulder[0], shoulder[2])[0])
         windows = {"sacrum": (SACRUM_FIT[0] * L, SACRUM_FIT[1] * L),
@@ -188,6 +193,14 @@ class DowelTracker:
         upper = _foot(p_u, d_u, np.array([s_acromion, 0.0])) - UPPER_BELOW_ACROMION * L * d_u
         # head: the point of the skull furthest out of the back, seen square to the upper back
         head = skull_back(pts[sel["head"]], d_u)
+        # the skull's furthest point must be seen with the back's outline on both sides of it, not at the
+        # edge of something covering the rest of the head (a hand behind the neck)
+        beside = back.occluded & (np.abs(contour.s_m - head[0]) <= HEAD_CLEAR_M)
+        if beside.any():
+            near = back.nearer_m[np.abs(contour.s_m - head[0]) <= HEAD_CLEAR_M]
+            near_txt = f" {np.nanmax(near):.2f} m" if np.isfinite(near).any() else ""
+            return DowelFrame(t, None, f"head: hidden by something{near_txt} in front of the back (arm, hand "
+                                       "or load) next to its most posterior point")
         sw = {"sacrum": sacrum, "upper_back": upper, "head": head}
         xz = {r: axis.to_xz(*v) for r, v in sw.items()}
         gaps_m, behind, end_a, end_b = dowel_gaps(xz["sacrum"], xz["upper_back"], xz["head"], axis.dorsal)

@@ -19,10 +19,13 @@ import numpy as np
 
 from drivers.samples import Intrinsics
 from station.dowel_regions import layer_depth_m
+from station.dowel_rod import RodFit, body_without_rod, find_rod
 
 SLICE_M = 0.01             # contour sampling along the trunk axis
 ABOVE_PLATE_M = 0.05       # segmentation: this far above the plate top
 THIN_OBJECT_M = 0.035      # objects thinner than this (a dowel is 25 mm) are not part of the outline
+ROD_FREE_PX = 10           # free-span pixels that make a straight dorsal edge a dowel (drill not told)
+ROD_FREE_EXPECTED_PX = 3   # ... when the drill has a dowel (hands cover most of its free ends)
 DEPTH_SMOOTH_PX = 7        # masked mean window for the outline's depth (reaches 1-3 px inside)
 
 
@@ -65,15 +68,18 @@ class Contour:
     view_m: np.ndarray
     uv: np.ndarray
     xyz: np.ndarray
+    rod_cover_view_m: np.ndarray | None = None  # (B,) view_m of what covers a real dowel there (NaN: nothing)
 
 
 @dataclass
 class Rod:
-    """A real dowel seen along the back: its centre line through two (s, w) points of the TrunkAxis, and
-    its diameter (m) measured on its free spans."""
+    """A real dowel seen along the back: its centre line through two (s, w) points of the TrunkAxis (None
+    when unknown) and its diameter (m) measured on its free spans. read_around: its pixels were taken out
+    and the outline is the back's own (station.dowel_rod); otherwise only its free span was seen."""
 
-    centre_sw: np.ndarray
+    centre_sw: np.ndarray | None
     diameter_m: float
+    read_around: bool = False
 
 
 class DepthGeometry:
@@ -134,7 +140,9 @@ def subject_mask(x: np.ndarray, z: np.ndarray, view: np.ndarray, valid: np.ndarr
     """uint8 masks: the subject (above the plate, not beyond its far edge) with thin objects opened away,
     and the thin objects themselves."""
     m = (valid & (z > ABOVE_PLATE_M) & (view < far_m) & (view > far_m - 1.2)).astype(np.uint8)
-    closed = cv2.morphologyEx(m, cv2.MORPH_CLOSE, np.ones((3, 3), np.uint8))
+    # closing fills depth dropouts only: a valid pixel outside the volume (background seen in a narrow gap,
+    # e.g. between a dowel and the back) stays out
+    closed = cv2.morphologyEx(m, cv2.MORPH_CLOSE, np.ones((3, 3), np.uint8)) & (m | ~valid).astype(np.uint8)
     k = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (open_px, open_px))
     opened = cv2.morphologyEx(closed, cv2.MORPH_OPEN, k)
     return opened, closed & (1 - opened)
@@ -176,7 +184,7 @@ def rod_line(thin: np.ndarray, axis_uv: np.ndarray, min_len_px: float
 
 def posterior_contour(geom: DepthGeometry, depth_raw: np.ndarray, depth_scale_m: float, axis: TrunkAxis,
                       win: tuple[slice, slice], far_m: float, s_range_m: tuple[float, float],
-                      subject_depth_m: float) -> tuple[Contour, int, Rod | None]:
+                      subject_depth_m: float, expect_rod: bool = False) -> tuple[Contour, int, Rod | None]:
     """The most dorsal outline point per slice of the trunk axis, the subject's pixel count, and a real
     dowel if one lies along the back."""
     depth_m = depth_raw[win].astype(np.float32) * np.float32(depth_scale_m)
@@ -188,7 +196,17 @@ def posterior_contour(geom: DepthGeometry, depth_raw: np.ndarray, depth_scale_m:
     axis_uv = hip_head_uv[1] - hip_head_uv[0]
     axis_uv = axis_uv / np.linalg.norm(axis_uv) if np.all(np.isfinite(axis_uv)) else None
     mask, thin = subject_mask(x, z, view, valid, far_m, open_px)
-    rod = None if axis_uv is None else _rod_in_axis(geom, axis, win, depth_m, thin, axis_uv, 8 * open_px)
+    rod, fit = None, None
+    # a dowel's free spans are thin objects: without enough of them (and not told) there is none to look for
+    if axis_uv is not None and (expect_rod or np.count_nonzero(thin) >= 3 * ROD_FREE_PX):
+        mid = geom.project(np.array([_xz3(axis.to_xz(0.5 * axis.length_m, w)) for w in (0.0, 0.1)]))
+        fit = find_rod(mask | thin, depth_m, axis_uv, mid[1] - mid[0], 4 * open_px,
+                       ROD_FREE_EXPECTED_PX if expect_rod else ROD_FREE_PX)
+    if fit is not None:
+        mask = body_without_rod(mask | thin, depth_m, fit, open_px)
+        rod = Rod(None, fit.thickness_px * fit.depth_m / geom.intrinsics.fx, read_around=True)
+    elif axis_uv is not None:
+        rod = _rod_in_axis(geom, axis, win, depth_m, thin, axis_uv, 8 * open_px)
     n_subject = int(np.count_nonzero(mask))
     edge = mask & ~cv2.erode(mask, np.ones((3, 3), np.uint8))
     n_bins = max(1, int(np.ceil((s_range_m[1] - s_range_m[0]) / SLICE_M)))
@@ -235,6 +253,8 @@ def posterior_contour(geom: DepthGeometry, depth_raw: np.ndarray, depth_scale_m:
     out.xyz[bins] = p[pick]
     out.uv[bins] = np.stack([u_px[pick], v_px[pick]], axis=1)
     out.view_m[bins] = p[pick] @ geom.view_h
+    if fit is not None:
+        out.rod_cover_view_m = _rod_cover(geom, axis, win, fit, s_range_m, n_bins)
     return out, n_subject, rod
 
 
@@ -255,6 +275,23 @@ def _rod_in_axis(geom: DepthGeometry, axis: TrunkAxis, win: tuple[slice, slice],
     p = (rays * rod_z) @ geom.R.T + geom.t
     s, w = axis.to_axis(p[:, 0], p[:, 2])
     return Rod(np.stack([s, w], axis=1), thickness_px * rod_z / geom.intrinsics.fx)
+
+
+def _rod_cover(geom: DepthGeometry, axis: TrunkAxis, win: tuple[slice, slice], fit: RodFit,
+               s_range_m: tuple[float, float], n_bins: int) -> np.ndarray:
+    """Per slice, the nearest view_m of whatever covers the dowel there (NaN: nothing does)."""
+    out = np.full(n_bins, np.nan)
+    v, u, z_cover = fit.covered
+    if v.size == 0:
+        return out
+    rx, ry = geom.ray_x[u + win[1].start], geom.ray_y[v + win[0].start]
+    on_rod = np.stack([rx * fit.depth_m, ry * fit.depth_m, np.full(u.size, fit.depth_m)], axis=1)
+    s, _ = axis.to_axis(*(on_rod @ geom.R.T + geom.t)[:, [0, 2]].T)
+    cover_view = (np.stack([rx * z_cover, ry * z_cover, z_cover], axis=1) @ geom.R.T + geom.t) @ geom.view_h
+    b = np.floor((s - s_range_m[0]) / SLICE_M).astype(np.intp)
+    ok = (b >= 0) & (b < n_bins)
+    np.fmin.at(out, b[ok], cover_view[ok])
+    return out
 
 
 def _xz3(xz: np.ndarray) -> tuple[float, float, float]:

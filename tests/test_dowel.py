@@ -14,6 +14,7 @@ from drivers.samples import CameraFrame
 from drivers.sim.pose import Pose
 from drivers.sim.render import Renderer
 from drivers.sim.subject import VirtualSubject
+from station.config import StationConfig
 from station.dowel import REGIONS, DowelTracker
 from station.dowel_series import dowel_block, dowel_faults, rep_dowel_gaps
 from station.report_figures import dowel_png
@@ -173,32 +174,65 @@ def test_overlay_picture(artifacts_dir):
     (artifacts_dir / "dowel_arching.png").write_bytes(dowel_png(results[3][1].depth, results[3][2].overlay()))
 
 
-@pytest.mark.parametrize("pattern", ["hinge", "arching", "rounding"])
-def test_real_dowel_on_the_back_is_never_read_as_the_back(pattern):
-    """A dowel held on the back with the hands out of the way (arm capsules left out of the picture): where it
-    touches, its outline sits one diameter (25 mm) outside the back. Until the back is read under it, such
-    frames say so; with the drill's flag every frame does, without it a dowel seen on a free span does, and
-    what is still measured must be right."""
-    cfg = config_for("right")
+def _dowel_frames(pattern: str, lumbar: float | None, side: str, *, hands: bool):
+    """Frames of a subject holding a real dowel on the back; hands=False leaves the arm capsules out of
+    the picture (the dowel alone on the back)."""
+    cfg = config_for(side)
     subject = VirtualSubject(pattern, reps=1, fidget=False, arms="dowel", config=cfg, seed=1,
-                             lumbar_flexion_deg=30.0 if pattern == "rounding" else None)
+                             lumbar_flexion_deg=lumbar)
     renderer = Renderer(config=cfg, seed=1)
-    told, untold = DowelTracker(cfg, holding_dowel=True), DowelTracker(cfg)
-    found = 0
-    for i, t in enumerate(instants(subject, n_bottom=3)):
+    for i, t in enumerate(instants(subject)):
         pose = subject.pose(t)
-        arms = ("hand", "forearm", "upper_arm")
-        body_and_dowel = tuple(c for c in pose.capsules if not c.name.startswith(arms))
-        depth, ir = renderer.render(Pose(t, body_and_dowel, pose.markers, pose.marker_radius_m))
+        if not hands:
+            pose = Pose(t, tuple(c for c in pose.capsules if not c.name.startswith(("hand", "forearm",
+                                                                                       "upper_arm"))),
+                        pose.markers, pose.marker_radius_m)
+        depth, ir = renderer.render(pose)
         frame = CameraFrame(i, 1000 * t, "hardware_clock", 0, depth, ir, 0.001, renderer.intrinsics)
-        d = told.update(frame, markers_at(subject, t), t)
-        assert d.gap_mm is None and d.real_dowel and "dowel" in d.reason
-        d = untold.update(frame, markers_at(subject, t), t)
-        truth = true_gaps_mm(subject, t)
+        yield cfg, t, frame, markers_at(subject, t), true_gaps_mm(subject, t)
+
+
+DOWEL_CASES = [("hinge", None), ("rounding", 15.0), ("rounding", 30.0), ("arching", None)]
+
+
+@pytest.mark.parametrize("side", ["right", "left"])
+@pytest.mark.parametrize("pattern, lumbar", DOWEL_CASES)
+def test_real_dowel_is_read_around_against_truth(pattern, lumbar, side):
+    """A real 25 mm dowel on the back, hands out of the picture: it is found (straight dorsal edge with free
+    spans), taken out of the mask and the back read under it, with or without the drill's flag. Every frame
+    is measured, within the same 5 mm RMS; read as the back, its diameter would add 25 mm where it touches."""
+    told = untold = None
+    results = []
+    for cfg, t, frame, markers, truth in _dowel_frames(pattern, lumbar, side, hands=False):
+        told = told or DowelTracker(cfg, holding_dowel=True)
+        untold = untold or DowelTracker(cfg)
+        for tracker in (told, untold):
+            d = tracker.update(frame, markers, t)
+            assert d.gap_mm is not None and d.real_dowel, d.reason
+            results.append((t, frame, d, truth))
+    assert _rms_mm(results) <= GAP_RMS_MAX_MM, (_rms_mm(results), [(r[2].gap_mm, r[3]) for r in results])
+
+
+@pytest.mark.parametrize("side", ["right", "left"])
+@pytest.mark.parametrize("pattern, lumbar", [DOWEL_CASES[0], DOWEL_CASES[2], DOWEL_CASES[3]])
+def test_real_dowel_held_in_the_hands_measures_or_says_hidden(pattern, lumbar, side):
+    """The usual grip: one hand behind the neck, one at the low back. From the side, the near arm covers
+    the head (hand behind the neck) or lies along the back (hand at the low back). Every frame is either
+    measured or names the region hidden and what hides it; what covers the dowel covers the back beside it.
+    Measured frames: within 12 mm per frame (the hand at the low back leaves part of the sacrum's window:
+    9.7 mm at most, measured over these cases), and on the same side of the 20 mm fault threshold as the
+    truth."""
+    measured = 0
+    threshold = StationConfig().thresholds.dowel_gap_max_mm
+    for cfg, t, frame, markers, truth in _dowel_frames(pattern, lumbar, side, hands=True):
+        d = DowelTracker(cfg, holding_dowel=True).update(frame, markers, t)
         if d.gap_mm is None:
-            found += d.real_dowel
-            assert d.reason
-        elif t > 2.0 and pattern != "hinge":  # a dowel off the back somewhere must have been seen
-            raise AssertionError((t, d.gap_mm, truth))
-    if pattern != "hinge":
-        assert found >= 3
+            assert d.reason.split(":")[0] in REGIONS and "hidden" in d.reason, d.reason
+            continue
+        measured += 1
+        assert d.real_dowel
+        for r in REGIONS:
+            assert abs(d.gap_mm[r] - truth[r]) <= 12.0, (t, d.gap_mm, truth)
+            assert (d.gap_mm[r] > threshold) == (truth[r] > threshold), (t, d.gap_mm, truth)
+    if side == "left" and pattern != "rounding":
+        assert measured >= 4

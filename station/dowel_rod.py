@@ -1,0 +1,153 @@
+"""A real dowel held along the back: found in the depth image, measured, and taken out of the subject's mask.
+
+Seen from the side, a dowel pressed on the back is the straightest part of the silhouette's dorsal outline:
+its outer edge is that outline wherever nothing covers it, over the spans where it touches the back and
+the spans where it does not. So it is the line most of the outline's dorsal-most points (one per pixel
+along the trunk) lie on (RANSAC, within 25 deg of the trunk axis). A straight, thick back would be such a
+line too; a dowel is confirmed by its free spans, where background shows within a dowel's thickness
+inside its outer edge, and those spans give its thickness and depth.
+
+Its pixels (outer edge to one thickness in, at its depth) are then removed from the mask, and so is
+everything behind it (the far hand gripping it): the outline left is the back's own, the dowel's inner edge
+where the back touches it, the back itself where it stands off. Whatever lies in front of the dowel (the
+near hand or arm) lies in front of the back's outline beside it: those pixels are returned so the regions
+they cover say "hidden" instead of reading the arm as the back.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+MAX_TILT_DEG = 25.0       # the dowel runs along the trunk axis within this
+EDGE_TOL_PX = 1.0         # outline points this close to the line are on the dowel's outer edge
+RANSAC_PAIRS = 64         # random pairs: the dowel holds most outline points, so a few dozen find it
+MAX_THICK_PX = 12         # a free span: background within this many pixels inside the outer edge
+BEHIND_M = 0.04           # pixels this much deeper than the dowel are behind it (far hand), not the back
+IN_FRONT_M = 0.02         # pixels on the dowel's line this much nearer than it cover it
+OWN_DEPTH_M = 0.06        # the dowel's own pixels lie this close to its depth (noise at 2-3 m is 1-3 cm)
+
+
+@dataclass
+class RodFit:
+    """The dowel in image coordinates along (a) and across (n, + out of the back) the trunk axis, in
+    pixels: outer edge n = slope * a + offset_px. thickness_px / depth_m from its free spans; pixels: uint8
+    mask of its own pixels; covered: (v, u, depth m) of pixels on its line that something nearer covers."""
+
+    slope: float
+    offset_px: float
+    thickness_px: float
+    depth_m: float
+    free_px: int
+    pixels: np.ndarray
+    covered: tuple[np.ndarray, np.ndarray, np.ndarray]
+
+
+def find_rod(closed: np.ndarray, depth_m: np.ndarray, axis_uv: np.ndarray, dorsal_uv: np.ndarray,
+             min_len_px: float, min_free_px: int) -> RodFit | None:
+    """The dowel along the back in a window's subject mask `closed` (uint8, thin objects kept) and its
+    depth (m), or None. axis_uv / dorsal_uv: image directions of the trunk axis and out of the back;
+    min_len_px: outline pixels that must lie on its outer edge; min_free_px: pixels of free span needed."""
+    n_dir = np.array([-axis_uv[1], axis_uv[0]])
+    n_dir = n_dir if n_dir @ dorsal_uv >= 0 else -n_dir
+    a, n = _dorsal_outline(closed, axis_uv, n_dir)
+    line = _envelope_line(a, n)
+    if line is None or np.count_nonzero(line[2]) < min_len_px:
+        return None
+    slope, offset, on_edge = line
+    # free spans: walking in from the outer edge, background within MAX_THICK_PX (then 3 px of it)
+    steps = np.arange(MAX_THICK_PX + 4)
+    a_on = a[on_edge]
+    nn = (slope * a_on + offset)[:, None] - steps[None, :]
+    uu = np.rint(a_on[:, None] * axis_uv[0] + nn * n_dir[0]).astype(np.intp)
+    vv = np.rint(a_on[:, None] * axis_uv[1] + nn * n_dir[1]).astype(np.intp)
+    inside = np.all((uu >= 0) & (uu < closed.shape[1]) & (vv >= 0) & (vv < closed.shape[0]), axis=1)
+    uu, vv = uu[inside], vv[inside]
+    filled = closed[vv, uu] > 0
+    first_gap = np.argmin(filled, axis=1)
+    gap_rows = np.arange(filled.shape[0])
+    after = np.minimum(first_gap, MAX_THICK_PX)
+    free = filled[:, 0] & (first_gap > 0) & (first_gap <= MAX_THICK_PX) & ~filled[gap_rows, after + 1] \
+        & ~filled[gap_rows, after + 2]
+    if np.count_nonzero(free) < min_free_px:
+        return None
+    thickness_px = float(np.median(first_gap[free]))
+    span = steps[None, :] < first_gap[free][:, None]
+    z = depth_m[vv[free][span], uu[free][span]]
+    z = z[z > 0]
+    if z.size < min_free_px:
+        return None
+    depth = float(np.median(z))
+    # its pixels: centres between the outer edge (fit through outline pixel centres, half a pixel inside
+    # the true edge) and one thickness in, at its depth; the ends a few pixels past the outline fit
+    pv, pu = np.nonzero(closed)
+    pa = pu * axis_uv[0] + pv * axis_uv[1]
+    off = slope * pa + offset - (pu * n_dir[0] + pv * n_dir[1])
+    zp = depth_m[pv, pu]
+    lo, hi = a_on.min() - 3.0, a_on.max() + 3.0
+    along = (pa > lo) & (pa < hi)
+    own = along & (off > -1.5) & (off < thickness_px - 0.5) & (np.abs(zp - depth) < OWN_DEPTH_M)
+    pixels = np.zeros_like(closed)
+    pixels[pv[own], pu[own]] = 1
+    # its middle line, sampled every pixel: what covers it there
+    am = np.arange(lo, hi)
+    nm = slope * am + offset - (thickness_px - 1) / 2
+    mu = np.rint(am * axis_uv[0] + nm * n_dir[0]).astype(np.intp)
+    mv = np.rint(am * axis_uv[1] + nm * n_dir[1]).astype(np.intp)
+    ok = (mu >= 0) & (mu < closed.shape[1]) & (mv >= 0) & (mv < closed.shape[0])
+    mu, mv = mu[ok], mv[ok]
+    zm = depth_m[mv, mu]
+    front = (zm > 0) & (zm < depth - IN_FRONT_M) & (closed[mv, mu] > 0)
+    return RodFit(float(slope), float(offset), thickness_px, depth, int(np.count_nonzero(free)), pixels,
+                  (mv[front], mu[front], zm[front]))
+
+
+def body_without_rod(closed: np.ndarray, depth_m: np.ndarray, rod: RodFit, open_px: int) -> np.ndarray:
+    """The subject mask with the dowel and everything behind it taken out, the largest piece kept (a far
+    hand's fingers left beyond the dowel are not the back), opened like the plain mask."""
+    body = closed & (1 - rod.pixels) & (depth_m <= rod.depth_m + BEHIND_M).astype(np.uint8)
+    n_lab, lab, stats, _ = cv2.connectedComponentsWithStats(body, connectivity=8)
+    if n_lab > 2:
+        body = (lab == 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))).astype(np.uint8)
+    k = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (open_px, open_px))
+    return cv2.morphologyEx(body, cv2.MORPH_OPEN, k)
+
+
+def _dorsal_outline(closed: np.ndarray, axis_uv: np.ndarray, n_dir: np.ndarray
+                    ) -> tuple[np.ndarray, np.ndarray]:
+    """The most dorsal outline pixel per pixel of length along the trunk: (a, n) image coordinates."""
+    edge = closed & ~cv2.erode(closed, np.ones((3, 3), np.uint8))
+    vv, uu = np.nonzero(edge)
+    a = uu * axis_uv[0] + vv * axis_uv[1]
+    n = uu * n_dir[0] + vv * n_dir[1]
+    b = np.floor(a).astype(np.intp)
+    order = np.lexsort((n, b))
+    last = order[np.r_[b[order][1:] != b[order][:-1], True]] if b.size else order
+    return a[last], n[last]
+
+
+def _envelope_line(a: np.ndarray, n: np.ndarray) -> tuple[float, float, np.ndarray] | None:
+    """RANSAC line n = slope * a + offset with the most points within EDGE_TOL_PX (pairs drawn with a fixed
+    seed: the same frame always gives the same line), refitted by least squares on them twice."""
+    if a.size < 20:
+        return None
+    rng = np.random.default_rng(0)
+    i, j = rng.integers(0, a.size, (2, RANSAC_PAIRS))
+    da = a[j] - a[i]
+    ok = np.abs(da) >= 10
+    slope = (n[j] - n[i])[ok] / da[ok]
+    ok2 = np.abs(slope) <= np.tan(np.radians(MAX_TILT_DEG))
+    if not ok2.any():
+        return None
+    slope, i = slope[ok2], i[ok][ok2]
+    resid = n[None, :] - (n[i][:, None] + slope[:, None] * (a[None, :] - a[i][:, None]))
+    best = int(np.argmax(np.count_nonzero(np.abs(resid) <= EDGE_TOL_PX, axis=1)))
+    on = np.abs(resid[best]) <= EDGE_TOL_PX
+    for _ in range(2):
+        if np.count_nonzero(on) < 3:
+            return None
+        k, c = np.polyfit(a[on], n[on], 1)
+        on = np.abs(n - (k * a + c)) <= EDGE_TOL_PX
+    return float(k), float(c), on
