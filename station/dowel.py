@@ -17,7 +17,8 @@ Nothing is guessed: a frame without hip and head markers, with the camera not ac
 subject facing the wrong way (camera side set wrong), off the plate, or a region with too little contour or
 hidden by something in front of the back (arm, hand, load) gives gap_mm None with a reason. A region is read
 from the part of it that shows the back's own outline (station.dowel_regions): an arm over the back beside
-the outline (hands on hips) is not the back, and neither hides it.
+the outline (hands on hips) is not the back, and neither hides it. A real dowel held on the back is found,
+taken out of the mask and the back read under it (station.dowel_rod); what covers the dowel covers the back.
 """
 
 from __future__ import annotations

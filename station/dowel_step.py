@@ -3,7 +3,8 @@
 DowelStep wraps station.dowel.DowelTracker for a stream of camera frames: one DowelFrame per frame with
 depth, the DowelBlock row the core consumes, a small copyable dict for the live snapshot, and the row the
 trial file stores (/dowel, docs/trial-format.md). A dowel drill (drill name containing "dowel") has a
-real dowel on the back: the tracker then reports "not measured" with its reason, never a number.
+real dowel on the back: the tracker expects it, reads the back under it (station.dowel_rod), and reports
+"not measured" with its reason when it is not found or a hand hides a region, never a made-up number.
 
 Cost: DowelTracker.update is ~3.4 ms per 848x480 frame, fine at 30 fps. When the worker falls behind (a
 frame already older than `behind_s` when it is processed) every other frame is skipped rather than
