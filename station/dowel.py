@@ -30,7 +30,7 @@ import numpy as np
 from drivers.samples import CameraFrame
 from station.config import StationConfig
 from station.dowel_contour import SLICE_M, Contour, DepthGeometry, TrunkAxis, median3, posterior_contour
-from station.dowel_regions import back_slices, line_fit, region_slices, skull_back
+from station.dowel_regions import back_slices, hidden_reason, line_fit, region_slices, skull_back
 
 REGIONS = ("sacrum", "upper_back", "head")
 # contact windows as fractions of the trochanter -> tragus distance (typical adult segment proportions:
@@ -196,12 +196,10 @@ class DowelTracker:
         head = skull_back(pts[sel["head"]], d_u)
         # the skull's furthest point must be seen with the back's outline on both sides of it, not at the
         # edge of something covering the rest of the head (a hand behind the neck)
-        beside = back.occluded & (np.abs(contour.s_m - head[0]) <= HEAD_CLEAR_M)
-        if beside.any():
-            near = back.nearer_m[np.abs(contour.s_m - head[0]) <= HEAD_CLEAR_M]
-            near_txt = f" {np.nanmax(near):.2f} m" if np.isfinite(near).any() else ""
-            return DowelFrame(t, None, f"head: hidden by something{near_txt} in front of the back (arm, hand "
-                                       "or load) next to its most posterior point")
+        beside = np.abs(contour.s_m - head[0]) <= HEAD_CLEAR_M
+        if back.occluded[beside].any():
+            return DowelFrame(t, None, "head: " + hidden_reason(back.nearer_m[beside],
+                                                                "next to its most posterior point"))
         sw = {"sacrum": sacrum, "upper_back": upper, "head": head}
         xz = {r: axis.to_xz(*v) for r, v in sw.items()}
         gaps_m, behind, end_a, end_b = dowel_gaps(xz["sacrum"], xz["upper_back"], xz["head"], axis.dorsal)

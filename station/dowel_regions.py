@@ -77,11 +77,15 @@ def region_slices(s_m: np.ndarray, w_all: np.ndarray, back: BackSlices, window: 
     seen = in_win & np.isfinite(w_all)
     hidden = in_win & back.occluded
     if np.count_nonzero(seen) >= max(MIN_SEEN_FRAC * n_win, 4) and hidden.any():
-        near = back.nearer_m[in_win]
-        near_txt = f" {np.nanmax(near):.2f} m" if np.isfinite(near).any() else ""
-        return None, (f"hidden by something{near_txt} in front of the back (arm, hand or load) over "
-                      f"{100 * np.count_nonzero(hidden) / max(n_win, 1):.0f}% of its span")
+        return None, hidden_reason(back.nearer_m[in_win],
+                                   f"over {100 * np.count_nonzero(hidden) / max(n_win, 1):.0f}% of its span")
     return None, "too little of the back's outline seen"
+
+
+def hidden_reason(nearer_m: np.ndarray, where: str) -> str:
+    """'hidden by something 0.12 m in front of the back (arm, hand or load) <where>' (distance if known)."""
+    near_txt = f" {np.nanmax(nearer_m):.2f} m" if np.isfinite(nearer_m).any() else ""
+    return f"hidden by something{near_txt} in front of the back (arm, hand or load) {where}"
 
 
 def line_fit(p: np.ndarray, outlier_m: float = 0.006) -> tuple[np.ndarray, np.ndarray]:
