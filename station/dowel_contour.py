@@ -69,6 +69,7 @@ class Contour:
     uv: np.ndarray
     xyz: np.ndarray
     rod_cover_view_m: np.ndarray | None = None  # (B,) view_m of what covers a real dowel there (NaN: nothing)
+    rod_outer_w_m: np.ndarray | None = None  # (B,) w_m of a real dowel's outer edge (NaN: past its ends)
 
 
 @dataclass
@@ -255,6 +256,12 @@ def posterior_contour(geom: DepthGeometry, depth_raw: np.ndarray, depth_scale_m:
     out.view_m[bins] = p[pick] @ geom.view_h
     if fit is not None:
         out.rod_cover_view_m = _rod_cover(geom, axis, win, fit, s_range_m, n_bins)
+        # the back cannot reach past the dowel (soft tissue pressed into it can reach its outer edge at most):
+        # outline beyond it is the hand gripping it
+        edge = _deproject_uv(geom, fit.edge_uv + np.array([win[1].start, win[0].start]), fit.depth_m)
+        s_e, w_e = axis.to_axis(edge[:, 0], edge[:, 2])
+        order = np.argsort(s_e)
+        out.rod_outer_w_m = np.interp(s_c, s_e[order], w_e[order], left=np.nan, right=np.nan)
     return out, n_subject, rod
 
 
@@ -269,12 +276,17 @@ def _rod_in_axis(geom: DepthGeometry, axis: TrunkAxis, win: tuple[slice, slice],
     if z.size < min_len_px / 2:
         return None
     rod_z = float(np.median(z))
-    ends_uv = np.stack([c - 100.0 * u, c + 100.0 * u]) + np.array([win[1].start, win[0].start])
-    rays = np.stack([np.interp(ends_uv[:, 0], np.arange(geom.ray_x.size), geom.ray_x),
-                     np.interp(ends_uv[:, 1], np.arange(geom.ray_y.size), geom.ray_y), np.ones(2)], axis=1)
-    p = (rays * rod_z) @ geom.R.T + geom.t
+    p = _deproject_uv(geom, np.stack([c - 100.0 * u, c + 100.0 * u]) + np.array([win[1].start, win[0].start]),
+                      rod_z)
     s, w = axis.to_axis(p[:, 0], p[:, 2])
     return Rod(np.stack([s, w], axis=1), thickness_px * rod_z / geom.intrinsics.fx)
+
+
+def _deproject_uv(geom: DepthGeometry, uv: np.ndarray, z_m: float) -> np.ndarray:
+    """Sub-pixel image points (K, 2) at depth z_m -> plate-frame points (K, 3)."""
+    rays = np.stack([np.interp(uv[:, 0], np.arange(geom.ray_x.size), geom.ray_x),
+                     np.interp(uv[:, 1], np.arange(geom.ray_y.size), geom.ray_y), np.ones(len(uv))], axis=1)
+    return (rays * z_m) @ geom.R.T + geom.t
 
 
 def _rod_cover(geom: DepthGeometry, axis: TrunkAxis, win: tuple[slice, slice], fit: RodFit,

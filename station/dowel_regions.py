@@ -38,10 +38,12 @@ class BackSlices:
 
 
 def back_slices(s_m: np.ndarray, w_m: np.ndarray, view_m: np.ndarray, trunk: np.ndarray, slice_m: float,
-                pixel_m: float, rod_cover_view_m: np.ndarray | None = None) -> BackSlices:
+                pixel_m: float, rod_cover_view_m: np.ndarray | None = None,
+                rod_outer_w_m: np.ndarray | None = None) -> BackSlices:
     """Flag the slices whose outline is not the back's. trunk: slices of the trunk (for the back's distance
     from the camera); pixel_m: one pixel's size at the subject (the depth blend's reach); rod_cover_view_m:
-    per slice, the view_m of whatever covers a real dowel there (NaN: nothing)."""
+    per slice, the view_m of whatever covers a real dowel there (NaN: nothing); rod_outer_w_m: per slice, the
+    dorsal offset of a real dowel's outer edge (the back lies inside it; outline beyond is a hand on it)."""
     # the back's outline lies at about one distance from the camera; arms in front are nearer (a low
     # percentile would follow them when they cover much of the trunk)
     back_view = float(np.percentile(view_m[trunk], 75)) if trunk.any() else np.nan
@@ -52,6 +54,8 @@ def back_slices(s_m: np.ndarray, w_m: np.ndarray, view_m: np.ndarray, trunk: np.
             rod_near = back_view - rod_cover_view_m
             front |= rod_near > OCCLUDER_NEAR_M
             nearer = np.fmax(nearer, np.where(rod_near > OCCLUDER_NEAR_M, rod_near, np.nan))
+        if rod_outer_w_m is not None:
+            front |= w_m > rod_outer_w_m + pixel_m
     grow = int(np.ceil(BLEND_PX * pixel_m / slice_m))
     occluded = _grow(front, grow)
     return BackSlices(np.where(occluded, np.nan, w_m), occluded, np.where(front, nearer, np.nan))

@@ -34,7 +34,8 @@ OWN_DEPTH_M = 0.06        # the dowel's own pixels lie this close to its depth (
 class RodFit:
     """The dowel in image coordinates along (a) and across (n, + out of the back) the trunk axis, in
     pixels: outer edge n = slope * a + offset_px. thickness_px / depth_m from its free spans; pixels: uint8
-    mask of its own pixels; covered: (v, u, depth m) of pixels on its line that something nearer covers."""
+    mask of its own pixels; covered: (v, u, depth m) of pixels on its line that something nearer covers;
+    edge_uv: (2, 2) its outer edge's end points (u, v)."""
 
     slope: float
     offset_px: float
@@ -43,6 +44,7 @@ class RodFit:
     free_px: int
     pixels: np.ndarray
     covered: tuple[np.ndarray, np.ndarray, np.ndarray]
+    edge_uv: np.ndarray
 
 
 def find_rod(closed: np.ndarray, depth_m: np.ndarray, axis_uv: np.ndarray, dorsal_uv: np.ndarray,
@@ -100,8 +102,11 @@ def find_rod(closed: np.ndarray, depth_m: np.ndarray, axis_uv: np.ndarray, dorsa
     mu, mv = mu[ok], mv[ok]
     zm = depth_m[mv, mu]
     front = (zm > 0) & (zm < depth - IN_FRONT_M) & (closed[mv, mu] > 0)
+    ea = np.array([lo, hi])
+    en = slope * ea + offset
+    edge_uv = np.stack([ea * axis_uv[0] + en * n_dir[0], ea * axis_uv[1] + en * n_dir[1]], axis=1)
     return RodFit(float(slope), float(offset), thickness_px, depth, int(np.count_nonzero(free)), pixels,
-                  (mv[front], mu[front], zm[front]))
+                  (mv[front], mu[front], zm[front]), edge_uv)
 
 
 def body_without_rod(closed: np.ndarray, depth_m: np.ndarray, rod: RodFit, open_px: int) -> np.ndarray:

@@ -218,21 +218,24 @@ def test_real_dowel_is_read_around_against_truth(pattern, lumbar, side):
 def test_real_dowel_held_in_the_hands_measures_or_says_hidden(pattern, lumbar, side):
     """The usual grip: one hand behind the neck, one at the low back. From the side, the near arm covers
     the head (hand behind the neck) or lies along the back (hand at the low back). Every frame is either
-    measured or names the region hidden and what hides it; what covers the dowel covers the back beside it.
-    Measured frames: within 12 mm per frame (the hand at the low back leaves part of the sacrum's window:
-    9.7 mm at most, measured over these cases), and on the same side of the 20 mm fault threshold as the
-    truth."""
-    measured = 0
+    measured or names the region hidden and what hides it; what covers the dowel covers the back beside it,
+    and the hand gripping it (outline past the dowel's outer edge) is not the back. Measured frames: the
+    5 mm RMS goal over the case, each frame within 8 mm (3.6 mm at most over these cases), and on the same
+    side of the 20 mm fault threshold as the truth."""
+    measured = []
     threshold = StationConfig().thresholds.dowel_gap_max_mm
     for cfg, t, frame, markers, truth in _dowel_frames(pattern, lumbar, side, hands=True):
         d = DowelTracker(cfg, holding_dowel=True).update(frame, markers, t)
         if d.gap_mm is None:
             assert d.reason.split(":")[0] in REGIONS and "hidden" in d.reason, d.reason
             continue
-        measured += 1
+        measured.append((t, frame, d, truth))
         assert d.real_dowel
         for r in REGIONS:
-            assert abs(d.gap_mm[r] - truth[r]) <= 12.0, (t, d.gap_mm, truth)
+            assert abs(d.gap_mm[r] - truth[r]) <= 8.0, (t, d.gap_mm, truth)
             assert (d.gap_mm[r] > threshold) == (truth[r] > threshold), (t, d.gap_mm, truth)
+    if measured:
+        assert _rms_mm(measured) <= GAP_RMS_MAX_MM, [(r[2].gap_mm, r[3]) for r in measured]
     if side == "left" and pattern != "rounding":
-        assert measured >= 4
+        # the hand at the low back no longer stands in for the sacrum: every frame is measured
+        assert len(measured) == 6
