@@ -38,7 +38,7 @@ def main() -> int:
     args = ap.parse_args()
     cfg = StationConfig()
 
-    def run(arms: str, holding_dowel: bool) -> tuple[np.ndarray, int]:
+    def run(arms: str, holding_dowel: bool, cfg: StationConfig) -> tuple[np.ndarray, int]:
         subject = VirtualSubject("rounding", reps=1, fidget=False, arms=arms, config=cfg, seed=0)
         renderer = Renderer(config=cfg, seed=0)
         n_frames = 20 if args.quick else 60
@@ -60,14 +60,19 @@ def main() -> int:
                 measured += d.gap_mm is not None
         return np.array(per_frame_ms), measured
 
-    ms, measured = run("crossed", False)
-    rod_ms, rod_measured = run("dowel", True)  # a real dowel held on the back: found and read around
+    ms, measured = run("crossed", False, cfg)
+    # a real dowel held on the back, found and read around; from the left, where the hand behind the neck
+    # does not hide the head, so the whole measurement runs (from the right most frames stop at "hidden")
+    left = StationConfig()
+    left.camera.side, left.camera.position_m = "left", [0.0, 2.2, 0.9]
+    rod_ms, rod_measured = run("dowel", True, left)
     result = {
         "what": "DowelTracker.update per 848x480 frame, CPU time of this process (one thread)",
         "resolution": [cfg.camera.width, cfg.camera.height],
         "frames": int(ms.size), "measured_frames": int(measured),
         "median_ms": round(float(np.median(ms)), 3), "p95_ms": round(float(np.percentile(ms, 95)), 3),
-        "real_dowel": {"frames": int(rod_ms.size), "measured_frames": int(rod_measured),
+        "real_dowel": {"camera_side": "left", "frames": int(rod_ms.size),
+                       "measured_frames": int(rod_measured),
                        "median_ms": round(float(np.median(rod_ms)), 3),
                        "p95_ms": round(float(np.percentile(rod_ms, 95)), 3)},
         "goal_ms": 5.0, **machine_fields(),

@@ -30,7 +30,14 @@ import numpy as np
 from drivers.samples import CameraFrame
 from station.config import StationConfig
 from station.dowel_contour import SLICE_M, Contour, DepthGeometry, TrunkAxis, median3, posterior_contour
-from station.dowel_regions import back_slices, hidden_reason, line_fit, region_slices, skull_back
+from station.dowel_regions import (
+    back_slices,
+    hidden_reason,
+    line_fit,
+    region_slices,
+    skull_back,
+    sorted_quantile,
+)
 
 REGIONS = ("sacrum", "upper_back", "head")
 # contact windows as fractions of the trochanter -> tragus distance (typical adult segment proportions:
@@ -172,7 +179,7 @@ class DowelTracker:
         L = axis.length_m
         w_all = median3(contour.w_m)
         trunk = (contour.s_m > 0) & (contour.s_m < 0.8 * L) & np.isfinite(w_all) & np.isfinite(contour.view_m)
-        depth_m = float(np.nanmedian((contour.xyz[trunk] - geom.t) @ geom.R[:, 2])) if trunk.any() else 2.0
+        depth_m = sorted_quantile((contour.xyz[trunk] - geom.t) @ geom.R[:, 2], 0.5) if trunk.any() else 2.0
         back = back_slices(contour.s_m, w_all, contour.view_m, trunk, SLICE_M,
                            depth_m / geom.intrinsics.fx, contour.rod_cover_view_m, contour.rod_outer_w_m)
         pts = np.stack([contour.s_m, back.w_m], axis=1)

@@ -21,6 +21,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from station.dowel_regions import sorted_quantile
+
 MAX_TILT_DEG = 25.0       # the dowel runs along the trunk axis within this
 EDGE_TOL_PX = 1.0         # outline points this close to the line are on the dowel's outer edge
 RANSAC_PAIRS = 64         # random pairs: the dowel holds most outline points, so a few dozen find it
@@ -28,6 +30,10 @@ MAX_THICK_PX = 12         # a free span: background within this many pixels insi
 BEHIND_M = 0.04           # pixels this much deeper than the dowel are behind it (far hand), not the back
 IN_FRONT_M = 0.02         # pixels on the dowel's line this much nearer than it cover it
 OWN_DEPTH_M = 0.06        # the dowel's own pixels lie this close to its depth (noise at 2-3 m is 1-3 cm)
+
+
+# RANSAC pairs as fractions of the outline's length, drawn once (a generator per frame costs 0.1 ms)
+_PAIR_FRACTIONS = np.random.default_rng(0).random((2, RANSAC_PAIRS))
 
 
 @dataclass
@@ -75,24 +81,16 @@ def find_rod(closed: np.ndarray, depth_m: np.ndarray, axis_uv: np.ndarray, dorsa
         & ~filled[gap_rows, after + 2]
     if np.count_nonzero(free) < min_free_px:
         return None
-    thickness_px = float(np.median(first_gap[free]))
+    thickness_px = sorted_quantile(first_gap[free], 0.5)
     span = steps[None, :] < first_gap[free][:, None]
     z = depth_m[vv[free][span], uu[free][span]]
     z = z[z > 0]
     if z.size < min_free_px:
         return None
-    depth = float(np.median(z))
-    # its pixels: centres between the outer edge (fit through outline pixel centres, half a pixel inside
-    # the true edge) and one thickness in, at its depth; the ends a few pixels past the outline fit
-    pv, pu = np.nonzero(closed)
-    pa = pu * axis_uv[0] + pv * axis_uv[1]
-    off = slope * pa + offset - (pu * n_dir[0] + pv * n_dir[1])
-    zp = depth_m[pv, pu]
+    depth = sorted_quantile(z, 0.5)
+    # its pixels, from a few pixels past the ends of the outline fit
     lo, hi = a_on.min() - 3.0, a_on.max() + 3.0
-    along = (pa > lo) & (pa < hi)
-    own = along & (off > -1.5) & (off < thickness_px - 0.5) & (np.abs(zp - depth) < OWN_DEPTH_M)
-    pixels = np.zeros_like(closed)
-    pixels[pv[own], pu[own]] = 1
+    pixels = _band_pixels(closed, depth_m, axis_uv, n_dir, (slope, offset), (lo, hi), thickness_px, depth)
     # its middle line, sampled every pixel: what covers it there
     am = np.arange(lo, hi)
     nm = slope * am + offset - (thickness_px - 1) / 2
@@ -134,12 +132,11 @@ def _dorsal_outline(closed: np.ndarray, axis_uv: np.ndarray, n_dir: np.ndarray
 
 
 def _envelope_line(a: np.ndarray, n: np.ndarray) -> tuple[float, float, np.ndarray] | None:
-    """RANSAC line n = slope * a + offset with the most points within EDGE_TOL_PX (pairs drawn with a fixed
-    seed: the same frame always gives the same line), refitted by least squares on them twice."""
+    """RANSAC line n = slope * a + offset with the most points within EDGE_TOL_PX (pairs drawn once, with a
+    fixed seed: the same frame always gives the same line), refitted by least squares on them twice."""
     if a.size < 20:
         return None
-    rng = np.random.default_rng(0)
-    i, j = rng.integers(0, a.size, (2, RANSAC_PAIRS))
+    i, j = (_PAIR_FRACTIONS * a.size).astype(np.intp)
     da = a[j] - a[i]
     ok = np.abs(da) >= 10
     slope = (n[j] - n[i])[ok] / da[ok]
@@ -153,6 +150,40 @@ def _envelope_line(a: np.ndarray, n: np.ndarray) -> tuple[float, float, np.ndarr
     for _ in range(2):
         if np.count_nonzero(on) < 3:
             return None
-        k, c = np.polyfit(a[on], n[on], 1)
+        k, c = _fit_line(a[on], n[on])
         on = np.abs(n - (k * a + c)) <= EDGE_TOL_PX
     return float(k), float(c), on
+
+
+def _fit_line(a: np.ndarray, n: np.ndarray) -> tuple[float, float]:
+    """Least-squares n = k a + c (closed form: np.polyfit's lstsq costs 0.15 ms a call)."""
+    am, nm = a.mean(), n.mean()
+    da = a - am
+    k = float(da @ (n - nm) / max(float(da @ da), 1e-12))
+    return k, float(nm - k * am)
+
+
+def _band_pixels(closed: np.ndarray, depth_m: np.ndarray, axis_uv: np.ndarray, n_dir: np.ndarray,
+                 line: tuple[float, float], a_range: tuple[float, float], thickness_px: float,
+                 depth: float) -> np.ndarray:
+    """uint8 mask of the dowel's own pixels: centres between its outer edge (fit through outline pixel
+    centres, half a pixel inside the true edge) and one thickness in, over a_range, at its depth. Only the
+    band's bounding box is evaluated; a pixel's (a, offset) are linear in (u, v)."""
+    slope, offset = line
+    lo, hi = a_range
+    ca = np.array([lo, lo, hi, hi])
+    cn = slope * ca + offset + np.array([1.5, -thickness_px, 1.5, -thickness_px])
+    cu, cv = ca * axis_uv[0] + cn * n_dir[0], ca * axis_uv[1] + cn * n_dir[1]
+    u0, u1 = max(int(np.floor(cu.min())), 0), min(int(np.ceil(cu.max())) + 1, closed.shape[1])
+    v0, v1 = max(int(np.floor(cv.min())), 0), min(int(np.ceil(cv.max())) + 1, closed.shape[0])
+    pixels = np.zeros_like(closed)
+    if u1 <= u0 or v1 <= v0:
+        return pixels
+    u = np.arange(u0, u1, dtype=np.float32)[None, :]
+    v = np.arange(v0, v1, dtype=np.float32)[:, None]
+    pa = u * np.float32(axis_uv[0]) + v * np.float32(axis_uv[1])
+    off = pa * np.float32(slope) + np.float32(offset) - (u * np.float32(n_dir[0]) + v * np.float32(n_dir[1]))
+    own = (pa > lo) & (pa < hi) & (off > -1.5) & (off < thickness_px - 0.5) & (closed[v0:v1, u0:u1] > 0) \
+        & (np.abs(depth_m[v0:v1, u0:u1] - np.float32(depth)) < OWN_DEPTH_M)
+    pixels[v0:v1, u0:u1] = own
+    return pixels
