@@ -181,7 +181,8 @@ class DowelTracker:
         trunk = (contour.s_m > 0) & (contour.s_m < 0.8 * L) & np.isfinite(w_all) & np.isfinite(contour.view_m)
         depth_m = sorted_quantile((contour.xyz[trunk] - geom.t) @ geom.R[:, 2], 0.5) if trunk.any() else 2.0
         back = back_slices(contour.s_m, w_all, contour.view_m, trunk, SLICE_M,
-                           depth_m / geom.intrinsics.fx, contour.rod_cover_view_m, contour.rod_outer_w_m)
+                           depth_m / geom.intrinsics.fx, contour.rod_cover_view_m, contour.rod_outer_w_m,
+                           contour.detached)
         pts = np.stack([contour.s_m, back.w_m], axis=1)
         s_acromion = 0.76 * L if shoulder is None else float(axis.to_axis(shoulder[0], shoulder[2])[0])
         windows = {"sacrum": (SACRUM_FIT[0] * L, SACRUM_FIT[1] * L),

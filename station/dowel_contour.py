@@ -25,7 +25,11 @@ SLICE_M = 0.01             # contour sampling along the trunk axis
 ABOVE_PLATE_M = 0.05       # segmentation: this far above the plate top
 THIN_OBJECT_M = 0.035      # objects thinner than this (a dowel is 25 mm) are not part of the outline
 ROD_FREE_PX = 10           # free-span pixels that make a straight dorsal edge a dowel (drill not told)
+ROD_MAX_DIAMETER_M = 0.045  # dowels and broomsticks are 20-35 mm across
 ROD_FREE_EXPECTED_PX = 3   # ... when the drill has a dowel (hands cover most of its free ends)
+DETACH_TO_W_M = 0.03       # an outline point is the back's when solid from it to this far off the trunk axis
+DETACH_GAP_M = 0.10        # ... with nothing this much farther in between (the gap behind a bridging arm)
+_DETACH_FRACTIONS = np.linspace(0.0, 1.0, 16)[None, :]  # samples along the walk
 DEPTH_SMOOTH_PX = 7        # masked mean window for the outline's depth (reaches 1-3 px inside)
 
 
@@ -69,6 +73,7 @@ class Contour:
     uv: np.ndarray
     xyz: np.ndarray
     rod_cover_view_m: np.ndarray | None = None  # (B,) view_m of what covers a real dowel there (NaN: nothing)
+    detached: np.ndarray | None = None  # (B,) bool: a gap behind the point cuts it off the trunk (_detached)
     rod_outer_w_m: np.ndarray | None = None  # (B,) w_m of a real dowel's outer edge (NaN: past its ends)
 
 
@@ -197,12 +202,15 @@ def posterior_contour(geom: DepthGeometry, depth_raw: np.ndarray, depth_scale_m:
     axis_uv = hip_head_uv[1] - hip_head_uv[0]
     axis_uv = axis_uv / np.linalg.norm(axis_uv) if np.all(np.isfinite(axis_uv)) else None
     mask, thin = subject_mask(x, z, view, valid, far_m, open_px)
+    mid = geom.project(np.array([_xz3(axis.to_xz(0.5 * axis.length_m, w)) for w in (0.0, 0.1)]))
+    dorsal_uv = (mid[1] - mid[0]) / max(float(np.linalg.norm(mid[1] - mid[0])), 1e-9)  # out of the back
     rod, fit = None, None
     # a dowel's free spans are thin objects: without enough of them (and not told) there is none to look for
     if axis_uv is not None and (expect_rod or np.count_nonzero(thin) >= 3 * ROD_FREE_PX):
-        mid = geom.project(np.array([_xz3(axis.to_xz(0.5 * axis.length_m, w)) for w in (0.0, 0.1)]))
-        fit = find_rod(mask | thin, depth_m, axis_uv, mid[1] - mid[0], 4 * open_px,
+        fit = find_rod(mask | thin, depth_m, axis_uv, dorsal_uv, 4 * open_px,
                        ROD_FREE_EXPECTED_PX if expect_rod else ROD_FREE_PX)
+        if fit is not None and fit.thickness_px * fit.depth_m / geom.intrinsics.fx > ROD_MAX_DIAMETER_M:
+            fit = None  # thicker than any dowel: a forearm's straight edge with background beside it
     if fit is not None:
         mask = body_without_rod(mask | thin, depth_m, fit, open_px)
         rod = Rod(None, fit.thickness_px * fit.depth_m / geom.intrinsics.fx, read_around=True)
@@ -250,6 +258,9 @@ def posterior_contour(geom: DepthGeometry, depth_raw: np.ndarray, depth_scale_m:
     w[pick] = axis.to_axis(p[pick, 0], p[pick, 2])[1]
     bins = b[pick]
     out = empty
+    out.detached = np.zeros(n_bins, bool)
+    out.detached[bins] = _detached(depth_m, mask, v_px[pick] - win[0].start, u_px[pick] - win[1].start,
+                                   z_layer, w[pick], dorsal_uv, geom.intrinsics.fx)
     out.w_m[bins] = w[pick]
     out.xyz[bins] = p[pick]
     out.uv[bins] = np.stack([u_px[pick], v_px[pick]], axis=1)
@@ -280,6 +291,23 @@ def _rod_in_axis(geom: DepthGeometry, axis: TrunkAxis, win: tuple[slice, slice],
                       rod_z)
     s, w = axis.to_axis(p[:, 0], p[:, 2])
     return Rod(np.stack([s, w], axis=1), thickness_px * rod_z / geom.intrinsics.fx)
+
+
+def _detached(depth_m: np.ndarray, mask: np.ndarray, vv: np.ndarray, uu: np.ndarray, z_m: np.ndarray,
+              w_m: np.ndarray, dorsal_uv: np.ndarray, fx: float) -> np.ndarray:
+    """Per outline pixel (vv, uu) at depth z_m and dorsal offset w_m: True when, walking from it into the
+    trunk (to DETACH_TO_W_M off the trunk axis), the subject is interrupted by background or by something
+    DETACH_GAP_M farther. The back's own outline runs solid into the trunk (an arm lying over it is nearer,
+    not a gap); an arm bridging over the back to a hand on it has the gap between arm and back behind it."""
+    reach_px = np.maximum(w_m - DETACH_TO_W_M, 0.0) * fx / np.maximum(z_m, 0.3)
+    steps = 2.0 + _DETACH_FRACTIONS * np.maximum(reach_px[:, None] - 2.0, 0.0)  # from 2 px inside the outline
+    rows = np.rint(vv[:, None] - steps * dorsal_uv[1]).astype(np.intp)
+    cols = np.rint(uu[:, None] - steps * dorsal_uv[0]).astype(np.intp)
+    inside = (rows >= 0) & (rows < mask.shape[0]) & (cols >= 0) & (cols < mask.shape[1])
+    rows[~inside] = 0
+    cols[~inside] = 0
+    gap = inside & ((mask[rows, cols] == 0) | (depth_m[rows, cols] > z_m[:, None] + DETACH_GAP_M))
+    return gap.any(axis=1)
 
 
 def _deproject_uv(geom: DepthGeometry, uv: np.ndarray, z_m: float) -> np.ndarray:

@@ -19,6 +19,8 @@ from dataclasses import dataclass
 import numpy as np
 
 OCCLUDER_NEAR_M = 0.05     # outline this much nearer the camera than the back's = something in front
+FAR_LAYER_M = 0.15         # outline this much farther than the back's is a far limb (the head's midline
+                           # outline lies up to 0.10 m behind the back's own)
 BLEND_PX = 2               # the layer choice (a 3x3 median) can still blend this far from an occluder
 MIN_FIT_SLICES = 5         # a line fit needs at least this many seen slices ...
 MIN_FIT_SPAN_FRAC = 0.35   # ... spread over at least this share of the fit window
@@ -39,17 +41,21 @@ class BackSlices:
 
 def back_slices(s_m: np.ndarray, w_m: np.ndarray, view_m: np.ndarray, trunk: np.ndarray, slice_m: float,
                 pixel_m: float, rod_cover_view_m: np.ndarray | None = None,
-                rod_outer_w_m: np.ndarray | None = None) -> BackSlices:
+                rod_outer_w_m: np.ndarray | None = None, detached: np.ndarray | None = None) -> BackSlices:
     """Flag the slices whose outline is not the back's. trunk: slices of the trunk (for the back's distance
     from the camera); pixel_m: one pixel's size at the subject (the depth blend's reach); rod_cover_view_m:
     per slice, the view_m of whatever covers a real dowel there (NaN: nothing); rod_outer_w_m: per slice, the
-    dorsal offset of a real dowel's outer edge (the back lies inside it; outline beyond is a hand on it)."""
+    dorsal offset of a real dowel's outer edge (the back lies inside it; outline beyond is a hand on it);
+    detached: per slice, the outline is cut from the trunk by a gap behind it (an arm bridging the back).
+    Outline far behind the back's (FAR_LAYER_M) is a limb on the far side."""
     # the back's outline lies at about one distance from the camera; arms in front are nearer (a low
     # percentile would follow them when they cover much of the trunk)
     back_view = sorted_quantile(view_m[trunk], 0.75) if trunk.any() else np.nan
     with np.errstate(invalid="ignore"):
         nearer = back_view - view_m
-        front = nearer > OCCLUDER_NEAR_M
+        front = (nearer > OCCLUDER_NEAR_M) | (nearer < -FAR_LAYER_M)
+        if detached is not None:
+            front |= detached
         if rod_cover_view_m is not None:  # what covers a real dowel covers the back's outline beside it
             rod_near = back_view - rod_cover_view_m
             front |= rod_near > OCCLUDER_NEAR_M
@@ -58,7 +64,9 @@ def back_slices(s_m: np.ndarray, w_m: np.ndarray, view_m: np.ndarray, trunk: np.
             front |= w_m > rod_outer_w_m + pixel_m
     grow = int(np.ceil(BLEND_PX * pixel_m / slice_m))
     occluded = _grow(front, grow)
-    return BackSlices(np.where(occluded, np.nan, w_m), occluded, np.where(front, nearer, np.nan))
+    # how much nearer only where something is nearer (a far limb or a bridging arm has no such distance)
+    return BackSlices(np.where(occluded, np.nan, w_m), occluded,
+                      np.where(front & (nearer > OCCLUDER_NEAR_M), nearer, np.nan))
 
 
 def region_slices(s_m: np.ndarray, w_all: np.ndarray, back: BackSlices, window: tuple[float, float],
