@@ -165,6 +165,9 @@ class DowelTracker:
         if rod is not None and rod.read_around:
             out = self._measure(t, geom, axis, contour, _marker(markers, "shoulder"))
             out.real_dowel = True
+            if out.reason is not None and out.reason.startswith("head: hidden"):
+                # the grip's upper hand sits behind the neck: on the camera's side it covers the skull
+                out.reason += "; swap the hands or the camera side"
             return out
         if rod is not None or self.holding_dowel:
             # a dowel seen only on a free span, or expected and not found: where it touches, its outline
