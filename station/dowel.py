@@ -75,16 +75,19 @@ class DowelFrame:
     dowel_xyz: np.ndarray | None = None
     pixels: dict = field(default_factory=dict)
 
-    def overlay(self) -> dict:
+    def overlay(self, with_contour: bool = True) -> dict:
         """Pixel coordinates to draw on the depth/IR image: {"line": ((u0, v0), (u1, v1)),
         "contacts": {region: (u, v)}, "feet": {region: (u, v)} (a gap's foot on the dowel), "dorsal": (du, dv)
         (unit image direction out of the back, for placing labels),
         "gaps_mm": {region: mm}, "contour": [(u, v), ...], "reason": str | None}. Empty lists/dicts when
-        nothing was measured."""
-        return {"line": self.pixels.get("line"), "contacts": self.pixels.get("contacts", {}),
-                "dorsal": self.pixels.get("dorsal"), "feet": self.pixels.get("feet", {}),
-                "gaps_mm": dict(self.gap_mm or {}),
-                "contour": self.pixels.get("contour", []), "reason": self.reason}
+        nothing was measured. with_contour=False leaves out the contour (hundreds of points, per frame)."""
+        out = {"line": self.pixels.get("line"), "contacts": self.pixels.get("contacts", {}),
+               "dorsal": self.pixels.get("dorsal"), "feet": self.pixels.get("feet", {}),
+               "gaps_mm": dict(self.gap_mm or {}), "reason": self.reason}
+        if with_contour:
+            uv = self.pixels.get("contour_uv")
+            out["contour"] = [] if uv is None else [tuple(p) for p in uv.tolist()]
+        return out
 
 
 def dowel_gaps(sacrum: np.ndarray, upper: np.ndarray, head: np.ndarray, dorsal: np.ndarray
@@ -216,7 +219,7 @@ class DowelTracker:
         gaps_m, behind, end_a, end_b = dowel_gaps(xz["sacrum"], xz["upper_back"], xz["head"], axis.dorsal)
         gap_mm = {r: 1000.0 * g for r, g in gaps_m.items()}
         worst = "sacrum" if behind > 0 else "upper_back"
-        y_back = float(np.nanmedian(contour.xyz[trunk, 1])) if trunk.any() else 0.0
+        y_back = sorted_quantile(contour.xyz[trunk, 1], 0.5) if trunk.any() else 0.0
         contacts = {r: np.array([v[0], y_back, v[1]]) for r, v in xz.items()}
         dowel = np.array([[end_a[0], y_back, end_a[1]], [end_b[0], y_back, end_b[1]]])
         curve = _lumbar_curve_mm(pts, sacrum, upper)
@@ -286,4 +289,4 @@ def _pixels(geom: DepthGeometry, contour: Contour, contacts: dict[str, np.ndarra
             "contacts": {r: tuple(uv[2 + k]) for k, r in enumerate(REGIONS)},
             "feet": {r: tuple(uv[5 + k]) for k, r in enumerate(REGIONS)},
             "dorsal": tuple((d / max(float(np.linalg.norm(d)), 1e-9)).tolist()),
-            "contour": [tuple(p) for p in contour.uv[np.isfinite(contour.w_m)].tolist()]}
+            "contour_uv": contour.uv[np.isfinite(contour.w_m)]}

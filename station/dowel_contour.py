@@ -19,7 +19,7 @@ import numpy as np
 
 from drivers.samples import Intrinsics
 from station.dowel_regions import layer_depth_m
-from station.dowel_rod import RodFit, body_without_rod, find_rod
+from station.dowel_rod import RodFit, body_without_rod, find_rod, largest_per_bin
 
 SLICE_M = 0.01             # contour sampling along the trunk axis
 ABOVE_PLATE_M = 0.05       # segmentation: this far above the plate top
@@ -245,9 +245,7 @@ def posterior_contour(geom: DepthGeometry, depth_raw: np.ndarray, depth_scale_m:
     if not keep.any():
         return empty, n_subject, rod
     b, w, p, u_px, v_px = b[keep], w[keep], p[keep], u_px[keep], v_px[keep]
-    order = np.lexsort((w, b))
-    last = np.flatnonzero(np.r_[b[order][1:] != b[order][:-1], True])
-    pick = order[last]
+    pick = largest_per_bin(b, w)
     # the picked outline points' depth from their own layer (an arm just inside the outline is not the back)
     z_layer = layer_depth_m(depth_m, mask, inner, v_px[pick] - win[0].start, u_px[pick] - win[1].start,
                             DEPTH_SMOOTH_PX // 2)

@@ -105,9 +105,12 @@ def line_fit(p: np.ndarray, outlier_m: float = 0.006) -> tuple[np.ndarray, np.nd
     centroid and unit direction towards +s."""
     for _ in range(2):
         c = p.mean(axis=0)
-        _, _, vt = np.linalg.svd(p - c, full_matrices=False)
-        d = vt[0] if vt[0][0] >= 0 else -vt[0]
-        resid = np.abs((p - c) @ np.array([-d[1], d[0]]))
+        q = p - c
+        sxx, syy, sxy = float(q[:, 0] @ q[:, 0]), float(q[:, 1] @ q[:, 1]), float(q[:, 0] @ q[:, 1])
+        theta = 0.5 * np.arctan2(2.0 * sxy, sxx - syy)  # principal axis of the 2x2 scatter (closed form)
+        d = np.array([np.cos(theta), np.sin(theta)])
+        d = d if d[0] >= 0 else -d
+        resid = np.abs(q @ np.array([-d[1], d[0]]))
         keep = resid <= max(outlier_m, 2.5 * float(np.median(resid)))
         if keep.all() or keep.sum() < 4:
             break
@@ -125,7 +128,10 @@ def skull_back(p: np.ndarray, along: np.ndarray, half_span_m: float = 0.04) -> n
     k = int(np.argmax(h))
     near = np.abs(a - a[k]) <= half_span_m
     if np.count_nonzero(near) >= 5:
-        c2, c1, c0 = np.polyfit(a[near] - a[k], h[near], 2)
+        x = (a[near] - a[k]) / half_span_m  # scaled: the normal equations stay well conditioned
+        vander = np.stack([x * x, x, np.ones_like(x)], axis=1)
+        c2, c1, c0 = np.linalg.solve(vander.T @ vander, vander.T @ h[near])
+        c2, c1 = c2 / half_span_m ** 2, c1 / half_span_m
         if c2 < 0:
             a_top = float(np.clip(-c1 / (2 * c2), -half_span_m, half_span_m))
             return (a[k] + a_top) * along + (c0 + c1 * a_top + c2 * a_top ** 2) * n

@@ -126,9 +126,14 @@ def _dorsal_outline(closed: np.ndarray, axis_uv: np.ndarray, n_dir: np.ndarray
     a = uu * axis_uv[0] + vv * axis_uv[1]
     n = uu * n_dir[0] + vv * n_dir[1]
     b = np.floor(a).astype(np.intp)
-    order = np.lexsort((n, b))
-    last = order[np.r_[b[order][1:] != b[order][:-1], True]] if b.size else order
+    last = largest_per_bin(b, n)
     return a[last], n[last]
+
+
+def largest_per_bin(bins: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """Indices of the largest value in each occupied bin (integer bins), in bin order."""
+    order = np.lexsort((values, bins))
+    return order[np.r_[bins[order][1:] != bins[order][:-1], True]] if bins.size else order
 
 
 def _envelope_line(a: np.ndarray, n: np.ndarray) -> tuple[float, float, np.ndarray] | None:

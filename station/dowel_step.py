@@ -75,8 +75,7 @@ class DowelStep:
 
 def live_dict(frame: DowelFrame) -> dict:
     """What the live snapshot carries (LiveSnapshot.live["dowel"]): plain floats/tuples, small."""
-    overlay = frame.overlay()
-    overlay.pop("contour", None)  # hundreds of points: the dashboard draws line, contacts and gaps
+    overlay = frame.overlay(with_contour=False)  # the dashboard draws line, contacts and gaps
     return {"t_s": frame.t_s, "gap_mm": dict(frame.gap_mm) if frame.gap_mm else None,
             "worst_region": frame.worst_region, "worst_gap_mm": frame.worst_gap_mm,
             "lumbar_curve_mm": frame.lumbar_curve_mm, "reason": frame.reason, "overlay": overlay}

@@ -92,7 +92,7 @@ class StillKeeper:
         self.ring.push(t_s, frame.frame_number, frame.ir, frame.depth, pixels)
 
     def on_dowel(self, t_s: float, dowel_frame: object) -> None:
-        self.ring.set_overlay(t_s, dowel_frame.overlay())
+        self.ring.set_overlay(t_s, dowel_frame.overlay(with_contour=False))
 
     def on_rep(self, rep: object) -> Still | None:
         """Store the frame nearest rep.t_bottom, once per bottom (the final reps at stop repeat live ones)."""
