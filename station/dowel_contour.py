@@ -209,11 +209,12 @@ def posterior_contour(geom: DepthGeometry, depth_raw: np.ndarray, depth_scale_m:
     if axis_uv is not None and (expect_rod or np.count_nonzero(thin) >= 3 * ROD_FREE_PX):
         fit = find_rod(mask | thin, depth_m, axis_uv, dorsal_uv, 4 * open_px,
                        ROD_FREE_EXPECTED_PX if expect_rod else ROD_FREE_PX)
-        if fit is not None and fit.thickness_px * fit.depth_m / geom.intrinsics.fx > ROD_MAX_DIAMETER_M:
-            fit = None  # thicker than any dowel: a forearm's straight edge with background beside it
+    diameter_m = fit.thickness_px * fit.depth_m / geom.intrinsics.fx if fit is not None else np.nan
+    if diameter_m > ROD_MAX_DIAMETER_M:
+        fit = None  # thicker than any dowel: a forearm's straight edge with background beside it
     if fit is not None:
         mask = body_without_rod(mask | thin, depth_m, fit, open_px)
-        rod = Rod(None, fit.thickness_px * fit.depth_m / geom.intrinsics.fx, read_around=True)
+        rod = Rod(None, diameter_m, read_around=True)
     elif axis_uv is not None:
         rod = _rod_in_axis(geom, axis, win, depth_m, thin, axis_uv, 8 * open_px)
     n_subject = int(np.count_nonzero(mask))
@@ -257,8 +258,9 @@ def posterior_contour(geom: DepthGeometry, depth_raw: np.ndarray, depth_scale_m:
     bins = b[pick]
     out = empty
     out.detached = np.zeros(n_bins, bool)
-    out.detached[bins] = _detached(depth_m, mask, v_px[pick] - win[0].start, u_px[pick] - win[1].start,
-                                   z_layer, w[pick], dorsal_uv, geom.intrinsics.fx)
+    if np.all(np.isfinite(dorsal_uv)):  # (the axis projects into the image whenever a window was found)
+        out.detached[bins] = _detached(depth_m, mask, v_px[pick] - win[0].start, u_px[pick] - win[1].start,
+                                       z_layer, w[pick], dorsal_uv, geom.intrinsics.fx)
     out.w_m[bins] = w[pick]
     out.xyz[bins] = p[pick]
     out.uv[bins] = np.stack([u_px[pick], v_px[pick]], axis=1)

@@ -41,12 +41,6 @@ class Still:
     extra: dict = field(default_factory=dict)
 
 
-def overlay_without_contour(overlay: dict | None) -> dict | None:
-    if overlay is None:
-        return None
-    return {k: v for k, v in overlay.items() if k != "contour"}
-
-
 class StillRing:
     """The last `span_s` of frames, at most one per `step_s` (see the module docstring)."""
 
@@ -69,9 +63,10 @@ class StillRing:
         return True
 
     def set_overlay(self, t_s: float, overlay: dict | None) -> None:
-        """The dowel measured on the frame at t_s (only the newest kept frame can be it)."""
+        """The dowel measured on the frame at t_s (only the newest kept frame can be it); overlay is
+        DowelFrame.overlay(with_contour=False)."""
         if self._ring and self._ring[-1].t_s == float(t_s):
-            self._ring[-1].overlay = overlay_without_contour(overlay)
+            self._ring[-1].overlay = overlay
 
     def nearest(self, t_s: float) -> Still | None:
         if not self._ring:
