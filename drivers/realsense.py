@@ -25,7 +25,6 @@ from station.errors import StationError
 NO_CAMERA = "no RealSense camera found; use a recording: --camera path/to/trial.db3 or --camera sim:hinge"
 RECORDING_SUFFIXES = (".db3", ".bag")
 _STALL_S = 0.5  # a live camera silent this long is reported as stalled
-_EMPTY_WAITS_AFTER_END = 3  # a recording has ended once this many 100 ms waits past its end come back empty
 _METADATA = ("frame_counter", "sensor_timestamp", "time_of_arrival", "actual_exposure", "gain_level",
              "frame_emitter_mode", "frame_laser_power", "actual_fps")
 
@@ -181,26 +180,20 @@ class RealSenseCamera:
         last_emitted = -1
         silent_since_ns: int | None = None
         stalled = False
-        empty_after_end = 0
         try:
             while not self._stop.is_set():
                 ok, frameset = self._pipe.try_wait_for_frames(100)
                 now_ns = time.monotonic_ns()
                 if not ok:
                     if self._playback is not None:
-                        # the file can be read to its end before its last frameset leaves the pipeline
-                        # (a loaded host): stop only after a few empty waits past the end
                         if self._playback.current_status() == rs.playback_status.stopped:
-                            empty_after_end += 1
-                            if empty_after_end >= _EMPTY_WAITS_AFTER_END:
-                                break
+                            break
                         continue
                     silent_since_ns = silent_since_ns or now_ns
                     if not stalled and now_ns - silent_since_ns > _STALL_S * 1e9:
                         stalled = True
                         self._stats["stalls"] += 1
                     continue
-                empty_after_end = 0
                 if stalled:
                     self.stall_intervals_ns.append((silent_since_ns, now_ns))
                 stalled, silent_since_ns = False, None
