@@ -118,6 +118,10 @@ class RealSenseCamera:
             raise StationError(f"{path}: recording not found")
         cfg.enable_device_from_file(str(path), repeat_playback=False)
         try:
+            # Resolve first and set the pace on that device: pipe.start reuses it. Set after start, the
+            # first ~0.1 s already plays in real time and is lost if this process is slow to read it.
+            profile = cfg.resolve(rs.pipeline_wrapper(pipe))
+            profile.get_device().as_playback().set_real_time(self.real_time)
             profile = pipe.start(cfg)  # every recorded stream: check which exist before choosing
         except RuntimeError as exc:
             raise StationError(f"{path}: cannot play this recording ({exc})") from None
@@ -132,9 +136,7 @@ class RealSenseCamera:
                                "(the station needs depth and left infrared)")
         ir_indices = sorted(p.stream_index() for p in streams if p.stream_type() == rs.stream.infrared)
         self._ir_index = 1 if 1 in ir_indices else ir_indices[0]
-        playback = profile.get_device().as_playback()
-        playback.set_real_time(self.real_time)
-        self._playback = playback
+        self._playback = profile.get_device().as_playback()
         self._describe(rs, profile)
 
     def _start_live(self, rs, pipe, cfg) -> None:

@@ -140,3 +140,22 @@ def test_cli_sim_camera_writes_a_playable_recording(tmp_path):
     assert json.loads(sidecar_path(out).read_text())["pattern"] == "hinge"
     bad = run_cli("sim", "camera", "--out", str(tmp_path / "trial.bag"), "--seconds", "1")
     assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and ".db3" in bad.stderr
+
+
+class _LateReader(RealSenseCamera):
+    """A reader that starts 0.3 s after the pipeline, as in a busy process."""
+
+    def _reader(self) -> None:
+        time.sleep(0.3)
+        super()._reader()
+
+
+def test_a_late_reader_still_gets_every_recorded_frame(recording):
+    path, _ = recording
+    cam = _LateReader(file=str(path), real_time=False)
+    cam.start()
+    try:
+        frames = list(cam.frames())
+    finally:
+        cam.stop()
+    assert [f.frame_number for f in frames] == list(range(1, 31))
