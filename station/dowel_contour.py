@@ -19,7 +19,7 @@ import numpy as np
 
 from drivers.samples import Intrinsics
 from station.dowel_regions import layer_depth_m
-from station.dowel_rod import RodFit, body_without_rod, find_rod, largest_per_bin
+from station.dowel_rod import RodFit, body_without_rod, find_rod, largest_per_bin, mask_pixels
 
 SLICE_M = 0.01             # contour sampling along the trunk axis
 ABOVE_PLATE_M = 0.05       # segmentation: this far above the plate top
@@ -108,10 +108,9 @@ class DepthGeometry:
     def project(self, points: np.ndarray) -> np.ndarray:
         """Plate-frame points (K, 3) -> pixels (K, 2); NaN behind the camera."""
         p = (np.atleast_2d(points) - self.t) @ self.R
-        with np.errstate(invalid="ignore", divide="ignore"):
-            z = np.where(p[:, 2] > 0.05, p[:, 2], np.nan)
+        p[:, :2] /= np.where(p[:, 2:] > 0.05, p[:, 2:], np.nan)  # (no errstate: NaN divides silently)
         i = self.intrinsics
-        return np.stack([i.fx * p[:, 0] / z + i.ppx, i.fy * p[:, 1] / z + i.ppy], axis=1)
+        return p[:, :2] * (i.fx, i.fy) + (i.ppx, i.ppy)
 
     def window(self, points: np.ndarray, margin_m: float) -> tuple[slice, slice] | None:
         """Pixel window around the projections of `points`, grown by margin_m at their depth."""
@@ -197,13 +196,14 @@ def posterior_contour(geom: DepthGeometry, depth_raw: np.ndarray, depth_scale_m:
     valid = depth_m > 0
     x, z, view = geom.plate_points(depth_m, win)
     open_px = max(3, int(round(THIN_OBJECT_M * geom.intrinsics.fx / max(subject_depth_m, 0.3))) | 1)
-    ends = [_xz3(axis.to_xz(0.0, 0.0)), _xz3(axis.to_xz(axis.length_m, 0.0))]
-    hip_head_uv = geom.project(np.array(ends))
-    axis_uv = hip_head_uv[1] - hip_head_uv[0]
+    # hip, head, and mid-trunk on and 0.1 m out of the back's axis, in the image
+    sw = np.array([[0.0, 0.0], [axis.length_m, 0.0], [0.5 * axis.length_m, 0.0], [0.5 * axis.length_m, 0.1]])
+    xz = axis.to_xz(sw[:, 0], sw[:, 1])
+    uv = geom.project(np.stack([xz[:, 0], np.zeros(4), xz[:, 1]], axis=1))
+    axis_uv = uv[1] - uv[0]
     axis_uv = axis_uv / np.linalg.norm(axis_uv) if np.all(np.isfinite(axis_uv)) else None
     mask, thin = subject_mask(x, z, view, valid, far_m, open_px)
-    mid = geom.project(np.array([_xz3(axis.to_xz(0.5 * axis.length_m, w)) for w in (0.0, 0.1)]))
-    dorsal_uv = (mid[1] - mid[0]) / max(float(np.linalg.norm(mid[1] - mid[0])), 1e-9)  # out of the back
+    dorsal_uv = (uv[3] - uv[2]) / max(float(np.linalg.norm(uv[3] - uv[2])), 1e-9)  # out of the back
     rod, fit = None, None
     # a dowel's free spans are thin objects: without enough of them (and not told) there is none to look for
     if axis_uv is not None and (expect_rod or np.count_nonzero(thin) >= 3 * ROD_FREE_PX):
@@ -223,7 +223,7 @@ def posterior_contour(geom: DepthGeometry, depth_raw: np.ndarray, depth_scale_m:
     s_c = s_range_m[0] + (np.arange(n_bins) + 0.5) * SLICE_M
     empty = Contour(s_c, np.full(n_bins, np.nan), np.full(n_bins, np.nan), np.full((n_bins, 2), np.nan),
                     np.full((n_bins, 3), np.nan))
-    vv, uu = np.nonzero(edge)
+    vv, uu = mask_pixels(edge)
     if vv.size == 0:
         return empty, n_subject, rod
     # local mean of the subject's valid depth a few pixels inside the outline: right at the edge, depth
@@ -332,10 +332,6 @@ def _rod_cover(geom: DepthGeometry, axis: TrunkAxis, win: tuple[slice, slice], f
     ok = (b >= 0) & (b < n_bins)
     np.fmin.at(out, b[ok], cover_view[ok])
     return out
-
-
-def _xz3(xz: np.ndarray) -> tuple[float, float, float]:
-    return float(xz[0]), 0.0, float(xz[1])
 
 
 def median3(values: np.ndarray) -> np.ndarray:

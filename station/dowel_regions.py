@@ -111,7 +111,7 @@ def line_fit(p: np.ndarray, outlier_m: float = 0.006) -> tuple[np.ndarray, np.nd
         d = np.array([np.cos(theta), np.sin(theta)])
         d = d if d[0] >= 0 else -d
         resid = np.abs(q @ np.array([-d[1], d[0]]))
-        keep = resid <= max(outlier_m, 2.5 * float(np.median(resid)))
+        keep = resid <= max(outlier_m, 2.5 * sorted_quantile(resid, 0.5))
         if keep.all() or keep.sum() < 4:
             break
         p = p[keep]
@@ -166,15 +166,16 @@ def layer_depth_m(depth_m: np.ndarray, mask: np.ndarray, inner: np.ndarray, vv: 
     back just inside the outline, a plain local mean would blend the arm's depth into the back's outline
     point (moving it along the ray, and making it look like an occluder). NaN where nothing touches it."""
     d = np.arange(-half_px, half_px + 1)
-    rows = (vv[:, None, None] + d[None, :, None]).repeat(d.size, axis=2).reshape(vv.size, -1)
-    cols = (uu[:, None, None] + d[None, None, :]).repeat(d.size, axis=1).reshape(vv.size, -1)
-    inside = (rows >= 0) & (rows < depth_m.shape[0]) & (cols >= 0) & (cols < depth_m.shape[1])
-    rows, cols = np.clip(rows, 0, depth_m.shape[0] - 1), np.clip(cols, 0, depth_m.shape[1] - 1)
-    z = depth_m[rows, cols]
+    rows = vv[:, None] + np.repeat(d, d.size)[None, :]  # (K, (2 half_px + 1)^2), row-major patches
+    cols = uu[:, None] + np.tile(d, d.size)[None, :]
+    h, w = depth_m.shape
+    inside = (rows >= 0) & (rows < h) & (cols >= 0) & (cols < w)
+    flat = np.where(inside, rows * w + cols, 0)
+    z = depth_m.ravel().take(flat)
     valid = inside & (z > 0)
-    full = np.where(valid & (mask[rows, cols] > 0), z, np.nan)
-    deep = np.where(valid & (inner[rows, cols] > 0), z, np.nan)
-    near = ((np.abs(d)[:, None] <= 1) & (np.abs(d)[None, :] <= 1)).reshape(-1)
+    full = np.where(valid & (mask.ravel().take(flat) > 0), z, np.nan)
+    deep = np.where(valid & (inner.ravel().take(flat) > 0), z, np.nan)
+    near = np.flatnonzero((np.abs(np.repeat(d, d.size)) <= 1) & (np.abs(np.tile(d, d.size)) <= 1))
     with np.errstate(invalid="ignore"), warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN neighbourhoods give NaN, as meant
         touch = np.sort(full[:, near], axis=1)  # NaN sort last: the (lower) median of the valid ones

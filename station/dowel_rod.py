@@ -111,9 +111,10 @@ def body_without_rod(closed: np.ndarray, depth_m: np.ndarray, rod: RodFit, open_
     """The subject mask with the dowel and everything behind it taken out, the largest piece kept (a far
     hand's fingers left beyond the dowel are not the back), opened like the plain mask."""
     body = closed & (1 - rod.pixels) & (depth_m <= rod.depth_m + BEHIND_M).astype(np.uint8)
-    n_lab, lab, stats, _ = cv2.connectedComponentsWithStats(body, connectivity=8)
+    n_lab, lab = cv2.connectedComponents(body, connectivity=8)  # (with stats it costs 4x as much)
     if n_lab > 2:
-        body = (lab == 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))).astype(np.uint8)
+        area = np.bincount(lab.ravel(), minlength=n_lab)
+        body = (lab == 1 + int(np.argmax(area[1:]))).astype(np.uint8)
     k = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (open_px, open_px))
     return cv2.morphologyEx(body, cv2.MORPH_OPEN, k)
 
@@ -122,7 +123,7 @@ def _dorsal_outline(closed: np.ndarray, axis_uv: np.ndarray, n_dir: np.ndarray
                     ) -> tuple[np.ndarray, np.ndarray]:
     """The most dorsal outline pixel per pixel of length along the trunk: (a, n) image coordinates."""
     edge = closed & ~cv2.erode(closed, np.ones((3, 3), np.uint8))
-    vv, uu = np.nonzero(edge)
+    vv, uu = mask_pixels(edge)
     a = uu * axis_uv[0] + vv * axis_uv[1]
     n = uu * n_dir[0] + vv * n_dir[1]
     b = np.floor(a).astype(np.intp)
@@ -130,10 +131,28 @@ def _dorsal_outline(closed: np.ndarray, axis_uv: np.ndarray, n_dir: np.ndarray
     return a[last], n[last]
 
 
+def mask_pixels(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(rows, cols) of a uint8 mask's nonzero pixels in raster order, as np.nonzero (cv2's is 5x faster)."""
+    found = cv2.findNonZero(mask)
+    if found is None:
+        return np.zeros(0, np.intp), np.zeros(0, np.intp)
+    found = found.reshape(-1, 2)
+    return found[:, 1], found[:, 0]
+
+
 def largest_per_bin(bins: np.ndarray, values: np.ndarray) -> np.ndarray:
-    """Indices of the largest value in each occupied bin (integer bins), in bin order."""
-    order = np.lexsort((values, bins))
-    return order[np.r_[bins[order][1:] != bins[order][:-1], True]] if bins.size else order
+    """Indices of the largest value in each occupied bin (integer bins), in bin order; among equal values,
+    the last. The bins' maxima first, then a sort of only the points that reach them (a lexsort of all
+    outline points costs 4x as much)."""
+    if not bins.size:
+        return np.arange(0)
+    b0 = bins.min()
+    best = np.full(int(bins.max() - b0) + 1, -np.inf)
+    np.maximum.at(best, bins - b0, values)
+    hit = np.flatnonzero(values == best[bins - b0])
+    order = np.argsort(bins[hit], kind="stable")
+    hit_bins = bins[hit][order]
+    return hit[order][np.r_[hit_bins[1:] != hit_bins[:-1], True]]
 
 
 def _envelope_line(a: np.ndarray, n: np.ndarray) -> tuple[float, float, np.ndarray] | None:
