@@ -104,6 +104,8 @@ class DepthGeometry:
         self.view_h = view / norm if norm > 1e-6 else view
         # how squarely the camera looks across the sagittal plane (1 = along the plate's y axis)
         self.across = abs(float(self.view_h[1]))
+        self._coef: list[np.ndarray] | None = None  # plate_points' per-pixel coefficients, made on first use
+        self._offset: list[np.float32] = []
 
     def project(self, points: np.ndarray) -> np.ndarray:
         """Plate-frame points (K, 3) -> pixels (K, 2); NaN behind the camera."""
@@ -127,20 +129,22 @@ class DepthGeometry:
             return None
         return slice(v0, v1), slice(u0, u1)
 
-    def plate_points(self, depth_m: np.ndarray, win: tuple[slice, slice]
-                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """x, z (plate frame) and the distance along the viewing direction of every pixel in `win`."""
-        xr = self.ray_x[win[1]][None, :] * depth_m
-        yr = self.ray_y[win[0]][:, None] * depth_m
-        R, t = self.R.astype(np.float32), self.t.astype(np.float32)
-        x = R[0, 0] * xr + R[0, 1] * yr + R[0, 2] * depth_m + t[0]
-        y = R[1, 0] * xr + R[1, 1] * yr + R[1, 2] * depth_m + t[1]
-        z = R[2, 0] * xr + R[2, 1] * yr + R[2, 2] * depth_m + t[2]
-        h = self.view_h.astype(np.float32)
-        return x, z, x * h[0] + y * h[1]
+    def plate_points(self, depth_m: np.ndarray, win: tuple[slice, slice], with_x: bool = True
+                     ) -> tuple[np.ndarray | None, np.ndarray, np.ndarray]:
+        """x (None unless with_x), z (plate frame) and the distance along the viewing direction of every pixel
+        in `win`. Each is linear in the depth along the pixel's ray: depth * (its coefficient) + offset."""
+        if self._coef is None:
+            # rows: plate x, plate z, view; per pixel (R @ ray) for the ray (ray_x[u], ray_y[v], 1)
+            rows = np.stack([self.R[0], self.R[2], self.view_h @ self.R])
+            rays = (self.ray_x[None, :, None], self.ray_y[:, None, None])
+            self._coef = [(r[0] * rays[0] + r[1] * rays[1] + r[2])[..., 0].astype(np.float32) for r in rows]
+            self._offset = [np.float32(v) for v in (self.t[0], self.t[2], self.view_h @ self.t)]
+        cx, cz, cv = (c[win] for c in self._coef)
+        ox, oz, ov = self._offset
+        return (depth_m * cx + ox if with_x else None), depth_m * cz + oz, depth_m * cv + ov
 
 
-def subject_mask(x: np.ndarray, z: np.ndarray, view: np.ndarray, valid: np.ndarray, far_m: float,
+def subject_mask(z: np.ndarray, view: np.ndarray, valid: np.ndarray, far_m: float,
                  open_px: int) -> tuple[np.ndarray, np.ndarray]:
     """uint8 masks: the subject (above the plate, not beyond its far edge) with thin objects opened away,
     and the thin objects themselves."""
@@ -194,7 +198,7 @@ def posterior_contour(geom: DepthGeometry, depth_raw: np.ndarray, depth_scale_m:
     dowel if one lies along the back."""
     depth_m = depth_raw[win].astype(np.float32) * np.float32(depth_scale_m)
     valid = depth_m > 0
-    x, z, view = geom.plate_points(depth_m, win)
+    _, z, view = geom.plate_points(depth_m, win, with_x=False)
     open_px = max(3, int(round(THIN_OBJECT_M * geom.intrinsics.fx / max(subject_depth_m, 0.3))) | 1)
     # hip, head, and mid-trunk on and 0.1 m out of the back's axis, in the image
     sw = np.array([[0.0, 0.0], [axis.length_m, 0.0], [0.5 * axis.length_m, 0.0], [0.5 * axis.length_m, 0.1]])
@@ -202,7 +206,7 @@ def posterior_contour(geom: DepthGeometry, depth_raw: np.ndarray, depth_scale_m:
     uv = geom.project(np.stack([xz[:, 0], np.zeros(4), xz[:, 1]], axis=1))
     axis_uv = uv[1] - uv[0]
     axis_uv = axis_uv / np.linalg.norm(axis_uv) if np.all(np.isfinite(axis_uv)) else None
-    mask, thin = subject_mask(x, z, view, valid, far_m, open_px)
+    mask, thin = subject_mask(z, view, valid, far_m, open_px)
     dorsal_uv = (uv[3] - uv[2]) / max(float(np.linalg.norm(uv[3] - uv[2])), 1e-9)  # out of the back
     rod, fit = None, None
     # a dowel's free spans are thin objects: without enough of them (and not told) there is none to look for

@@ -152,7 +152,9 @@ def largest_per_bin(bins: np.ndarray, values: np.ndarray) -> np.ndarray:
     hit = np.flatnonzero(values == best[bins - b0])
     order = np.argsort(bins[hit], kind="stable")
     hit_bins = bins[hit][order]
-    return hit[order][np.r_[hit_bins[1:] != hit_bins[:-1], True]]
+    last = np.ones(hit.size, bool)  # (np.r_ costs more than the rest of this function)
+    last[:-1] = hit_bins[1:] != hit_bins[:-1]
+    return hit[order[last]]
 
 
 def _envelope_line(a: np.ndarray, n: np.ndarray) -> tuple[float, float, np.ndarray] | None:
