@@ -151,10 +151,10 @@ def subject_mask(z: np.ndarray, view: np.ndarray, valid: np.ndarray, far_m: floa
     m = (valid & (z > ABOVE_PLATE_M) & (view < far_m) & (view > far_m - 1.2)).astype(np.uint8)
     # closing fills depth dropouts only: a valid pixel outside the volume (background seen in a narrow gap,
     # e.g. between a dowel and the back) stays out
-    closed = cv2.morphologyEx(m, cv2.MORPH_CLOSE, np.ones((3, 3), np.uint8)) & (m | ~valid).astype(np.uint8)
+    closed = cv2.morphologyEx(m, cv2.MORPH_CLOSE, np.ones((3, 3), np.uint8)) & (m | ~valid)
     k = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (open_px, open_px))
     opened = cv2.morphologyEx(closed, cv2.MORPH_OPEN, k)
-    return opened, closed & (1 - opened)
+    return opened, closed - opened  # (an opening lies inside what it opens)
 
 
 def rod_line(thin: np.ndarray, axis_uv: np.ndarray, min_len_px: float
@@ -222,7 +222,7 @@ def posterior_contour(geom: DepthGeometry, depth_raw: np.ndarray, depth_scale_m:
     elif axis_uv is not None:
         rod = _rod_in_axis(geom, axis, win, depth_m, thin, axis_uv, 8 * open_px)
     n_subject = int(np.count_nonzero(mask))
-    edge = mask & ~cv2.erode(mask, np.ones((3, 3), np.uint8))
+    edge = mask - cv2.erode(mask, np.ones((3, 3), np.uint8))  # (0/1 masks: the pixels erosion removes)
     n_bins = max(1, int(np.ceil((s_range_m[1] - s_range_m[0]) / SLICE_M)))
     s_c = s_range_m[0] + (np.arange(n_bins) + 0.5) * SLICE_M
     empty = Contour(s_c, np.full(n_bins, np.nan), np.full(n_bins, np.nan), np.full((n_bins, 2), np.nan),
@@ -233,10 +233,9 @@ def posterior_contour(geom: DepthGeometry, depth_raw: np.ndarray, depth_scale_m:
     # local mean of the subject's valid depth a few pixels inside the outline: right at the edge, depth
     # blends with the background (flying pixels); closing filled dropouts in the mask, not in the depth
     inner = cv2.erode(mask, np.ones((5, 5), np.uint8))
-    m32 = (inner.astype(bool) & valid).astype(np.float32)
     k = (DEPTH_SMOOTH_PX, DEPTH_SMOOTH_PX)
-    num = cv2.boxFilter(depth_m * m32, -1, k, normalize=False)
-    den = cv2.boxFilter(m32, -1, k, normalize=False)
+    num = cv2.boxFilter(depth_m * inner, -1, k, normalize=False)  # (invalid depth is 0: adds nothing)
+    den = cv2.boxFilter(inner & valid, cv2.CV_32F, k, normalize=False)
     ok = den[vv, uu] >= 1.0
     vv, uu = vv[ok], uu[ok]
     zs = num[vv, uu] / den[vv, uu]

@@ -110,7 +110,7 @@ def find_rod(closed: np.ndarray, depth_m: np.ndarray, axis_uv: np.ndarray, dorsa
 def body_without_rod(closed: np.ndarray, depth_m: np.ndarray, rod: RodFit, open_px: int) -> np.ndarray:
     """The subject mask with the dowel and everything behind it taken out, the largest piece kept (a far
     hand's fingers left beyond the dowel are not the back), opened like the plain mask."""
-    body = closed & (1 - rod.pixels) & (depth_m <= rod.depth_m + BEHIND_M).astype(np.uint8)
+    body = closed & ~rod.pixels & (depth_m <= rod.depth_m + BEHIND_M)  # (0/1 uint8 masks)
     n_lab, lab = cv2.connectedComponents(body, connectivity=8)  # (with stats it costs 4x as much)
     if n_lab > 2:
         area = np.bincount(lab.ravel(), minlength=n_lab)
@@ -122,7 +122,7 @@ def body_without_rod(closed: np.ndarray, depth_m: np.ndarray, rod: RodFit, open_
 def _dorsal_outline(closed: np.ndarray, axis_uv: np.ndarray, n_dir: np.ndarray
                     ) -> tuple[np.ndarray, np.ndarray]:
     """The most dorsal outline pixel per pixel of length along the trunk: (a, n) image coordinates."""
-    edge = closed & ~cv2.erode(closed, np.ones((3, 3), np.uint8))
+    edge = closed - cv2.erode(closed, np.ones((3, 3), np.uint8))
     vv, uu = mask_pixels(edge)
     a = uu * axis_uv[0] + vv * axis_uv[1]
     n = uu * n_dir[0] + vv * n_dir[1]
