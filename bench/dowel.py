@@ -58,7 +58,14 @@ def main() -> int:
                 d = tracker.update(f, m, t)
                 per_frame_ms.append(1000 * (time.process_time() - t0))
                 measured += d.gap_mm is not None
-        return np.array(per_frame_ms), measured
+        return np.array(per_frame_ms).reshape(-1, len(frames)), measured
+
+    def stats(ms: np.ndarray) -> dict:
+        # the median over every call, and over each frame's fastest repeat: a shared VM slows whole
+        # stretches of a run down (by up to half); the best repeat is what the code itself needs
+        return {"frames": int(ms.size), "median_ms": round(float(np.median(ms)), 3),
+                "p95_ms": round(float(np.percentile(ms, 95)), 3),
+                "median_best_of_repeats_ms": round(float(np.median(ms.min(axis=0))), 3)}
 
     ms, measured = run("crossed", False, cfg)
     # a real dowel held on the back, found and read around; from the left, where the hand behind the neck
@@ -69,12 +76,8 @@ def main() -> int:
     result = {
         "what": "DowelTracker.update per 848x480 frame, CPU time of this process (one thread)",
         "resolution": [cfg.camera.width, cfg.camera.height],
-        "frames": int(ms.size), "measured_frames": int(measured),
-        "median_ms": round(float(np.median(ms)), 3), "p95_ms": round(float(np.percentile(ms, 95)), 3),
-        "real_dowel": {"camera_side": "left", "frames": int(rod_ms.size),
-                       "measured_frames": int(rod_measured),
-                       "median_ms": round(float(np.median(rod_ms)), 3),
-                       "p95_ms": round(float(np.percentile(rod_ms, 95)), 3)},
+        **stats(ms), "measured_frames": int(measured),
+        "real_dowel": {"camera_side": "left", **stats(rod_ms), "measured_frames": int(rod_measured)},
         "goal_ms": 5.0, **machine_fields(),
     }
     write_results(RESULTS, result)
