@@ -22,8 +22,8 @@ def recording(tmp_path_factory):
     return path, info
 
 
-def _play(path, real_time=False):
-    cam = RealSenseCamera(file=str(path), real_time=real_time)
+def _play(path, real_time=False, camera=RealSenseCamera):
+    cam = camera(file=str(path), real_time=real_time)
     cam.start()
     try:
         frames = list(cam.frames())
@@ -151,11 +151,5 @@ class _LateReader(RealSenseCamera):
 
 
 def test_a_late_reader_still_gets_every_recorded_frame(recording):
-    path, _ = recording
-    cam = _LateReader(file=str(path), real_time=False)
-    cam.start()
-    try:
-        frames = list(cam.frames())
-    finally:
-        cam.stop()
+    frames, _ = _play(recording[0], camera=_LateReader)
     assert [f.frame_number for f in frames] == list(range(1, 31))
