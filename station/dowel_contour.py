@@ -19,7 +19,7 @@ import numpy as np
 
 from drivers.samples import Intrinsics
 from station.dowel_regions import layer_depth_m
-from station.dowel_rod import RodFit, body_without_rod, find_rod, largest_per_bin, mask_pixels
+from station.dowel_rod import RodFit, body_without_rod, find_rod, largest_per_bin, mask_pixels, outline
 
 SLICE_M = 0.01             # contour sampling along the trunk axis
 ABOVE_PLATE_M = 0.05       # segmentation: this far above the plate top
@@ -146,15 +146,14 @@ class DepthGeometry:
 
 def subject_mask(z: np.ndarray, view: np.ndarray, valid: np.ndarray, far_m: float,
                  open_px: int) -> tuple[np.ndarray, np.ndarray]:
-    """uint8 masks: the subject (above the plate, not beyond its far edge) with thin objects opened away,
-    and the thin objects themselves."""
+    """0/1 uint8 masks: the subject (above the plate, not beyond its far edge) with thin objects opened away,
+    and the same with them (closed: dropouts filled). The thin objects are the second minus the first."""
     m = (valid & (z > ABOVE_PLATE_M) & (view < far_m) & (view > far_m - 1.2)).astype(np.uint8)
     # closing fills depth dropouts only: a valid pixel outside the volume (background seen in a narrow gap,
     # e.g. between a dowel and the back) stays out
     closed = cv2.morphologyEx(m, cv2.MORPH_CLOSE, np.ones((3, 3), np.uint8)) & (m | ~valid)
     k = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (open_px, open_px))
-    opened = cv2.morphologyEx(closed, cv2.MORPH_OPEN, k)
-    return opened, closed - opened  # (an opening lies inside what it opens)
+    return cv2.morphologyEx(closed, cv2.MORPH_OPEN, k), closed
 
 
 def rod_line(thin: np.ndarray, axis_uv: np.ndarray, min_len_px: float
@@ -206,23 +205,24 @@ def posterior_contour(geom: DepthGeometry, depth_raw: np.ndarray, depth_scale_m:
     uv = geom.project(np.stack([xz[:, 0], np.zeros(4), xz[:, 1]], axis=1))
     axis_uv = uv[1] - uv[0]
     axis_uv = axis_uv / np.linalg.norm(axis_uv) if np.all(np.isfinite(axis_uv)) else None
-    mask, thin = subject_mask(z, view, valid, far_m, open_px)
+    mask, closed = subject_mask(z, view, valid, far_m, open_px)
+    thin = closed - mask  # (an opening lies inside what it opens)
     dorsal_uv = (uv[3] - uv[2]) / max(float(np.linalg.norm(uv[3] - uv[2])), 1e-9)  # out of the back
     rod, fit = None, None
     # a dowel's free spans are thin objects: without enough of them (and not told) there is none to look for
     if axis_uv is not None and (expect_rod or np.count_nonzero(thin) >= 3 * ROD_FREE_PX):
-        fit = find_rod(mask | thin, depth_m, axis_uv, dorsal_uv, 4 * open_px,
+        fit = find_rod(closed, depth_m, axis_uv, dorsal_uv, 4 * open_px,
                        ROD_FREE_EXPECTED_PX if expect_rod else ROD_FREE_PX)
     diameter_m = fit.thickness_px * fit.depth_m / geom.intrinsics.fx if fit is not None else np.nan
     if diameter_m > ROD_MAX_DIAMETER_M:
         fit = None  # thicker than any dowel: a forearm's straight edge with background beside it
     if fit is not None:
-        mask = body_without_rod(mask | thin, depth_m, fit, open_px)
+        mask = body_without_rod(closed, depth_m, fit, open_px)
         rod = Rod(None, diameter_m, read_around=True)
     elif axis_uv is not None:
         rod = _rod_in_axis(geom, axis, win, depth_m, thin, axis_uv, 8 * open_px)
     n_subject = int(np.count_nonzero(mask))
-    edge = mask - cv2.erode(mask, np.ones((3, 3), np.uint8))  # (0/1 masks: the pixels erosion removes)
+    edge = outline(mask)
     n_bins = max(1, int(np.ceil((s_range_m[1] - s_range_m[0]) / SLICE_M)))
     s_c = s_range_m[0] + (np.arange(n_bins) + 0.5) * SLICE_M
     empty = Contour(s_c, np.full(n_bins, np.nan), np.full(n_bins, np.nan), np.full((n_bins, 2), np.nan),

@@ -166,8 +166,9 @@ def layer_depth_m(depth_m: np.ndarray, mask: np.ndarray, inner: np.ndarray, vv: 
     back just inside the outline, a plain local mean would blend the arm's depth into the back's outline
     point (moving it along the ray, and making it look like an occluder). NaN where nothing touches it."""
     d = np.arange(-half_px, half_px + 1)
-    rows = vv[:, None] + np.repeat(d, d.size)[None, :]  # (K, (2 half_px + 1)^2), row-major patches
-    cols = uu[:, None] + np.tile(d, d.size)[None, :]
+    dr, dc = np.repeat(d, d.size), np.tile(d, d.size)  # a patch's offsets, row-major
+    rows = vv[:, None] + dr[None, :]  # (K, (2 half_px + 1)^2)
+    cols = uu[:, None] + dc[None, :]
     h, w = depth_m.shape
     inside = (rows >= 0) & (rows < h) & (cols >= 0) & (cols < w)
     flat = np.where(inside, rows * w + cols, 0)
@@ -175,7 +176,7 @@ def layer_depth_m(depth_m: np.ndarray, mask: np.ndarray, inner: np.ndarray, vv: 
     valid = inside & (z > 0)
     full = np.where(valid & (mask.ravel().take(flat) > 0), z, np.nan)
     deep = np.where(valid & (inner.ravel().take(flat) > 0), z, np.nan)
-    near = np.flatnonzero((np.abs(np.repeat(d, d.size)) <= 1) & (np.abs(np.tile(d, d.size)) <= 1))
+    near = np.flatnonzero((np.abs(dr) <= 1) & (np.abs(dc) <= 1))
     with np.errstate(invalid="ignore"), warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN neighbourhoods give NaN, as meant
         touch = np.sort(full[:, near], axis=1)  # NaN sort last: the (lower) median of the valid ones

@@ -69,8 +69,7 @@ def find_rod(closed: np.ndarray, depth_m: np.ndarray, axis_uv: np.ndarray, dorsa
     steps = np.arange(MAX_THICK_PX + 4)
     a_on = a[on_edge]
     nn = (slope * a_on + offset)[:, None] - steps[None, :]
-    uu = np.rint(a_on[:, None] * axis_uv[0] + nn * n_dir[0]).astype(np.intp)
-    vv = np.rint(a_on[:, None] * axis_uv[1] + nn * n_dir[1]).astype(np.intp)
+    uu, vv = (np.rint(c).astype(np.intp) for c in _to_uv(a_on[:, None], nn, axis_uv, n_dir))
     inside = np.all((uu >= 0) & (uu < closed.shape[1]) & (vv >= 0) & (vv < closed.shape[0]), axis=1)
     uu, vv = uu[inside], vv[inside]
     filled = closed[vv, uu] > 0
@@ -94,15 +93,14 @@ def find_rod(closed: np.ndarray, depth_m: np.ndarray, axis_uv: np.ndarray, dorsa
     # its middle line, sampled every pixel: what covers it there
     am = np.arange(lo, hi)
     nm = slope * am + offset - (thickness_px - 1) / 2
-    mu = np.rint(am * axis_uv[0] + nm * n_dir[0]).astype(np.intp)
-    mv = np.rint(am * axis_uv[1] + nm * n_dir[1]).astype(np.intp)
+    mu, mv = (np.rint(c).astype(np.intp) for c in _to_uv(am, nm, axis_uv, n_dir))
     ok = (mu >= 0) & (mu < closed.shape[1]) & (mv >= 0) & (mv < closed.shape[0])
     mu, mv = mu[ok], mv[ok]
     zm = depth_m[mv, mu]
     front = (zm > 0) & (zm < depth - IN_FRONT_M) & (closed[mv, mu] > 0)
     ea = np.array([lo, hi])
     en = slope * ea + offset
-    edge_uv = np.stack([ea * axis_uv[0] + en * n_dir[0], ea * axis_uv[1] + en * n_dir[1]], axis=1)
+    edge_uv = np.stack(_to_uv(ea, en, axis_uv, n_dir), axis=1)
     return RodFit(float(slope), float(offset), thickness_px, depth, int(np.count_nonzero(free)), pixels,
                   (mv[front], mu[front], zm[front]), edge_uv)
 
@@ -122,13 +120,17 @@ def body_without_rod(closed: np.ndarray, depth_m: np.ndarray, rod: RodFit, open_
 def _dorsal_outline(closed: np.ndarray, axis_uv: np.ndarray, n_dir: np.ndarray
                     ) -> tuple[np.ndarray, np.ndarray]:
     """The most dorsal outline pixel per pixel of length along the trunk: (a, n) image coordinates."""
-    edge = closed - cv2.erode(closed, np.ones((3, 3), np.uint8))
-    vv, uu = mask_pixels(edge)
+    vv, uu = mask_pixels(outline(closed))
     a = uu * axis_uv[0] + vv * axis_uv[1]
     n = uu * n_dir[0] + vv * n_dir[1]
     b = np.floor(a).astype(np.intp)
     last = largest_per_bin(b, n)
     return a[last], n[last]
+
+
+def outline(mask: np.ndarray) -> np.ndarray:
+    """A 0/1 uint8 mask's outline: the pixels a 3x3 erosion removes."""
+    return mask - cv2.erode(mask, np.ones((3, 3), np.uint8))
 
 
 def mask_pixels(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -189,6 +191,12 @@ def _fit_line(a: np.ndarray, n: np.ndarray) -> tuple[float, float]:
     return k, float(nm - k * am)
 
 
+def _to_uv(a: np.ndarray, n: np.ndarray, axis_uv: np.ndarray, n_dir: np.ndarray
+           ) -> tuple[np.ndarray, np.ndarray]:
+    """Image (u, v) of points at (a, n) along / across the trunk axis (pixels)."""
+    return a * axis_uv[0] + n * n_dir[0], a * axis_uv[1] + n * n_dir[1]
+
+
 def _band_pixels(closed: np.ndarray, depth_m: np.ndarray, axis_uv: np.ndarray, n_dir: np.ndarray,
                  line: tuple[float, float], a_range: tuple[float, float], thickness_px: float,
                  depth: float) -> np.ndarray:
@@ -199,7 +207,7 @@ def _band_pixels(closed: np.ndarray, depth_m: np.ndarray, axis_uv: np.ndarray, n
     lo, hi = a_range
     ca = np.array([lo, lo, hi, hi])
     cn = slope * ca + offset + np.array([1.5, -thickness_px, 1.5, -thickness_px])
-    cu, cv = ca * axis_uv[0] + cn * n_dir[0], ca * axis_uv[1] + cn * n_dir[1]
+    cu, cv = _to_uv(ca, cn, axis_uv, n_dir)
     u0, u1 = max(int(np.floor(cu.min())), 0), min(int(np.ceil(cu.max())) + 1, closed.shape[1])
     v0, v1 = max(int(np.floor(cv.min())), 0), min(int(np.ceil(cv.max())) + 1, closed.shape[0])
     pixels = np.zeros_like(closed)

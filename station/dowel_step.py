@@ -6,9 +6,10 @@ trial file stores (/dowel, docs/trial-format.md). A dowel drill (drill name cont
 real dowel on the back: the tracker expects it, reads the back under it (station.dowel_rod), and reports
 "not measured" with its reason when it is not found or a hand hides a region, never a made-up number.
 
-Cost: DowelTracker.update is ~3.4 ms per 848x480 frame, fine at 30 fps. When the worker falls behind (a
-frame already older than `behind_s` when it is processed) every other frame is skipped rather than
-blocking the plate; the core then waits for the next measured frame (expect_dowel), nothing is invented.
+Cost: DowelTracker.update takes 2-4.5 ms per 848x480 frame (bench/dowel.py), fine at 30 fps. When the
+worker falls behind (a frame already older than `behind_s` when it is processed) every other frame is
+skipped rather than blocking the plate; the core then waits for the next measured frame (expect_dowel),
+nothing is invented.
 """
 
 from __future__ import annotations
