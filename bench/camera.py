@@ -21,8 +21,8 @@ from drivers.samples import CameraFrame  # noqa: E402
 from drivers.sim.render import Renderer  # noqa: E402
 from drivers.sim.softcam import record_db3  # noqa: E402
 from drivers.sim.subject import VirtualSubject  # noqa: E402
-from station.marker_tracking import MarkerTracker  # noqa: E402
-from station.markers import bright_components, detect_markers  # noqa: E402
+from station.markers.detect import bright_components, detect_markers  # noqa: E402
+from station.markers.tracking import MarkerTracker  # noqa: E402
 
 
 def _ms(samples: list[float]) -> dict:

@@ -19,9 +19,9 @@ sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 from sim_trials import measured  # noqa: E402
 
 from drivers.sim.subject import VirtualSubject  # noqa: E402
-from station.analyze import analyze_blocks  # noqa: E402
+from station.analysis.analyze import analyze_blocks  # noqa: E402
 from station.config import StationConfig  # noqa: E402
-from station.core import HingeCore  # noqa: E402
+from station.core.hinge_core import HingeCore  # noqa: E402
 from station.streams import ForceBlock, MarkerBlock  # noqa: E402
 
 

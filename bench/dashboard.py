@@ -26,16 +26,16 @@ from PySide6 import QtWidgets  # noqa: E402
 
 from station.config import StationConfig  # noqa: E402
 from station.dashboard.app import MainWindow  # noqa: E402
-from station.live import LiveSnapshot, LiveState  # noqa: E402
-from station.recorder import TrialWriter  # noqa: E402
+from station.recording.writer import TrialWriter  # noqa: E402
 from station.results import RepResult  # noqa: E402
+from station.trial.live import LiveSnapshot, LiveState  # noqa: E402
 
 PLATE_HZ, CAMERA_FPS, W, H = 1000.0, 90.0, 848, 480
 SECONDS = 12.0
 
 
 def _dowel_live(back_m: float) -> dict:
-    """station.dowel_step.live_dict's shape: the virtual dowel from the sacrum to the head."""
+    """station.dowel.step.live_dict's shape: the virtual dowel from the sacrum to the head."""
     sacrum, upper, head = (400 + 300 * back_m, 210.0), (450.0, 150.0), (500.0, 90.0)
     gap_mm = 30.0 * back_m
     overlay = {"line": (sacrum, head), "contacts": {"sacrum": sacrum, "upper_back": upper, "head": head},

@@ -31,7 +31,7 @@ def main() -> int:
     from drivers.sim.render import Renderer
     from drivers.sim.subject import VirtualSubject
     from station.config import StationConfig
-    from station.dowel import DowelTracker
+    from station.dowel.tracker import DowelTracker
 
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true", help="fewer frames")

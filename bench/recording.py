@@ -28,7 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from drivers.samples import PlateChunk  # noqa: E402
 from station.config import StationConfig  # noqa: E402
-from station.recorder import TrialWriter  # noqa: E402
+from station.recording.writer import TrialWriter  # noqa: E402
 
 H, W = 480, 848
 

@@ -1,4 +1,4 @@
-"""Rep stills (station.stills): bytes per still on disk and the time to write one (gzip-1 IR + depth) on
+"""Rep stills (recording.stills): bytes per still on disk and the time to write one (gzip-1 IR + depth) on
 the trial worker, with rendered virtual-subject frames at the bottom of a rep (848x480).
 
 Run: /work/venv/bin/python bench/stills.py   -> bench/results/stills.json
@@ -25,7 +25,7 @@ def main() -> int:
     from drivers.sim.render import Renderer
     from drivers.sim.subject import VirtualSubject
     from station.config import StationConfig
-    from station.stills import Still, StillStore
+    from station.recording.stills import Still, StillStore
 
     cfg = StationConfig()
     subject = VirtualSubject("rounding", reps=1, fidget=False, config=cfg, seed=0)

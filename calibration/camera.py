@@ -2,7 +2,7 @@
 
 1. Markers. A retroreflective marker sits on each top corner of the empty plate; its centre is at the
    corner, `marker_height_m` (default: one marker radius) above the top. Discs are found in the left
-   IR (station.markers) in several frames and their pixel centres averaged per marker.
+   IR (station.markers.detect) in several frames and their pixel centres averaged per marker.
 2. Which marker is which corner: every assignment of 3-4 detections to corners is tried with a rigid
    fit (Kabsch) of the markers' 3D (from depth) to the corners; the best fit wins. A rectangle looks
    the same turned 180 degrees, so that ambiguity is settled by the side the camera stands on
@@ -68,7 +68,7 @@ def kabsch(src: np.ndarray, dst: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 def _track_markers(frames, marker_radius_m: float) -> tuple[np.ndarray, np.ndarray]:
     """Average pixel centre and camera-frame 3D of each disc seen in most frames."""
-    from station.markers import detect_markers
+    from station.markers.detect import detect_markers
 
     tracks: list[list[tuple[np.ndarray, np.ndarray]]] = []
     for frame in frames:

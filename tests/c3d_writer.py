@@ -1,7 +1,7 @@
 """Write test C3D files with ezc3d: markers and a TYPE 2 or TYPE 4 force platform in a lab frame that is
 rotated and shifted from the station's plate frame, in millimetres. The platform's channels are made
 from first principles (moments about a transducer origin below the surface, plate z pointing down as on
-AMTI plates), independently of station.c3d_import."""
+AMTI plates), independently of station.analysis.c3d_input."""
 
 from __future__ import annotations
 

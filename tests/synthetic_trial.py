@@ -1,6 +1,6 @@
 """Hand-made trials with known answers (raised-cosine reps), for core tests that need no simulator.
 
-Truth is computed here from the noise-free geometry, independently of station.metrics.
+Truth is computed here from the noise-free geometry, independently of station.core.metrics.
 """
 
 from __future__ import annotations

@@ -11,8 +11,8 @@ from c3d_writer import write_c3d
 from conftest import run_cli
 from synthetic_trial import SynthRep, make_trial
 
-from station.analyze import LoadOptions, analyze_blocks, analyze_path
-from station.c3d_markers import harrington_hjc
+from station.analysis.analyze import LoadOptions, analyze_blocks, analyze_path
+from station.analysis.c3d_markers import harrington_hjc
 from station.config import StationConfig
 from station.errors import StationError
 

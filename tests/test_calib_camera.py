@@ -9,7 +9,7 @@ from station.config import StationConfig
 from station.errors import StationError
 
 render = pytest.importorskip("drivers.sim.render")
-pytest.importorskip("station.markers")
+pytest.importorskip("station.markers.detect")
 from drivers.sim.pose import Pose  # noqa: E402
 
 MARKER_R = 0.0095

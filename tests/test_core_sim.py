@@ -14,7 +14,7 @@ from c3d_writer import write_c3d
 from sim_trials import measured
 
 from drivers.sim.subject import PATTERNS, VirtualSubject
-from station.analyze import LoadOptions, analyze_blocks, analyze_path
+from station.analysis.analyze import LoadOptions, analyze_blocks, analyze_path
 from station.config import StationConfig
 
 TOL = {"t_start": 0.1, "t_end": 0.1, "hip_back_mm": 10, "hip_drop_mm": 10, "knee_flexion_deg": 3,

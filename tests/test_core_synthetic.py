@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 from synthetic_trial import SynthRep, make_trial
 
-from station.analyze import analyze_blocks
+from station.analysis.analyze import analyze_blocks
 from station.config import StationConfig
-from station.core import HingeCore
+from station.core.hinge_core import HingeCore
 from station.streams import DOWEL_REGIONS, DowelBlock, ForceBlock, MarkerBlock
 
 TOL = {"t_start": 0.1, "t_bottom": 0.1, "t_end": 0.1, "hip_back_mm": 10, "hip_drop_mm": 10,

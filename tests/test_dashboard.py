@@ -27,7 +27,7 @@ from drivers.sim.softcam import make_subject, record_db3
 from station.config import StationConfig
 from station.dashboard.app import MainWindow
 from station.dashboard.controller import LiveController
-from station.trial_reader import read_trial
+from station.recording.reader import read_trial
 
 DOWEL_FAULTS = {"back_rounding", "back_arching"}  # judged from the dowel stream, not in these drills
 DETECT_LAG_S = 4.0  # a rep is known once the subject has stood still after it (plus a loaded CPU)

@@ -8,7 +8,7 @@ import numpy as np
 
 from station.config import StationConfig
 from station.dashboard.app import MainWindow
-from station.live import LiveSnapshot
+from station.trial.live import LiveSnapshot
 
 H, W = 480, 848
 
@@ -52,7 +52,7 @@ def test_dowel_line_contacts_and_gaps_drawn_where_the_snapshot_says(qtbot, artif
     assert label.x() < 430.0 and label.y() < 190.0
     window.grab().save(str(artifacts_dir / "dashboard_dowel_overlay.png"))
 
-    # the runner's shape (station.dowel_step.live_dict): the overlay one level down, same drawing
+    # the runner's shape (station.dowel.step.live_dict): the overlay one level down, same drawing
     window.image.update_from(_snap({"dowel": {"t_s": 5.0, "gap_mm": {"upper_back": 31.4}, "reason": None,
                                               "overlay": {**OVERLAY, "gaps_mm": {"upper_back": 12.0}}}}, 2))
     assert dowel.label_texts() == {"upper_back": "upper back 12 mm"} and dowel.line.isVisible()

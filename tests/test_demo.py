@@ -20,7 +20,7 @@ def test_demo_headless_records_the_virtual_subjects_first_rep(tmp_path):
     assert "plate samples (0 lost)" in res.stdout
     with h5py.File(out, "r", swmr=True) as f:  # 1 kHz plate; the first ~1 s is device start-up
         assert f["plate/raw/counts"].shape[0] > 1000 * (seconds - 2.0)
-    from station.trial_reader import read_trial
+    from station.recording.reader import read_trial
 
     reps = read_trial(out).reps
     assert len(reps) == 1

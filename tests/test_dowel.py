@@ -15,9 +15,9 @@ from drivers.sim.pose import Pose
 from drivers.sim.render import Renderer
 from drivers.sim.subject import VirtualSubject
 from station.config import StationConfig
-from station.dowel import REGIONS, DowelTracker
-from station.dowel_series import dowel_block, dowel_faults, rep_dowel_gaps
-from station.report_figures import dowel_png
+from station.dowel.series import dowel_block, dowel_faults, rep_dowel_gaps
+from station.dowel.tracker import REGIONS, DowelTracker
+from station.report.figures import dowel_png
 from station.streams import DOWEL_REGIONS
 
 GAP_RMS_MAX_MM = 5.0

@@ -10,9 +10,9 @@ from sim_trials import measured
 
 from drivers.sim.render import Renderer
 from drivers.sim.subject import VirtualSubject
-from station.analyze import analyze_blocks
-from station.dowel import DowelFrame, DowelTracker
-from station.dowel_series import dowel_block
+from station.analysis.analyze import analyze_blocks
+from station.dowel.series import dowel_block
+from station.dowel.tracker import DowelFrame, DowelTracker
 
 # the held maximum over a rep is an extreme of ~35 noisy 3-frame windows (3 mm marker noise moves the
 # landmarks): biased up by about one per-frame sigma, so 2 mm more than the per-frame 5 mm RMS budget

@@ -13,9 +13,9 @@ from dowel_helpers import config_for, frame_at, markers_at, true_gaps_mm
 from drivers.sim.render import Renderer
 from drivers.sim.softcam import DEVICE_CLOCK_START_MS
 from drivers.sim.subject import VirtualSubject
-from station.dowel import REGIONS
-from station.dowel_step import DowelStep, is_dowel_drill
-from station.report import dowel_cell
+from station.dowel.step import DowelStep, is_dowel_drill
+from station.dowel.tracker import REGIONS
+from station.report.model import dowel_cell
 from station.results import RepResult
 from tests.conftest import run_cli
 
@@ -61,8 +61,8 @@ def live_trial(rounding_db3, tmp_path_factory):
     from trial_fixtures import KnownCalibration
 
     from station.config import StationConfig
-    from station.recorder import TrialWriter
-    from station.trial import TrialRunner
+    from station.recording.writer import TrialWriter
+    from station.trial.runner import TrialRunner
 
     config = StationConfig()
     path = tmp_path_factory.mktemp("dowel_live") / "trial.h5"
@@ -88,7 +88,7 @@ def test_live_runner_judges_back_rounding_and_shows_the_dowel(live_trial):
 
 
 def test_trial_file_stores_the_dowel_series_and_analyze_rejudges(live_trial):
-    from station.trial_reader import read_trial
+    from station.recording.reader import read_trial
 
     path, summary, _ = live_trial
     trial = read_trial(path)

@@ -2,8 +2,8 @@
 
 import numpy as np
 
-from station.dowel_regions import sorted_quantile
-from station.dowel_rod import largest_per_bin, mask_pixels
+from station.dowel.regions import sorted_quantile
+from station.dowel.rod import largest_per_bin, mask_pixels
 
 
 def _largest_per_bin_plainly(bins: np.ndarray, values: np.ndarray) -> np.ndarray:

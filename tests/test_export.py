@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from trial_fixtures import write_synthetic_trial
 
-from station.trial_reader import read_trial
+from station.recording.reader import read_trial
 from tests.conftest import run_cli
 
 

@@ -6,10 +6,10 @@ import pytest
 
 from station.config import GateConfig, config_from_dict
 from station.errors import StationError
-from station.gate import GateDecision, evaluate_gate, rep_list_words
 from station.results import AnalysisResult, RepResult
-from station.screening import ScreeningAnswers, parse_answers
-from station.session import Session, Trial, load_session, save_session
+from station.screening.gate import GateDecision, evaluate_gate, rep_list_words
+from station.screening.questions import ScreeningAnswers, parse_answers
+from station.screening.session import Session, Trial, load_session, save_session
 
 CLEAR = ScreeningAnswers({"acute_low_back_pain": False, "severe_hamstring_injury": False,
                           "hip_joint_problems": False, "pain_during_movement": False})

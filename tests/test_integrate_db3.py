@@ -82,8 +82,8 @@ def live_trial(recording, tmp_path_factory):
     from trial_fixtures import KnownCalibration
 
     from station.config import StationConfig
-    from station.recorder import TrialWriter
-    from station.trial import TrialRunner
+    from station.recording.writer import TrialWriter
+    from station.trial.runner import TrialRunner
 
     config = StationConfig()
     path = tmp_path_factory.mktemp("live") / "trial.h5"
@@ -112,7 +112,7 @@ def _assert_agree(got: list[dict], want: list[dict], tol: dict, what: str) -> No
 
 
 def test_replay_gives_the_reps_stored_during_recording(live_trial):
-    from station.trial_reader import read_trial
+    from station.recording.reader import read_trial
 
     path, summary = live_trial
     stored = [r.to_json() for r in read_trial(path).reps]
@@ -150,9 +150,9 @@ def test_live_h5_and_c3d_give_the_same_reps(live_trial):
 
 def test_db3_paired_with_the_trial_uses_its_camera_index(live_trial):
     """`analyze rec.db3 --plate trial.h5`: marker times go onto the trial clock through its camera index."""
-    from station.db3_input import _pair_plate
+    from station.analysis.db3_input import _pair_plate
+    from station.recording.reader import read_trial
     from station.streams import MarkerBlock
-    from station.trial_reader import read_trial
 
     trial = read_trial(live_trial[0])
     t_device_s = trial.camera_index["t_device_ms"] / 1000.0
@@ -166,8 +166,8 @@ def test_db3_paired_with_the_trial_uses_its_camera_index(live_trial):
 # ---- sync check at the end of the trial ----------------------------------------------------------------
 
 def test_sync_check_finds_the_injected_camera_delay(live_trial):
-    from station.sync_check import sync_line
-    from station.trial_reader import read_trial
+    from station.recording.reader import read_trial
+    from station.trial.sync_check import sync_line
 
     path, summary = live_trial
     sync = summary["sync"]
@@ -187,7 +187,7 @@ def test_sync_check_finds_the_injected_camera_delay(live_trial):
 @pytest.mark.parametrize("pattern", ["hinge", "squat"])
 def test_no_sync_event_without_a_hop_or_heel_raise(pattern):
     """Reps only lower the hip: no event is invented from them (3 mm marker noise)."""
-    from station.sync_check import find_sync_event
+    from station.trial.sync_check import find_sync_event
 
     subject = VirtualSubject(pattern, reps=3)
     t = np.arange(0.0, subject.duration_s, 1.0 / FPS)

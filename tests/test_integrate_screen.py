@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 from trial_fixtures import write_synthetic_trial
 
-from station.session import load_session
+from station.screening.session import load_session
 from tests.conftest import run_cli
 from tests.report_html import parse_report
 

@@ -20,7 +20,7 @@ import time
 import h5py
 import pytest
 
-from station.trial_reader import read_trial
+from station.recording.reader import read_trial
 from tests.conftest import REPO
 
 FLUSH_PERIOD_S = 0.5
@@ -62,8 +62,8 @@ def test_sigkill_standin_plate_loses_under_a_second(tmp_path, artifacts_dir):
         sys.path[:0] = [{str(REPO)!r}, {str(REPO / 'tests')!r}]
         from test_trial_runner import TruthPlate
         from station.config import StationConfig
-        from station.recorder import TrialWriter
-        from station.trial import TrialRunner
+        from station.recording.writer import TrialWriter
+        from station.trial.runner import TrialRunner
         cfg = StationConfig()
         run = TrialRunner(TruthPlate(cfg), None, cfg, writer=TrialWriter({str(path)!r}, config=cfg))
         run.start()

@@ -12,7 +12,7 @@ from station.results import RepResult
 
 def test_force_hip_and_rep_outlets_deliver(monkeypatch):
     pylsl = pytest.importorskip("pylsl")
-    from station.lsl import LslOutlets
+    from station.export.lsl import LslOutlets
 
     out = LslOutlets(1000.0, 30.0, prefix="HingeTest")
     inlets = {}

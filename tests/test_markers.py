@@ -7,8 +7,8 @@ from camera_fixtures import StickSubject, stick_pose
 from drivers.samples import CameraFrame
 from drivers.sim.render import Renderer
 from station.config import StationConfig
-from station.marker_tracking import MarkerTracker, bridge_gaps
-from station.markers import detect_markers, to_plate
+from station.markers.detect import detect_markers, to_plate
+from station.markers.tracking import MarkerTracker, bridge_gaps
 
 
 def project(T, intr, p):

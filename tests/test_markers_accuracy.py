@@ -8,7 +8,7 @@ from drivers.samples import CameraFrame
 from drivers.sim.render import Renderer
 from drivers.sim.subject import PATTERNS, VirtualSubject
 from station.config import StationConfig
-from station.marker_tracking import MarkerTracker
+from station.markers.tracking import MarkerTracker
 
 
 def _config(side: str) -> StationConfig:

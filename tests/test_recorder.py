@@ -11,10 +11,10 @@ import numpy as np
 import pytest
 from trial_fixtures import GAINS, OFFSETS, write_synthetic_trial
 
+from station.analysis.replay import replay_blocks
 from station.errors import StationError
-from station.recorder import TrialWriter
-from station.replay import replay_blocks
-from station.trial_reader import read_trial
+from station.recording.reader import read_trial
+from station.recording.writer import TrialWriter
 from tests.conftest import REPO, run_cli
 
 
@@ -106,7 +106,7 @@ def test_disk_full_stops_cleanly_and_keeps_data(tmp_path, space_check):
         sys.path[:0] = [{str(REPO)!r}, {str(REPO / 'tests')!r}]
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
         resource.setrlimit(resource.RLIMIT_FSIZE, (3_000_000, 3_000_000))
-        from station.recorder import TrialWriter
+        from station.recording.writer import TrialWriter
         if not {space_check!r}:
             TrialWriter._space_left_bytes = lambda self: 1 << 40
         stop = TrialWriter.stop

@@ -5,10 +5,10 @@ import json
 import numpy as np
 from conftest import run_cli
 
+from station.analysis.series import TrialSeries
 from station.results import AnalysisResult, RepResult
-from station.screening import parse_answers
-from station.series import TrialSeries
-from station.session import Session, Trial, load_session, save_session
+from station.screening.questions import parse_answers
+from station.screening.session import Session, Trial, load_session, save_session
 from tests.report_html import parse_report
 
 

@@ -7,12 +7,12 @@ Known truth: the virtual subject's own rep list (count, timing, backward hip tra
 import pytest
 from conftest import run_cli
 
-pytest.importorskip("station.analyze", reason="needs the core (station.analyze.analyze_blocks)")
+pytest.importorskip("station.analysis.analyze", reason="needs the core (analyze_blocks)")
 pytest.importorskip("drivers.sim.subject", reason="needs the virtual subject")
 
 from drivers.sim.subject import VirtualSubject  # noqa: E402
-from station.gate import GateDecision  # noqa: E402
-from station.session import load_session  # noqa: E402
+from station.screening.gate import GateDecision  # noqa: E402
+from station.screening.session import load_session  # noqa: E402
 from tests.report_html import parse_report  # noqa: E402
 
 HIP_BACK_TOL_MM = 15.0  # marker noise 3 mm + 6 Hz filtering + the core's stated hip accuracy

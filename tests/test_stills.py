@@ -1,4 +1,4 @@
-"""One camera still per rep (station.stills): the live runner keeps the frame nearest each rep's bottom in
+"""One camera still per rep (recording.stills): the live runner keeps the frame nearest each rep's bottom in
 /stills, the reader gives it back, the report draws it (IR + markers + virtual dowel); files without
 /stills still read and report. Truth: the rep bottom the runner itself reported and the marker pixels it
 tracked (stored in /markers per frame); one rounding rep at 15 fps (~12 s) keeps it short."""
@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from station.config import StationConfig
-from station.stills import STILL_STEP_S, StillRing
+from station.recording.stills import STILL_STEP_S, StillRing
 from tests.conftest import run_cli
 
 FPS = 15
@@ -22,8 +22,8 @@ def live_trial(tmp_path_factory):
     from trial_fixtures import KnownCalibration
 
     from drivers.sim.subject import VirtualSubject
-    from station.recorder import TrialWriter
-    from station.trial import TrialRunner
+    from station.recording.writer import TrialWriter
+    from station.trial.runner import TrialRunner
 
     folder = tmp_path_factory.mktemp("stills")
     db3 = folder / "rounding.db3"
@@ -43,7 +43,7 @@ def live_trial(tmp_path_factory):
 
 
 def test_the_stored_still_is_the_frame_nearest_the_rep_bottom(live_trial):
-    from station.trial_reader import read_trial
+    from station.recording.reader import read_trial
 
     path, summary = live_trial
     trial = read_trial(path)
@@ -70,7 +70,7 @@ def test_the_stored_still_is_the_frame_nearest_the_rep_bottom(live_trial):
 
 
 def test_report_embeds_the_camera_still_html_and_pdf(live_trial, artifacts_dir):
-    from station.report import write_report
+    from station.report.model import write_report
 
     path, _ = live_trial
     html_path = write_report(path, artifacts_dir / "stills_report.html")
@@ -90,8 +90,8 @@ def test_report_embeds_the_camera_still_html_and_pdf(live_trial, artifacts_dir):
 def test_a_file_without_stills_reads_and_reports_the_stick_figure(live_trial, tmp_path, artifacts_dir):
     import shutil
 
-    from station.report import write_report
-    from station.trial_reader import read_trial
+    from station.recording.reader import read_trial
+    from station.report.model import write_report
 
     path, _ = live_trial
     old = tmp_path / "old.h5"

@@ -14,9 +14,9 @@ from trial_fixtures import GAINS, OFFSETS, KnownCalibration, truth_cells
 
 from drivers.samples import PlateChunk
 from station.config import StationConfig
-from station.recorder import TrialWriter
-from station.trial import TrialRunner
-from station.trial_reader import read_trial
+from station.recording.reader import read_trial
+from station.recording.writer import TrialWriter
+from station.trial.runner import TrialRunner
 
 
 class TruthPlate:

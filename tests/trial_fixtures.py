@@ -12,10 +12,10 @@ import numpy as np
 
 from drivers.samples import PlateChunk
 from station.config import StationConfig
-from station.cop import cop_and_foot_pos
-from station.recorder import TrialWriter
+from station.core.cop import cop_and_foot_pos
+from station.recording.writer import TrialWriter
 from station.results import RepResult
-from station.trial_pipeline import ForceStep
+from station.trial.steps import ForceStep
 
 PLATE_HZ = 1000.0
 CAMERA_FPS = 30.0

@@ -1,6 +1,6 @@
 """Ground truth per rep from the exact, noise-free simulated signals, by the definitions in metrics.md.
 
-Written independently of the station's core (no station.metrics import): the core is tested against it.
+Written independently of the station's core (no station.core.metrics import): the core is tested against it.
 Angles are in the sagittal (x-z) plane: the lateral offsets of markers are ignored (the hip, knee and
 ankle markers share one y, so for the knee the 3D and sagittal angles are equal anyway).
 """

@@ -61,7 +61,7 @@ def format_table(result: AnalysisResult) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from station.analyze import LoadOptions, analyze_path
+    from station.analysis.analyze import LoadOptions, analyze_path
     from station.config import load_config
 
     options = LoadOptions(config=load_config(args.config), preset=args.preset, markers=args.markers,

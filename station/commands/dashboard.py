@@ -43,7 +43,7 @@ def run_dashboard(plate_spec: str | None, camera_spec: str | None, config: objec
 
     from station.dashboard.app import MainWindow
     from station.dashboard.controller import LiveController
-    from station.drills import drill
+    from station.screening.drills import drill
 
     drill(drill_id)  # one-line error for an unknown drill before any window opens
     if screenshot is None and not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY") \

@@ -44,7 +44,7 @@ def _dashboard(pattern: str, config_path: str | None) -> int | None:
 def _truth_table(trial_path: Path, pattern: str) -> str:
     """The station's reps (as stored in the trial) beside the simulator's truth."""
     from drivers.sim.subject import VirtualSubject
-    from station.trial_reader import read_trial
+    from station.recording.reader import read_trial
 
     reps = read_trial(trial_path).reps
     truth = VirtualSubject(pattern).truth.reps  # the same subject the sim sources played (seed 0)

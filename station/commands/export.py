@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from station.recorder_rows import check_output_path
+from station.recording.rows import check_output_path
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -17,12 +17,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from station.trial_reader import read_trial
+    from station.recording.reader import read_trial
 
     trial = read_trial(args.trial)
     src = Path(args.trial)
     if args.format == "c3d":
-        from station.export_c3d import export_c3d
+        from station.export.c3d_file import export_c3d
 
         out = Path(args.out) if args.out else src.with_suffix(".c3d")
         if out.suffix.lower() != ".c3d":
@@ -31,7 +31,7 @@ def run(args: argparse.Namespace) -> int:
         export_c3d(trial, out)
         print(f"wrote {out}")
         return 0
-    from station.export_csv import csv_paths, export_csv
+    from station.export.csv_files import csv_paths, export_csv
 
     base = Path(args.out) if args.out else src.with_suffix("")
     if base.suffix.lower() == ".csv":

@@ -78,8 +78,8 @@ def _calibrations(args: argparse.Namespace, config: object) -> tuple[object | No
 
 def run(args: argparse.Namespace) -> int:
     from station.config import load_config
-    from station.recorder import TrialWriter
-    from station.trial import TrialRunner
+    from station.recording.writer import TrialWriter
+    from station.trial.runner import TrialRunner
 
     if not args.plate and not args.camera:
         raise StationError("give --plate and/or --camera")
@@ -97,7 +97,7 @@ def run(args: argparse.Namespace) -> int:
     plate, camera = _open_sources(args, config)
     lsl = None
     if args.lsl:
-        from station.lsl import LslOutlets
+        from station.export.lsl import LslOutlets
 
         lsl = LslOutlets(config.plate.rate_hz, float(config.camera.fps))
     runner = TrialRunner(plate, camera, config, plate_calibration=plate_cal, camera_T=camera_T, writer=writer,
@@ -128,7 +128,7 @@ def run(args: argparse.Namespace) -> int:
     if summary.get("zero_check"):
         print(summary["zero_check"]["message"], flush=True)
     if args.plate and args.camera:
-        from station.sync_check import sync_line
+        from station.trial.sync_check import sync_line
 
         print(sync_line(summary.get("sync")), flush=True)
     for warning in summary["warnings"]:

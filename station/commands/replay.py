@@ -14,9 +14,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from station.analysis.replay import replay_trial
     from station.commands.record import rep_line
-    from station.replay import replay_trial
-    from station.trial_reader import read_trial
+    from station.recording.reader import read_trial
 
     trial = read_trial(args.trial)
     live = None if args.json else (lambda rep: print(rep_line(rep), flush=True))

@@ -13,12 +13,12 @@ from datetime import date
 from pathlib import Path
 
 from station.config import load_config
-from station.drills import ARM_VARIATIONS, DRILLS, IMPLEMENTS, check_setup, describe_set
 from station.errors import StationError
-from station.feedback import set_feedback
-from station.gate import evaluate_gate, evidence_words
-from station.screening import ask_interactively, parse_answers
-from station.session import Session, Trial, load_session, save_session
+from station.screening.drills import ARM_VARIATIONS, DRILLS, IMPLEMENTS, check_setup, describe_set
+from station.screening.feedback import set_feedback
+from station.screening.gate import evaluate_gate, evidence_words
+from station.screening.questions import ask_interactively, parse_answers
+from station.screening.session import Session, Trial, load_session, save_session
 
 EXIT_NOT_STARTED = 3
 
@@ -84,7 +84,7 @@ def _ask_pain() -> int | None:
 
 
 def _record(args: argparse.Namespace, config):
-    from station import set_sources
+    from station.screening import sets as set_sources
 
     chosen = [n for n in ("sim", "trial", "plate") if getattr(args, n)]
     if len(chosen) != 1 or bool(args.plate) != bool(args.camera):

@@ -13,7 +13,7 @@ from PySide6 import QtCore, QtWidgets
 
 from station.config import StationConfig
 from station.errors import StationError
-from station.live import LiveSnapshot
+from station.trial.live import LiveSnapshot
 
 from .coach_view import CoachView
 from .controller import LiveController

@@ -10,7 +10,7 @@ from PySide6 import QtCore, QtWidgets
 
 from station.dashboard.rep_table import fault_text
 from station.dashboard.status import live_value
-from station.live import LiveSnapshot
+from station.trial.live import LiveSnapshot
 
 BG = "#101010"
 FG = "#f5f5f5"

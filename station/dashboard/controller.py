@@ -15,7 +15,7 @@ from pathlib import Path
 
 from station.config import StationConfig
 from station.errors import StationError
-from station.live import LiveSnapshot
+from station.trial.live import LiveSnapshot
 
 SourceOpener = Callable[[str | None, str | None, StationConfig], tuple[object | None, object | None]]
 
@@ -139,16 +139,16 @@ class LiveController:
         return summary
 
     def _restart(self, path: Path | None, metadata: dict) -> None:
-        from station.filtering import preload
-        from station.trial import TrialRunner
+        from station.core.filtering import preload
+        from station.trial.runner import TrialRunner
 
         preload()  # before the sources start (a sim playback starts in the opener): never mid-trial
         if self.camera_spec:
-            from station import dowel_step  # noqa: F401  (cv2: seconds to import on a loaded host)
+            from station.dowel import step as dowel_step  # noqa: F401  (cv2: seconds to import on a loaded host)
         self._stop_current("stopped from the dashboard")
         writer = None
         if path is not None:
-            from station.recorder import TrialWriter
+            from station.recording.writer import TrialWriter
 
             path.parent.mkdir(parents=True, exist_ok=True)
             writer = TrialWriter(path, config=self.config, metadata=metadata)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from PySide6 import QtWidgets
 
-from station.drills import DRILLS
-from station.live import LiveSnapshot
+from station.screening.drills import DRILLS
+from station.trial.live import LiveSnapshot
 
 from .status import calibration_text, device_status_text
 

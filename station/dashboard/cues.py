@@ -11,7 +11,7 @@ from collections.abc import Callable
 
 from PySide6 import QtCore, QtWidgets
 
-from station.live import LiveSnapshot
+from station.trial.live import LiveSnapshot
 
 HYSTERESIS_MM = 20.0  # the hips must come this far forward of the target before it can cue again
 

@@ -1,4 +1,4 @@
-"""The virtual dowel drawn on the camera image from `snapshot.live["dowel"]`: station.dowel_step.live_dict
+"""The virtual dowel drawn on the camera image from `snapshot.live["dowel"]`: station.dowel.step.live_dict
 (its "overlay" is DowelFrame.overlay(): line, contacts, feet, dorsal, gaps_mm, reason, in image pixels of
 the shown frame) or that overlay dict itself."""
 

@@ -8,7 +8,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtCore, QtWidgets
 
-from station.live import LiveSnapshot
+from station.trial.live import LiveSnapshot
 
 from .dots import Dots
 from .dowel_overlay import DowelOverlay, cache_text

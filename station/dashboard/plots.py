@@ -19,7 +19,7 @@ import pyqtgraph as pg
 from PySide6 import QtWidgets
 
 from station.config import StationConfig
-from station.live import LiveSnapshot
+from station.trial.live import LiveSnapshot
 
 from .decimate import peak_decimate, thin_path
 from .dots import Dots

@@ -13,8 +13,8 @@ from pathlib import Path
 import numpy as np
 from PySide6 import QtCore, QtWidgets
 
-from station.live import LiveSnapshot
-from station.trial_reader import Trial, read_trial
+from station.recording.reader import Trial, read_trial
+from station.trial.live import LiveSnapshot
 
 
 class ReplayFeed:

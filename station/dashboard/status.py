@@ -9,7 +9,7 @@ import math
 
 import numpy as np
 
-from station.live import LiveSnapshot
+from station.trial.live import LiveSnapshot
 
 STALE_S = 1.0  # a live stream silent this long is reported in the banner
 

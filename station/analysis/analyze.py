@@ -1,0 +1,164 @@
+"""`analyze`: any recorded input -> the same HingeCore a live session uses -> AnalysisResult.
+
+Inputs are found by file suffix in a registry; a loader returns the core's blocks in the plate frame:
+    loader(path, options) -> (ForceBlock | None, MarkerBlock | None, meta: dict)
+meta may hold "warnings" (list of str), "notes" (dict, e.g. hip_source), "feet" (overrides of the feet
+config for this file, e.g. a heel line from heel markers), "dowel" (DowelBlock), "body_mass_kg",
+"config" (the StationConfig the file was recorded with: used unless a config file was given) and
+"t_origin_s" (the time rep times are counted from; default the first sample).
+Other parts register their formats with `register_input` (station trials .h5, RealSense .db3).
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import importlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from station.config import StationConfig
+from station.core import cop
+from station.core.hinge_core import HingeCore
+from station.errors import StationError
+from station.results import AnalysisResult
+from station.streams import DowelBlock, ForceBlock, MarkerBlock
+
+Loader = Callable[[Path, "LoadOptions"], tuple[ForceBlock | None, MarkerBlock | None, dict]]
+
+# suffix -> loader, or "module:function" imported only when such a file is analysed (no import-time work)
+_LOADERS: dict[str, Loader | str] = {
+    ".c3d": "station.analysis.c3d_input:load_c3d",
+    ".h5": "station.recording.reader:load_trial_for_analysis",
+    ".db3": "station.analysis.db3_input:load_db3",
+    ".bag": "station.analysis.db3_input:load_db3",
+}
+# formats that exist in the station but whose reader is not part of this build yet
+_KNOWN_ELSEWHERE: dict[str, str] = {}
+CHUNK_S = 0.5  # offline feeding step; any step gives the same result (decisions are per frame)
+
+
+@dataclass
+class LoadOptions:
+    """What a loader may use besides the file: the config and the command's input options."""
+
+    config: StationConfig
+    preset: str | None = None
+    markers: str | None = None  # "name=LABEL,..." for C3D
+    side: str | None = None
+    plate: str | None = None  # a plate stream to pair with a kinematics-only recording (.db3)
+    plate_cal: str | None = None
+    camera_cal: str | None = None
+    body_mass_kg: float | None = None
+
+
+def register_input(suffix: str, loader: Loader | str) -> None:
+    """Make `analyze` read files ending in suffix (".h5") with loader(path, options)."""
+    _LOADERS[suffix.lower()] = loader
+
+
+def _loader_for(path: Path) -> Loader:
+    suffix = path.suffix.lower()
+    loader = _LOADERS.get(suffix)
+    if loader is None:
+        if suffix in _KNOWN_ELSEWHERE:
+            raise StationError(f"{path}: cannot read {_KNOWN_ELSEWHERE[suffix]} in this build")
+        known = ", ".join(sorted(set(_LOADERS) | set(_KNOWN_ELSEWHERE)))
+        raise StationError(f"{path}: unknown input type {suffix or '(no suffix)'!r} (known: {known})")
+    if isinstance(loader, str):
+        module, _, name = loader.partition(":")
+        loader = getattr(importlib.import_module(module), name)
+    return loader
+
+
+def _force_summary(force: ForceBlock, config: StationConfig, body_weight_n: float | None) -> dict:
+    """CoP read-outs that need no kinematics (so a force-only input still says something)."""
+    fz = cop.total_force_n(force.cells_n)
+    loaded = fz > cop.force_gate_n(config, body_weight_n)
+    if not np.any(loaded):
+        return {"loaded_s": 0.0}
+    xy = cop.cop_xy_m(force.cells_n[loaded], config.plate.channel_xy, fz[loaded])
+    foot = cop.foot_pos(xy[:, 0], config)
+    share = cop.rear_share(force.cells_n[loaded], config.plate.rear_channels, fz[loaded])
+    dt = float(np.median(np.diff(force.t_s))) if len(force) > 1 else 0.0
+    return {"loaded_s": float(np.count_nonzero(loaded) * dt), "fz_mean_n": float(np.mean(fz[loaded])),
+            "foot_pos_mean": float(np.mean(foot)), "foot_pos_min": float(np.min(foot)),
+            "foot_pos_max": float(np.max(foot)), "heel_load_pct_mean": float(100 * np.mean(share))}
+
+
+def analyze_blocks(force: ForceBlock | None, markers: MarkerBlock | None, config: StationConfig, *,
+                   source: str, dowel: DowelBlock | None = None, body_mass_kg: float | None = None,
+                   chunk_s: float = CHUNK_S, t_origin_s: float | None = None) -> AnalysisResult:
+    """Run the live core over recorded blocks (time order, chunk by chunk) and summarise.
+
+    Rep times are seconds from t_origin_s (default: the first sample), e.g. 0 for a station trial whose
+    clock already starts at the recording's start, so analyze and the live record give the same times.
+    """
+    force = force if force is not None and len(force) else None
+    markers = markers if markers is not None and len(markers) else None
+    if force is None and markers is None:
+        raise StationError(f"{source}: no force samples and no marker frames to analyse")
+    core = HingeCore(config, body_mass_kg=body_mass_kg, expect_force=force is not None,
+                     expect_markers=markers is not None, expect_dowel=dowel is not None and len(dowel) > 0)
+    starts = [b.t_s[0] for b in (force, markers) if b is not None]
+    ends = [b.t_s[-1] for b in (force, markers, dowel) if b is not None and len(b)]
+    t0, t_last = float(min(starts)), float(max(ends))
+    edges = np.arange(t0, t_last + chunk_s, chunk_s)
+    edges[-1] = np.inf
+    previous = -np.inf
+    for edge in edges:
+        if force is not None:
+            i, j = np.searchsorted(force.t_s, [previous, edge])
+            core.push_force(ForceBlock(force.t_s[i:j], force.cells_n[i:j]))
+        if dowel is not None and len(dowel):
+            i, j = np.searchsorted(dowel.t_s, [previous, edge])
+            core.push_dowel(DowelBlock(dowel.t_s[i:j], dowel.gap_mm[i:j], dowel.region[i:j]))
+        if markers is not None:
+            i, j = np.searchsorted(markers.t_s, [previous, edge])
+            positions = {k: v[i:j] for k, v in markers.positions.items()}
+            core.push_markers(MarkerBlock(markers.t_s[i:j], positions))
+        previous = edge
+    result = core.finish()
+    result.source = source
+    origin = t0 if t_origin_s is None else float(t_origin_s)
+    for rep in result.reps:  # seconds from the start of the input
+        rep.t_start, rep.t_bottom, rep.t_end = rep.t_start - origin, rep.t_bottom - origin, rep.t_end - origin
+    if markers is None:
+        result.warnings.insert(0, "no marker data: reps and kinematics not computed (CoP only)")
+    if force is None:
+        result.warnings.insert(0, "no force data: CoP, foot_pos and heel load not computed (kinematics only)")
+    else:
+        result.summary["force"] = _force_summary(force, config, result.summary.get("body_weight_n"))
+    result.summary["duration_s"] = t_last - t0
+    return result
+
+
+def analyze_path(path: str | Path, options: LoadOptions) -> AnalysisResult:
+    """Load a recorded input with its registered loader and analyse it."""
+    path = Path(path)
+    force, markers, meta = _loader_for(path)(path, options)
+    config = options.config
+    notes = dict(meta.get("notes", {}))
+    if meta.get("config") is not None:  # the file's own station config (plate geometry, feet, thresholds)
+        if config.source_path is None:
+            config = meta["config"]
+            notes["config"] = "as recorded in the file"
+        else:
+            notes["config"] = f"{config.source_path} (given; the file's own config not used)"
+    if meta.get("feet"):
+        config = copy.deepcopy(config)
+        config.feet = dataclasses.replace(config.feet, **meta["feet"])
+    result = analyze_blocks(force, markers, config, source=str(path), dowel=meta.get("dowel"),
+                            body_mass_kg=options.body_mass_kg or meta.get("body_mass_kg"),
+                            t_origin_s=meta.get("t_origin_s"))
+    result.warnings = list(meta.get("warnings", [])) + result.warnings
+    if notes:
+        result.summary["input"] = notes
+    result.summary["hip_source"] = notes.get("hip_source", "hip marker" if markers is not None else None)
+    for rep in result.reps:
+        if "hip_source" in notes:
+            rep.notes.setdefault("hip_source", notes["hip_source"])
+    return result

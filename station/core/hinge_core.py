@@ -1,0 +1,257 @@
+"""The real-time core: calibrated force and marker blocks in, reps with metrics and faults out.
+
+One path for live and offline: `analyze` feeds recorded streams to this same class in chunks, so the
+numbers agree by construction. Each decision is taken at a data-determined point (a marker frame index,
+once force has arrived up to that frame's time), never at a chunk boundary.
+
+The session-wide "reject excursions below 50% of the median amplitude" rule (metrics.md) cannot be
+known live. Live (`poll`) a rep is judged against the median of the reps so far including itself;
+`finish` re-applies the rule with the whole session's median and drops (with a warning) any rep that
+falls below it. `finish` is the final answer, live and offline alike.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from station.config import StationConfig
+from station.core import cop
+from station.core.buffers import ColumnBuffer
+from station.core.metrics import Outcome, TrialData, measure_rep
+from station.core.reps import Excursion, RepDetector
+from station.core.summary import summarize
+from station.results import AnalysisResult, RepResult
+from station.streams import MARKER_NAMES, DowelBlock, ForceBlock, MarkerBlock
+
+FORCE_WAIT_S = 2.0  # markers this far ahead of force: judge reps without waiting (plate stalled)
+DEFER_LIMIT_S = 1.0  # a closed excursion whose filtered end is not found by then is closed at the data end
+
+
+@dataclass
+class LiveState:
+    """What the dashboard shows now; NaN / None while unknown."""
+
+    t_s: float = math.nan
+    fz_n: float = math.nan
+    cop_xy_m: tuple[float, float] = (math.nan, math.nan)
+    foot_pos: float = math.nan
+    heel_load_pct: float = math.nan
+    hip_m: tuple[float, float, float] = (math.nan, math.nan, math.nan)
+    hip_back_m: float = math.nan
+    hip_drop_m: float = math.nan
+    phase: str = "standing"
+    body_weight_n: float | None = None
+
+
+class HingeCore:
+    """Push calibrated blocks in time order; poll new reps; finish for the session result."""
+
+    def __init__(self, config: StationConfig, *, body_mass_kg: float | None = None, expect_force: bool = True,
+                 expect_markers: bool = True, expect_dowel: bool = False):
+        self.config = config
+        self.expect_force = expect_force
+        self.expect_markers = expect_markers
+        self.expect_dowel = expect_dowel
+        self._force = ColumnBuffer(1 + 4 + 4)  # t, cells, fz, cop x, cop y, rear share
+        self._markers = ColumnBuffer(1 + 3 * len(MARKER_NAMES))
+        self._marker_seen: set[str] = set()
+        self._dowel = ColumnBuffer(3)  # t, gap mm, region index
+        self._bw = cop.BodyWeightEstimator(config, body_mass_kg)
+        self._detector = RepDetector(config.thresholds)
+        self._detected_upto = 0  # marker frames given to the detector
+        self._pending: list[tuple[Excursion, int]] = []  # (excursion, next frame index to try)
+        self._reps: list[RepResult] = []
+        self._amplitudes: list[float] = []
+        self._new: list[RepResult] = []
+        self._prev_end_t = -math.inf
+        self.warnings: list[str] = []
+        self.live = LiveState()
+        self._dropped_samples = 0
+        self._standing_z: tuple[tuple[int, int], float] = ((-1, -1), math.nan)
+
+    # ---- input -----------------------------------------------------------------------------------
+    def _monotonic(self, buf: ColumnBuffer, t_s: np.ndarray) -> np.ndarray:
+        keep = np.concatenate(([t_s[0] > buf.last_t()], np.diff(t_s) > 0)) if t_s.size else np.zeros(0, bool)
+        self._dropped_samples += int(t_s.size - np.count_nonzero(keep))
+        return keep
+
+    def push_force(self, block: ForceBlock) -> None:
+        if len(block) == 0:
+            return
+        t = np.asarray(block.t_s, dtype=float)
+        cells = np.asarray(block.cells_n, dtype=float)
+        keep = self._monotonic(self._force, t)
+        t, cells = t[keep], cells[keep]
+        fz = cop.total_force_n(cells)
+        xy = cop.cop_xy_m(cells, self.config.plate.channel_xy, fz)
+        share = cop.rear_share(cells, self.config.plate.rear_channels, fz)
+        self._force.extend(np.column_stack([t, cells, fz, xy, share]))
+        self._bw.update(t, fz)
+        self._live_force(t[-1], fz[-1], xy[-1], share[-1])
+        self._advance()
+
+    def push_markers(self, block: MarkerBlock) -> None:
+        if len(block) == 0:
+            return
+        t = np.asarray(block.t_s, dtype=float)
+        keep = self._monotonic(self._markers, t)
+        cols = [t[keep]]
+        for name in MARKER_NAMES:
+            pos = block.positions.get(name)
+            if pos is None:
+                cols.append(np.full((cols[0].size, 3), np.nan))
+            else:
+                self._marker_seen.add(name)
+                cols.append(np.asarray(pos, dtype=float)[keep])
+        self._markers.extend(np.column_stack(cols))
+        self._advance()
+
+    def push_dowel(self, block: DowelBlock) -> None:
+        if len(block) == 0:
+            return
+        t = np.asarray(block.t_s, dtype=float)
+        keep = self._monotonic(self._dowel, t)
+        self._dowel.extend(np.column_stack([t, block.gap_mm, block.region])[keep])
+        self._advance()
+
+    # ---- processing --------------------------------------------------------------------------------
+    def _trial_data(self) -> TrialData:
+        m = self._markers.view
+        markers = {name: m[:, 1 + 3 * k:4 + 3 * k] for k, name in enumerate(MARKER_NAMES)
+                   if name in self._marker_seen}
+        f = self._force.view if self._force.n else None
+        dw = self._dowel.view if self._dowel.n else None
+        return TrialData(
+            marker_t=m[:, 0], markers=markers,
+            force_t=None if f is None else f[:, 0], fz_n=None if f is None else f[:, 5],
+            cop_x_m=None if f is None else f[:, 6], rear_share=None if f is None else f[:, 8],
+            dowel_t=None if dw is None else dw[:, 0], dowel_gap_mm=None if dw is None else dw[:, 1],
+            dowel_region=None if dw is None else dw[:, 2].astype(int))
+
+    def _streams_ready(self, t_s: float) -> bool:
+        force_t = self._force.last_t()
+        if self.expect_force and force_t < t_s and self._markers.last_t() - force_t < FORCE_WAIT_S:
+            return False
+        return not (self.expect_dowel and self._dowel.last_t() < t_s)
+
+    def _advance(self, final: bool = False) -> None:
+        m = self._markers.view
+        hip_col = 1 + 3 * MARKER_NAMES.index("hip")
+        for i in range(self._detected_upto, self._markers.n):
+            exc = self._detector.push(i, float(m[i, 0]), float(m[i, hip_col]))
+            if exc is not None:
+                self._pending.append((exc, exc.detect_index))
+        if self._markers.n > self._detected_upto:
+            self._live_markers(m[-1], hip_col)
+        self._detected_upto = self._markers.n
+        while self._pending:
+            exc, j = self._pending[0]
+            outcome = None
+            while j < self._markers.n and (final or self._streams_ready(float(m[j, 0]))):
+                outcome = self._attempt(exc, j, final and j == self._markers.n - 1)
+                if outcome.status != "defer":
+                    break
+                j += 1
+            if outcome is None or outcome.status == "defer":
+                self._pending[0] = (exc, j)
+                return
+            self._pending.pop(0)
+            self._accept(outcome)
+
+    def _attempt(self, exc: Excursion, j: int, last: bool) -> Outcome:
+        t_j = float(self._markers.view[j, 0])
+        gate = cop.force_gate_n(self.config, self._bw.at(t_j))
+        outcome = measure_rep(self._trial_data_upto(j), exc, j, self._prev_end_t, self.config, gate)
+        if outcome.status == "defer" and (last or t_j - float(self._markers.view[exc.detect_index, 0])
+                                          > DEFER_LIMIT_S):
+            outcome = Outcome("reject", amplitude_m=outcome.amplitude_m, reason="did not return to standing")
+        return outcome
+
+    def _trial_data_upto(self, j: int) -> TrialData:
+        """Everything up to marker frame j's time, so what arrived later cannot change the answer."""
+        data = self._trial_data()
+        t_j = data.marker_t[j]
+        data.marker_t = data.marker_t[:j + 1]
+        data.markers = {k: v[:j + 1] for k, v in data.markers.items()}
+        if data.force_t is not None:
+            z = int(np.searchsorted(data.force_t, t_j, side="right"))
+            data.force_t, data.fz_n = data.force_t[:z], data.fz_n[:z]
+            data.cop_x_m, data.rear_share = data.cop_x_m[:z], data.rear_share[:z]
+        if data.dowel_t is not None:
+            z = int(np.searchsorted(data.dowel_t, t_j, side="right"))
+            data.dowel_t, data.dowel_gap_mm = data.dowel_t[:z], data.dowel_gap_mm[:z]
+            data.dowel_region = data.dowel_region[:z]
+        return data
+
+    def _accept(self, outcome: Outcome) -> None:
+        if outcome.status != "rep":
+            return
+        amps = sorted(self._amplitudes + [outcome.amplitude_m])
+        median = float(np.median(amps))
+        if outcome.amplitude_m < self.config.thresholds.rep_min_amplitude_frac_of_median * median:
+            return
+        rep = outcome.rep
+        rep.index = len(self._reps) + 1
+        self._reps.append(rep)
+        self._amplitudes.append(outcome.amplitude_m)
+        self._new.append(rep)
+        self._prev_end_t = rep.t_end
+
+    # ---- live read-outs ----------------------------------------------------------------------------
+    def _live_force(self, t: float, fz: float, xy: np.ndarray, share: float) -> None:
+        gate = cop.force_gate_n(self.config, self._bw.at(t))
+        ok = fz > gate
+        lv = self.live
+        lv.t_s, lv.fz_n, lv.body_weight_n = max(t, lv.t_s) if math.isfinite(lv.t_s) else t, float(fz), \
+            self._bw.body_weight_n
+        lv.cop_xy_m = (float(xy[0]), float(xy[1])) if ok else (math.nan, math.nan)
+        lv.foot_pos = float(cop.foot_pos(xy[0], self.config)) if ok else math.nan
+        lv.heel_load_pct = 100.0 * float(share) if ok else math.nan
+
+    def _live_markers(self, row: np.ndarray, hip_col: int) -> None:
+        hip = row[hip_col:hip_col + 3]
+        lv = self.live
+        lv.hip_m = (float(hip[0]), float(hip[1]), float(hip[2]))
+        lv.hip_back_m = self._detector.displacement_m
+        standing = self._detector.standing
+        if standing != self._standing_z[0]:
+            z = self._markers.view[standing[0]:standing[1], hip_col + 2]
+            self._standing_z = (standing, float(np.nanmean(z)) if np.any(np.isfinite(z)) else math.nan)
+        lv.hip_drop_m = self._standing_z[1] - float(hip[2])
+        lv.phase = self._detector.phase
+
+    # ---- output ------------------------------------------------------------------------------------
+    def poll(self) -> list[RepResult]:
+        """Reps completed since the last poll (provisional against the median so far; see module doc)."""
+        new, self._new = self._new, []
+        return new
+
+    def finish(self) -> AnalysisResult:
+        """Flush pending reps with all data, apply the session-median rule, summarise."""
+        self._advance(final=True)
+        th = self.config.thresholds
+        warnings = list(self.warnings)
+        reps = self._reps
+        if self._amplitudes:
+            median = float(np.median(self._amplitudes))
+            keep = [a >= th.rep_min_amplitude_frac_of_median * median for a in self._amplitudes]
+            dropped = [r for r, k in zip(reps, keep, strict=True) if not k]
+            if dropped:
+                warnings.append("not reps (below half the session's median amplitude): "
+                                + ", ".join(f"{r.t_start:.1f}-{r.t_end:.1f} s" for r in dropped))
+            reps = [r for r, k in zip(reps, keep, strict=True) if k]
+            for k, r in enumerate(reps, start=1):
+                r.index = k
+        if self._dropped_samples:
+            warnings.append(f"{self._dropped_samples} samples out of time order were ignored")
+        if self._detector.in_excursion:
+            warnings.append("the input ends during a movement: that last excursion is not counted")
+        missing = [n for n in ("hip", "knee", "ankle", "shoulder") if n not in self._marker_seen]
+        if self.expect_markers and missing:
+            warnings.append("no " + ", ".join(missing) + " marker: metrics needing it are null")
+        summary = summarize(reps, body_weight_n=self._bw.body_weight_n,
+                            body_weight_source="given" if self._bw.given else "quiet standing")
+        return AnalysisResult(source="", reps=reps, summary=summary, warnings=warnings)

@@ -1,0 +1,292 @@
+"""The virtual dowel: spine neutrality from the depth image in the sagittal view (metrics.md dowel_gap_mm).
+
+Per frame: the posterior contour of trunk and head (station.dowel.contour), three contact regions along the
+trochanter -> tragus axis (sacrum, between the shoulder blades, back of the head), the contact in each =
+a point of the local back line at the landmark's level for sacrum and upper back, the skull's most posterior
+point for the head. The dowel lies parallel to the sacrum-head chord and rests on the most
+posterior contact(s):
+- upper back in front of the chord (arched back): the dowel rests on sacrum and head; the upper back's gap
+  is its distance from the chord -> `back_arching` when held above the threshold;
+- upper back behind the chord (rounded back): the dowel rests on the upper back; sacrum and head stand off
+  by that distance -> `back_rounding` (the sacrum gap).
+Same definition as the simulator's truth (drivers/sim/truth.py dowel_gaps_m). The lumbar curve is the signed
+largest deviation of the contour between sacrum and upper back from their chord (+ bulging out of the back
+= flexion/rounding, - = extension/arching).
+
+Nothing is guessed: a frame without hip and head markers, with the camera not across the sagittal plane, a
+subject facing the wrong way (camera side set wrong), off the plate, or a region with too little contour or
+hidden by something in front of the back (arm, hand, load) gives gap_mm None with a reason. A region is read
+from the part of it that shows the back's own outline (station.dowel.regions): an arm over the back beside
+the outline (hands on hips) is not the back, and neither hides it. A real dowel held on the back is found,
+taken out of the mask and the back read under it (station.dowel.rod); what covers the dowel covers the back.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from drivers.samples import CameraFrame
+from station.config import StationConfig
+from station.dowel.contour import SLICE_M, Contour, DepthGeometry, TrunkAxis, median3, posterior_contour
+from station.dowel.regions import (
+    back_slices,
+    hidden_reason,
+    line_fit,
+    region_slices,
+    skull_back,
+    sorted_quantile,
+)
+
+REGIONS = ("sacrum", "upper_back", "head")
+# contact windows as fractions of the trochanter -> tragus distance (typical adult segment proportions:
+# the sacrum just above the trochanter, the interscapular point about 60% of the way, the occiput at the
+# tragus' height)
+# where the contacts lie (typical adult proportions, as fractions of the trochanter -> tragus distance L):
+# the sacrum 0.05 L above the trochanter along the pelvis' back line, the point between the shoulder blades
+# 0.14 L below the acromion along the upper back's line, the occiput around the tragus' level
+SACRUM_FIT = (-0.03, 0.10)          # contour used for the pelvis' back line (axis fractions)
+SACRUM_ABOVE_HIP = 0.05
+UPPER_FIT = (0.22, 0.06)            # below the acromion: contour used for the upper back's line
+UPPER_BELOW_ACROMION = 0.14
+HEAD_WINDOW = (0.88, 1.12)
+HEAD_CLEAR_M = 0.03         # the skull's contact needs the outline seen this far either side of it
+FACING_EVERY_FRAMES = 15    # the facing direction does not change within a set: check twice a second
+FACING_MIN_M = 0.02        # foot centroid ahead of (or behind) the ankle marker by this decides facing
+
+
+@dataclass
+class DowelFrame:
+    """One frame's virtual dowel. gap_mm: region -> gap (mm), None when not measured (see reason).
+
+    contacts_xyz: region -> contact point (plate m); dowel_xyz: (2, 3) dowel end points (plate m);
+    worst_region / worst_gap_mm: the fault-relevant gap ("sacrum" when rounded, "upper_back" when arched);
+    lumbar_curve_mm: signed, + rounded; pixels: what to draw (see `overlay`)."""
+
+    t_s: float
+    gap_mm: dict[str, float] | None
+    reason: str | None = None
+    worst_region: str | None = None
+    worst_gap_mm: float | None = None
+    lumbar_curve_mm: float | None = None
+    contacts_xyz: dict[str, np.ndarray] = field(default_factory=dict)
+    real_dowel: bool = False  # a real dowel on the back was seen (read around) or expected
+    dowel_xyz: np.ndarray | None = None
+    pixels: dict = field(default_factory=dict)
+
+    def overlay(self, with_contour: bool = True) -> dict:
+        """Pixel coordinates to draw on the depth/IR image: {"line": ((u0, v0), (u1, v1)),
+        "contacts": {region: (u, v)}, "feet": {region: (u, v)} (a gap's foot on the dowel), "dorsal": (du, dv)
+        (unit image direction out of the back, for placing labels),
+        "gaps_mm": {region: mm}, "contour": [(u, v), ...], "reason": str | None}. Empty lists/dicts when
+        nothing was measured. with_contour=False leaves out the contour (hundreds of points, per frame)."""
+        out = {"line": self.pixels.get("line"), "contacts": self.pixels.get("contacts", {}),
+               "dorsal": self.pixels.get("dorsal"), "feet": self.pixels.get("feet", {}),
+               "gaps_mm": dict(self.gap_mm or {}), "reason": self.reason}
+        if with_contour:
+            uv = self.pixels.get("contour_uv")
+            out["contour"] = [] if uv is None else [tuple(p) for p in uv.tolist()]
+        return out
+
+
+def dowel_gaps(sacrum: np.ndarray, upper: np.ndarray, head: np.ndarray, dorsal: np.ndarray
+               ) -> tuple[dict[str, float], float, np.ndarray, np.ndarray]:
+    """Gaps (m) of three sagittal (x, z) contacts; also the signed upper-back offset (+ behind the chord =
+    rounded) and the dowel line's two ends (x, z) at the sacrum's and head's level."""
+    chord = head - sacrum
+    chord = chord / np.linalg.norm(chord)
+    normal = np.array([-chord[1], chord[0]])
+    if normal @ dorsal < 0:
+        normal = -normal
+    behind = float((upper - sacrum) @ normal)
+    shift = max(behind, 0.0) * normal  # a rounded back lifts the dowel onto the upper back
+    gaps = {"sacrum": max(behind, 0.0), "upper_back": max(-behind, 0.0), "head": max(behind, 0.0)}
+    return gaps, behind, sacrum + shift, head + shift
+
+
+class DowelTracker:
+    """Feed frames in order: `update(frame, markers, t_s) -> DowelFrame`."""
+
+    def __init__(self, config: StationConfig | None = None, T_plate_from_camera: np.ndarray | None = None,
+                 *, holding_dowel: bool = False) -> None:
+        """holding_dowel: the drill has a real dowel on the back (dowel hinge). The dowel is found as the
+        straight dorsal edge of the silhouette with free spans (station.dowel.rod), taken out of the mask,
+        and the back read under it; told it is there, fewer free-span pixels confirm it (hands cover its
+        ends). A dowel expected but not found, or seen only on a free span, gives None with the reason."""
+        self.holding_dowel = holding_dowel
+        self.config = config or StationConfig()
+        self.T = np.asarray(self.config.camera.T_plate_from_camera() if T_plate_from_camera is None
+                            else T_plate_from_camera, float)
+        self._geom: DepthGeometry | None = None
+        self.last_contour: Contour | None = None
+        self._facing: float | None = None  # +1 faces +x; re-checked every FACING_EVERY_FRAMES frames
+        self._facing_age = 0
+        self.last_axis: TrunkAxis | None = None
+
+    def _geometry(self, frame: CameraFrame) -> DepthGeometry:
+        if self._geom is None or self._geom.intrinsics != frame.intrinsics:
+            self._geom = DepthGeometry(frame.intrinsics, self.T)
+        return self._geom
+
+    def update(self, frame: CameraFrame, markers: dict[str, np.ndarray], t_s: float | None = None
+               ) -> DowelFrame:
+        t = float(frame.t_device_ms / 1000.0 if t_s is None else t_s)
+        geom = self._geometry(frame)
+        self.last_contour = self.last_axis = None
+        if geom.across < 0.7:
+            return DowelFrame(t, None, "camera does not look across the sagittal plane (back not in profile)")
+        hip, head = _marker(markers, "hip"), _marker(markers, "head")
+        if hip is None or head is None:
+            return DowelFrame(t, None, "hip or head marker not tracked in this frame")
+        plate = self.config.plate
+        if abs(hip[0]) > plate.size_x_m / 2 + 0.3 or abs(hip[1]) > plate.size_y_m / 2 + 0.2:
+            return DowelFrame(t, None, "subject off the plate (hip marker outside the plate area)")
+        if self._facing is None or self._facing_age >= FACING_EVERY_FRAMES:
+            self._facing, self._facing_age = _facing(geom, frame, markers), 0
+        self._facing_age += 1
+        if self._facing is not None and self._facing < 0:
+            return DowelFrame(t, None, "subject faces -x (toes behind the ankle): camera side in the config "
+                                       "is wrong or the subject stands reversed")
+        axis = TrunkAxis.from_markers(hip, head)
+        if axis is None:
+            return DowelFrame(t, None, "hip and head markers too close to define the trunk")
+        L = axis.length_m
+        lo_hi = (-0.08 * L, 1.12 * L)
+        corners = [axis.to_xz(s, w) for s in lo_hi for w in (-0.25 * L, 0.35 * L)]
+        box = np.array([[c[0], hip[1], c[1]] for c in corners])
+        win = geom.window(box, margin_m=0.02)
+        if win is None:
+            return DowelFrame(t, None, "trunk outside the camera image")
+        far_m = _plate_far_edge(plate.size_x_m, plate.size_y_m, geom.view_h) + 0.02
+        hip_depth_m = float((hip - geom.t) @ geom.R[:, 2])
+        contour, n_subject, rod = posterior_contour(geom, frame.depth, frame.depth_scale_m, axis, win, far_m,
+                                                    lo_hi, hip_depth_m, self.holding_dowel)
+        self.last_contour, self.last_axis = contour, axis
+        if n_subject < 200 or np.count_nonzero(np.isfinite(contour.w_m)) < 10:
+            return DowelFrame(t, None, "no subject seen over the plate at the markers' place")
+        if rod is not None and rod.read_around:
+            out = self._measure(t, geom, axis, contour, _marker(markers, "shoulder"))
+            out.real_dowel = True
+            if out.reason is not None and out.reason.startswith("head: hidden"):
+                # the grip's upper hand sits behind the neck: on the camera's side it covers the skull
+                out.reason += "; swap the hands or the camera side"
+            return out
+        if rod is not None or self.holding_dowel:
+            # a dowel seen only on a free span, or expected and not found: where it touches, its outline
+            # would be read as the back and its 25 mm turned into gaps
+            found = ("found along the back but its outer edge not on the outline" if rod is not None
+                     else "expected (dowel drill) but not found along the back")
+            return DowelFrame(t, None, f"real dowel {found}: not measured", real_dowel=True)
+        return self._measure(t, geom, axis, contour, _marker(markers, "shoulder"))
+
+    def _measure(self, t: float, geom: DepthGeometry, axis: TrunkAxis, contour: Contour,
+                 shoulder: np.ndarray | None) -> DowelFrame:
+        L = axis.length_m
+        w_all = median3(contour.w_m)
+        trunk = (contour.s_m > 0) & (contour.s_m < 0.8 * L) & np.isfinite(w_all) & np.isfinite(contour.view_m)
+        depth_m = sorted_quantile((contour.xyz[trunk] - geom.t) @ geom.R[:, 2], 0.5) if trunk.any() else 2.0
+        back = back_slices(contour.s_m, w_all, contour.view_m, trunk, SLICE_M,
+                           depth_m / geom.intrinsics.fx, contour.rod_cover_view_m, contour.rod_outer_w_m,
+                           contour.detached)
+        pts = np.stack([contour.s_m, back.w_m], axis=1)
+        s_acromion = 0.76 * L if shoulder is None else float(axis.to_axis(shoulder[0], shoulder[2])[0])
+        windows = {"sacrum": (SACRUM_FIT[0] * L, SACRUM_FIT[1] * L),
+                   "upper_back": (s_acromion - UPPER_FIT[0] * L, s_acromion - UPPER_FIT[1] * L),
+                   "head": (HEAD_WINDOW[0] * L, HEAD_WINDOW[1] * L)}
+        levels = {"sacrum": SACRUM_ABOVE_HIP * L, "upper_back": s_acromion - UPPER_BELOW_ACROMION * L,
+                  "head": None}
+        sel = {}
+        for region, window in windows.items():
+            sel[region], why = region_slices(contour.s_m, w_all, back, window, levels[region])
+            if why is not None:
+                return DowelFrame(t, None, f"{region}: {why}")
+        # sacrum and upper back: on the local back line, at their level from the trochanter / acromion
+        p_s, d_s = line_fit(pts[sel["sacrum"]])
+        sacrum = _foot(p_s, d_s, np.zeros(2)) + SACRUM_ABOVE_HIP * L * d_s
+        p_u, d_u = line_fit(pts[sel["upper_back"]])
+        upper = _foot(p_u, d_u, np.array([s_acromion, 0.0])) - UPPER_BELOW_ACROMION * L * d_u
+        # head: the point of the skull furthest out of the back, seen square to the upper back
+        head = skull_back(pts[sel["head"]], d_u)
+        # the skull's furthest point must be seen with the back's outline on both sides of it, not at the
+        # edge of something covering the rest of the head (a hand behind the neck)
+        beside = np.abs(contour.s_m - head[0]) <= HEAD_CLEAR_M
+        if back.occluded[beside].any():
+            return DowelFrame(t, None, "head: " + hidden_reason(back.nearer_m[beside],
+                                                                "next to its most posterior point"))
+        sw = {"sacrum": sacrum, "upper_back": upper, "head": head}
+        xz = {r: axis.to_xz(*v) for r, v in sw.items()}
+        gaps_m, behind, end_a, end_b = dowel_gaps(xz["sacrum"], xz["upper_back"], xz["head"], axis.dorsal)
+        gap_mm = {r: 1000.0 * g for r, g in gaps_m.items()}
+        worst = "sacrum" if behind > 0 else "upper_back"
+        y_back = sorted_quantile(contour.xyz[trunk, 1], 0.5) if trunk.any() else 0.0
+        contacts = {r: np.array([v[0], y_back, v[1]]) for r, v in xz.items()}
+        dowel = np.array([[end_a[0], y_back, end_a[1]], [end_b[0], y_back, end_b[1]]])
+        curve = _lumbar_curve_mm(pts, sacrum, upper)
+        out = DowelFrame(t, gap_mm, None, worst, gap_mm[worst], curve, contacts, dowel_xyz=dowel)
+        out.pixels = _pixels(geom, contour, contacts, dowel, axis.dorsal)
+        return out
+
+
+def _foot(p0: np.ndarray, d: np.ndarray, q: np.ndarray) -> np.ndarray:
+    return p0 + ((q - p0) @ d) * d
+
+
+def _marker(markers: dict[str, np.ndarray], name: str) -> np.ndarray | None:
+    p = markers.get(name)
+    if p is None:
+        return None
+    p = np.asarray(p, float).reshape(-1)[:3]
+    return p if np.all(np.isfinite(p)) else None
+
+
+def _plate_far_edge(size_x: float, size_y: float, view_h: np.ndarray) -> float:
+    """Largest distance of a plate corner along the viewing direction from the plate centre."""
+    return 0.5 * (abs(view_h[0]) * size_x + abs(view_h[1]) * size_y)
+
+
+def _facing(geom: DepthGeometry, frame: CameraFrame, markers: dict[str, np.ndarray]) -> float | None:
+    """+1 when the foot lies ahead (+x) of the ankle marker, -1 behind, None when it cannot tell."""
+    ankle = _marker(markers, "ankle")
+    if ankle is None:
+        return None
+    box = np.array([[ankle[0] + dx, ankle[1], z] for dx in (-0.25, 0.25) for z in (0.0, 0.08)])
+    win = geom.window(box, margin_m=0.02)
+    if win is None:
+        return None
+    depth_m = frame.depth[win].astype(np.float32) * np.float32(frame.depth_scale_m)
+    x, z, view = geom.plate_points(depth_m, win)
+    ankle_view = float(ankle @ geom.view_h)
+    foot = (depth_m > 0) & (z > 0.02) & (z < 0.045) & (np.abs(view - ankle_view) < 0.2) \
+        & (np.abs(x - ankle[0]) < 0.25)
+    if np.count_nonzero(foot) < 30:
+        return None
+    dx = float(np.mean(x[foot])) - ankle[0]
+    return 1.0 if dx > FACING_MIN_M else (-1.0 if dx < -FACING_MIN_M else None)
+
+
+def _lumbar_curve_mm(pts: np.ndarray, a: np.ndarray, b: np.ndarray) -> float | None:
+    """Signed largest deviation of the contour between sacrum a and upper back b from their chord (mm)."""
+    between = np.flatnonzero((pts[:, 0] > a[0]) & (pts[:, 0] < b[0]) & np.isfinite(pts[:, 1]))
+    if between.size < 3:
+        return None
+    d = (b - a) / np.linalg.norm(b - a)
+    n = np.array([-d[1], d[0]])
+    n = n if n[1] > 0 else -n
+    dev = (pts[between] - a) @ n
+    return float(1000.0 * dev[np.argmax(np.abs(dev))])
+
+
+def _pixels(geom: DepthGeometry, contour: Contour, contacts: dict[str, np.ndarray], dowel: np.ndarray,
+            dorsal_xz: np.ndarray) -> dict:
+    u = (dowel[1] - dowel[0]) / np.linalg.norm(dowel[1] - dowel[0])
+    feet = [dowel[0] + ((contacts[r] - dowel[0]) @ u) * u for r in REGIONS]
+    mid = dowel.mean(axis=0)
+    out = mid + 0.05 * np.array([dorsal_xz[0], 0.0, dorsal_xz[1]])
+    uv = geom.project(np.stack([*dowel, *(contacts[r] for r in REGIONS), *feet, mid, out])).tolist()
+    d = np.subtract(uv[-1], uv[-2])
+    return {"line": (tuple(uv[0]), tuple(uv[1])),
+            "contacts": {r: tuple(uv[2 + k]) for k, r in enumerate(REGIONS)},
+            "feet": {r: tuple(uv[5 + k]) for k, r in enumerate(REGIONS)},
+            "dorsal": tuple((d / max(float(np.linalg.norm(d)), 1e-9)).tolist()),
+            "contour_uv": contour.uv[np.isfinite(contour.w_m)]}

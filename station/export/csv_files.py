@@ -1,0 +1,67 @@
+"""Trial -> CSV: one file per stream plus the reps table, named <base>_<stream>.csv."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from station.recording.reader import Trial
+from station.results import REP_METRIC_KEYS
+
+CSV_STREAMS = ("plate_raw", "force", "camera_index", "markers", "reps", "events")
+
+
+def csv_paths(base: Path) -> dict[str, Path]:
+    return {s: base.with_name(f"{base.name}_{s}.csv") for s in CSV_STREAMS}
+
+
+def _write(path: Path, header: list[str], columns: list[np.ndarray], fmt: list[str]) -> None:
+    n = len(columns[0]) if columns else 0
+    with path.open("w") as fh:
+        fh.write(",".join(header) + "\n")
+        if n:
+            for row in zip(*columns, strict=True):
+                fh.write(",".join(_fmt(v, f) for v, f in zip(row, fmt, strict=True)) + "\n")
+
+
+def _fmt(value: object, fmt: str) -> str:
+    if isinstance(value, (float, np.floating)) and np.isnan(value):
+        return ""
+    return format(value, fmt)
+
+
+def export_csv(trial: Trial, base: Path) -> list[Path]:
+    paths = csv_paths(base)
+    p = trial.plate
+    _write(paths["plate_raw"], ["seq", "t_device_s", "t_host_ns", "counts0", "counts1", "counts2", "counts3",
+                                "flags"],
+           [p.seq, p.t_device_s, p.t_host_ns, *p.counts.T, p.flags], ["d", ".6f", "d"] + ["d"] * 5)
+    _write(paths["force"], ["t_s", "fz_n", "cop_x_m", "cop_y_m", "foot_pos", "cell0_n", "cell1_n", "cell2_n",
+                            "cell3_n"],
+           [trial.force.t_s, trial.fz_n, *trial.cop_xy_m.T, trial.foot_pos, *trial.force.cells_n.T],
+           [".6f", ".3f", ".5f", ".5f", ".4f", ".3f", ".3f", ".3f", ".3f"])
+    ci = trial.camera_index
+    _write(paths["camera_index"], ["frame_number", "t_device_ms", "t_host_ns", "t_s", "dropped_before"],
+           [ci["frame_number"], ci["t_device_ms"], ci["t_host_ns"], ci["t_s"], ci["dropped_before"]],
+           ["d", ".3f", "d", ".6f", "d"])
+    header, cols, fmts = ["t_s"], [trial.markers.t_s], [".6f"]
+    for name, pos in trial.markers.positions.items():
+        pix = trial.marker_pixels[name]
+        header += [f"{name}_{col}" for col in ("x_m", "y_m", "z_m", "u_px", "v_px", "bridged")]
+        cols += [*pos.T, *pix.T, trial.markers.bridged[name].astype(int)]
+        fmts += [".5f"] * 3 + [".2f"] * 2 + ["d"]
+    _write(paths["markers"], header, cols, fmts)
+    with paths["reps"].open("w") as fh:
+        keys = ["index", "t_start", "t_bottom", "t_end", *REP_METRIC_KEYS, "dowel_gap_mm", "faults", "pass"]
+        fh.write(",".join(keys) + "\n")
+        for rep in trial.reps:
+            data = rep.to_json()
+            data["faults"] = ";".join(data["faults"])
+            fh.write(",".join("" if data[k] is None else str(data[k]) for k in keys) + "\n")
+    with paths["events"].open("w") as fh:
+        fh.write("t_s,kind,text\n")
+        for ev in trial.events:
+            text = ev["text"].replace('"', "'")
+            fh.write(f"{ev['t_s']:.6f},{ev['kind']},\"{text}\"\n")
+    return list(paths.values())

@@ -1,0 +1,235 @@
+"""Read a trial file back into the station's own types; one-line errors for files it cannot trust."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import h5py
+import numpy as np
+
+from drivers.samples import PlateChunk
+from station.config import StationConfig, config_from_dict
+from station.errors import StationError
+from station.recording.format import DATASETS, DOWEL_DATASETS, FORMAT_NAME, REQUIRED_GROUPS, SCHEMA_VERSION
+from station.recording.stills import read_stills
+from station.results import RepResult
+from station.streams import MARKER_NAMES, ForceBlock, MarkerBlock
+
+
+@dataclass
+class Trial:
+    """Everything a trial file holds. Times: t_s on the trial clock (s since t0_host_ns)."""
+
+    path: Path
+    schema_version: int
+    metadata: dict
+    config: StationConfig
+    calibration: dict
+    plate: PlateChunk
+    plate_gaps: np.ndarray  # (G, 3) int64: t_host_ns, seq before the gap, samples lost
+    force: ForceBlock  # stored calibrated per-cell newtons
+    fz_n: np.ndarray
+    cop_xy_m: np.ndarray
+    foot_pos: np.ndarray
+    camera_index: dict[str, np.ndarray]
+    markers: MarkerBlock
+    marker_pixels: dict[str, np.ndarray]
+    reps: list[RepResult]
+    events: list[dict]
+    sync: dict
+    descriptors: dict
+    complete: bool
+    warnings: list[str] = field(default_factory=list)
+    # the virtual dowel per frame (/dowel: t_s, gap_mm (K,3) [sacrum, upper_back, head], worst_gap_mm,
+    # worst_region, lumbar_curve_mm, reason bytes); None for a file without the optional group
+    dowel: dict[str, np.ndarray] | None = None
+    # one camera frame per rep bottom (/stills, recording.stills.Still); None without the group
+    stills: list | None = None
+
+    @property
+    def t0_host_ns(self) -> int:
+        return int(self.metadata["t0_host_ns"])
+
+    @property
+    def duration_s(self) -> float:
+        ends = [a[-1] for a in (self.force.t_s, self.markers.t_s) if len(a)]
+        return float(max(ends)) if ends else 0.0
+
+
+def _attr(obj: h5py.HLObject, key: str, default: object = None) -> object:
+    value = obj.attrs.get(key, default)
+    if isinstance(value, bytes):
+        return value.decode()
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+def _json_attr(obj: h5py.HLObject, key: str) -> object:
+    text = _attr(obj, key)
+    return json.loads(text) if text else {}
+
+
+def _open(path: Path) -> h5py.File:
+    if not path.is_file():
+        raise StationError(f"{path}: no such trial file")
+    try:
+        return h5py.File(path, "r")
+    except OSError:
+        pass
+    try:  # still being written by a live recording (SWMR): follow it read-only
+        return h5py.File(path, "r", swmr=True)
+    except OSError as exc:
+        raise StationError(f"{path}: not a readable HDF5 trial file ({exc})") from None
+
+
+def check_trial_file(f: h5py.File, path: Path) -> int:
+    """Raise one line naming what is wrong with this file's schema; return its schema_version."""
+    if _attr(f, "format") != FORMAT_NAME:
+        raise StationError(f"{path}: not a hinge-station trial (no format={FORMAT_NAME!r} attribute)")
+    version = _attr(f, "schema_version")
+    if version != SCHEMA_VERSION:
+        raise StationError(f"{path}: schema_version {version!r} is not supported (this station reads "
+                           f"{SCHEMA_VERSION})")
+    missing = [g for g in REQUIRED_GROUPS if g not in f]
+    missing += [d.path for d in DATASETS if d.path not in f and d.path.rsplit("/", 1)[0] not in missing]
+    if missing:
+        raise StationError(f"{path}: missing group(s)/dataset(s) {', '.join('/' + m for m in missing)}")
+    return int(version)
+
+
+def _config_from_json(text: str, path: Path) -> StationConfig:
+    data = json.loads(text) if text else {}
+    data.pop("source_path", None)
+    try:
+        return config_from_dict(data, where=f"{path} station_config_json")
+    except StationError:
+        return StationConfig()
+
+
+def read_trial(path: str | os.PathLike) -> Trial:
+    """Open a trial (complete, interrupted or still recording) and return its contents."""
+    p = Path(path)
+    with _open(p) as f:
+        version = check_trial_file(f, p)
+        n = _consistent_rows(f)
+
+        def col(name: str, group: str = "") -> np.ndarray:
+            full = f"{group}/{name}" if group else name
+            return f[full][: n.get(group or full.rsplit("/", 1)[0], None)]
+
+        keys = ("subject_id", "drill", "load_kg", "arms", "side", "notes", "start_wall_time", "t0_host_ns",
+                "software_version", "plate_source", "camera_source", "frames_storage", "stop_reason",
+                "stop_wall_time")
+        metadata = {k: _attr(f, k) for k in keys}
+        metadata.update(_json_attr(f, "metadata_json"))
+        metadata["counts"] = _json_attr(f, "counts_json")
+        cal_group = f["calibration"]
+        calibration = {"status": _attr(cal_group, "status", "unknown"),
+                       "plate": _json_attr(cal_group, "plate_json"),
+                       "clocks": _json_attr(cal_group, "clocks_json"),
+                       "files": _json_attr(cal_group, "files_json")}
+        if "camera_T_plate_from_camera" in cal_group.attrs:
+            calibration["camera_T"] = np.asarray(cal_group.attrs["camera_T_plate_from_camera"])
+        plate = PlateChunk(*(col(k, "plate/raw")
+                             for k in ("seq", "t_device_s", "t_host_ns", "counts", "flags")))
+        force_t = col("t_s", "force")
+        force = ForceBlock(t_s=force_t, cells_n=col("cells_n", "force"))
+        mt = col("t_s", "markers")
+        pos = col("positions_m", "markers")
+        pix = col("pixels", "markers")
+        bridged = col("bridged", "markers")
+        names = json.loads(_attr(f["markers"], "names") or json.dumps(MARKER_NAMES))
+        markers = MarkerBlock(t_s=mt, positions={nm: pos[:, i] for i, nm in enumerate(names)},
+                              bridged={nm: bridged[:, i] for i, nm in enumerate(names)})
+        camera_index = {k: col(k, "camera/index") for k in
+                        ("frame_number", "t_device_ms", "t_host_ns", "t_s", "dropped_before")}
+        complete = bool(_attr(f, "complete", False))
+        rep_rows = f["reps/json" if complete else "reps/live_json"][:]
+        reps = [RepResult.from_json(json.loads(raw.rstrip(b"\0").decode())) for raw in rep_rows]
+        events = [{"t_s": float(e["t_s"]), "kind": e["kind"].decode(), "text": e["text"].decode()}
+                  for e in f["events"][:]]
+        sync = {k: _attr(f["sync"], k) for k in f["sync"].attrs}
+        descriptors = {g: {k.removeprefix("descriptor_"): _attr(f[g], k)
+                           for k in f[g].attrs if k.startswith("descriptor_")}
+                       for g in ("plate", "force", "camera", "markers") if g in f}
+        trial = Trial(
+            path=p, schema_version=version, metadata=metadata,
+            config=_config_from_json(_attr(f, "station_config_json"), p), calibration=calibration,
+            plate=plate, plate_gaps=f["plate/gaps"][:], force=force, fz_n=col("fz_n", "force"),
+            cop_xy_m=col("cop_xy_m", "force"), foot_pos=col("foot_pos", "force"), camera_index=camera_index,
+            markers=markers, marker_pixels={nm: pix[:, i] for i, nm in enumerate(names)}, reps=reps,
+            events=events, sync=sync, descriptors=descriptors, complete=complete, dowel=_read_dowel(f),
+            stills=read_stills(f))
+    if not complete:
+        trial.warnings.append(f"{p}: no stop record (recording was interrupted); data up to "
+                              f"t={trial.duration_s:.2f} s")
+    return trial
+
+
+def read_trial_stills(path: str | os.PathLike) -> list | None:
+    """Only the optional /stills of a trial file (a list of recording.stills.Still; None without it)."""
+    with _open(Path(path)) as f:
+        return read_stills(f)
+
+
+def _read_dowel(f: h5py.File) -> dict[str, np.ndarray] | None:
+    """The optional /dowel group (absent in older files), cut to the rows every column holds."""
+    if not all(d.path in f for d in DOWEL_DATASETS):
+        return None
+    n = min(f[d.path].shape[0] for d in DOWEL_DATASETS)
+    return {d.path.split("/", 1)[1]: f[d.path][:n] for d in DOWEL_DATASETS}
+
+
+def _consistent_rows(f: h5py.File) -> dict[str, int]:
+    """Rows usable per group: a kill between two column writes can leave columns of unequal length."""
+    out = {}
+    for group in ("plate/raw", "force", "camera/index", "markers"):
+        lengths = [f[d.path].shape[0] for d in DATASETS if d.path.rsplit("/", 1)[0] == group]
+        out[group] = min(lengths)
+    return out
+
+
+def load_trial_for_analysis(path: str | os.PathLike, options: object = None) -> tuple:
+    """The analyze loader for .h5: (ForceBlock, MarkerBlock, meta) from the stored calibrated streams.
+
+    With options.plate_cal the force is re-derived from the raw counts with that calibration file; with
+    options.camera_cal the stored plate-frame markers are moved from the trial's camera pose to that
+    file's. Rep times count from the trial's start (t_s = 0), like the live recording's.
+    """
+    trial = read_trial(path)
+    meta = {k: v for k, v in trial.metadata.items() if v not in (None, "")}
+    meta["calibration_status"] = trial.calibration.get("status")
+    meta["warnings"] = list(trial.warnings)
+    meta["config"] = trial.config
+    meta["t_origin_s"] = 0.0
+    notes = {"plate_calibration": trial.calibration.get("status")}
+    force, markers = trial.force, trial.markers
+    plate_cal = getattr(options, "plate_cal", None)
+    if plate_cal and len(force):
+        from calibration.plate import PlateCalibration
+
+        n = min(len(trial.plate), len(force))
+        cells = PlateCalibration.from_file(plate_cal).cells_n(trial.plate.counts[:n])
+        force = ForceBlock(force.t_s[:n], cells)
+        notes["plate_calibration"] = f"{plate_cal} (given; re-derived from the raw counts)"
+    camera_cal = getattr(options, "camera_cal", None)
+    if camera_cal and len(markers):
+        from calibration.camera import load_camera_T
+
+        recorded_T = trial.calibration.get("camera_T", trial.config.camera.T_plate_from_camera())
+        old_T = np.asarray(recorded_T, float)
+        move = load_camera_T(camera_cal) @ np.linalg.inv(old_T)  # plate(old pose) -> camera -> plate(new)
+        positions = {k: v @ move[:3, :3].T + move[:3, 3] for k, v in markers.positions.items()}
+        markers = MarkerBlock(markers.t_s, positions, markers.bridged)
+        notes["camera_calibration"] = f"{camera_cal} (given; markers moved from the recorded camera pose)"
+    if trial.dowel is not None and len(trial.dowel["t_s"]):
+        from station.dowel.step import block_from_record
+
+        meta["dowel"] = block_from_record(trial.dowel)  # re-judges back faults as the live core did
+        notes["dowel"] = "virtual dowel series as recorded"
+    meta["notes"] = notes
+    return (force if len(force) else None), (markers if len(markers) else None), meta

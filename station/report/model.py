@@ -1,0 +1,296 @@
+"""The clinician's report: one content model (ReportModel) rendered to self-contained HTML or to PDF.
+
+Sources: a session JSON (all its sets) or one trial file. Whatever cannot be shown (newer session
+schema, a missing trial file, no calibration) becomes a marked note and the rest is still rendered.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from station.config import StationConfig, load_config
+from station.errors import StationError
+from station.screening.drills import DRILLS, describe_set
+from station.screening.feedback import set_feedback
+from station.screening.gate import GateDecision, evaluate_gate, evidence_words, refusal_words
+from station.screening.questions import QUESTIONS
+from station.screening.session import Session, Trial, load_session, resolve_trial_file
+
+NOTE_MARK = "\u26a0 NOTE"  # printed before every "could not show" note (also reads in black and white)
+REP_COLUMNS = ("Rep", "Back mm", "Drop mm", "Back/down", "Knee \u00b0", "Trunk \u00b0", "Foot pos",
+               "Heel %", "Down/up s", "Dowel mm", "Result", "Faults")
+
+SHORT_QUESTIONS = {"acute_low_back_pain": "Low-back pain now?",
+                   "severe_hamstring_injury": "Hamstring injury?",
+                   "hip_joint_problems": "Hip joint problems?",
+                   "pain_during_movement": "Pain moving?"}
+
+
+@dataclass
+class Figure:
+    title: str
+    png: bytes
+
+
+@dataclass
+class TrialSection:
+    title: str
+    facts: list[tuple[str, str]]
+    rep_rows: list[list[str]]
+    feedback: list[str]
+    figures: list[Figure] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass
+class ReportModel:
+    subject_id: str
+    date: str
+    station_version: str
+    notes: list[str]
+    screening_header: list[str]
+    screening_rows: list[list[str]]
+    sections: list[TrialSection]
+    gate_lines: list[str]
+    gate_rows: list[list[str]]
+
+
+def _num(value: float | None, fmt: str) -> str:
+    return "\u2013" if value is None else format(value, fmt)
+
+
+def dowel_cell(rep: object) -> str:
+    """The rep's worst virtual-dowel gap with its region ("sacrum 48"), or why it was not measured."""
+    notes = getattr(rep, "notes", None) or {}
+    gap = getattr(rep, "dowel_gap_mm", None)
+    if gap is not None:
+        region = str(notes.get("dowel_region") or "").replace("_", " ")
+        return f"{region} {gap:.0f}".strip()
+    return str(notes.get("dowel") or "\u2013")
+
+
+def rep_rows(trial: Trial) -> list[list[str]]:
+    rows = []
+    for i, r in enumerate(trial.reps):
+        tempo = f"{_num(r.descent_s, '.1f')}/{_num(r.ascent_s, '.1f')}"
+        verdict = "\u2713 pass" if r.passed else "\u2717 FAIL"
+        rows.append([str(i + 1), _num(r.hip_back_mm, ".0f"), _num(r.hip_drop_mm, ".0f"),
+                     _num(r.hinge_ratio, ".1f"), _num(r.knee_flexion_deg, ".0f"),
+                     _num(r.trunk_inclination_deg, ".0f"), _num(r.foot_pos_bottom, ".2f"),
+                     _num(r.heel_load_pct, ".0f"), tempo, dowel_cell(r), verdict,
+                     ", ".join(f.replace("_", " ") for f in r.faults) or "\u2013"])
+    return rows
+
+
+def _trial_notes(trial: Trial, session_path: Path | None) -> list[str]:
+    notes = []
+    path = resolve_trial_file(trial, session_path)
+    if path is not None and not path.exists():
+        what = "numbers and pictures below come from the copy kept in the session" if trial.analysis \
+            else "this set cannot be shown"
+        notes.append(f"Trial file {trial.trial_file} is missing: {what}.")
+    if trial.status != "refused" and trial.analysis is None and (path is None or path.exists()):
+        notes.append("No analysis stored for this set: re-run `hinge-station report` on its trial file.")
+    if trial.status != "refused" and not trial.calibration:
+        notes.append("No calibration recorded for this set: station default plate gains and camera "
+                     "placement were used, so mm and foot position are approximate.")
+    if trial.analysis is not None:
+        notes += [f"Analysis warning: {w}" for w in trial.analysis.warnings]
+    return notes
+
+
+def _deepest(reps: list) -> tuple[int, object] | None:
+    """(number from 1, rep) of the rep with the most hip travel back (the deepest hinge)."""
+    candidates = [(i + 1, r) for i, r in enumerate(reps) if r.hip_back_mm is not None]
+    return max(candidates, key=lambda nr: nr[1].hip_back_mm) if candidates else None
+
+
+def _camera_still(trial: Trial, path: Path | None) -> tuple[Figure | None, str | None]:
+    """The IR still of the deepest rep from the trial file's /stills (recording.stills), or a note why not."""
+    from station.recording.reader import read_trial_stills
+    from station.recording.stills import still_for_rep
+    from station.report import figures as rf
+
+    deepest = _deepest(trial.reps)
+    if deepest is None or path is None or not path.exists():
+        return None, None
+    try:
+        stills = read_trial_stills(path)
+    except StationError as exc:
+        return None, f"Camera still not readable: {exc}"
+    number, rep = deepest
+    still = still_for_rep(stills, rep)
+    if still is None:
+        return None, None
+    title = f"Deepest rep: camera still of rep {number} at its bottom (IR, markers, virtual dowel)"
+    png = rf.camera_still_png(still.ir, still.marker_pixels, still.overlay,
+                              f"Rep {number}, bottom (t = {still.t_s:.2f} s, frame {still.frame_number})")
+    return Figure(title, png), None
+
+
+def _figures(trial: Trial, config: StationConfig, path: Path | None = None
+             ) -> tuple[list[Figure], list[str]]:
+    from station.report import figures as rf
+
+    if trial.series is None:
+        return [], ["No motion series stored for this set: pictures cannot be drawn."] if trial.reps else []
+    th = config.thresholds
+    figs = [Figure("Hip path", rf.hip_path_png(trial.series, trial.reps, 2.0, th.hinge_ratio_squat_max)),
+            Figure("Foot position over time", rf.foot_pos_png(trial.series, trial.reps,
+                                                              th.foot_pos_bottom_max))]
+    camera, why = _camera_still(trial, path)
+    notes = [why] if why else []
+    if camera is not None:
+        figs.append(camera)
+    elif trial.series.still and trial.series.still.get("markers"):
+        stick = rf.still_png(trial.series.still, trial.series.heel_x_m, trial.series.foot_length_m)
+        figs.append(Figure("Deepest rep: stick figure from the markers (no camera still stored)", stick))
+    elif trial.reps:
+        notes.append("No marker positions at the deepest rep: the still picture cannot be drawn.")
+    return figs, notes
+
+
+def _section(trial: Trial, session_path: Path | None, config: StationConfig) -> TrialSection:
+    title = f"{trial.trial_id}: {describe_set(trial.drill, trial.arms, trial.implement, trial.load_kg)}"
+    status = {"complete": "completed", "stopped": f"stopped: {trial.stop_reason or 'by the operator'}",
+              "refused": refusal_words(trial)}
+    facts = [("Started", trial.started_at.replace("T", " ")),
+             ("Status", status.get(trial.status, trial.status)),
+             ("Source", trial.source or "\u2013")]
+    if trial.status != "refused":
+        n_pass = sum(r.passed for r in trial.reps)
+        facts.append(("Reps", f"{len(trial.reps)} ({n_pass} clean)"))
+    notes = _trial_notes(trial, session_path)
+    if trial.status == "refused":
+        return TrialSection(title, facts, [], [], [], notes)
+    figs, fig_notes = _figures(trial, config, resolve_trial_file(trial, session_path))
+    feedback = set_feedback(trial.reps, trial.status, trial.pain_at_rep)
+    return TrialSection(title, facts, rep_rows(trial), feedback, figs, notes + fig_notes)
+
+
+def _gate(session: Session, config: StationConfig) -> tuple[list[str], list[list[str]]]:
+    decision = evaluate_gate(session, config.gate)
+    verdict = "PASSED" if decision.passed else "NOT PASSED"
+    lines = [f"Gate for the {DRILLS[decision.current_stage].short}: {verdict}. {decision.reason}"]
+    if decision.evidence:
+        lines.append("Reps this decision rests on: " + evidence_words(decision.evidence) + ".")
+    if session.gate and GateDecision.from_json(session.gate).passed != decision.passed:
+        lines.append(f"{NOTE_MARK}: the decision stored in the session differs from today's rules "
+                     f"(stored: {session.gate.get('reason', '')}).")
+    rows = [[DRILLS[s.stage].short, "\u2713 met" if s.passed else ("\u2717 not met" if s.attempted
+                                                                      else "not tried"), s.reason]
+            for s in decision.stages]
+    return lines, rows
+
+
+def build_report_model(session: Session, session_path: Path | None = None,
+                       config: StationConfig | None = None) -> ReportModel:
+    config = config or StationConfig()
+    header = ["Set", "Asked at"] + [SHORT_QUESTIONS[k] for k, _, _ in QUESTIONS] + ["Outcome"]
+    rows = []
+    for t in session.trials:
+        if t.screening is None:
+            rows.append([t.trial_id, "not asked"] + ["\u2013"] * len(QUESTIONS) + ["\u2013"])
+            continue
+        a = t.screening.answers
+        outcome = "cleared" if t.screening.cleared else "NOT STARTED"
+        answers = ["YES" if a.get(k) else "no" for k, _, _ in QUESTIONS]
+        asked = t.screening.asked_at.replace("T", " ")[:16]
+        rows.append([t.trial_id, asked] + answers + [outcome])
+    gate_lines, gate_rows = _gate(session, config)
+    return ReportModel(subject_id=session.subject_id, date=session.date,
+                       station_version=session.station_version, notes=list(session.notes),
+                       screening_header=header, screening_rows=rows,
+                       sections=[_section(t, session_path, config) for t in session.trials],
+                       gate_lines=gate_lines, gate_rows=gate_rows)
+
+
+def load_for_report(path: Path, config: StationConfig) -> Session:
+    """A session JSON (leniently: a newer schema still shows what it can) or one trial file."""
+    if path.suffix.lower() == ".json":
+        return load_session(path, lenient=True)
+    if path.suffix.lower() in (".h5", ".hdf5"):
+        from station.screening.sets import session_from_trial_file
+
+        return session_from_trial_file(path, config)
+    raise StationError(f"{path}: expected a session .json or a trial .h5")
+
+
+def render_to(model: ReportModel, out: Path) -> None:
+    """Write the model as .html (self-contained) or .pdf, by the suffix of `out`."""
+    if out.suffix.lower() not in (".pdf", ".html", ".htm"):
+        raise StationError(f"--out {out}: use a .html or .pdf name")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if out.suffix.lower() == ".pdf":
+        from station.report.pdf import write_pdf
+
+        write_pdf(model, out)
+    else:
+        out.write_text(render_html(model))
+
+
+def write_report(session_or_path: Session | str | Path, out: str | Path,
+                 config: StationConfig | None = None) -> Path:
+    """Write `out` as .html (self-contained) or .pdf; returns the path written."""
+    out = Path(out)
+    config = config or load_config()
+    session_path = None if isinstance(session_or_path, Session) else Path(session_or_path)
+    session = (session_or_path if isinstance(session_or_path, Session)
+               else load_for_report(session_path, config))
+    render_to(build_report_model(session, session_path, config), out)
+    return out
+
+
+_CSS = """body{font-family:sans-serif;max-width:60em;margin:1em auto;color:#000}
+table{border-collapse:collapse;margin:.5em 0}td,th{border:1px solid #000;padding:2px 6px;font-size:90%}
+th{background:#eee}.note{border:2px dashed #000;padding:4px 8px;margin:.4em 0;font-weight:bold}
+.fail{font-weight:bold}img{max-width:100%;border:1px solid #ccc;margin:4px 0}
+.feedback li{margin:.2em 0}h2{border-bottom:2px solid #000}"""
+
+
+def _table(header: list[str], rows: list[list[str]], cls: str = "") -> str:
+    e = html.escape
+    head = "".join(f"<th>{e(h)}</th>" for h in header)
+    def cell(c: str) -> str:
+        bold = "\u2717" in c or c in ("YES", "NOT STARTED")
+        return f'<td class="fail">{e(c)}</td>' if bold else f"<td>{e(c)}</td>"
+
+    body = "".join("<tr>" + "".join(cell(c) for c in row) + "</tr>" for row in rows)
+    return f'<table class="{cls}"><tr>{head}</tr>{body}</table>'
+
+
+def _note(text: str) -> str:
+    return f'<p class="note">{NOTE_MARK}: {html.escape(text)}</p>'
+
+
+def render_html(m: ReportModel) -> str:
+    e = html.escape
+    parts = [f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>Hip hinge report {e(m.subject_id)}"
+             f"</title><style>{_CSS}</style></head><body>",
+             f"<h1>Hip hinge report</h1><p><b>Subject:</b> <span id='subject'>{e(m.subject_id)}</span> "
+             f"&nbsp; <b>Date:</b> <span id='date'>{e(m.date)}</span> &nbsp; "
+             f"<b>Station:</b> {e(m.station_version)}</p>"]
+    parts += [_note(n) for n in m.notes]
+    parts.append("<h2>Screening</h2>")
+    parts.append(_table(m.screening_header, m.screening_rows, "screening") if m.screening_rows
+                 else "<p>No screening recorded.</p>")
+    parts.append("<h2>Progression gate</h2><div id='gate'>" + "".join(f"<p>{e(line)}</p>" for line in
+                                                                      m.gate_lines) + "</div>")
+    parts.append(_table(["Drill", "Gate", "Why"], m.gate_rows, "gate"))
+    for s in m.sections:
+        facts = " &nbsp; ".join(f"<b>{e(k)}:</b> {e(v)}" for k, v in s.facts)
+        parts.append(f"<h2>{e(s.title)}</h2><p>{facts}</p>")
+        parts += [_note(n) for n in s.notes]
+        if s.feedback:
+            parts.append("<ul class='feedback'>" + "".join(f"<li>{e(f)}</li>" for f in s.feedback) + "</ul>")
+        if s.rep_rows:
+            parts.append(_table(list(REP_COLUMNS), s.rep_rows, "reps"))
+        for f in s.figures:
+            data = base64.b64encode(f.png).decode("ascii")
+            parts.append(f"<figure><img alt='{e(f.title)}' src='data:image/png;base64,{data}'>"
+                         f"<figcaption>{e(f.title)}</figcaption></figure>")
+    parts.append("</body></html>")
+    return "\n".join(parts)
