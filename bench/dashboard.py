@@ -1,5 +1,5 @@
 """Dashboard redraw rate and GUI-thread CPU with 10 s windows of 1 kHz force and 90 fps 848x480 frames
-(with the virtual dowel overlay) while recording. A worker thread feeds a LiveState at those rates (and
+(with the virtual dowel overlay) while recording. A worker thread feeds a LiveView at those rates (and
 writes the force to a trial file, as a recording does); the window peeks it on its QTimer as it does live.
 
     QT_QPA_PLATFORM=offscreen /work/venv/bin/python bench/dashboard.py  -> bench/results/dashboard.json
@@ -28,7 +28,7 @@ from station.config import StationConfig  # noqa: E402
 from station.dashboard.app import MainWindow  # noqa: E402
 from station.recording.writer import TrialWriter  # noqa: E402
 from station.results import RepResult  # noqa: E402
-from station.trial.live import LiveSnapshot, LiveState  # noqa: E402
+from station.trial.live import LiveSnapshot, LiveView  # noqa: E402
 
 PLATE_HZ, CAMERA_FPS, W, H = 1000.0, 90.0, 848, 480
 SECONDS = 12.0
@@ -45,7 +45,7 @@ def _dowel_live(back_m: float) -> dict:
 
 
 class SyntheticFeed:
-    """Stands in for the controller: a worker pushes force/hip/frames into a LiveState in real time."""
+    """Stands in for the controller: a worker pushes force/hip/frames into a LiveView in real time."""
 
     expect_plate = expect_camera = True
     error = None
@@ -56,7 +56,7 @@ class SyntheticFeed:
     last_summary = None
 
     def __init__(self, writer: TrialWriter) -> None:
-        self.state = LiveState(10.0, PLATE_HZ, CAMERA_FPS)
+        self.state = LiveView(10.0, PLATE_HZ, CAMERA_FPS)
         self.writer = writer
         self.t0 = time.monotonic()
         self._stop = threading.Event()

@@ -2,7 +2,8 @@
 
 1. Markers. A retroreflective marker sits on each top corner of the empty plate; its centre is at the
    corner, `marker_height_m` (default: one marker radius) above the top. Discs are found in the left
-   IR (station.markers.detect) in several frames and their pixel centres averaged per marker.
+   IR by the detector the caller hands in (the station's is station.markers.detect_markers; this layer
+   does not import it) in several frames and their pixel centres averaged per marker.
 2. Which marker is which corner: every assignment of 3-4 detections to corners is tried with a rigid
    fit (Kabsch) of the markers' 3D (from depth) to the corners; the best fit wins. A rectangle looks
    the same turned 180 degrees, so that ambiguity is settled by the side the camera stands on
@@ -24,13 +25,28 @@ import dataclasses
 import itertools
 import time
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 
+from drivers.samples import CameraFrame, CameraSource
 from station.config import StationConfig
 from station.errors import StationError
 
 CORNER_NAMES = ("front-left", "front-right", "rear-left", "rear-right")
+
+
+class Discs(Protocol):
+    """Markers found in one frame: uv (K, 2) pixel centres; xyz_cam (K, 3) camera-frame centres (m)."""
+
+    uv: np.ndarray
+    xyz_cam: np.ndarray
+
+
+class MarkerDetector(Protocol):
+    """Finds the retroreflective discs of one frame (station.markers.detect_markers is one)."""
+
+    def __call__(self, frame: CameraFrame, marker_radius_m: float) -> Discs: ...
 
 
 @dataclass
@@ -66,10 +82,9 @@ def kabsch(src: np.ndarray, dst: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return R, cd - R @ cs
 
 
-def _track_markers(frames, marker_radius_m: float) -> tuple[np.ndarray, np.ndarray]:
+def _track_markers(frames: list[CameraFrame], detect_markers: MarkerDetector,
+                   marker_radius_m: float) -> tuple[np.ndarray, np.ndarray]:
     """Average pixel centre and camera-frame 3D of each disc seen in most frames."""
-    from station.markers.detect import detect_markers
-
     tracks: list[list[tuple[np.ndarray, np.ndarray]]] = []
     for frame in frames:
         det = detect_markers(frame, marker_radius_m)
@@ -124,8 +139,8 @@ def _fit_parallel_planes(groups: list[np.ndarray]) -> tuple[np.ndarray, list[flo
     return n, offsets, rms
 
 
-def calibrate_camera(frames: list, config: StationConfig, *, side: str | None = None,
-                     marker_radius_m: float = 0.0095,
+def calibrate_camera(frames: list[CameraFrame], config: StationConfig, detect: MarkerDetector, *,
+                     side: str | None = None, marker_radius_m: float = 0.0095,
                      marker_height_m: float | None = None) -> CameraCalibration:
     """T_plate_from_camera from frames of the empty plate with corner markers (see module doc)."""
     if not frames:
@@ -133,7 +148,7 @@ def calibrate_camera(frames: list, config: StationConfig, *, side: str | None = 
     side = side or config.camera.side
     h = marker_radius_m if marker_height_m is None else marker_height_m
     corners = corner_centres(config, h)
-    uv, xyz = _track_markers(frames, marker_radius_m)
+    uv, xyz = _track_markers(frames, detect, marker_radius_m)
     best = _assign(xyz, corners, side) if uv.shape[0] >= 3 else None
     if best is None:
         found = _found_text(uv, config, side, corners, frames[0].intrinsics)
@@ -213,12 +228,13 @@ def _found_text(uv: np.ndarray, config: StationConfig, side: str, corners: np.nd
     return f"found {uv.shape[0]} corner marker(s) (nearest {', '.join(names)} by the nominal camera pose)"
 
 
-def grab_frames(spec: str, config: StationConfig, n_frames: int, timeout_s: float) -> tuple[list, str]:
+def grab_frames(spec: str, config: StationConfig, n_frames: int, timeout_s: float
+                ) -> tuple[list[CameraFrame], str]:
     """The first `n_frames` CameraFrames of a camera source (realsense:, .db3, sim:) and its device id."""
-    from drivers.realsense import open_camera
+    from drivers.registry import open_camera
 
-    source = open_camera(spec, config, real_time=False)
-    frames: list = []
+    source: CameraSource = open_camera(spec, config, real_time=False)
+    frames: list[CameraFrame] = []
     source.start()
     try:
         deadline = time.monotonic() + timeout_s
@@ -232,25 +248,6 @@ def grab_frames(spec: str, config: StationConfig, n_frames: int, timeout_s: floa
     if not frames:
         raise StationError(f"--camera {spec}: no frames within {timeout_s:g} s")
     return frames[:n_frames], device_id
-
-
-def calibrate_camera_cli(args, config: StationConfig) -> int:
-    """`calibrate camera --camera SOURCE [--side right|left] [--frames N] [--out FILE]`."""
-    from calibration.store import save_calibration
-
-    frames, device_id = grab_frames(args.camera, config, args.frames, args.timeout)
-    cal = calibrate_camera(frames, config, side=args.side)
-    T = cal.T_plate_from_camera
-    for name, err in cal.marker_error_mm.items():
-        print(f"corner {name:<12} residual {err:6.2f} mm")
-    print(f"plane fit rms {cal.plane_rms_mm:.2f} mm; camera at {np.round(T[:3, 3], 3).tolist()} m "
-          f"(plate frame), side {cal.side}")
-    intr = frames[0].intrinsics
-    result = {"T_plate_from_camera": T.tolist(), "side": cal.side, "width": intr.width, "height": intr.height}
-    path = save_calibration("camera", result,
-                            device_id=device_id, residuals=cal.residuals(), out=args.out, config=config)
-    print(f"wrote {path}")
-    return 0
 
 
 def load_camera_T(path) -> np.ndarray:

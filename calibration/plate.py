@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass, field, replace
+from typing import Protocol, runtime_checkable
 
 import numpy as np
 
@@ -19,6 +20,15 @@ from drivers.samples import PlateChunk
 from station.config import GRAVITY_M_S2, StationConfig
 from station.errors import StationError
 from station.streams import ForceBlock
+
+
+@runtime_checkable
+class PlateGains(Protocol):
+    """Anything that turns counts into newtons per cell: a PlateCalibration, a factory sheet, a test's
+    known gains. offsets_counts, gains_n_per_count: (4,) per channel."""
+
+    offsets_counts: np.ndarray
+    gains_n_per_count: np.ndarray
 
 
 @dataclass

@@ -1,9 +1,10 @@
 """Force plate on a serial port: one reader thread per plate feeding the byte parser into a bounded buffer.
 
 Any pyserial port name or URL works (`/dev/ttyACM0`, `COM3`, `serial:///dev/ttyUSB0`, `loop://`,
-`socket://host:port`); `sim:PATTERN` serves the virtual subject through an in-process emulator on a
-real pty, so simulated bytes go through pyserial too. Every sample carries the device clock and the
-host's monotonic arrival time. Overflow, loss, CRC errors and disconnects are counted, never silent.
+`socket://host:port`); the stand-in (`sim:PATTERN`, drivers.sim.simplate) is this same class reading
+an emulator on a real pty, so simulated bytes go through pyserial too. Every sample carries the device
+clock and the host's monotonic arrival time. Overflow, loss, CRC errors and disconnects are counted,
+never silent.
 """
 
 from __future__ import annotations
@@ -28,8 +29,7 @@ class ForcePlate:
     """Source of PlateChunk from a serial force plate (Source protocol: start/read/stop/stats)."""
 
     def __init__(self, port: str, *, baudrate: int = 921600, buffer_samples: int = 120_000,
-                 silence_timeout_s: float = 2.0, reconnect: bool = True, name: str | None = None,
-                 emulator: object | None = None) -> None:
+                 silence_timeout_s: float = 2.0, reconnect: bool = True, name: str | None = None) -> None:
         self.port = port[len("serial://"):] if port.startswith("serial://") else port
         self.name = name or port
         self.baudrate = baudrate
@@ -38,7 +38,6 @@ class ForcePlate:
         self.reconnect = reconnect
         self.variant: str | None = None
         self.parser: BinaryParser | AsciiParser | None = None
-        self._emulator = emulator  # owned stand-in (sim:), started and stopped with this source
         self._serial = None
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
@@ -56,15 +55,11 @@ class ForcePlate:
     # --- Source protocol ----------------------------------------------------------------------------
     def start(self) -> None:
         """Open the port and detect the variant from the first bytes; StationError names the port."""
-        if self._emulator is not None:
-            self.port = self._emulator.start()
         try:
             self._serial = self._open()
             first = self._detect(self._serial)
         except StationError:
             self._close()
-            if self._emulator is not None:
-                self._emulator.stop()
             raise
         self.parser = BinaryParser() if self.variant == "binary" else AsciiParser()
         for data, t_host_ns in first:
@@ -86,8 +81,6 @@ class ForcePlate:
         if self._thread is not None:
             self._thread.join(timeout=2.0)
         self._close()
-        if self._emulator is not None:
-            self._emulator.stop()
 
     def stats(self) -> dict:
         parser = self.parser.stats() if self.parser else {"samples": 0, "lost": 0, "crc_errors": 0}
@@ -229,25 +222,16 @@ class ForcePlate:
     def factory_calibration(self) -> dict | None:
         """The plate's factory sheet (offsets counts, gains N/count), if the device ships one.
 
-        Only the simulated plate has one here (its emulator's true offsets and gains, as a vendor's
-        sheet would give); real plates return None and are calibrated with `calibrate plate`."""
-        if self._emulator is None:
-            return None
-        truth = self._emulator.truth()
-        return {"offsets_counts": truth["offsets_counts"], "gains_n_per_count": truth["gains_n_per_count"],
-                "source": "factory sheet of the simulated plate"}
+        Only the simulated plate has one here (drivers.sim.simplate: its emulator's true offsets and
+        gains, as a vendor's sheet would give); real plates return None and are calibrated with
+        `calibrate plate`."""
+        return None
 
     def _event(self, text: str) -> None:
         self.events.append(text)
         log.warning(text)
 
 
-def open_plate(spec: str, config: StationConfig | None = None, **kw) -> ForcePlate:
-    """A force plate source from a port name, a pyserial URL, or `sim:PATTERN` (emulated on a pty)."""
-    if spec.startswith("sim:"):
-        from drivers.sim.plate_emulator import emulator_for_pattern
-
-        cfg = config or StationConfig()
-        emulator = emulator_for_pattern(spec[4:] or "hinge", rate_hz=cfg.plate.rate_hz, shared_timeline=True)
-        return ForcePlate(spec, name=spec, emulator=emulator, **kw)
-    return ForcePlate(spec, **kw)
+def open_serial_plate(port: str, config: StationConfig, **plate_options: object) -> ForcePlate:
+    """Registry factory (drivers.registry): a plate on a port name or pyserial URL."""
+    return ForcePlate(port, **plate_options)

@@ -23,7 +23,6 @@ from station.config import StationConfig
 from station.errors import StationError
 
 NO_CAMERA = "no RealSense camera found; use a recording: --camera path/to/trial.db3 or --camera sim:hinge"
-RECORDING_SUFFIXES = (".db3", ".bag")
 _STALL_S = 0.5  # a live camera silent this long is reported as stalled
 _METADATA = ("frame_counter", "sensor_timestamp", "time_of_arrival", "actual_exposure", "gain_level",
              "frame_emitter_mode", "frame_laser_power", "actual_fps")
@@ -267,20 +266,15 @@ class RealSenseCamera:
                 return
 
 
-def open_camera(spec: str, config: StationConfig | None = None, *, real_time: bool = True):
-    """A camera Source by name: `realsense:` (first camera), `realsense:SERIAL`, a .db3/.bag recording
-    (also as `realsense:path.db3`), or `sim:PATTERN` (the virtual subject live through a software device)."""
-    cfg = config or StationConfig()
-    size = {"width": cfg.camera.width, "height": cfg.camera.height, "fps": cfg.camera.fps}
-    kind, _, rest = spec.partition(":")
-    if kind == "sim":
-        from drivers.sim.simcamera import SimCamera
+def _size(config: StationConfig) -> dict[str, int]:
+    return {"width": config.camera.width, "height": config.camera.height, "fps": config.camera.fps}
 
-        return SimCamera(rest or "hinge", config=cfg, shared_timeline=True, **size)
-    target = rest if kind == "realsense" else spec
-    if target.lower().endswith(RECORDING_SUFFIXES):
-        return RealSenseCamera(file=target, real_time=real_time, **size)
-    if kind == "realsense":
-        return RealSenseCamera(serial=rest or None, **size)
-    raise StationError(f"unknown camera {spec!r}: use realsense:, realsense:SERIAL, a .db3/.bag recording "
-                       "or sim:PATTERN")
+
+def open_live_camera(serial: str, config: StationConfig) -> RealSenseCamera:
+    """Registry factory (drivers.registry): `realsense:` (first camera) or `realsense:SERIAL`."""
+    return RealSenseCamera(serial=serial or None, **_size(config))
+
+
+def open_recording(path: str, config: StationConfig, *, real_time: bool = True) -> RealSenseCamera:
+    """Registry factory (drivers.registry): a .db3/.bag recording played through rs.pipeline."""
+    return RealSenseCamera(file=path, real_time=real_time, **_size(config))

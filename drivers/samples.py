@@ -70,14 +70,17 @@ class CameraFrame:
 
 @runtime_checkable
 class Source(Protocol):
-    """Every device, stand-in and replay implements this; fakes need not inherit."""
+    """What every device, stand-in and playback implements (fakes need not inherit): the trial runner,
+    the calibration runs and the monitors see only this. `name` is the source's registry name."""
 
     name: str
 
-    def start(self) -> None: ...
+    def start(self) -> None:
+        """Open the device and start its reader thread; a StationError names the port or device."""
+        ...
 
     def read(self, timeout_s: float = 0.1) -> list:
-        """Drain what has arrived (PlateChunk or CameraFrame items), waiting at most timeout_s."""
+        """Drain what has arrived, waiting at most timeout_s (empty list: nothing yet)."""
         ...
 
     def stop(self) -> None: ...
@@ -85,3 +88,25 @@ class Source(Protocol):
     def stats(self) -> dict:
         """Counters: samples/frames, lost, crc_errors, overflows, disconnects, ..."""
         ...
+
+
+@runtime_checkable
+class PlateSource(Source, Protocol):
+    """A force plate (serial driver, its emulator, a replay): raw PlateChunks, two time stamps each."""
+
+    def read(self, timeout_s: float = 0.1) -> list[PlateChunk]: ...
+
+    def factory_calibration(self) -> dict | None:
+        """The plate's factory sheet (offsets_counts, gains_n_per_count, source) or None."""
+        ...
+
+
+@runtime_checkable
+class CameraSource(Source, Protocol):
+    """A depth camera (RealSense live, a recording, the simulator): depth + IR CameraFrames.
+
+    fps: the rate the device streams (known once started)."""
+
+    fps: float
+
+    def read(self, timeout_s: float = 0.1) -> list[CameraFrame]: ...

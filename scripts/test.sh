@@ -5,4 +5,5 @@ cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 export QT_QPA_PLATFORM=offscreen
 .venv/bin/ruff check .
+.venv/bin/lint-imports --no-cache  # layers point down (pyproject.toml [tool.importlinter])
 exec .venv/bin/python -m pytest -q "$@"

@@ -6,12 +6,13 @@ import json
 import os
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from station.errors import StationError
 
 
-def read_document(path: str | os.PathLike, what: str, *, parse: Callable[[str], object] = json.loads,
-                  invalid: str = "not a valid JSON {what} ({error})") -> object:
+def read_document(path: str | os.PathLike, what: str, *, parse: Callable[[str], Any] = json.loads,
+                  invalid: str = "not a valid JSON {what} ({error})") -> Any:
     """The parsed content of `path` (json.loads unless `parse` says otherwise, e.g. tomllib.loads).
 
     A missing file is `StationError("<path>: <what> not found")`; text that does not parse (or is not

@@ -1,30 +1,51 @@
 """The calibrated streams the core consumes: one clock (host seconds), one frame (plate, metres).
 
-Every source (live devices, simulator, .h5 replay, C3D import) ends up as these two blocks.
+Every source (live devices, simulator, .h5 replay, C3D import) ends up as these blocks. A block is cut
+by time in one way only, `block.between(t_from, t_to)` (time-sorted rows), wherever it is cut: feeding
+the core in chunks, replaying a trial, ending a set at a painful rep.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Self
 
 import numpy as np
 
 MARKER_NAMES = ("hip", "knee", "ankle", "shoulder", "head")
 
 
+class _TimeRows:
+    """Rows in time order (t_s first); subclasses say how to take a subset of their rows."""
+
+    t_s: np.ndarray
+
+    def __len__(self) -> int:
+        return int(self.t_s.shape[0])
+
+    def rows(self, index: slice | np.ndarray) -> Self:
+        raise NotImplementedError
+
+    def between(self, t_from: float, t_to: float, *, include_end: bool = False) -> Self:
+        """The rows with t_from <= t_s < t_to (<= t_to with include_end); t_s must be sorted."""
+        i = int(np.searchsorted(self.t_s, t_from, side="left"))
+        j = int(np.searchsorted(self.t_s, t_to, side="right" if include_end else "left"))
+        return self.rows(slice(i, j))
+
+
 @dataclass
-class ForceBlock:
+class ForceBlock(_TimeRows):
     """Calibrated plate samples. t_s: (N,) seconds on the trial clock; cells_n: (N, 4) newtons per cell."""
 
     t_s: np.ndarray
     cells_n: np.ndarray
 
-    def __len__(self) -> int:
-        return int(self.t_s.shape[0])
+    def rows(self, index: slice | np.ndarray) -> ForceBlock:
+        return ForceBlock(self.t_s[index], self.cells_n[index])
 
 
 @dataclass
-class MarkerBlock:
+class MarkerBlock(_TimeRows):
     """Marker positions in the plate frame. t_s: (M,) seconds; positions[name]: (M, 3) metres, NaN = missing.
 
     bridged[name]: (M,) bool, True where the position was interpolated across a short gap.
@@ -34,15 +55,19 @@ class MarkerBlock:
     positions: dict[str, np.ndarray]
     bridged: dict[str, np.ndarray] = field(default_factory=dict)
 
-    def __len__(self) -> int:
-        return int(self.t_s.shape[0])
+    def rows(self, index: slice | np.ndarray) -> MarkerBlock:
+        return MarkerBlock(self.t_s[index], {k: v[index] for k, v in self.positions.items()},
+                           {k: v[index] for k, v in self.bridged.items()})
 
 
-DOWEL_REGIONS = ("head", "upper_back", "sacrum")
+# The virtual dowel's three contact regions, from the bottom of the back up: the one order every
+# module uses (gap columns, region indices, overlays). The trial file's worst_region code has its own
+# table (recording.format.WORST_REGION_CODES), kept as written since the first files.
+DOWEL_REGIONS = ("sacrum", "upper_back", "head")
 
 
 @dataclass
-class DowelBlock:
+class DowelBlock(_TimeRows):
     """Per-frame 'virtual dowel' check (depth feature): the worst gap from the best line through head,
     upper back and sacrum. t_s: (K,) s; gap_mm: (K,) mm, NaN = not measured; region: (K,) int index into
     DOWEL_REGIONS saying which point was farthest from the line."""
@@ -51,5 +76,5 @@ class DowelBlock:
     gap_mm: np.ndarray
     region: np.ndarray
 
-    def __len__(self) -> int:
-        return int(self.t_s.shape[0])
+    def rows(self, index: slice | np.ndarray) -> DowelBlock:
+        return DowelBlock(self.t_s[index], self.gap_mm[index], self.region[index])

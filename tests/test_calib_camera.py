@@ -11,6 +11,7 @@ from station.errors import StationError
 render = pytest.importorskip("drivers.sim.render")
 pytest.importorskip("station.markers.detect")
 from drivers.sim.pose import Pose  # noqa: E402
+from station.markers.detect import detect_markers  # noqa: E402
 
 MARKER_R = 0.0095
 
@@ -61,7 +62,7 @@ def test_pose_recovered_within_goals(side, perturb, artifacts_dir):
     *angles, shift = perturb
     cfg, T_true = _perturbed_pose(side, *angles, np.array(shift))
     frames = _frames(T_true, cfg)
-    cal = calibrate_camera(frames, cfg, side=side, marker_radius_m=MARKER_R)
+    cal = calibrate_camera(frames, cfg, detect_markers, side=side, marker_radius_m=MARKER_R)
     rot_err = _angle_deg(cal.T_plate_from_camera[:3, :3], T_true[:3, :3])
     trans_err_mm = 1000 * np.linalg.norm(cal.T_plate_from_camera[:3, 3] - T_true[:3, 3])
     print(f"{side}: rotation error {rot_err:.3f} deg, translation error {trans_err_mm:.2f} mm "
@@ -78,6 +79,7 @@ def test_pose_recovered_within_goals(side, perturb, artifacts_dir):
 def test_three_markers_meet_the_goal():
     cfg, T_true = _perturbed_pose("right", 2.0, -2.0, 1.0, np.array([0.02, -0.03, 0.02]))
     three = calibrate_camera(_frames(T_true, cfg, CORNER_NAMES[:3], n=10), cfg,  # the command default
+                             detect_markers,
                              marker_radius_m=MARKER_R)
     assert _angle_deg(three.T_plate_from_camera[:3, :3], T_true[:3, :3]) <= 0.5
     assert 1000 * np.linalg.norm(three.T_plate_from_camera[:3, 3] - T_true[:3, 3]) <= 5.0
@@ -85,9 +87,10 @@ def test_three_markers_meet_the_goal():
 
 def test_three_markers_calibrate_two_are_refused():
     cfg, T_true = _perturbed_pose("right", 2.0, -2.0, 1.0, np.array([0.02, -0.03, 0.02]))
-    three = calibrate_camera(_frames(T_true, cfg, CORNER_NAMES[:3], n=2), cfg, marker_radius_m=MARKER_R)
+    three = calibrate_camera(_frames(T_true, cfg, CORNER_NAMES[:3], n=2), cfg, detect_markers,
+                             marker_radius_m=MARKER_R)
     assert _angle_deg(three.T_plate_from_camera[:3, :3], T_true[:3, :3]) <= 0.5
     assert 1000 * np.linalg.norm(three.T_plate_from_camera[:3, 3] - T_true[:3, 3]) <= 8.0
     with pytest.raises(StationError, match=r"found 2 corner marker\(s\) .*need at least three"):
         two = _frames(T_true, cfg, ("front-left", "rear-right"), n=1)
-        calibrate_camera(two, cfg, marker_radius_m=MARKER_R)
+        calibrate_camera(two, cfg, detect_markers, marker_radius_m=MARKER_R)

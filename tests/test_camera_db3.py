@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 from camera_fixtures import StickSubject
 
-from drivers.realsense import NO_CAMERA, RealSenseCamera, open_camera
+from drivers.realsense import NO_CAMERA, RealSenseCamera
+from drivers.registry import open_camera
 from drivers.rs_import import import_pyrealsense2
 from drivers.sim.render import Renderer, default_intrinsics
 from drivers.sim.simcamera import SimCamera

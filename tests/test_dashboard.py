@@ -20,8 +20,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from drivers.forceplate import open_plate
 from drivers.realsense import RealSenseCamera
+from drivers.registry import open_plate
 from drivers.sim import timeline
 from drivers.sim.softcam import make_subject, record_db3
 from station.config import StationConfig
@@ -175,7 +175,7 @@ def test_squat_recording_with_plate_unplugged_then_replay(qtbot, tmp_path, artif
     assert window.cues.counts["fault"] >= 1
 
     unplug_t = runner.elapsed_s()
-    runner.plate._emulator.unplug()  # the cable comes out
+    runner.plate.emulator.unplug()  # the cable comes out
     redraws, x_hi = window.redraws, window.force_plots.x_range()[1]
     qtbot.waitUntil(lambda: window.banner.isVisible() and "plate" in window.banner.text(), timeout=10_000)
     # never froze: the timer keeps redrawing and the time axis keeps moving without plate data

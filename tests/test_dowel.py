@@ -16,9 +16,10 @@ from drivers.sim.render import Renderer
 from drivers.sim.subject import VirtualSubject
 from station.config import StationConfig
 from station.dowel.series import dowel_block, dowel_faults, rep_dowel_gaps
-from station.dowel.tracker import REGIONS, DowelTracker
+from station.dowel.tracker import DowelTracker
 from station.report.figures import dowel_png
 from station.streams import DOWEL_REGIONS
+from station.streams import DOWEL_REGIONS as REGIONS  # the one region order
 
 GAP_RMS_MAX_MM = 5.0
 

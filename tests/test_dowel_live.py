@@ -14,9 +14,9 @@ from drivers.sim.render import Renderer
 from drivers.sim.softcam import DEVICE_CLOCK_START_MS
 from drivers.sim.subject import VirtualSubject
 from station.dowel.step import DowelStep, is_dowel_drill
-from station.dowel.tracker import REGIONS
 from station.report.model import dowel_cell
 from station.results import RepResult
+from station.streams import DOWEL_REGIONS as REGIONS
 from tests.conftest import run_cli
 
 FPS, REPS = 15, 2
@@ -62,6 +62,7 @@ def live_trial(rounding_db3, tmp_path_factory):
 
     from station.config import StationConfig
     from station.recording.writer import TrialWriter
+    from station.trial.consumers import TrialFileConsumer
     from station.trial.runner import TrialRunner
 
     config = StationConfig()
@@ -70,7 +71,8 @@ def live_trial(rounding_db3, tmp_path_factory):
     camera = PlaybackCamera(rounding_db3, clock, fps=FPS)
     plate = SubjectPlate(_subject(), clock, camera)
     writer = TrialWriter(path, config=config, metadata={"subject_id": "S-DW", "drill": "bw_rdl"})
-    runner = TrialRunner(plate, camera, config, plate_calibration=KnownCalibration(), writer=writer)
+    runner = TrialRunner(plate, camera, config, plate_calibration=KnownCalibration(),
+                         consumers=[TrialFileConsumer(writer)])
     summary = record_fast(runner, plate, camera)
     assert summary["error"] is None
     return path, summary, runner.snapshot()

@@ -9,16 +9,16 @@ from station.errors import StationError
 from station.results import AnalysisResult, RepResult
 from station.screening.gate import GateDecision, evaluate_gate, rep_list_words
 from station.screening.questions import ScreeningAnswers, parse_answers
-from station.screening.session import Session, Trial, load_session, save_session
+from station.screening.session import Session, SessionTrial, load_session, save_session
 
 CLEAR = ScreeningAnswers({"acute_low_back_pain": False, "severe_hamstring_injury": False,
                           "hip_joint_problems": False, "pain_during_movement": False})
 
 
-def _set(tid: str, drill: str, faults_per_rep: list[list[str]], **kw) -> Trial:
+def _set(tid: str, drill: str, faults_per_rep: list[list[str]], **kw) -> SessionTrial:
     reps = [RepResult(index=i, t_start=3.0 * i, t_bottom=3.0 * i + 1.5, t_end=3.0 * i + 3.0,
                       hip_back_mm=150.0, faults=list(f)) for i, f in enumerate(faults_per_rep)]
-    return Trial(trial_id=tid, drill=drill, screening=CLEAR,
+    return SessionTrial(trial_id=tid, drill=drill, screening=CLEAR,
                  analysis=AnalysisResult(source="hand-made", reps=reps), **kw)
 
 
@@ -90,7 +90,7 @@ def test_pain_stop_and_refusal_block_progression():
     s = Session("S1", trials=[_set("T1", "dowel_hinge", [[]] * 8), stopped])
     d = evaluate_gate(s, GateConfig())
     assert not d.passed and d.unlocked is None and "pain during rep 4" in d.reason
-    refused = Trial("T1", "dowel_hinge", parse_answers("yes,no,no,no"), status="refused")
+    refused = SessionTrial("T1", "dowel_hinge", parse_answers("yes,no,no,no"), status="refused")
     d = evaluate_gate(Session("S2", trials=[refused]), GateConfig())
     assert not d.passed and "acute low-back pain" in d.reason
 

@@ -83,6 +83,7 @@ def live_trial(recording, tmp_path_factory):
 
     from station.config import StationConfig
     from station.recording.writer import TrialWriter
+    from station.trial.consumers import TrialFileConsumer
     from station.trial.runner import TrialRunner
 
     config = StationConfig()
@@ -91,7 +92,8 @@ def live_trial(recording, tmp_path_factory):
     camera = PlaybackCamera(recording, clock, delay_s=CAMERA_DELAY_S, fps=FPS)
     plate = SubjectPlate(_subject(), clock, camera)
     writer = TrialWriter(path, config=config, metadata={"subject_id": "S-INT", "drill": "bw_rdl"})
-    runner = TrialRunner(plate, camera, config, plate_calibration=KnownCalibration(), writer=writer)
+    runner = TrialRunner(plate, camera, config, plate_calibration=KnownCalibration(),
+                         consumers=[TrialFileConsumer(writer)])
     summary = record_fast(runner, plate, camera)
     assert summary["error"] is None and summary["camera_frames"] == len(_frames_expected())
     return path, summary

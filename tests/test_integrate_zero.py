@@ -16,6 +16,7 @@ from drivers.samples import PlateChunk
 from station.config import StationConfig
 from station.recording.reader import read_trial
 from station.recording.writer import TrialWriter
+from station.trial.consumers import TrialFileConsumer
 from station.trial.runner import TrialRunner
 
 EMPTY_S, LOADED_S, RATE_HZ = 2.0, 1.0, 1000.0
@@ -62,7 +63,7 @@ def _run(tmp_path, drift_n: float, empty: bool = True):
     plate = DriftedPlate(config, drift_n, empty)
     path = tmp_path / "trial.h5"
     runner = TrialRunner(plate, None, config, plate_calibration=KnownCalibration(),
-                         writer=TrialWriter(path, config=config), zero_check_s=1.5)
+                         consumers=[TrialFileConsumer(TrialWriter(path, config=config))], zero_check_s=1.5)
     runner.start()
     while plate.sent < plate.t.size:
         time.sleep(0.01)

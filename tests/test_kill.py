@@ -63,9 +63,11 @@ def test_sigkill_standin_plate_loses_under_a_second(tmp_path, artifacts_dir):
         from test_trial_runner import TruthPlate
         from station.config import StationConfig
         from station.recording.writer import TrialWriter
+        from station.trial.consumers import TrialFileConsumer
         from station.trial.runner import TrialRunner
         cfg = StationConfig()
-        run = TrialRunner(TruthPlate(cfg), None, cfg, writer=TrialWriter({str(path)!r}, config=cfg))
+        run = TrialRunner(TruthPlate(cfg), None, cfg,
+                          consumers=[TrialFileConsumer(TrialWriter({str(path)!r}, config=cfg))])
         run.start()
         time.sleep(60)
     """)

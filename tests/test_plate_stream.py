@@ -122,7 +122,7 @@ def test_a_reader_that_falls_behind_counts_the_overflow():
 
 
 def test_open_plate_sim_spec_streams_through_a_pty_and_stops_its_emulator():
-    from drivers.forceplate import open_plate
+    from drivers.registry import open_plate
 
     plate = open_plate("sim:stand")
     plate.start()

@@ -8,11 +8,11 @@ from conftest import run_cli
 from station.analysis.series import TrialSeries
 from station.results import AnalysisResult, RepResult
 from station.screening.questions import parse_answers
-from station.screening.session import Session, Trial, load_session, save_session
+from station.screening.session import Session, SessionTrial, load_session, save_session
 from tests.report_html import parse_report
 
 
-def _hand_made_trial(tid: str, faults: list[list[str]], **kw) -> Trial:
+def _hand_made_trial(tid: str, faults: list[list[str]], **kw) -> SessionTrial:
     """A set written down by hand: what the report must show is exactly what we put in."""
     t = np.arange(0.0, 3.0 * len(faults) + 2.0, 0.04)
     back, drop = np.zeros_like(t), np.zeros_like(t)
@@ -26,8 +26,8 @@ def _hand_made_trial(tid: str, faults: list[list[str]], **kw) -> Trial:
                               hinge_ratio=5.0, faults=list(f)))
     series = TrialSeries(t.tolist(), back.tolist(), drop.tolist(), [0.45] * len(t),
                          heel_x_m=-0.13, foot_length_m=0.26)
-    return Trial(tid, "dowel_hinge", parse_answers("no,no,no,no"), analysis=AnalysisResult("hand", reps),
-                 series=series, source="hand-made", **kw)
+    return SessionTrial(tid, "dowel_hinge", parse_answers("no,no,no,no"),
+                        analysis=AnalysisResult("hand", reps), series=series, source="hand-made", **kw)
 
 
 def test_contraindication_stops_the_test_and_report_says_why(tmp_path):
@@ -79,7 +79,7 @@ def test_newer_session_version_refused_by_screen_but_report_still_renders(tmp_pa
 def test_missing_trial_file_and_missing_calibration_are_marked(tmp_path):
     s = Session("S-MISS", trials=[
         _hand_made_trial("T1", [[], ["squat_pattern"], ["squat_pattern"], []], trial_file="gone.h5"),
-        Trial("T2", "dowel_hinge", parse_answers("no,no,no,no"), trial_file="also_gone.h5",
+        SessionTrial("T2", "dowel_hinge", parse_answers("no,no,no,no"), trial_file="also_gone.h5",
               calibration={"plate": "cal-1"})])
     save_session(s, tmp_path / "s.json")
     r = run_cli("report", str(tmp_path / "s.json"), "--out", str(tmp_path / "r.html"))

@@ -23,6 +23,7 @@ def live_trial(tmp_path_factory):
 
     from drivers.sim.subject import VirtualSubject
     from station.recording.writer import TrialWriter
+    from station.trial.consumers import TrialFileConsumer
     from station.trial.runner import TrialRunner
 
     folder = tmp_path_factory.mktemp("stills")
@@ -36,7 +37,8 @@ def live_trial(tmp_path_factory):
     camera = PlaybackCamera(db3, clock, fps=FPS)
     plate = SubjectPlate(VirtualSubject("rounding", reps=1), clock, camera)
     writer = TrialWriter(path, config=config, metadata={"subject_id": "S-ST", "drill": "bw_rdl"})
-    runner = TrialRunner(plate, camera, config, plate_calibration=KnownCalibration(), writer=writer)
+    runner = TrialRunner(plate, camera, config, plate_calibration=KnownCalibration(),
+                         consumers=[TrialFileConsumer(writer)])
     summary = record_fast(runner, plate, camera)
     assert summary["error"] is None
     return path, summary
@@ -70,7 +72,7 @@ def test_the_stored_still_is_the_frame_nearest_the_rep_bottom(live_trial):
 
 
 def test_report_embeds_the_camera_still_html_and_pdf(live_trial, artifacts_dir):
-    from station.report.model import write_report
+    from station.report import write_report
 
     path, _ = live_trial
     html_path = write_report(path, artifacts_dir / "stills_report.html")
@@ -91,7 +93,7 @@ def test_a_file_without_stills_reads_and_reports_the_stick_figure(live_trial, tm
     import shutil
 
     from station.recording.reader import read_trial
-    from station.report.model import write_report
+    from station.report import write_report
 
     path, _ = live_trial
     old = tmp_path / "old.h5"

@@ -16,6 +16,7 @@ from drivers.samples import PlateChunk
 from station.config import StationConfig
 from station.recording.reader import read_trial
 from station.recording.writer import TrialWriter
+from station.trial.consumers import TrialFileConsumer
 from station.trial.runner import TrialRunner
 
 
@@ -79,7 +80,7 @@ def test_camera_failure_is_a_warning_and_the_plate_goes_on(tmp_path):
     path = tmp_path / "trial.h5"
     writer = TrialWriter(path, config=config, metadata={"subject_id": "S", "drill": "bodyweight"})
     runner = TrialRunner(TruthPlate(config), DyingCamera(0.5), config, plate_calibration=KnownCalibration(),
-                         writer=writer, duration_s=2.0)
+                         consumers=[TrialFileConsumer(writer)], duration_s=2.0)
     runner.start()
     time.sleep(1.0)
     snap = runner.snapshot()  # what the dashboard sees mid-trial
@@ -109,8 +110,8 @@ def test_camera_failure_is_a_warning_and_the_plate_goes_on(tmp_path):
 def test_nominal_defaults_are_marked(tmp_path):
     config = StationConfig()
     path = tmp_path / "trial.h5"
-    runner = TrialRunner(TruthPlate(config), None, config, writer=TrialWriter(path, config=config),
-                         duration_s=0.3)
+    runner = TrialRunner(TruthPlate(config), None, config,
+                         consumers=[TrialFileConsumer(TrialWriter(path, config=config))], duration_s=0.3)
     runner.start()
     runner.wait(5.0)
     summary = runner.stop()

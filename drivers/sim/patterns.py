@@ -55,7 +55,7 @@ def min_jerk(tau: np.ndarray) -> np.ndarray:
 
 
 @dataclass(frozen=True)
-class Excursion:
+class Movement:
     """One down-hold-up movement: a rep or the fidget."""
 
     t0_s: float
@@ -78,9 +78,9 @@ class Excursion:
 
 @dataclass(frozen=True)
 class Timeline:
-    excursions: list[Excursion]
+    excursions: list[Movement]
     standing_end_s: float
-    fidget: Excursion | None
+    fidget: Movement | None
     heel_raise_t_s: float | None      # the instant the heels start to lift
     hop_t_s: float | None             # take-off
     duration_s: float
@@ -97,7 +97,7 @@ def build_timeline(pattern: str, *, reps: int, seed: int, standing_s: float, fid
     rng = np.random.default_rng(seed)
     base = BOTTOM[pattern]
     t = float(standing_s)
-    out: list[Excursion] = []
+    out: list[Movement] = []
     fidget_ex = None
     for i in range(reps):
         depth = rng.uniform(0.93, 1.07)
@@ -111,7 +111,7 @@ def build_timeline(pattern: str, *, reps: int, seed: int, standing_s: float, fid
             com_foot_pos=base.com_foot_pos + rng.uniform(-0.015, 0.015),
             neck_deg=base.neck_deg * depth,
         )
-        ex = Excursion(t, tempo_s * rng.uniform(0.85, 1.15), rng.uniform(0.3, 0.6),
+        ex = Movement(t, tempo_s * rng.uniform(0.85, 1.15), rng.uniform(0.3, 0.6),
                        tempo_s * rng.uniform(0.85, 1.1), bottom, True)
         out.append(ex)
         t = ex.t_end_s + rng.uniform(0.9, 1.3)
@@ -119,7 +119,7 @@ def build_timeline(pattern: str, *, reps: int, seed: int, standing_s: float, fid
             fid_bottom = _scaled(BOTTOM["hinge"], FIDGET_SCALE)
             fid_bottom = Posture(fid_bottom.knee_deg, fid_bottom.pelvis_deg, 0.0,
                                  STANDING.com_foot_pos + 0.04)
-            fidget_ex = Excursion(t, FIDGET_HALF_S, 0.05, FIDGET_HALF_S, fid_bottom, False)
+            fidget_ex = Movement(t, FIDGET_HALF_S, 0.05, FIDGET_HALF_S, fid_bottom, False)
             out.append(fidget_ex)
             t = fidget_ex.t_end_s + 1.2
     t += 0.8
@@ -166,8 +166,8 @@ def angle_tracks(tl: Timeline, t_s: np.ndarray) -> dict[str, np.ndarray]:
         tracks["neck"] += (b.neck_deg - s.neck_deg) * prof
     if tl.heel_raise_t_s is not None:
         t0 = tl.heel_raise_t_s
-        shift = Excursion(t0 - 0.7, 0.6, 1.5, 0.6, s, False).profile(t_s)
-        lift = Excursion(t0, 0.4, 0.5, 0.4, s, False).profile(t_s)
+        shift = Movement(t0 - 0.7, 0.6, 1.5, 0.6, s, False).profile(t_s)
+        lift = Movement(t0, 0.4, 0.5, 0.4, s, False).profile(t_s)
         tracks["com_foot_pos"] += (HEEL_RAISE_COM_FOOT_POS - s.com_foot_pos) * shift
         tracks["heel"] += HEEL_RAISE_DEG * lift
     return tracks

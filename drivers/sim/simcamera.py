@@ -106,3 +106,9 @@ class SimCamera(RealSenseCamera):
         if getattr(self, "_softcam", None) is not None:
             self._softcam.stop()
             self._softcam = None
+
+
+def open_sim_camera(pattern: str, config: StationConfig) -> SimCamera:
+    """Registry factory (drivers.registry): `sim:PATTERN`, on the simulated timeline the sim plate shares."""
+    return SimCamera(pattern or "hinge", config=config, shared_timeline=True, width=config.camera.width,
+                     height=config.camera.height, fps=config.camera.fps)

@@ -12,8 +12,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from station.config import Thresholds
-
-DOWEL_REGIONS = ("sacrum", "upper_back", "head")
+from station.streams import DOWEL_REGIONS
 
 
 @dataclass

@@ -1,25 +1,18 @@
 """`analyze`: any recorded input -> the same HingeCore a live session uses -> AnalysisResult.
 
-Inputs are found by file suffix in a registry; a loader returns the core's blocks in the plate frame:
-    loader(path, options) -> (ForceBlock | None, MarkerBlock | None, meta: dict)
-meta may hold "warnings" (list of str), "notes" (dict, e.g. hip_source), "feet" (overrides of the feet
-config for this file, e.g. a heel line from heel markers), "dowel" (DowelBlock), "body_mass_kg",
-"config" (the StationConfig the file was recorded with: used unless a config file was given) and
-"t_origin_s" (the time rep times are counted from; default the first sample).
-Other parts register their formats with `register_input` (station trials .h5, RealSense .db3).
+Inputs are read by the loader registered for their suffix (station.analysis.inputs), which returns the
+core's blocks in the plate frame; this module runs the core over them.
 """
 
 from __future__ import annotations
 
 import copy
 import dataclasses
-import importlib
-from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from station.analysis.inputs import LoadOptions, loader_for
 from station.config import StationConfig
 from station.core import cop
 from station.core.hinge_core import HingeCore
@@ -27,51 +20,7 @@ from station.errors import StationError
 from station.results import AnalysisResult
 from station.streams import DowelBlock, ForceBlock, MarkerBlock
 
-Loader = Callable[[Path, "LoadOptions"], tuple[ForceBlock | None, MarkerBlock | None, dict]]
-
-# suffix -> loader, or "module:function" imported only when such a file is analysed (no import-time work)
-_LOADERS: dict[str, Loader | str] = {
-    ".c3d": "station.analysis.c3d_input:load_c3d",
-    ".h5": "station.recording.reader:load_trial_for_analysis",
-    ".db3": "station.analysis.db3_input:load_db3",
-    ".bag": "station.analysis.db3_input:load_db3",
-}
-# formats that exist in the station but whose reader is not part of this build yet
-_KNOWN_ELSEWHERE: dict[str, str] = {}
 CHUNK_S = 0.5  # offline feeding step; any step gives the same result (decisions are per frame)
-
-
-@dataclass
-class LoadOptions:
-    """What a loader may use besides the file: the config and the command's input options."""
-
-    config: StationConfig
-    preset: str | None = None
-    markers: str | None = None  # "name=LABEL,..." for C3D
-    side: str | None = None
-    plate: str | None = None  # a plate stream to pair with a kinematics-only recording (.db3)
-    plate_cal: str | None = None
-    camera_cal: str | None = None
-    body_mass_kg: float | None = None
-
-
-def register_input(suffix: str, loader: Loader | str) -> None:
-    """Make `analyze` read files ending in suffix (".h5") with loader(path, options)."""
-    _LOADERS[suffix.lower()] = loader
-
-
-def _loader_for(path: Path) -> Loader:
-    suffix = path.suffix.lower()
-    loader = _LOADERS.get(suffix)
-    if loader is None:
-        if suffix in _KNOWN_ELSEWHERE:
-            raise StationError(f"{path}: cannot read {_KNOWN_ELSEWHERE[suffix]} in this build")
-        known = ", ".join(sorted(set(_LOADERS) | set(_KNOWN_ELSEWHERE)))
-        raise StationError(f"{path}: unknown input type {suffix or '(no suffix)'!r} (known: {known})")
-    if isinstance(loader, str):
-        module, _, name = loader.partition(":")
-        loader = getattr(importlib.import_module(module), name)
-    return loader
 
 
 def _force_summary(force: ForceBlock, config: StationConfig, body_weight_n: float | None) -> dict:
@@ -111,15 +60,11 @@ def analyze_blocks(force: ForceBlock | None, markers: MarkerBlock | None, config
     previous = -np.inf
     for edge in edges:
         if force is not None:
-            i, j = np.searchsorted(force.t_s, [previous, edge])
-            core.push_force(ForceBlock(force.t_s[i:j], force.cells_n[i:j]))
+            core.push_force(force.between(previous, edge))
         if dowel is not None and len(dowel):
-            i, j = np.searchsorted(dowel.t_s, [previous, edge])
-            core.push_dowel(DowelBlock(dowel.t_s[i:j], dowel.gap_mm[i:j], dowel.region[i:j]))
+            core.push_dowel(dowel.between(previous, edge))
         if markers is not None:
-            i, j = np.searchsorted(markers.t_s, [previous, edge])
-            positions = {k: v[i:j] for k, v in markers.positions.items()}
-            core.push_markers(MarkerBlock(markers.t_s[i:j], positions))
+            core.push_markers(markers.between(previous, edge))
         previous = edge
     result = core.finish()
     result.source = source
@@ -139,7 +84,7 @@ def analyze_blocks(force: ForceBlock | None, markers: MarkerBlock | None, config
 def analyze_path(path: str | Path, options: LoadOptions) -> AnalysisResult:
     """Load a recorded input with its registered loader and analyse it."""
     path = Path(path)
-    force, markers, meta = _loader_for(path)(path, options)
+    force, markers, meta = loader_for(path)(path, options)
     config = options.config
     notes = dict(meta.get("notes", {}))
     if meta.get("config") is not None:  # the file's own station config (plate geometry, feet, thresholds)

@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from station.analysis.c3d_markers import clean_label, map_markers, parse_mapping
+from station.analysis.inputs import LoadOptions
 from station.config import StationConfig
 from station.errors import StationError
 from station.streams import ForceBlock, MarkerBlock
@@ -164,7 +165,7 @@ def equivalent_cells(fz_n: np.ndarray, cop_xy_m: np.ndarray, channel_xy_m: np.nd
     return cells
 
 
-def load_c3d(path: str | Path, options) -> tuple[ForceBlock | None, MarkerBlock | None, dict]:
+def load_c3d(path: str | Path, options: LoadOptions) -> tuple[ForceBlock | None, MarkerBlock | None, dict]:
     """The registered `.c3d` loader. options: config, preset, markers (mapping text), side."""
     path = Path(path)
     config: StationConfig = options.config
@@ -174,9 +175,8 @@ def load_c3d(path: str | Path, options) -> tuple[ForceBlock | None, MarkerBlock 
     if scale_m is None:
         raise StationError(f"{path}: POINT:UNITS {units!r} not understood (mm, cm, m)")
     points = _points(c3d, scale_m)
-    lab_markers, notes = map_markers(points, getattr(options, "preset", None),
-                                     parse_mapping(getattr(options, "markers", None)),
-                                     getattr(options, "side", None), config.camera.side)
+    lab_markers, notes = map_markers(points, options.preset, parse_mapping(options.markers), options.side,
+                                     config.camera.side)
     platforms = c3d["data"].get("platform") or []
     if platforms:
         corners = np.hstack([pf["corners"] for pf in platforms]).T

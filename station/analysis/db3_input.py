@@ -22,24 +22,27 @@ from pathlib import Path
 
 import numpy as np
 
+from station.analysis.inputs import LoadOptions
+from station.config import StationConfig
 from station.errors import StationError
 from station.streams import ForceBlock, MarkerBlock
 
 _FRAME_TIMEOUT_S = 10.0  # a recording that delivers nothing this long is treated as ended
 
 
-def track_recording(path: Path, T_plate_from_camera: np.ndarray, config, *, holding_dowel: bool = False
-                    ) -> tuple[MarkerBlock, np.ndarray, list]:
+def track_recording(path: Path, T_plate_from_camera: np.ndarray, config: StationConfig, *,
+                    holding_dowel: bool = False) -> tuple[MarkerBlock, np.ndarray, list]:
     """Play a .db3/.bag as fast as possible through the tracker and the virtual dowel:
     (bridged MarkerBlock, t_device_s (M,), DowelFrames (one per frame, station.dowel.tracker)).
 
     Block and dowel times are seconds from the first frame on the device clock.
     """
-    from drivers.realsense import RealSenseCamera
-    from station.dowel.tracker import DowelFrame, DowelTracker
+    from drivers.registry import open_camera
+    from station.dowel.frame import DowelFrame
+    from station.dowel.tracker import DowelTracker
     from station.markers.tracking import MarkerTracker
 
-    camera = RealSenseCamera(file=str(path), real_time=False)
+    camera = open_camera(str(path), config, real_time=False)  # the registry's recording backend
     tracker = MarkerTracker(T_plate_from_camera, config=config)
     dowel = DowelTracker(config, T_plate_from_camera, holding_dowel=holding_dowel)
     t_device_ms: list[float] = []
@@ -59,7 +62,7 @@ def track_recording(path: Path, T_plate_from_camera: np.ndarray, config, *, hold
     return tracker.block(), np.asarray(t_device_ms) / 1000.0, dowel_frames
 
 
-def _camera_pose(options, path: Path) -> tuple[np.ndarray, str, list[str]]:
+def _camera_pose(options: LoadOptions, path: Path) -> tuple[np.ndarray, str, list[str]]:
     config = options.config
     if options.camera_cal:
         from calibration.camera import load_camera_T
@@ -102,7 +105,7 @@ def _pair_plate(spec: str, markers: MarkerBlock,
     return trial.force, moved, {"plate": str(plate_path), "plate_alignment": how}, warnings
 
 
-def load_db3(path: Path, options) -> tuple[ForceBlock | None, MarkerBlock, dict]:
+def load_db3(path: Path, options: LoadOptions) -> tuple[ForceBlock | None, MarkerBlock, dict]:
     """station.analysis.analyze loader for .db3/.bag (see the module docstring)."""
     path = Path(path)
     T, pose_text, warnings = _camera_pose(options, path)

@@ -9,7 +9,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from station.recording.reader import Trial
+from station.recording.reader import RecordedTrial
 from station.results import AnalysisResult, RepResult
 from station.streams import ForceBlock, MarkerBlock
 from station.trial.steps import ForceStep
@@ -17,7 +17,7 @@ from station.trial.steps import ForceStep
 Block = tuple[float, ForceBlock | None, MarkerBlock | None]
 
 
-def replay_blocks(trial: Trial, block_s: float = 0.1) -> list[Block]:
+def replay_blocks(trial: RecordedTrial, block_s: float = 0.1) -> list[Block]:
     """(t_end, force block, marker block) pairs covering the trial in block_s steps, in time order."""
     step = ForceStep.from_description(trial.calibration.get("plate") or {}, trial.config)
     n_force = min(len(trial.plate), len(trial.force.t_s))
@@ -30,19 +30,16 @@ def replay_blocks(trial: Trial, block_s: float = 0.1) -> list[Block]:
         return []
     t0, t1 = min(starts), max(ends)
     edges = t0 + block_s * np.arange(int(np.floor((t1 - t0) / block_s)) + 2)  # last edge > t1
-    fi = np.searchsorted(ft, edges, side="left")
-    mi = np.searchsorted(mt, edges, side="left")
+    force = ForceBlock(ft, cells)
     out = []
-    for k in range(1, len(edges)):
-        f0, f1, m0, m1 = fi[k - 1], fi[k], mi[k - 1], mi[k]
-        fb = ForceBlock(ft[f0:f1], cells[f0:f1]) if f1 > f0 else None
-        mb = MarkerBlock(mt[m0:m1], {n: p[m0:m1] for n, p in trial.markers.positions.items()},
-                         {n: b[m0:m1] for n, b in trial.markers.bridged.items()}) if m1 > m0 else None
-        out.append((float(edges[k]), fb, mb))
+    for a, b in zip(edges[:-1], edges[1:], strict=True):
+        fb, mb = force.between(a, b), trial.markers.between(a, b)
+        out.append((float(b), fb if len(fb) else None, mb if len(mb) else None))
     return out
 
 
-def replay_trial(trial: Trial, *, real_time: bool = False, on_rep: Callable[[RepResult], None] | None = None,
+def replay_trial(trial: RecordedTrial, *, real_time: bool = False,
+                 on_rep: Callable[[RepResult], None] | None = None,
                  on_block: Callable[[float, ForceBlock | None, MarkerBlock | None], None] | None = None,
                  body_mass_kg: float | None = None) -> AnalysisResult:
     from station.core.hinge_core import HingeCore
@@ -50,9 +47,9 @@ def replay_trial(trial: Trial, *, real_time: bool = False, on_rep: Callable[[Rep
     mass = body_mass_kg if body_mass_kg is not None else trial.metadata.get("body_mass_kg")
     dowel = None
     if trial.dowel is not None and len(trial.dowel["t_s"]):
-        from station.dowel.step import block_from_record
+        from station.recording.rows import dowel_block_from_rows
 
-        dowel = block_from_record(trial.dowel)
+        dowel = dowel_block_from_rows(trial.dowel)
     core = HingeCore(trial.config, body_mass_kg=mass, expect_force=len(trial.force) > 0,
                      expect_markers=len(trial.markers) > 0, expect_dowel=dowel is not None)
     if dowel is not None:  # the recorded per-frame dowel is a measurement, not re-derived (no depth kept)

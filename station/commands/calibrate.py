@@ -71,7 +71,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def _open_plate(spec: str, config):
     try:
-        from drivers.forceplate import open_plate
+        from drivers.registry import open_plate
     except ModuleNotFoundError as exc:
         raise StationError(f"--plate {spec}: no force plate driver in this build ({exc.name})") from None
     return open_plate(spec, config)
@@ -193,8 +193,24 @@ def _functional(args, config, functional_feet):
 
 
 def _camera(args) -> int:
-    try:
-        from calibration.camera import calibrate_camera_cli
-    except ModuleNotFoundError as exc:
-        raise StationError(f"calibrate camera: not available in this build ({exc.name} missing)") from None
-    return calibrate_camera_cli(args, load_config(args.config))
+    """`calibrate camera --camera SOURCE [--side right|left] [--frames N] [--out FILE]`."""
+    import numpy as np
+
+    from calibration.camera import calibrate_camera, grab_frames
+    from calibration.store import save_calibration
+    from station.markers.detect import detect_markers
+
+    config = load_config(args.config)
+    frames, device_id = grab_frames(args.camera, config, args.frames, args.timeout)
+    cal = calibrate_camera(frames, config, detect_markers, side=args.side)
+    T = cal.T_plate_from_camera
+    for name, err in cal.marker_error_mm.items():
+        print(f"corner {name:<12} residual {err:6.2f} mm")
+    print(f"plane fit rms {cal.plane_rms_mm:.2f} mm; camera at {np.round(T[:3, 3], 3).tolist()} m "
+          f"(plate frame), side {cal.side}")
+    intr = frames[0].intrinsics
+    result = {"T_plate_from_camera": T.tolist(), "side": cal.side, "width": intr.width, "height": intr.height}
+    path = save_calibration("camera", result,
+                            device_id=device_id, residuals=cal.residuals(), out=args.out, config=config)
+    print(f"wrote {path}")
+    return 0

@@ -9,8 +9,15 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from typing import TYPE_CHECKING
 
 from station.errors import StationError
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from calibration.plate import PlateGains
+    from station.config import StationConfig
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -33,9 +40,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.set_defaults(func=run)
 
 
-def run_dashboard(plate_spec: str | None, camera_spec: str | None, config: object, *,
+def run_dashboard(plate_spec: str | None, camera_spec: str | None, config: StationConfig, *,
                   subject_id: str = "S01", drill_id: str = "bw_rdl", replay: str | None = None,
-                  plate_calibration: object | None = None, camera_T: object | None = None,
+                  plate_calibration: PlateGains | None = None, camera_T: np.ndarray | None = None,
                   out_dir: str = "recordings", record: bool = False, screenshot: str | None = None,
                   seconds: float = 10.0) -> int:
     """Open the dashboard (blocks until the window closes, or `seconds` with `screenshot`)."""

@@ -85,7 +85,7 @@ def _line(stats: dict, tally: _Tally, show_state: bool = True) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from drivers.forceplate import open_plate
+    from drivers.registry import open_plate
 
     plate = open_plate(args.port, baudrate=args.baud)
     plate.start()  # bad port, silence, unknown protocol: StationError, one line

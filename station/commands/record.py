@@ -6,9 +6,18 @@ import argparse
 import signal
 import sys
 import threading
+from types import FrameType
+from typing import TYPE_CHECKING
 
 from station.errors import StationError
 from station.results import RepResult
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from calibration.plate import PlateGains
+    from drivers.samples import CameraSource, PlateSource
+    from station.config import StationConfig
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -50,20 +59,22 @@ def rep_line(rep: RepResult) -> str:
             f"drop {mm(rep.hip_drop_mm)}, ratio {ratio}, foot_pos {fp}  {verdict}")
 
 
-def _open_sources(args: argparse.Namespace, config: object) -> tuple[object | None, object | None]:
+def _open_sources(args: argparse.Namespace, config: StationConfig
+                  ) -> tuple[PlateSource | None, CameraSource | None]:
     plate = camera = None
     if args.plate:
-        from drivers.forceplate import open_plate
+        from drivers.registry import open_plate
 
         plate = open_plate(args.plate, config)
     if args.camera:
-        from drivers.realsense import open_camera
+        from drivers.registry import open_camera
 
         camera = open_camera(args.camera, config)
     return plate, camera
 
 
-def _calibrations(args: argparse.Namespace, config: object) -> tuple[object | None, object | None]:
+def _calibrations(args: argparse.Namespace, config: StationConfig
+                  ) -> tuple[PlateGains | None, np.ndarray | None]:
     plate_cal = camera_T = None
     if args.plate_cal:
         from calibration.plate import PlateCalibration
@@ -79,6 +90,7 @@ def _calibrations(args: argparse.Namespace, config: object) -> tuple[object | No
 def run(args: argparse.Namespace) -> int:
     from station.config import load_config
     from station.recording.writer import TrialWriter
+    from station.trial.consumers import TrialFileConsumer
     from station.trial.runner import TrialRunner
 
     if not args.plate and not args.camera:
@@ -95,19 +107,20 @@ def run(args: argparse.Namespace) -> int:
                          stills=args.stills)
     plate_cal, camera_T = _calibrations(args, config)
     plate, camera = _open_sources(args, config)
-    lsl = None
+    consumers: list = [TrialFileConsumer(writer)]
     if args.lsl:
         from station.export.lsl import LslOutlets
+        from station.trial.consumers import LslConsumer
 
-        lsl = LslOutlets(config.plate.rate_hz, float(config.camera.fps))
-    runner = TrialRunner(plate, camera, config, plate_calibration=plate_cal, camera_T=camera_T, writer=writer,
-                         metadata=meta, lsl=lsl, body_mass_kg=args.body_mass_kg, duration_s=args.duration,
-                         on_rep=lambda rep: print(rep_line(rep), flush=True),
-                         keep_frames=args.frames not in ("none", "db3"), zero_check_s=args.zero_check_s)
+        consumers.append(LslConsumer(LslOutlets(config.plate.rate_hz, float(config.camera.fps))))
+    runner = TrialRunner(plate, camera, config, consumers=consumers, plate_calibration=plate_cal,
+                         camera_T=camera_T, metadata=meta, body_mass_kg=args.body_mass_kg,
+                         duration_s=args.duration, on_rep=lambda rep: print(rep_line(rep), flush=True),
+                         zero_check_s=args.zero_check_s)
     stop_requested = threading.Event()
     reason = {"text": "duration reached"}
 
-    def _on_signal(signum: int, _frame: object) -> None:
+    def _on_signal(signum: int, _frame: FrameType | None) -> None:
         reason["text"] = f"stopped by {signal.Signals(signum).name}"
         stop_requested.set()
 

@@ -18,7 +18,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from station.report.model import build_report_model, load_for_report, render_to
+    from station.report import build_report_model, load_for_report, render_to
 
     config = load_config(args.config)
     out = args.out or args.source.with_suffix(".report.html")

@@ -18,7 +18,7 @@ from station.screening.drills import ARM_VARIATIONS, DRILLS, IMPLEMENTS, check_s
 from station.screening.feedback import set_feedback
 from station.screening.gate import evaluate_gate, evidence_words
 from station.screening.questions import ask_interactively, parse_answers
-from station.screening.session import Session, Trial, load_session, save_session
+from station.screening.session import Session, SessionTrial, load_session, save_session
 
 EXIT_NOT_STARTED = 3
 
@@ -132,7 +132,7 @@ def run(args: argparse.Namespace) -> int:
     check_setup(args.drill, args.arms, args.implement, args.load_kg)
     session, path = _open_session(args)
     screening = _answers(args)
-    trial = Trial(session.next_trial_id(), args.drill, screening, arms=args.arms,
+    trial = SessionTrial(session.next_trial_id(), args.drill, screening, arms=args.arms,
                   implement=args.implement, load_kg=args.load_kg)
     what = describe_set(args.drill, args.arms, args.implement, args.load_kg)
     print(f"{session.subject_id} {trial.trial_id}: {what}")

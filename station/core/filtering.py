@@ -25,7 +25,7 @@ def valid_runs(valid: np.ndarray) -> list[tuple[int, int]]:
     return list(zip(np.flatnonzero(edges == 1).tolist(), np.flatnonzero(edges == -1).tolist(), strict=True))
 
 
-def bridge_gaps(t_s: np.ndarray, values: np.ndarray, bridge_max_s: float) -> np.ndarray:
+def fill_short_nan_gaps(t_s: np.ndarray, values: np.ndarray, bridge_max_s: float) -> np.ndarray:
     """Linearly fill NaN gaps no longer than bridge_max_s (between valid samples); others stay NaN."""
     out = np.array(values, dtype=float, copy=True)
     flat = out.reshape(out.shape[0], -1)
@@ -75,7 +75,7 @@ def lowpass(t_s: np.ndarray, values: np.ndarray, cutoff_hz: float, *,
             bridge_max_s: float = 0.1) -> np.ndarray:
     """Zero-lag Butterworth low-pass of values (N,) or (N, k) sampled at t_s (N,); NaN where unknown."""
     t_s = np.asarray(t_s, dtype=float)
-    vals = bridge_gaps(t_s, np.asarray(values, dtype=float), bridge_max_s)
+    vals = fill_short_nan_gaps(t_s, np.asarray(values, dtype=float), bridge_max_s)
     out = np.full_like(vals, np.nan)
     flat_in = vals.reshape(vals.shape[0], -1)
     flat_out = out.reshape(out.shape[0], -1)

@@ -31,7 +31,7 @@ DEFER_LIMIT_S = 1.0  # a closed excursion whose filtered end is not found by the
 
 
 @dataclass
-class LiveState:
+class LiveValues:
     """What the dashboard shows now; NaN / None while unknown."""
 
     t_s: float = math.nan
@@ -68,7 +68,7 @@ class HingeCore:
         self._new: list[RepResult] = []
         self._prev_end_t = -math.inf
         self.warnings: list[str] = []
-        self.live = LiveState()
+        self.live = LiveValues()
         self._dropped_samples = 0
         self._standing_z: tuple[tuple[int, int], float] = ((-1, -1), math.nan)
 

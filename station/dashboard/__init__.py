@@ -1,1 +1,3 @@
-"""The live pyqtgraph dashboard (issue 6): see app.MainWindow and commands/dashboard.py."""
+"""The live dashboard (pyqtgraph): MainWindow (app) redraws its views on a QTimer from the snapshot the
+LiveController (controller) peeks at, or from a replayed trial file (replay). Started by
+`hinge-station dashboard` (station.commands.dashboard)."""

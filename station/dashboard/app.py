@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 
 import pyqtgraph as pg
-from PySide6 import QtCore, QtWidgets
+from PySide6 import QtCore, QtGui, QtWidgets
 
 from station.config import StationConfig
 from station.errors import StationError
@@ -264,7 +264,7 @@ class MainWindow(QtWidgets.QMainWindow):
             self.banner.setText(text)
         self.banner.setVisible(bool(problems))
 
-    def closeEvent(self, event: object) -> None:  # noqa: N802 (Qt name)
+    def closeEvent(self, event: QtGui.QCloseEvent) -> None:  # noqa: N802 (Qt name)
         self.timer.stop()
         if self.controller is not None:
             self.controller.shutdown()

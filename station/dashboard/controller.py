@@ -12,10 +12,16 @@ import re
 import threading
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from station.config import StationConfig
 from station.errors import StationError
 from station.trial.live import LiveSnapshot
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from calibration.plate import PlateGains
 
 SourceOpener = Callable[[str | None, str | None, StationConfig], tuple[object | None, object | None]]
 
@@ -25,11 +31,11 @@ def open_sources(plate_spec: str | None, camera_spec: str | None,
     """The named devices (serial port / URL / sim:PATTERN; realsense: / .db3 / sim:PATTERN)."""
     plate = camera = None
     if plate_spec:
-        from drivers.forceplate import open_plate
+        from drivers.registry import open_plate
 
         plate = open_plate(plate_spec, config)
     if camera_spec:
-        from drivers.realsense import open_camera
+        from drivers.registry import open_camera
 
         camera = open_camera(camera_spec, config)
     return plate, camera
@@ -50,8 +56,8 @@ class LiveController:
     """Owns the current TrialRunner. Switching (preview <-> recording) runs on a helper thread."""
 
     def __init__(self, plate_spec: str | None, camera_spec: str | None, config: StationConfig, *,
-                 out_dir: str | Path = "recordings", plate_calibration: object | None = None,
-                 camera_T: object | None = None, opener: SourceOpener = open_sources) -> None:
+                 out_dir: str | Path = "recordings", plate_calibration: PlateGains | None = None,
+                 camera_T: np.ndarray | None = None, opener: SourceOpener = open_sources) -> None:
         if not plate_spec and not camera_spec:
             raise StationError("the dashboard needs --plate and/or --camera")
         self.plate_spec, self.camera_spec, self.config = plate_spec, camera_spec, config
@@ -143,19 +149,18 @@ class LiveController:
         from station.trial.runner import TrialRunner
 
         preload()  # before the sources start (a sim playback starts in the opener): never mid-trial
-        if self.camera_spec:
-            from station.dowel import step as dowel_step  # noqa: F401  (cv2: seconds to import on a loaded host)
         self._stop_current("stopped from the dashboard")
-        writer = None
+        consumers = []
         if path is not None:
             from station.recording.writer import TrialWriter
+            from station.trial.consumers import TrialFileConsumer
 
             path.parent.mkdir(parents=True, exist_ok=True)
-            writer = TrialWriter(path, config=self.config, metadata=metadata)
+            consumers.append(TrialFileConsumer(TrialWriter(path, config=self.config, metadata=metadata)))
         plate, camera = self.opener(self.plate_spec, self.camera_spec, self.config)
-        runner = TrialRunner(plate, camera, self.config, plate_calibration=self.plate_calibration,
-                             camera_T=self.camera_T, writer=writer, metadata=metadata,
-                             window_s=self.config.dashboard.window_s)
+        runner = TrialRunner(plate, camera, self.config, consumers=consumers,
+                             plate_calibration=self.plate_calibration, camera_T=self.camera_T,
+                             metadata=metadata, window_s=self.config.dashboard.window_s)
         runner.start()
         with self._lock:
             self.runner = runner

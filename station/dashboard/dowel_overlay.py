@@ -5,6 +5,7 @@ the shown frame) or that overlay dict itself."""
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 import numpy as np
 import pyqtgraph as pg
@@ -13,7 +14,7 @@ DOWEL_COLOUR = (255, 140, 0)
 LABEL_OFFSET_PX = 28.0  # gap labels sit this far off the back, on the dorsal side
 
 
-def _uv(point: object) -> tuple[float, float] | None:
+def _uv(point: Sequence[float] | None) -> tuple[float, float] | None:
     """(u, v) as floats, or None when missing or not finite."""
     try:
         u, v = float(point[0]), float(point[1])  # type: ignore[index]

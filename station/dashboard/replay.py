@@ -1,6 +1,6 @@
 """Replay of a recorded trial: the same views, fed from the file around a slider time.
 
-ReplayFeed (no Qt) turns a loaded Trial into LiveSnapshots at any time t; ReplayBar is the time
+ReplayFeed (no Qt) turns a loaded RecordedTrial into LiveSnapshots at any time t; ReplayBar is the time
 slider with play / pause at real pace. The file is read off the GUI thread (`load_in_background`).
 """
 
@@ -13,14 +13,14 @@ from pathlib import Path
 import numpy as np
 from PySide6 import QtCore, QtWidgets
 
-from station.recording.reader import Trial, read_trial
+from station.recording.reader import RecordedTrial, read_trial
 from station.trial.live import LiveSnapshot
 
 
 class ReplayFeed:
     """Snapshots of a recorded trial at `position_s` (the slider), `window_s` of history each."""
 
-    def __init__(self, trial: Trial, window_s: float = 10.0) -> None:
+    def __init__(self, trial: RecordedTrial, window_s: float = 10.0) -> None:
         self.trial = trial
         self.window_s = window_s
         self.position_s = 0.0

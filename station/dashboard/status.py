@@ -52,7 +52,7 @@ def device_problems(snap: LiveSnapshot, *, expect_plate: bool, expect_camera: bo
     return problems
 
 
-def _fmt(value: object, spec: str, unit: str = "") -> str:
+def _fmt(value: float | None, spec: str, unit: str = "") -> str:
     try:
         v = float(value)
     except (TypeError, ValueError):

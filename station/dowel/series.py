@@ -9,7 +9,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from station.config import Thresholds
-from station.dowel.tracker import REGIONS, DowelFrame
+from station.dowel.frame import DowelFrame
 from station.streams import DOWEL_REGIONS, DowelBlock
 
 # region whose gap means which fault (metrics.md); a head gap alone is reported, not judged
@@ -45,7 +45,7 @@ def rep_dowel_gaps(frames: Sequence[DowelFrame], t_start_s: float, t_end_s: floa
     """Per region, the largest gap (mm) held for `hold_frames` frames between t_start_s and t_end_s."""
     inside = [f for f in frames if t_start_s <= f.t_s <= t_end_s]
     out: dict[str, float | None] = {}
-    for region in REGIONS:
+    for region in DOWEL_REGIONS:
         series = np.array([np.nan if f.gap_mm is None else f.gap_mm[region] for f in inside], dtype=float)
         out[region] = held_max(series, hold_frames)
     return out

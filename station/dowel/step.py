@@ -1,8 +1,8 @@
-"""The virtual dowel in the trial paths (live runner, recording, .h5/.db3 analysis, replay).
+"""The virtual dowel in the live path: one DowelFrame per camera frame, at the pace the worker can keep.
 
-DowelStep wraps dowel.tracker.DowelTracker for a stream of camera frames: one DowelFrame per frame with
-depth, the DowelBlock row the core consumes, a small copyable dict for the live snapshot, and the row the
-trial file stores (/dowel, docs/trial-format.md). A dowel drill (drill name containing "dowel") has a
+DowelStep wraps dowel.tracker.DowelTracker for a stream of camera frames (the runner turns each result
+into the core's DowelBlock and the live view's dict with dowel.frame; the trial file's /dowel rows are
+recording.rows.dowel_row). A dowel drill (drill name containing "dowel") has a
 real dowel on the back: the tracker expects it, reads the back under it (station.dowel.rod), and reports
 "not measured" with its reason when it is not found or a hand hides a region, never a made-up number.
 
@@ -20,13 +20,12 @@ import numpy as np
 
 from drivers.samples import CameraFrame
 from station.config import StationConfig
-from station.dowel.tracker import REGIONS, DowelFrame, DowelTracker
-from station.streams import DOWEL_REGIONS, DowelBlock
+from station.dowel.frame import DowelFrame
+from station.dowel.tracker import DowelTracker
+from station.results import RepResult
 
-REASON_BYTES = 160  # fixed-length reason text in the trial file (SWMR cannot append variable strings)
 
-
-def is_dowel_drill(drill: object) -> bool:
+def is_dowel_drill(drill: str | None) -> bool:
     """A drill done with a real dowel on the back (dowel_hinge): the virtual dowel cannot see the back."""
     return "dowel" in str(drill or "").lower()
 
@@ -43,7 +42,7 @@ class DowelStep:
         self.latest: DowelFrame | None = None
         self._unmeasured: list[tuple[float, str]] = []  # (t_s, reason) of frames not measured
 
-    def explain(self, rep: object) -> None:
+    def explain(self, rep: RepResult) -> None:
         """A rep without a dowel gap gets the commonest reason of its unmeasured frames in notes["dowel"]."""
         notes = getattr(rep, "notes", None)
         if notes is None or getattr(rep, "dowel_gap_mm", None) is not None:
@@ -72,51 +71,3 @@ class DowelStep:
         if out.gap_mm is None and out.reason:
             self._unmeasured.append((out.t_s, out.reason))
         return out
-
-
-def live_dict(frame: DowelFrame) -> dict:
-    """What the live snapshot carries (LiveSnapshot.live["dowel"]): plain floats/tuples, small."""
-    overlay = frame.overlay(with_contour=False)  # the dashboard draws line, contacts and gaps
-    return {"t_s": frame.t_s, "gap_mm": dict(frame.gap_mm) if frame.gap_mm else None,
-            "worst_region": frame.worst_region, "worst_gap_mm": frame.worst_gap_mm,
-            "lumbar_curve_mm": frame.lumbar_curve_mm, "reason": frame.reason, "overlay": overlay}
-
-
-def block_of(frame: DowelFrame) -> DowelBlock:
-    """One frame as the core's DowelBlock."""
-    gap = np.nan if frame.worst_gap_mm is None else frame.worst_gap_mm
-    region = DOWEL_REGIONS.index(frame.worst_region) if frame.worst_region in DOWEL_REGIONS else 0
-    return DowelBlock(np.array([frame.t_s]), np.array([gap], float), np.array([region], np.int64))
-
-
-def record_row(frame: DowelFrame) -> dict[str, np.ndarray]:
-    """The /dowel row of one frame (trial_format.DOWEL_DATASETS)."""
-    gaps = [np.nan if frame.gap_mm is None else frame.gap_mm[r] for r in REGIONS]
-    region = DOWEL_REGIONS.index(frame.worst_region) if frame.worst_region in DOWEL_REGIONS else -1
-    return {"t_s": np.array([frame.t_s]), "gap_mm": np.array([gaps], float),
-            "worst_gap_mm": np.array([np.nan if frame.worst_gap_mm is None else frame.worst_gap_mm]),
-            "worst_region": np.array([region], np.int8),
-            "lumbar_curve_mm": np.array([np.nan if frame.lumbar_curve_mm is None else frame.lumbar_curve_mm]),
-            "reason": np.array([(frame.reason or "").encode()[:REASON_BYTES]], f"S{REASON_BYTES}")}
-
-
-def block_from_record(rec: dict[str, np.ndarray]) -> DowelBlock:
-    """The stored /dowel series -> the core's DowelBlock (unmeasured rows NaN)."""
-    region = np.asarray(rec["worst_region"], np.int64)
-    return DowelBlock(np.asarray(rec["t_s"], float), np.asarray(rec["worst_gap_mm"], float),
-                      np.where(region < 0, 0, region))
-
-
-def frames_from_record(rec: dict[str, np.ndarray]) -> list[DowelFrame]:
-    """The stored series back as DowelFrames (gaps, worst, curve, reason; no pixels)."""
-    out = []
-    for i, t in enumerate(rec["t_s"]):
-        g = rec["gap_mm"][i]
-        k = int(rec["worst_region"][i])
-        reason = rec["reason"][i].rstrip(b"\0").decode(errors="replace") or None
-        gaps = None if not np.all(np.isfinite(g)) else {r: float(v) for r, v in zip(REGIONS, g, strict=True)}
-        curve = float(rec["lumbar_curve_mm"][i])
-        out.append(DowelFrame(float(t), gaps, reason, DOWEL_REGIONS[k] if k >= 0 else None,
-                              float(rec["worst_gap_mm"][i]) if gaps else None,
-                              curve if np.isfinite(curve) else None))
-    return out

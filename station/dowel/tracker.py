@@ -23,13 +23,12 @@ taken out of the mask and the back read under it (station.dowel.rod); what cover
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 import numpy as np
 
 from drivers.samples import CameraFrame
 from station.config import StationConfig
 from station.dowel.contour import SLICE_M, Contour, DepthGeometry, TrunkAxis, median3, posterior_contour
+from station.dowel.frame import DowelFrame
 from station.dowel.regions import (
     back_slices,
     hidden_reason,
@@ -38,8 +37,8 @@ from station.dowel.regions import (
     skull_back,
     sorted_quantile,
 )
+from station.streams import DOWEL_REGIONS
 
-REGIONS = ("sacrum", "upper_back", "head")
 # contact windows as fractions of the trochanter -> tragus distance (typical adult segment proportions:
 # the sacrum just above the trochanter, the interscapular point about 60% of the way, the occiput at the
 # tragus' height)
@@ -54,40 +53,6 @@ HEAD_WINDOW = (0.88, 1.12)
 HEAD_CLEAR_M = 0.03         # the skull's contact needs the outline seen this far either side of it
 FACING_EVERY_FRAMES = 15    # the facing direction does not change within a set: check twice a second
 FACING_MIN_M = 0.02        # foot centroid ahead of (or behind) the ankle marker by this decides facing
-
-
-@dataclass
-class DowelFrame:
-    """One frame's virtual dowel. gap_mm: region -> gap (mm), None when not measured (see reason).
-
-    contacts_xyz: region -> contact point (plate m); dowel_xyz: (2, 3) dowel end points (plate m);
-    worst_region / worst_gap_mm: the fault-relevant gap ("sacrum" when rounded, "upper_back" when arched);
-    lumbar_curve_mm: signed, + rounded; pixels: what to draw (see `overlay`)."""
-
-    t_s: float
-    gap_mm: dict[str, float] | None
-    reason: str | None = None
-    worst_region: str | None = None
-    worst_gap_mm: float | None = None
-    lumbar_curve_mm: float | None = None
-    contacts_xyz: dict[str, np.ndarray] = field(default_factory=dict)
-    real_dowel: bool = False  # a real dowel on the back was seen (read around) or expected
-    dowel_xyz: np.ndarray | None = None
-    pixels: dict = field(default_factory=dict)
-
-    def overlay(self, with_contour: bool = True) -> dict:
-        """Pixel coordinates to draw on the depth/IR image: {"line": ((u0, v0), (u1, v1)),
-        "contacts": {region: (u, v)}, "feet": {region: (u, v)} (a gap's foot on the dowel), "dorsal": (du, dv)
-        (unit image direction out of the back, for placing labels),
-        "gaps_mm": {region: mm}, "contour": [(u, v), ...], "reason": str | None}. Empty lists/dicts when
-        nothing was measured. with_contour=False leaves out the contour (hundreds of points, per frame)."""
-        out = {"line": self.pixels.get("line"), "contacts": self.pixels.get("contacts", {}),
-               "dorsal": self.pixels.get("dorsal"), "feet": self.pixels.get("feet", {}),
-               "gaps_mm": dict(self.gap_mm or {}), "reason": self.reason}
-        if with_contour:
-            uv = self.pixels.get("contour_uv")
-            out["contour"] = [] if uv is None else [tuple(p) for p in uv.tolist()]
-        return out
 
 
 def dowel_gaps(sacrum: np.ndarray, upper: np.ndarray, head: np.ndarray, dorsal: np.ndarray
@@ -280,13 +245,13 @@ def _lumbar_curve_mm(pts: np.ndarray, a: np.ndarray, b: np.ndarray) -> float | N
 def _pixels(geom: DepthGeometry, contour: Contour, contacts: dict[str, np.ndarray], dowel: np.ndarray,
             dorsal_xz: np.ndarray) -> dict:
     u = (dowel[1] - dowel[0]) / np.linalg.norm(dowel[1] - dowel[0])
-    feet = [dowel[0] + ((contacts[r] - dowel[0]) @ u) * u for r in REGIONS]
+    feet = [dowel[0] + ((contacts[r] - dowel[0]) @ u) * u for r in DOWEL_REGIONS]
     mid = dowel.mean(axis=0)
     out = mid + 0.05 * np.array([dorsal_xz[0], 0.0, dorsal_xz[1]])
-    uv = geom.project(np.stack([*dowel, *(contacts[r] for r in REGIONS), *feet, mid, out])).tolist()
+    uv = geom.project(np.stack([*dowel, *(contacts[r] for r in DOWEL_REGIONS), *feet, mid, out])).tolist()
     d = np.subtract(uv[-1], uv[-2])
     return {"line": (tuple(uv[0]), tuple(uv[1])),
-            "contacts": {r: tuple(uv[2 + k]) for k, r in enumerate(REGIONS)},
-            "feet": {r: tuple(uv[5 + k]) for k, r in enumerate(REGIONS)},
+            "contacts": {r: tuple(uv[2 + k]) for k, r in enumerate(DOWEL_REGIONS)},
+            "feet": {r: tuple(uv[5 + k]) for k, r in enumerate(DOWEL_REGIONS)},
             "dorsal": tuple((d / max(float(np.linalg.norm(d)), 1e-9)).tolist()),
             "contour_uv": contour.uv[np.isfinite(contour.w_m)]}

@@ -1,4 +1,4 @@
-"""Trial -> C3D: markers (mm) + one TYPE-2 force platform that any C3D reader turns into the station's CoP.
+"""A trial file -> C3D: markers (mm) + one TYPE-2 force platform that any C3D reader turns into its CoP.
 
 The lab frame of the file is the plate frame. The platform's CORNERS are the plate's top corners in
 the order the C3D standard asks (+x+y, -x+y, -x-y, +x-y of the platform's own axes), so its axes are
@@ -14,17 +14,22 @@ both streams are linearly resampled onto that common grid.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from station.recording.reader import Trial
+from station.recording.reader import RecordedTrial
+
+if TYPE_CHECKING:
+    import ezc3d
 
 FP_LABELS = ("Fx1", "Fy1", "Fz1", "Mx1", "My1", "Mz1")
 CELL_LABELS = ("F_cell0", "F_cell1", "F_cell2", "F_cell3")
 
 
-def _rate_hz(t_s: np.ndarray, declared: object) -> float:
+def _rate_hz(t_s: np.ndarray, declared: float | None) -> float:
     """The stream's rate: the declared one unless the samples say otherwise (a descriptor written from
     the config while the device ran at another rate would leave every C3D frame empty)."""
     ok = isinstance(declared, (int, float)) and declared > 0
@@ -48,7 +53,7 @@ def resample_markers(t_src: np.ndarray, pos: np.ndarray, t_out: np.ndarray, max_
     return out
 
 
-def c3d_grid(trial: Trial) -> tuple[float, int, np.ndarray, np.ndarray]:
+def c3d_grid(trial: RecordedTrial) -> tuple[float, int, np.ndarray, np.ndarray]:
     """(point_rate_hz, analog_per_frame, t_points, t_analog) covering the span both streams share."""
     mt, ft = trial.markers.t_s, trial.force.t_s
     cam_rate = _rate_hz(mt, trial.descriptors.get("camera", {}).get("rate_hz"))
@@ -66,13 +71,13 @@ def c3d_grid(trial: Trial) -> tuple[float, int, np.ndarray, np.ndarray]:
     return point_rate, ratio, t_points, t_analog
 
 
-def plate_corners_mm(trial: Trial) -> np.ndarray:
+def plate_corners_mm(trial: RecordedTrial) -> np.ndarray:
     """(3, 4) corners in C3D order (+x+y, -x+y, -x-y, +x-y), top surface z = 0, mm."""
     hx, hy = trial.config.plate.size_x_m * 500.0, trial.config.plate.size_y_m * 500.0
     return np.array([[hx, -hx, -hx, hx], [hy, hy, -hy, -hy], [0.0, 0.0, 0.0, 0.0]])
 
 
-def _int_param(c: object, group: str, name: str, values: object, dims: list[int]) -> None:
+def _int_param(c: ezc3d.c3d, group: str, name: str, values: Iterable[int], dims: list[int]) -> None:
     """An INT parameter (c3d.add_parameter turns Python ints into floats, which readers reject here)."""
     import ezc3d
 
@@ -81,7 +86,7 @@ def _int_param(c: object, group: str, name: str, values: object, dims: list[int]
     c["parameters"].add_parameter(group, param)
 
 
-def export_c3d(trial: Trial, out: Path) -> Path:
+def export_c3d(trial: RecordedTrial, out: Path) -> Path:
     import ezc3d  # only the exporter needs it
 
     point_rate, ratio, t_points, t_analog = c3d_grid(trial)

@@ -1,4 +1,4 @@
-"""Trial -> CSV: one file per stream plus the reps table, named <base>_<stream>.csv."""
+"""A trial file -> CSV: one file per stream plus the reps table, named <base>_<stream>.csv."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from station.recording.reader import Trial
+from station.recording.reader import RecordedTrial
 from station.results import REP_METRIC_KEYS
 
 CSV_STREAMS = ("plate_raw", "force", "camera_index", "markers", "reps", "events")
@@ -31,7 +31,7 @@ def _fmt(value: object, fmt: str) -> str:
     return format(value, fmt)
 
 
-def export_csv(trial: Trial, base: Path) -> list[Path]:
+def export_csv(trial: RecordedTrial, base: Path) -> list[Path]:
     paths = csv_paths(base)
     p = trial.plate
     _write(paths["plate_raw"], ["seq", "t_device_s", "t_host_ns", "counts0", "counts1", "counts2", "counts3",

@@ -29,7 +29,7 @@ class LslOutlets:
         self.names = {k: f"{prefix}-{k}" for k in ("Force", "Hip", "Reps")}
 
         def outlet(kind: str, stype: str, channels: list[tuple[str, str]], rate: float,
-                   fmt: object) -> object:
+                   fmt: str) -> pylsl.StreamOutlet:
             info = pylsl.StreamInfo(self.names[kind], stype, len(channels), rate, fmt, f"{source_id}-{kind}")
             chans = info.desc().append_child("channels")
             for label, unit in channels:

@@ -80,3 +80,9 @@ REQUIRED_GROUPS = ("plate/raw", "force", "camera/index", "markers", "reps", "cal
 # root attributes the writer sets at start (the "start document")
 START_ATTRS = ("schema_version", "format", "software_version", "subject_id", "drill", "load_kg", "arms",
                "side", "notes", "start_wall_time", "t0_host_ns", "station_config_json")
+
+
+# /dowel/worst_region codes as files have always stored them (index into this tuple, -1 none). The
+# station's own order is station.streams.DOWEL_REGIONS; recording.rows converts between the two.
+WORST_REGION_CODES = ("head", "upper_back", "sacrum")
+DOWEL_REASON_BYTES = 160  # fixed-length reason text (SWMR cannot append variable-length strings)

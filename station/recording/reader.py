@@ -6,6 +6,7 @@ import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import h5py
 import numpy as np
@@ -20,7 +21,7 @@ from station.streams import MARKER_NAMES, ForceBlock, MarkerBlock
 
 
 @dataclass
-class Trial:
+class RecordedTrial:
     """Everything a trial file holds. Times: t_s on the trial clock (s since t0_host_ns)."""
 
     path: Path
@@ -59,7 +60,7 @@ class Trial:
         return float(max(ends)) if ends else 0.0
 
 
-def _attr(obj: h5py.HLObject, key: str, default: object = None) -> object:
+def _attr(obj: h5py.HLObject, key: str, default: Any = None) -> Any:  # h5py attributes are Any
     value = obj.attrs.get(key, default)
     if isinstance(value, bytes):
         return value.decode()
@@ -68,7 +69,7 @@ def _attr(obj: h5py.HLObject, key: str, default: object = None) -> object:
     return value
 
 
-def _json_attr(obj: h5py.HLObject, key: str) -> object:
+def _json_attr(obj: h5py.HLObject, key: str) -> Any:
     text = _attr(obj, key)
     return json.loads(text) if text else {}
 
@@ -110,7 +111,7 @@ def _config_from_json(text: str, path: Path) -> StationConfig:
         return StationConfig()
 
 
-def read_trial(path: str | os.PathLike) -> Trial:
+def read_trial(path: str | os.PathLike) -> RecordedTrial:
     """Open a trial (complete, interrupted or still recording) and return its contents."""
     p = Path(path)
     with _open(p) as f:
@@ -156,7 +157,7 @@ def read_trial(path: str | os.PathLike) -> Trial:
         descriptors = {g: {k.removeprefix("descriptor_"): _attr(f[g], k)
                            for k in f[g].attrs if k.startswith("descriptor_")}
                        for g in ("plate", "force", "camera", "markers") if g in f}
-        trial = Trial(
+        trial = RecordedTrial(
             path=p, schema_version=version, metadata=metadata,
             config=_config_from_json(_attr(f, "station_config_json"), p), calibration=calibration,
             plate=plate, plate_gaps=f["plate/gaps"][:], force=force, fz_n=col("fz_n", "force"),
@@ -191,45 +192,3 @@ def _consistent_rows(f: h5py.File) -> dict[str, int]:
         lengths = [f[d.path].shape[0] for d in DATASETS if d.path.rsplit("/", 1)[0] == group]
         out[group] = min(lengths)
     return out
-
-
-def load_trial_for_analysis(path: str | os.PathLike, options: object = None) -> tuple:
-    """The analyze loader for .h5: (ForceBlock, MarkerBlock, meta) from the stored calibrated streams.
-
-    With options.plate_cal the force is re-derived from the raw counts with that calibration file; with
-    options.camera_cal the stored plate-frame markers are moved from the trial's camera pose to that
-    file's. Rep times count from the trial's start (t_s = 0), like the live recording's.
-    """
-    trial = read_trial(path)
-    meta = {k: v for k, v in trial.metadata.items() if v not in (None, "")}
-    meta["calibration_status"] = trial.calibration.get("status")
-    meta["warnings"] = list(trial.warnings)
-    meta["config"] = trial.config
-    meta["t_origin_s"] = 0.0
-    notes = {"plate_calibration": trial.calibration.get("status")}
-    force, markers = trial.force, trial.markers
-    plate_cal = getattr(options, "plate_cal", None)
-    if plate_cal and len(force):
-        from calibration.plate import PlateCalibration
-
-        n = min(len(trial.plate), len(force))
-        cells = PlateCalibration.from_file(plate_cal).cells_n(trial.plate.counts[:n])
-        force = ForceBlock(force.t_s[:n], cells)
-        notes["plate_calibration"] = f"{plate_cal} (given; re-derived from the raw counts)"
-    camera_cal = getattr(options, "camera_cal", None)
-    if camera_cal and len(markers):
-        from calibration.camera import load_camera_T
-
-        recorded_T = trial.calibration.get("camera_T", trial.config.camera.T_plate_from_camera())
-        old_T = np.asarray(recorded_T, float)
-        move = load_camera_T(camera_cal) @ np.linalg.inv(old_T)  # plate(old pose) -> camera -> plate(new)
-        positions = {k: v @ move[:3, :3].T + move[:3, 3] for k, v in markers.positions.items()}
-        markers = MarkerBlock(markers.t_s, positions, markers.bridged)
-        notes["camera_calibration"] = f"{camera_cal} (given; markers moved from the recorded camera pose)"
-    if trial.dowel is not None and len(trial.dowel["t_s"]):
-        from station.dowel.step import block_from_record
-
-        meta["dowel"] = block_from_record(trial.dowel)  # re-judges back faults as the live core did
-        notes["dowel"] = "virtual dowel series as recorded"
-    meta["notes"] = notes
-    return (force if len(force) else None), (markers if len(markers) else None), meta

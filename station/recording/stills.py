@@ -13,10 +13,14 @@ from __future__ import annotations
 import json
 from collections import deque
 from dataclasses import dataclass, field
+from typing import Protocol
 
 import h5py
 import numpy as np
 
+from drivers.samples import CameraFrame
+from station.dowel.frame import DowelFrame
+from station.results import RepResult
 from station.streams import MARKER_NAMES
 
 OVERLAY_JSON_BYTES = 4096  # the dowel overlay without its contour (line, contacts, feet, gaps): < 1 kB
@@ -74,22 +78,28 @@ class StillRing:
         return min(self._ring, key=lambda s: abs(s.t_s - t_s))
 
 
+class StillSink(Protocol):
+    """Where kept stills go (the trial writer)."""
+
+    def append_still(self, still: Still) -> None: ...
+
+
 class StillKeeper:
     """The runner's side: feed frames and dowel results, hand it reps; it writes one still per rep bottom."""
 
-    def __init__(self, writer: object | None, span_s: float = STILL_RING_S, step_s: float = STILL_STEP_S
+    def __init__(self, writer: StillSink | None, span_s: float = STILL_RING_S, step_s: float = STILL_STEP_S
                  ) -> None:
         self.writer = writer
         self.ring = StillRing(span_s, step_s)
         self.kept: list[Still] = []
 
-    def on_frame(self, t_s: float, frame: object, pixels: dict[str, np.ndarray]) -> None:
+    def on_frame(self, t_s: float, frame: CameraFrame, pixels: dict[str, np.ndarray]) -> None:
         self.ring.push(t_s, frame.frame_number, frame.ir, frame.depth, pixels)
 
-    def on_dowel(self, t_s: float, dowel_frame: object) -> None:
+    def on_dowel(self, t_s: float, dowel_frame: DowelFrame) -> None:
         self.ring.set_overlay(t_s, dowel_frame.overlay(with_contour=False))
 
-    def on_rep(self, rep: object) -> Still | None:
+    def on_rep(self, rep: RepResult) -> Still | None:
         """Store the frame nearest rep.t_bottom, once per bottom (the final reps at stop repeat live ones)."""
         t_bottom = float(rep.t_bottom)
         if any(abs(s.rep_t_bottom_s - t_bottom) < 0.5 for s in self.kept):  # reps are seconds apart
@@ -171,7 +181,7 @@ def read_stills(f: h5py.File) -> list[Still] | None:
     return out
 
 
-def still_for_rep(stills: list[Still] | None, rep: object, tolerance_s: float = 0.25) -> Still | None:
+def still_for_rep(stills: list[Still] | None, rep: RepResult, tolerance_s: float = 0.25) -> Still | None:
     """The stored still of this rep (its bottom within tolerance_s), or None."""
     if not stills:
         return None

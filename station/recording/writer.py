@@ -22,6 +22,7 @@ import time
 
 import h5py
 import numpy as np
+from numpy.typing import ArrayLike
 
 from drivers.samples import PlateChunk
 from station import __version__
@@ -36,10 +37,10 @@ from station.recording.format import (
 )
 from station.recording.frames import FrameStore, frame_store_for
 from station.recording.rows import (
-    _quiet_hdf5_unraisable,
-    _rep_row,
-    _stack_markers,
     check_output_path,
+    quiet_hdf5_unraisable,
+    rep_row,
+    stack_markers,
     to_json,
 )
 from station.recording.stills import Still, StillStore
@@ -193,9 +194,9 @@ class TrialWriter:
         t = np.atleast_1d(np.asarray(t_s, float))
         m = t.shape[0]
         self._queue("markers/t_s", t)
-        self._queue("markers/positions_m", _stack_markers(positions, m, 3, np.nan))
-        self._queue("markers/pixels", _stack_markers(pixels, m, 2, np.nan))
-        self._queue("markers/bridged", _stack_markers(bridged, m, None, False))
+        self._queue("markers/positions_m", stack_markers(positions, m, 3, np.nan))
+        self._queue("markers/pixels", stack_markers(pixels, m, 2, np.nan))
+        self._queue("markers/bridged", stack_markers(bridged, m, None, False))
         self._after_append()
 
     def append_frames(self, frame_number: int, depth: np.ndarray, ir: np.ndarray) -> None:
@@ -216,20 +217,20 @@ class TrialWriter:
             self._fail(exc)
 
     def append_dowel(self, row: dict[str, np.ndarray]) -> None:
-        """One or more virtual-dowel rows (station.dowel.step.record_row): /dowel/<key> per key."""
+        """One or more virtual-dowel rows (recording.rows.dowel_row): /dowel/<key> per key."""
         for key, values in row.items():
             self._queue(f"dowel/{key}", values)
         self._after_append()
 
     def append_rep(self, rep: RepResult) -> None:
         """A rep as the live core emitted it: on disk at once (rare and precious)."""
-        self._queue("reps/live_json", _rep_row(rep))
+        self._queue("reps/live_json", rep_row(rep))
         self._flush_now()
 
     def reps_final(self, reps: list[RepResult]) -> None:
         """The reps of the whole trial at stop (the core's finish()): what analyze/replay must equal."""
         for rep in reps:
-            self._queue("reps/json", _rep_row(rep))
+            self._queue("reps/json", rep_row(rep))
 
     def event(self, kind: str, text: str, t_s: float = float("nan")) -> None:
         """A warning or device event (e.g. kind='plate', text='disconnected at t=12.3 s')."""
@@ -285,7 +286,7 @@ class TrialWriter:
     def _write_calibration(self, f: h5py.File, cal: dict) -> None:
         f.require_group("calibration").attrs.update(self._calibration_attrs(cal))
 
-    def _queue(self, path: str, values: object) -> None:
+    def _queue(self, path: str, values: ArrayLike) -> None:
         if self._stopped or self.failed is not None:
             return
         if self._file is None:
@@ -365,7 +366,7 @@ class TrialWriter:
         for blocks in self._pending.values():
             blocks.clear()
         # HDF5 reports every handle it cannot flush while closing; the message above says it all
-        sys.unraisablehook = _quiet_hdf5_unraisable(sys.unraisablehook)
+        sys.unraisablehook = quiet_hdf5_unraisable(sys.unraisablehook)
         if self._file is not None:
             try:  # extents back to the last good flush: rows whose data never reached the disk are not kept
                 for path, rows in self._flushed_rows.items():

@@ -6,18 +6,17 @@ schema, a missing trial file, no calibration) becomes a marked note and the rest
 
 from __future__ import annotations
 
-import base64
-import html
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from station.config import StationConfig, load_config
+from station.config import StationConfig
 from station.errors import StationError
+from station.results import RepResult
 from station.screening.drills import DRILLS, describe_set
 from station.screening.feedback import set_feedback
 from station.screening.gate import GateDecision, evaluate_gate, evidence_words, refusal_words
 from station.screening.questions import QUESTIONS
-from station.screening.session import Session, Trial, load_session, resolve_trial_file
+from station.screening.session import Session, SessionTrial, load_session, resolve_trial_file
 
 NOTE_MARK = "\u26a0 NOTE"  # printed before every "could not show" note (also reads in black and white)
 REP_COLUMNS = ("Rep", "Back mm", "Drop mm", "Back/down", "Knee \u00b0", "Trunk \u00b0", "Foot pos",
@@ -62,7 +61,7 @@ def _num(value: float | None, fmt: str) -> str:
     return "\u2013" if value is None else format(value, fmt)
 
 
-def dowel_cell(rep: object) -> str:
+def dowel_cell(rep: RepResult) -> str:
     """The rep's worst virtual-dowel gap with its region ("sacrum 48"), or why it was not measured."""
     notes = getattr(rep, "notes", None) or {}
     gap = getattr(rep, "dowel_gap_mm", None)
@@ -72,7 +71,7 @@ def dowel_cell(rep: object) -> str:
     return str(notes.get("dowel") or "\u2013")
 
 
-def rep_rows(trial: Trial) -> list[list[str]]:
+def rep_rows(trial: SessionTrial) -> list[list[str]]:
     rows = []
     for i, r in enumerate(trial.reps):
         tempo = f"{_num(r.descent_s, '.1f')}/{_num(r.ascent_s, '.1f')}"
@@ -85,7 +84,7 @@ def rep_rows(trial: Trial) -> list[list[str]]:
     return rows
 
 
-def _trial_notes(trial: Trial, session_path: Path | None) -> list[str]:
+def _trial_notes(trial: SessionTrial, session_path: Path | None) -> list[str]:
     notes = []
     path = resolve_trial_file(trial, session_path)
     if path is not None and not path.exists():
@@ -108,7 +107,7 @@ def _deepest(reps: list) -> tuple[int, object] | None:
     return max(candidates, key=lambda nr: nr[1].hip_back_mm) if candidates else None
 
 
-def _camera_still(trial: Trial, path: Path | None) -> tuple[Figure | None, str | None]:
+def _camera_still(trial: SessionTrial, path: Path | None) -> tuple[Figure | None, str | None]:
     """The IR still of the deepest rep from the trial file's /stills (recording.stills), or a note why not."""
     from station.recording.reader import read_trial_stills
     from station.recording.stills import still_for_rep
@@ -131,7 +130,7 @@ def _camera_still(trial: Trial, path: Path | None) -> tuple[Figure | None, str |
     return Figure(title, png), None
 
 
-def _figures(trial: Trial, config: StationConfig, path: Path | None = None
+def _figures(trial: SessionTrial, config: StationConfig, path: Path | None = None
              ) -> tuple[list[Figure], list[str]]:
     from station.report import figures as rf
 
@@ -153,7 +152,7 @@ def _figures(trial: Trial, config: StationConfig, path: Path | None = None
     return figs, notes
 
 
-def _section(trial: Trial, session_path: Path | None, config: StationConfig) -> TrialSection:
+def _section(trial: SessionTrial, session_path: Path | None, config: StationConfig) -> TrialSection:
     title = f"{trial.trial_id}: {describe_set(trial.drill, trial.arms, trial.implement, trial.load_kg)}"
     status = {"complete": "completed", "stopped": f"stopped: {trial.stop_reason or 'by the operator'}",
               "refused": refusal_words(trial)}
@@ -217,80 +216,3 @@ def load_for_report(path: Path, config: StationConfig) -> Session:
 
         return session_from_trial_file(path, config)
     raise StationError(f"{path}: expected a session .json or a trial .h5")
-
-
-def render_to(model: ReportModel, out: Path) -> None:
-    """Write the model as .html (self-contained) or .pdf, by the suffix of `out`."""
-    if out.suffix.lower() not in (".pdf", ".html", ".htm"):
-        raise StationError(f"--out {out}: use a .html or .pdf name")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    if out.suffix.lower() == ".pdf":
-        from station.report.pdf import write_pdf
-
-        write_pdf(model, out)
-    else:
-        out.write_text(render_html(model))
-
-
-def write_report(session_or_path: Session | str | Path, out: str | Path,
-                 config: StationConfig | None = None) -> Path:
-    """Write `out` as .html (self-contained) or .pdf; returns the path written."""
-    out = Path(out)
-    config = config or load_config()
-    session_path = None if isinstance(session_or_path, Session) else Path(session_or_path)
-    session = (session_or_path if isinstance(session_or_path, Session)
-               else load_for_report(session_path, config))
-    render_to(build_report_model(session, session_path, config), out)
-    return out
-
-
-_CSS = """body{font-family:sans-serif;max-width:60em;margin:1em auto;color:#000}
-table{border-collapse:collapse;margin:.5em 0}td,th{border:1px solid #000;padding:2px 6px;font-size:90%}
-th{background:#eee}.note{border:2px dashed #000;padding:4px 8px;margin:.4em 0;font-weight:bold}
-.fail{font-weight:bold}img{max-width:100%;border:1px solid #ccc;margin:4px 0}
-.feedback li{margin:.2em 0}h2{border-bottom:2px solid #000}"""
-
-
-def _table(header: list[str], rows: list[list[str]], cls: str = "") -> str:
-    e = html.escape
-    head = "".join(f"<th>{e(h)}</th>" for h in header)
-    def cell(c: str) -> str:
-        bold = "\u2717" in c or c in ("YES", "NOT STARTED")
-        return f'<td class="fail">{e(c)}</td>' if bold else f"<td>{e(c)}</td>"
-
-    body = "".join("<tr>" + "".join(cell(c) for c in row) + "</tr>" for row in rows)
-    return f'<table class="{cls}"><tr>{head}</tr>{body}</table>'
-
-
-def _note(text: str) -> str:
-    return f'<p class="note">{NOTE_MARK}: {html.escape(text)}</p>'
-
-
-def render_html(m: ReportModel) -> str:
-    e = html.escape
-    parts = [f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>Hip hinge report {e(m.subject_id)}"
-             f"</title><style>{_CSS}</style></head><body>",
-             f"<h1>Hip hinge report</h1><p><b>Subject:</b> <span id='subject'>{e(m.subject_id)}</span> "
-             f"&nbsp; <b>Date:</b> <span id='date'>{e(m.date)}</span> &nbsp; "
-             f"<b>Station:</b> {e(m.station_version)}</p>"]
-    parts += [_note(n) for n in m.notes]
-    parts.append("<h2>Screening</h2>")
-    parts.append(_table(m.screening_header, m.screening_rows, "screening") if m.screening_rows
-                 else "<p>No screening recorded.</p>")
-    parts.append("<h2>Progression gate</h2><div id='gate'>" + "".join(f"<p>{e(line)}</p>" for line in
-                                                                      m.gate_lines) + "</div>")
-    parts.append(_table(["Drill", "Gate", "Why"], m.gate_rows, "gate"))
-    for s in m.sections:
-        facts = " &nbsp; ".join(f"<b>{e(k)}:</b> {e(v)}" for k, v in s.facts)
-        parts.append(f"<h2>{e(s.title)}</h2><p>{facts}</p>")
-        parts += [_note(n) for n in s.notes]
-        if s.feedback:
-            parts.append("<ul class='feedback'>" + "".join(f"<li>{e(f)}</li>" for f in s.feedback) + "</ul>")
-        if s.rep_rows:
-            parts.append(_table(list(REP_COLUMNS), s.rep_rows, "reps"))
-        for f in s.figures:
-            data = base64.b64encode(f.png).decode("ascii")
-            parts.append(f"<figure><img alt='{e(f.title)}' src='data:image/png;base64,{data}'>"
-                         f"<figcaption>{e(f.title)}</figcaption></figure>")
-    parts.append("</body></html>")
-    return "\n".join(parts)

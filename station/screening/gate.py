@@ -19,7 +19,7 @@ from dataclasses import asdict, dataclass, field
 from station.config import GateConfig
 from station.results import RepResult
 from station.screening.drills import ARM_VARIATIONS, DRILLS, GATED_STAGES
-from station.screening.session import Session, Trial
+from station.screening.session import Session, SessionTrial
 
 Evidence = list[tuple[str, list[int]]]  # (trial_id, rep numbers from 1)
 
@@ -98,7 +98,7 @@ def _failed(reps: list[RepResult]) -> list[int]:
     return [i + 1 for i, r in enumerate(reps) if not r.passed]
 
 
-def _sets(session: Session, drill_id: str) -> list[Trial]:
+def _sets(session: Session, drill_id: str) -> list[SessionTrial]:
     return [t for t in session.trials if t.drill == drill_id and t.status != "refused"]
 
 
@@ -132,7 +132,7 @@ def _dowel(session: Session, cfg: GateConfig) -> StageResult:
                        f"Not yet: {need} clean dowel hinges in a row are needed; {words}.", evidence)
 
 
-def _clean_sets(sets: list[Trial], min_reps: int) -> tuple[list[Trial], list[str]]:
+def _clean_sets(sets: list[SessionTrial], min_reps: int) -> tuple[list[SessionTrial], list[str]]:
     """Sets that are complete, long enough and fault-free; plus plain words on the others."""
     clean, why = [], []
     for t in sets:
@@ -147,7 +147,7 @@ def _clean_sets(sets: list[Trial], min_reps: int) -> tuple[list[Trial], list[str
     return clean, why
 
 
-def _sets_stage(stage: str, sets: list[Trial], counted: list[Trial], need: int, min_reps: int,
+def _sets_stage(stage: str, sets: list[SessionTrial], counted: list[SessionTrial], need: int, min_reps: int,
                 what: str, unlock_words: str) -> StageResult:
     if not sets:
         return StageResult(stage, False, False, f"No {DRILLS[stage].short} set recorded.")
@@ -186,7 +186,7 @@ def _weighted(session: Session, cfg: GateConfig) -> StageResult:
                        what, "the clinician may raise the load")
 
 
-def refusal_words(trial: Trial) -> str:
+def refusal_words(trial: SessionTrial) -> str:
     """Why a refused set did not start, in plain words."""
     from_answers = trial.screening.refusal_reason() if trial.screening else None
     return trial.stop_reason or from_answers or "Test not started."

@@ -44,7 +44,7 @@ def analysis_from_json(data: dict) -> AnalysisResult:
 
 
 @dataclass
-class Trial:
+class SessionTrial:
     """One set (or one refused attempt). `analysis` is embedded; `trial_file` names the raw recording."""
 
     trial_id: str
@@ -77,7 +77,7 @@ class Trial:
                 "series": self.series.to_json() if self.series is not None else None}
 
     @classmethod
-    def from_json(cls, data: dict, where: str) -> Trial:
+    def from_json(cls, data: dict, where: str) -> SessionTrial:
         try:
             status = str(data.get("status", "complete"))
             if status not in TRIAL_STATUSES:
@@ -104,7 +104,7 @@ class Trial:
 class Session:
     subject_id: str
     date: str = field(default_factory=lambda: date.today().isoformat())
-    trials: list[Trial] = field(default_factory=list)
+    trials: list[SessionTrial] = field(default_factory=list)
     prescribed_load_kg: float | None = None
     gate: dict | None = None  # GateDecision.to_json() of the last evaluation
     station_version: str = __version__
@@ -114,7 +114,7 @@ class Session:
     def next_trial_id(self) -> str:
         return f"T{len(self.trials) + 1}"
 
-    def trial(self, trial_id: str) -> Trial:
+    def trial(self, trial_id: str) -> SessionTrial:
         for t in self.trials:
             if t.trial_id == trial_id:
                 return t
@@ -146,13 +146,13 @@ def session_from_json(data: object, where: str, lenient: bool = False) -> Sessio
         notes.append(msg + ": shown as far as this version understands it")
     if "subject_id" not in data:
         raise StationError(f"{where}: subject_id missing")
-    trials: list[Trial] = []
+    trials: list[SessionTrial] = []
     raw_trials = data.get("trials", [])
     if not isinstance(raw_trials, list):
         raise StationError(f"{where}: trials must be a list")
     for i, raw in enumerate(raw_trials):
         try:
-            trials.append(Trial.from_json(raw, f"{where}: trials[{i}]"))
+            trials.append(SessionTrial.from_json(raw, f"{where}: trials[{i}]"))
         except StationError as exc:
             if not lenient:
                 raise
@@ -189,7 +189,7 @@ def save_session(session: Session, path: str | os.PathLike) -> None:
         raise
 
 
-def resolve_trial_file(trial: Trial, session_path: Path | None) -> Path | None:
+def resolve_trial_file(trial: SessionTrial, session_path: Path | None) -> Path | None:
     """The trial file as a path (relative names are relative to the session file's folder)."""
     if not trial.trial_file:
         return None

@@ -40,18 +40,6 @@ def _analyze(force: ForceBlock | None, markers: MarkerBlock | None, config: Stat
     return analyze_blocks(force, markers, config, source=source, dowel=dowel)
 
 
-def _cut(block, t_end_s: float):
-    if block is None:
-        return None
-    keep = block.t_s <= t_end_s
-    if isinstance(block, ForceBlock):
-        return ForceBlock(block.t_s[keep], block.cells_n[keep])
-    if isinstance(block, DowelBlock):
-        return DowelBlock(block.t_s[keep], block.gap_mm[keep], block.region[keep])
-    return MarkerBlock(block.t_s[keep], {k: v[keep] for k, v in block.positions.items()},
-                       {k: v[keep] for k, v in block.bridged.items()})
-
-
 def set_from_blocks(force: ForceBlock | None, markers: MarkerBlock | None, config: StationConfig, *,
                     source: str, calibration: dict | None, pain_at_rep: int | None = None,
                     trial_file: str | None = None, dowel: DowelBlock | None = None) -> RecordedSet:
@@ -66,9 +54,9 @@ def set_from_blocks(force: ForceBlock | None, markers: MarkerBlock | None, confi
         if pain_at_rep <= len(result.reps):
             rep = result.reps[pain_at_rep - 1]
             stopped_at = rep.t_bottom
-            t0 = min(b.t_s[0] for b in (force, markers) if b is not None and len(b))
-            force, markers = _cut(force, t0 + stopped_at), _cut(markers, t0 + stopped_at)
-            dowel = _cut(dowel, t0 + stopped_at)
+            t_cut = min(b.t_s[0] for b in (force, markers) if b is not None and len(b)) + stopped_at
+            force, markers, dowel = (None if b is None else b.between(-np.inf, t_cut, include_end=True)
+                                     for b in (force, markers, dowel))
             result = _analyze(force, markers, config, source, dowel)
             result.reps = [r for r in result.reps if r.t_end <= stopped_at]
             # the cut is ours: replace the core's "ends during a movement" with the reason
@@ -142,9 +130,9 @@ def set_from_trial_file(path: Path, config: StationConfig, pain_at_rep: int | No
     markers = trial.markers if len(trial.markers) else None
     dowel = None
     if trial.dowel is not None and len(trial.dowel["t_s"]):  # the back judged as live (as `analyze` does)
-        from station.dowel.step import block_from_record
+        from station.recording.rows import dowel_block_from_rows
 
-        dowel = block_from_record(trial.dowel)
+        dowel = dowel_block_from_rows(trial.dowel)
     recorded = set_from_blocks(force, markers, config, source=f"h5:{path}",
                                calibration=_trial_calibration(trial), pain_at_rep=pain_at_rep,
                                trial_file=str(path), dowel=dowel)
@@ -162,11 +150,11 @@ def _is_nan(value: object) -> bool:
 
 def session_from_trial_file(path: Path, config: StationConfig):
     """A one-set session for a report made straight from a trial file (no screening asked here)."""
-    from station.screening.session import Session, Trial
+    from station.screening.session import Session, SessionTrial
 
     recorded = set_from_trial_file(path, config)
     meta = recorded.analysis.summary.get("trial_meta", {}) if recorded.analysis else {}
-    trial = Trial("T1", str(meta.get("drill", "dowel_hinge")), None, source=recorded.source,
+    trial = SessionTrial("T1", str(meta.get("drill", "dowel_hinge")), None, source=recorded.source,
                   arms=meta.get("arms") or None, load_kg=meta.get("load_kg") or None,
                   trial_file=str(path), calibration=recorded.calibration, analysis=recorded.analysis,
                   series=recorded.series)

@@ -1,4 +1,8 @@
-"""What the live view reads: fixed-size ring buffers and one immutable snapshot per peek."""
+"""What the live view reads: fixed-size ring buffers and one immutable snapshot per peek.
+
+LiveView is a trial consumer (station.trial.documents): the runner's worker hands it every document,
+the dashboard copies a LiveSnapshot out under its lock (ARCHITECTURE pattern 5: peek, never take).
+"""
 
 from __future__ import annotations
 
@@ -7,7 +11,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from station.core.hinge_core import LiveValues
+from station.dowel.frame import live_dict
 from station.results import RepResult
+from station.trial.documents import FrameData, PlateData, TrialDocument, TrialEvent
 
 
 class Ring:
@@ -61,8 +68,10 @@ class LiveSnapshot:
     live: dict = field(default_factory=dict)  # the core's live read-outs, if it has any
 
 
-class LiveState:
-    """Written by the trial worker, copied out under a lock by snapshot()."""
+class LiveView:
+    """Written by the trial worker (a TrialConsumer), copied out under a lock by snapshot()."""
+
+    name = "live view"
 
     def __init__(self, window_s: float, plate_rate_hz: float, camera_fps: float) -> None:
         self.lock = threading.Lock()
@@ -77,6 +86,43 @@ class LiveState:
         self.reps: list[RepResult] = []
         self.warnings: list[str] = []
         self.live: dict = {}
+        self.dowel: dict | None = None  # the last virtual-dowel result (dowel.step.live_dict)
+
+    def receive(self, doc: TrialDocument) -> dict | None:
+        match doc:
+            case PlateData():
+                rows = np.column_stack([doc.t_s, doc.fz_n, doc.cop_xy_m, doc.foot_pos])
+                with self.lock:
+                    self.force.push(rows)
+            case FrameData():
+                self._frame(doc)
+            case RepResult():
+                with self.lock:
+                    self.reps.append(doc)
+            case TrialEvent() if doc.warning:
+                with self.lock:
+                    self.warnings.append(doc.text)
+        return None
+
+    def _frame(self, doc: FrameData) -> None:
+        hip = doc.positions.get("hip", np.full(3, np.nan))
+        pixels = {k: (float(v[0]), float(v[1])) for k, v in doc.pixels.items()}
+        dowel = live_dict(doc.dowel) if doc.dowel is not None else None
+        with self.lock:
+            self.push_hip(np.array([[doc.t_s, *hip]]))
+            self.ir, self.depth = doc.frame.ir, doc.frame.depth
+            self.frame_number = doc.frame.frame_number
+            self.marker_pixels = pixels
+            if dowel is not None:
+                self.dowel = dowel
+                self.live["dowel"] = dowel
+
+    def set_core_values(self, values: LiveValues) -> None:
+        """The core's live read-outs (core.LiveValues) with the last dowel result beside them."""
+        with self.lock:
+            self.live = {"value": values}
+            if self.dowel is not None:
+                self.live["dowel"] = self.dowel
 
     def push_hip(self, rows: np.ndarray) -> None:
         """rows (M, 4): t_s, x, y, z. The baseline is the median of the first second of valid hip."""

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from calibration.plate import PlateCalibration
-from drivers.samples import CameraFrame, PlateChunk
+from calibration.plate import PlateCalibration, PlateGains
+from drivers.samples import CameraFrame, PlateChunk, PlateSource
 from station.config import GRAVITY_M_S2, StationConfig
 from station.core.cop import cop_and_foot_pos, force_gate_n
 
@@ -22,13 +22,11 @@ NOMINAL = "nominal defaults"
 __all__ = ["NOMINAL", "ClockStep", "ForceStep", "MarkerStep", "cop_and_foot_pos", "plate_gaps"]
 
 
-def factory_plate_calibration(plate: object | None) -> object | None:
+def factory_plate_calibration(plate: PlateSource | None) -> PlateCalibration | None:
     """A plate's factory sheet (offsets, gains) when it ships one (the simulated plate does), else None."""
     sheet = getattr(plate, "factory_calibration", lambda: None)()
     if not sheet:
         return None
-    from calibration.plate import PlateCalibration
-
     return PlateCalibration(sheet["offsets_counts"], sheet["gains_n_per_count"],
                             device_id=getattr(plate, "name", ""), source=sheet["source"])
 
@@ -41,7 +39,7 @@ class ForceStep:
     what the trial stores and from_description() rebuilds the same step for replay.
     """
 
-    def __init__(self, config: StationConfig, plate_calibration: object | None = None,
+    def __init__(self, config: StationConfig, plate_calibration: PlateGains | None = None,
                  body_mass_kg: float | None = None) -> None:
         self.config = config
         if plate_calibration is None:

@@ -1,0 +1,100 @@
+"""One registry from source names to device classes, imported only when chosen.
+
+Every command names its devices the same way (`--plate`, `--camera`):
+
+- plate `serial`: a port name (`/dev/ttyACM0`, `COM3`) or a pyserial URL (`serial://`, `socket://`, ...)
+- plate `sim`: `sim:PATTERN`, the plate emulator on a pty, read by the same serial driver
+- camera `realsense`: `realsense:` (the first D4xx) or `realsense:SERIAL`
+- camera `recording`: `FILE.db3`, `FILE.bag` or `realsense:FILE.db3`, played through rs.pipeline
+- camera `sim`: `sim:PATTERN`, the virtual subject rendered into a pyrealsense2 software device
+
+`BACKENDS` maps (kind, backend) to the module and factory that opens it (python-can's
+`can/interfaces/BACKENDS` pattern): a factory takes the address (what follows the scheme), the station
+config and the backend's own options. The module is imported only when its backend is chosen, so
+`--help`, the core's tests and a plate-only trial never load the camera SDK, and no real driver
+imports the simulator. A new device (an LSL inlet, another camera) is one row here and one factory.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from drivers.samples import CameraSource, PlateSource
+from station.config import StationConfig
+from station.errors import StationError
+
+RECORDING_SUFFIXES = (".db3", ".bag")
+
+
+@dataclass(frozen=True)
+class Backend:
+    """Where a source's factory lives: `module:function`, called as function(address, config, **options)."""
+
+    module: str
+    factory: str
+    about: str
+
+    def load(self) -> Callable[..., Any]:
+        return getattr(importlib.import_module(self.module), self.factory)
+
+
+BACKENDS: dict[tuple[str, str], Backend] = {
+    ("plate", "serial"): Backend("drivers.forceplate", "open_serial_plate",
+                                 "a serial port name or pyserial URL"),
+    ("plate", "sim"): Backend("drivers.sim.simplate", "open_sim_plate",
+                              "sim:PATTERN, the virtual subject's plate on a pseudo-terminal"),
+    ("camera", "realsense"): Backend("drivers.realsense", "open_live_camera",
+                                     "realsense: (first camera) or realsense:SERIAL"),
+    ("camera", "recording"): Backend("drivers.realsense", "open_recording",
+                                     "a .db3/.bag RealSense recording (also as realsense:FILE)"),
+    ("camera", "sim"): Backend("drivers.sim.simcamera", "open_sim_camera",
+                               "sim:PATTERN, the virtual subject through a software device"),
+}
+
+
+def resolve(kind: str, spec: str) -> tuple[str, str]:
+    """(backend, address) for a source name of `kind` ("plate" or "camera"); StationError if none fits."""
+    scheme, sep, rest = spec.partition(":")
+    if kind == "plate":
+        if sep and scheme == "sim":
+            return "sim", rest
+        if not spec:
+            raise StationError("--plate: empty name; give a serial port, a pyserial URL or sim:PATTERN")
+        return "serial", spec  # pyserial itself understands ports and its URLs
+    if kind == "camera":
+        if sep and scheme == "sim":
+            return "sim", rest
+        target = rest if sep and scheme == "realsense" else spec
+        if target.lower().endswith(RECORDING_SUFFIXES):
+            return "recording", target
+        if sep and scheme == "realsense":
+            return "realsense", rest
+        known = "; ".join(b.about for (k, _), b in BACKENDS.items() if k == "camera")
+        raise StationError(f"unknown camera {spec!r}: use {known}")
+    raise StationError(f"unknown source kind {kind!r} (plate or camera)")
+
+
+def open_source(kind: str, spec: str, config: StationConfig | None = None, **options: object) -> Any:
+    """The unstarted source named `spec` (see the module docstring for the names)."""
+    backend, address = resolve(kind, spec)
+    factory = BACKENDS[(kind, backend)].load()
+    return factory(address, config or StationConfig(), **options)
+
+
+def open_plate(spec: str, config: StationConfig | None = None, **options: object) -> PlateSource:
+    """A force-plate source: a serial port name, a pyserial URL or `sim:PATTERN`.
+
+    options go to the driver (e.g. baudrate=921600 for a serial plate)."""
+    return open_source("plate", spec, config, **options)
+
+
+def open_camera(spec: str, config: StationConfig | None = None, *, real_time: bool = True) -> CameraSource:
+    """A camera source: `realsense:`, `realsense:SERIAL`, a .db3/.bag recording or `sim:PATTERN`.
+
+    real_time: a recording plays at its recorded pace (False: as fast as it is read, nothing dropped)."""
+    backend, _ = resolve("camera", spec)
+    options = {"real_time": real_time} if backend == "recording" else {}
+    return open_source("camera", spec, config, **options)

@@ -1,0 +1,43 @@
+"""`sim:PATTERN` plate: the real ForcePlate driver reading the plate emulator on a pseudo-terminal.
+
+The emulator is owned by this source (started before the port opens, stopped after it closes), so a
+simulated trial's bytes go through pyserial exactly as a real plate's do.
+"""
+
+from __future__ import annotations
+
+from drivers.forceplate import ForcePlate
+from drivers.sim.plate_emulator import PlateEmulator, emulator_for_pattern
+from station.config import StationConfig
+
+
+class SimPlate(ForcePlate):
+    """A ForcePlate whose port is an emulator's pty; its factory sheet is the emulator's truth."""
+
+    def __init__(self, emulator: PlateEmulator, *, name: str, **plate_options: object) -> None:
+        super().__init__("", name=name, **plate_options)
+        self.emulator = emulator
+
+    def start(self) -> None:
+        self.port = self.emulator.start()
+        try:
+            super().start()
+        except Exception:
+            self.emulator.stop()
+            raise
+
+    def stop(self) -> None:
+        super().stop()
+        self.emulator.stop()
+
+    def factory_calibration(self) -> dict | None:
+        """The emulator's true offsets and gains, as a vendor's sheet would give them."""
+        truth = self.emulator.truth()
+        return {"offsets_counts": truth["offsets_counts"], "gains_n_per_count": truth["gains_n_per_count"],
+                "source": "factory sheet of the simulated plate"}
+
+
+def open_sim_plate(pattern: str, config: StationConfig, **plate_options: object) -> SimPlate:
+    """`sim:PATTERN` (default hinge): the virtual subject on the shared simulated timeline."""
+    emulator = emulator_for_pattern(pattern or "hinge", rate_hz=config.plate.rate_hz, shared_timeline=True)
+    return SimPlate(emulator, name=f"sim:{pattern}", **plate_options)

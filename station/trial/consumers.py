@@ -1,0 +1,133 @@
+"""The station's own consumers of a trial's documents: the trial file, the LSL outlets, a rep callback.
+
+Each turns the documents (station.trial.documents) into its own vocabulary; the runner only knows the
+TrialConsumer protocol. The live view (station.trial.live.LiveView) is one too.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from station.export.lsl import LslOutlets
+from station.recording.rows import dowel_row
+from station.recording.stills import StillKeeper
+from station.recording.writer import TrialWriter
+from station.results import RepResult
+from station.trial.documents import (
+    Calibration,
+    FrameData,
+    PlateData,
+    StopTrial,
+    StreamInfo,
+    TrialDocument,
+    TrialEnd,
+    TrialEvent,
+    TrialStart,
+)
+
+
+class TrialFileConsumer:
+    """The HDF5 trial file (recording.writer.TrialWriter), plus one camera still per rep bottom.
+
+    A write that fails (disk full) raises StopTrial naming the file: the trial ends, what was flushed
+    stays readable, and the end still reaches the writer so the summary carries its path and error.
+    """
+
+    name = "writer"
+
+    def __init__(self, writer: TrialWriter) -> None:
+        self.writer = writer
+        self.stills = StillKeeper(writer)  # the frame nearest each rep's bottom, for the report
+
+    def receive(self, doc: TrialDocument) -> dict | None:
+        w = self.writer
+        match doc:
+            case TrialStart():
+                self._calibration(doc.calibration)
+                w.start(doc.metadata, t0_host_ns=doc.t0_host_ns)
+            case StreamInfo():
+                w.descriptor(doc.stream, rate=doc.rate_hz, units=doc.units, shape=doc.shape)
+            case Calibration():
+                self._calibration(doc)
+            case PlateData():
+                w.append_plate(doc.chunk)
+                for gap in doc.gaps:
+                    w.append_gap(*gap)
+                w.append_force(doc.t_s, doc.fz_n, doc.cop_xy_m, doc.foot_pos, doc.cells_n)
+            case FrameData():
+                self._frame(doc)
+            case RepResult():
+                self.stills.on_rep(doc)
+                w.append_rep(doc)
+            case TrialEvent():
+                w.event(doc.kind, doc.text, doc.t_s)
+            case TrialEnd():
+                return self._end(doc)
+        if w.failed is not None:
+            raise StopTrial(str(w.failed))
+        return None
+
+    def _calibration(self, cal: Calibration) -> None:
+        self.writer.set_calibration(cal.status, plate=cal.plate, camera_T=cal.camera_T)
+
+    def _frame(self, doc: FrameData) -> None:
+        w, frame = self.writer, doc.frame
+        self.stills.on_frame(doc.t_s, frame, doc.pixels)
+        w.append_camera_index(frame.frame_number, frame.t_device_ms, frame.t_host_ns, doc.t_s, doc.dropped)
+        w.append_markers(doc.t_s, {k: v[None] for k, v in doc.positions.items()},
+                         {k: v[None] for k, v in doc.pixels.items()},
+                         {k: np.array([v]) for k, v in doc.bridged.items()})
+        w.append_frames(frame.frame_number, frame.depth, frame.ir)  # a no-op unless --frames keeps them
+        if doc.dowel is not None:
+            self.stills.on_dowel(doc.t_s, doc.dowel)
+            w.append_dowel(dowel_row(doc.dowel))
+
+    def _end(self, end: TrialEnd) -> dict:
+        for rep in end.reps:  # a still for any rep first found at stop (live ones are not stored twice)
+            self.stills.on_rep(rep)
+        self.writer.reps_final(end.reps)
+        self.writer.set_sync(plate_clock=end.clocks.get("plate"), camera_clock=end.clocks.get("camera"),
+                             **(end.sync or {"status": "not checked"}))
+        out = self.writer.stop(end.reason, dict(end.counts))
+        return {"file": out["path"], "error": out["error"]}
+
+
+class LslConsumer:
+    """Lab Streaming Layer outlets (export.lsl): force, hip and reps stamped on the host clock, so a lab
+    records the station beside its other instruments."""
+
+    name = "lsl"
+
+    def __init__(self, outlets: LslOutlets) -> None:
+        self.outlets = outlets
+        self._t0_host_s = 0.0
+
+    def receive(self, doc: TrialDocument) -> dict | None:
+        match doc:
+            case TrialStart():
+                self._t0_host_s = doc.t0_host_ns / 1e9
+            case PlateData():
+                self.outlets.push_force(doc.host_s, doc.fz_n, doc.cop_xy_m, doc.foot_pos)
+            case FrameData():
+                self.outlets.push_hip(doc.host_s, doc.positions.get("hip", np.full(3, np.nan)))
+            case RepResult():
+                self.outlets.push_rep(self._t0_host_s + doc.t_end, doc)
+            case TrialEnd():
+                self.outlets.close()
+        return None
+
+
+class RepCallback:
+    """Calls `callback(rep)` for each rep as the live core emits it (e.g. the record command's print)."""
+
+    name = "on_rep"
+
+    def __init__(self, callback: Callable[[RepResult], None]) -> None:
+        self.callback = callback
+
+    def receive(self, doc: TrialDocument) -> dict | None:
+        if isinstance(doc, RepResult):
+            self.callback(doc)
+        return None
