@@ -1,0 +1,88 @@
+"""TrialRunner with stand-in sources that follow the Source protocol (no SDK, no serial).
+
+The plate stand-in emits the synthetic truth in real time; the camera stand-in fails after a while,
+as an unplugged camera would: the plate must go on, the file must say what happened, and nothing
+recorded may be lost.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from station.config import StationConfig
+from station.recording.reader import read_trial
+from station.recording.writer import TrialWriter
+from station.trial.consumers import TrialFileConsumer
+from station.trial.runner import TrialRunner
+from tests.support.trial_fixtures import KnownCalibration, TruthPlate, truth_cells
+
+
+class DyingCamera:
+    """Delivers nothing, then raises like a camera whose USB cable was pulled."""
+
+    name = "dying-camera"
+
+    def __init__(self, die_after_s: float) -> None:
+        self.die_after_s = die_after_s
+
+    def start(self) -> None:
+        self.t0 = time.monotonic()
+
+    def read(self, timeout_s: float = 0.1) -> list:
+        if time.monotonic() - self.t0 > self.die_after_s:
+            raise OSError("device disconnected")
+        return []
+
+    def stop(self) -> None:
+        raise OSError("device disconnected")
+
+    def stats(self) -> dict:
+        return {}
+
+
+def test_camera_failure_is_a_warning_and_the_plate_goes_on(tmp_path):
+    config = StationConfig()
+    path = tmp_path / "trial.h5"
+    writer = TrialWriter(path, config=config, metadata={"subject_id": "S", "drill": "bodyweight"})
+    runner = TrialRunner(TruthPlate(config), DyingCamera(0.5), config, plate_calibration=KnownCalibration(),
+                         consumers=[TrialFileConsumer(writer)], duration_s=2.0)
+    runner.start()
+    time.sleep(1.0)
+    snap = runner.snapshot()  # what the dashboard sees mid-trial
+    assert snap.running and any("dying" in w or "camera" in w for w in snap.warnings)
+    assert snap.force.shape[1] == 5 and len(snap.force) > 500
+    assert snap.calibration_status == "calibrated"
+    assert runner.wait(5.0)
+    summary = runner.stop("test")
+    assert summary["reason"] == "duration reached"
+    trial = read_trial(path)
+    assert trial.complete
+    assert any("camera failed" in e["text"] for e in trial.events)
+    n = len(trial.force)
+    assert n == summary["plate_samples"] and n >= 1900  # the plate recorded the whole 2 s
+    assert np.all(np.diff(trial.plate.seq) == 1) and not len(trial.plate_gaps)
+    # the force on file is the truth, through counts -> newtons on the worker thread
+    np.testing.assert_allclose(trial.force.cells_n, truth_cells(trial.plate.t_device_s, config), atol=2e-3)
+    # trial clock: host stamps relative to t0; the stand-in's stamps are exact, so t_s follows t_device
+    lag = trial.force.t_s - trial.plate.t_device_s
+    assert np.ptp(lag) < 0.01
+    # CoP on file vs the truth's CoP
+    fz = trial.force.cells_n.sum(axis=1)
+    cop_x = trial.force.cells_n @ config.plate.channel_xy[:, 0] / fz
+    np.testing.assert_allclose(trial.cop_xy_m[:, 0], cop_x, atol=1e-9)
+
+
+def test_nominal_defaults_are_marked(tmp_path):
+    config = StationConfig()
+    path = tmp_path / "trial.h5"
+    runner = TrialRunner(TruthPlate(config), None, config,
+                         consumers=[TrialFileConsumer(TrialWriter(path, config=config))], duration_s=0.3)
+    runner.start()
+    runner.wait(5.0)
+    summary = runner.stop()
+    assert summary["calibration"] == "nominal defaults"
+    trial = read_trial(path)
+    assert trial.calibration["status"] == "nominal defaults"
+    assert trial.calibration["plate"]["gains_n_per_count"] == [config.plate.default_gain_n_per_count] * 4
