@@ -129,7 +129,7 @@ def test_live_sim_through_pipeline_counts_a_camera_gap():
 
 
 def test_cli_sim_camera_writes_a_playable_recording(tmp_path):
-    from conftest import run_cli
+    from tests.conftest import run_cli
 
     out = tmp_path / "trial.db3"
     res = run_cli("sim", "camera", "--pattern", "hinge", "--out", str(out), "--seconds", "1",
