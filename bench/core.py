@@ -14,9 +14,9 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
+sys.path.insert(0, str(ROOT))
 
-from sim_trials import measured  # noqa: E402
+from tests.support.sim_trials import measured  # noqa: E402
 
 from drivers.sim.subject import VirtualSubject  # noqa: E402
 from station.analysis.analyze import analyze_blocks  # noqa: E402
