@@ -16,13 +16,12 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.support.sim_trials import measured  # noqa: E402
-
 from drivers.sim.subject import VirtualSubject  # noqa: E402
 from station.analysis.analyze import analyze_blocks  # noqa: E402
 from station.config import StationConfig  # noqa: E402
 from station.core.hinge_core import HingeCore  # noqa: E402
 from station.streams import ForceBlock, MarkerBlock  # noqa: E402
+from tests.support.sim_trials import measured  # noqa: E402
 
 
 def live_run(force: ForceBlock, markers: MarkerBlock, config: StationConfig, force_chunk: int = 10):

@@ -1,8 +1,8 @@
 """The calibrated streams the core consumes: one clock (host seconds), one frame (plate, metres).
 
 Every source (live devices, simulator, .h5 replay, C3D import) ends up as these blocks. A block is cut
-by time in one way only, `block.between(t_from, t_to)` (time-sorted rows), wherever it is cut: feeding
-the core in chunks, replaying a trial, ending a set at a painful rep.
+by time in one way only, `block.between(t_from, t_to)` (`time_slice` for bare arrays), wherever it is
+cut: feeding the core in chunks, replaying a trial, ending a set at a painful rep, a rep's data so far.
 """
 
 from __future__ import annotations
@@ -13,6 +13,14 @@ from typing import Self
 import numpy as np
 
 MARKER_NAMES = ("hip", "knee", "ankle", "shoulder", "head")
+
+
+def time_slice(t_s: np.ndarray, t_from: float, t_to: float, *, include_end: bool = False) -> slice:
+    """The rows of sorted times t_s with t_from <= t < t_to (<= t_to with include_end): the one rule
+    every cut by time uses."""
+    i = int(np.searchsorted(t_s, t_from, side="left"))
+    j = int(np.searchsorted(t_s, t_to, side="right" if include_end else "left"))
+    return slice(i, j)
 
 
 class _TimeRows:
@@ -28,9 +36,7 @@ class _TimeRows:
 
     def between(self, t_from: float, t_to: float, *, include_end: bool = False) -> Self:
         """The rows with t_from <= t_s < t_to (<= t_to with include_end); t_s must be sorted."""
-        i = int(np.searchsorted(self.t_s, t_from, side="left"))
-        j = int(np.searchsorted(self.t_s, t_to, side="right" if include_end else "left"))
-        return self.rows(slice(i, j))
+        return self.rows(time_slice(self.t_s, t_from, t_to, include_end=include_end))
 
 
 @dataclass

@@ -24,7 +24,7 @@ from station.core.metrics import Outcome, TrialData, measure_rep
 from station.core.reps import Excursion, RepDetector
 from station.core.summary import summarize
 from station.results import AnalysisResult, RepResult
-from station.streams import MARKER_NAMES, DowelBlock, ForceBlock, MarkerBlock
+from station.streams import MARKER_NAMES, DowelBlock, ForceBlock, MarkerBlock, time_slice
 
 FORCE_WAIT_S = 2.0  # markers this far ahead of force: judge reps without waiting (plate stalled)
 DEFER_LIMIT_S = 1.0  # a closed excursion whose filtered end is not found by then is closed at the data end
@@ -177,13 +177,13 @@ class HingeCore:
         data.marker_t = data.marker_t[:j + 1]
         data.markers = {k: v[:j + 1] for k, v in data.markers.items()}
         if data.force_t is not None:
-            z = int(np.searchsorted(data.force_t, t_j, side="right"))
-            data.force_t, data.fz_n = data.force_t[:z], data.fz_n[:z]
-            data.cop_x_m, data.rear_share = data.cop_x_m[:z], data.rear_share[:z]
+            z = time_slice(data.force_t, -math.inf, t_j, include_end=True)
+            data.force_t, data.fz_n = data.force_t[z], data.fz_n[z]
+            data.cop_x_m, data.rear_share = data.cop_x_m[z], data.rear_share[z]
         if data.dowel_t is not None:
-            z = int(np.searchsorted(data.dowel_t, t_j, side="right"))
-            data.dowel_t, data.dowel_gap_mm = data.dowel_t[:z], data.dowel_gap_mm[:z]
-            data.dowel_region = data.dowel_region[:z]
+            z = time_slice(data.dowel_t, -math.inf, t_j, include_end=True)
+            data.dowel_t, data.dowel_gap_mm = data.dowel_t[z], data.dowel_gap_mm[z]
+            data.dowel_region = data.dowel_region[z]
         return data
 
     def _accept(self, outcome: Outcome) -> None:
