@@ -18,7 +18,7 @@ from station.screening.drills import ARM_VARIATIONS, DRILLS, IMPLEMENTS, check_s
 from station.screening.feedback import set_feedback
 from station.screening.gate import evaluate_gate, evidence_words
 from station.screening.questions import ask_interactively, parse_answers
-from station.screening.session import Session, SessionTrial, load_session, save_session
+from station.screening.session import Session, SessionTrial, load_session, path_for_session, save_session
 
 EXIT_NOT_STARTED = 3
 
@@ -147,7 +147,8 @@ def run(args: argparse.Namespace) -> int:
                 recorded = _record(args, config)
         pain = args.pain_at_rep
         trial.source, trial.calibration = recorded.source, recorded.calibration
-        trial.trial_file, trial.analysis = recorded.trial_file, recorded.analysis
+        trial.analysis = recorded.analysis
+        trial.trial_file = path_for_session(recorded.trial_file, path) if recorded.trial_file else None
         trial.series = recorded.series
         if pain is not None:
             trial.status, trial.pain_at_rep = "stopped", pain

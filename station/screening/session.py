@@ -189,6 +189,16 @@ def save_session(session: Session, path: str | os.PathLike) -> None:
         raise
 
 
+def path_for_session(given: str | os.PathLike, session_path: str | os.PathLike | None) -> str:
+    """How a session records a file named on the command line (relative to where the command ran):
+    relative to the session file's folder, so the two can move together; absolute without a session file.
+    resolve_trial_file reads it back the same way from any folder."""
+    absolute = Path(given).resolve()
+    if session_path is None:
+        return str(absolute)
+    return os.path.relpath(absolute, Path(session_path).resolve().parent)
+
+
 def resolve_trial_file(trial: SessionTrial, session_path: Path | None) -> Path | None:
     """The trial file as a path (relative names are relative to the session file's folder)."""
     if not trial.trial_file:

@@ -150,14 +150,14 @@ def _is_nan(value: object) -> bool:
 
 def session_from_trial_file(path: Path, config: StationConfig):
     """A one-set session for a report made straight from a trial file (no screening asked here)."""
-    from station.screening.session import Session, SessionTrial
+    from station.screening.session import Session, SessionTrial, path_for_session
 
     recorded = set_from_trial_file(path, config)
     meta = recorded.analysis.summary.get("trial_meta", {}) if recorded.analysis else {}
     trial = SessionTrial("T1", str(meta.get("drill", "dowel_hinge")), None, source=recorded.source,
-                  arms=meta.get("arms") or None, load_kg=meta.get("load_kg") or None,
-                  trial_file=str(path), calibration=recorded.calibration, analysis=recorded.analysis,
-                  series=recorded.series)
+                           arms=meta.get("arms") or None, load_kg=meta.get("load_kg") or None,
+                           trial_file=path_for_session(path, None), calibration=recorded.calibration,
+                           analysis=recorded.analysis, series=recorded.series)
     session = Session(str(meta.get("subject_id", "unknown")), trials=[trial])
     session.notes.append(f"Made from the trial file {path.name} alone: no screening answers or other sets.")
     return session
