@@ -190,9 +190,11 @@ def save_session(session: Session, path: str | os.PathLike) -> None:
 
 
 def path_for_session(given: str | os.PathLike, session_path: str | os.PathLike | None) -> str:
-    """How a session records a file named on the command line (relative to where the command ran):
-    relative to the session file's folder, so the two can move together; absolute without a session file.
-    resolve_trial_file reads it back the same way from any folder."""
+    """How a session records a file named on the command line: an absolute name as given; a relative one
+    (relative to where the command ran) relative to the session file's folder, so the two can move
+    together, or absolute without a session file. resolve_trial_file reads it back from any folder."""
+    if Path(given).is_absolute():
+        return str(given)
     absolute = Path(given).resolve()
     if session_path is None:
         return str(absolute)
