@@ -91,10 +91,25 @@ def open_plate(spec: str, config: StationConfig | None = None, **options: object
     return open_source("plate", spec, config, **options)
 
 
-def open_camera(spec: str, config: StationConfig | None = None, *, real_time: bool = True) -> CameraSource:
+def open_camera(spec: str, config: StationConfig | None = None, *, real_time: bool = True,
+                **options: object) -> CameraSource:
     """A camera source: `realsense:`, `realsense:SERIAL`, a .db3/.bag recording or `sim:PATTERN`.
 
-    real_time: a recording plays at its recorded pace (False: as fast as it is read, nothing dropped)."""
-    backend, _ = resolve("camera", spec)
-    options = {"real_time": real_time} if backend == "recording" else {}
+    real_time: a recording plays at its recorded pace (False: as fast as it is read, nothing dropped).
+    options go to the backend (a simulated subject's arms and load_kg)."""
+    if resolve("camera", spec)[0] == "recording":
+        options = {"real_time": real_time, **options}
     return open_source("camera", spec, config, **options)
+
+
+def open_sources(plate_spec: str | None, camera_spec: str | None, config: StationConfig | None = None, *,
+                 subject: dict | None = None) -> tuple[PlateSource | None, CameraSource | None]:
+    """The named plate and camera (either may be None). subject: what the person on the plate does in
+    this set, e.g. {"arms": "dowel", "load_kg": 0.0}; only simulated sources take it (a stand-in acts
+    the drill out, a real subject needs no telling), so `sim:` plate and camera show the same subject."""
+    def sim_options(kind: str, spec: str) -> dict:
+        return dict(subject or {}) if resolve(kind, spec)[0] == "sim" else {}
+
+    plate = open_plate(plate_spec, config, **sim_options("plate", plate_spec)) if plate_spec else None
+    camera = open_camera(camera_spec, config, **sim_options("camera", camera_spec)) if camera_spec else None
+    return plate, camera

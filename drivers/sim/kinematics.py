@@ -15,7 +15,9 @@ import numpy as np
 
 from drivers.sim.anthropometry import COM_FRACTION, Body
 
-ARM_OPTIONS = ("crossed", "hips", "dowel", "weights", "hands_low_back", "fingertips_ears")
+# "dowel": right hand behind the neck, left at the low back; "dowel_left_high": the mirror grip
+ARM_OPTIONS = ("crossed", "hips", "dowel", "dowel_left_high", "weights", "hands_low_back", "fingertips_ears")
+DOWEL_GRIPS = {"dowel": -1, "dowel_left_high": +1}  # the side (s) whose hand is behind the neck
 MTP_FRACTION = 0.75      # metatarsal heads along the foot (heel raise pivot)
 ANKLE_FRACTION = 0.21    # lateral malleolus along the foot from the heel
 DOWEL_RADIUS_M = 0.0125
@@ -214,14 +216,15 @@ def _arm(sk: Skeleton, body: Body, s: int, arms: str, thorax: np.ndarray, pelvis
         elif arms == "fingertips_ears":
             wrist = sk.p["tragus"] + _rot(thorax, -0.03 * k, s * 0.12 * k, -0.17 * k)
             pole = _rot(thorax, 0.0, s * 1.0, -0.3)
-        elif arms == "dowel":
-            # right hand behind the neck, left hand at the low back, both on the dowel
+        elif arms in DOWEL_GRIPS:
+            # one hand behind the neck, the other at the low back, both on the dowel
             a, bb = sk.p["dowel_a"], sk.p["dowel_b"]
             u = _unit(bb - a)
-            level = c7 if s < 0 else sk.p["l5s1"]
+            high = s == DOWEL_GRIPS[arms]
+            level = c7 if high else sk.p["l5s1"]
             grip = a + np.sum((level - a) * u, axis=-1, keepdims=True) * u
             wrist = grip + _rot(thorax, -0.04 * k, s * 0.05 * k, 0.0)
-            pole = _rot(thorax, -0.3, s * 1.0, 0.5 if s < 0 else -0.5)
+            pole = _rot(thorax, -0.3, s * 1.0, 0.5 if high else -0.5)
         else:
             raise ValueError(f"arms={arms!r}: expected one of {ARM_OPTIONS}")
         elbow, wrist = _elbow(gh, wrist, l1, l2, pole)

@@ -275,7 +275,8 @@ class PlateEmulator:
             backlog -= n
 
 
-def _subject_loads(pattern: str, seed: int) -> tuple[CellLoadsFn, float | None]:
+def _subject_loads(pattern: str, seed: int, arms: str = "crossed", load_kg: float = 0.0
+                   ) -> tuple[CellLoadsFn, float | None]:
     if pattern == "stand":
         return quiet_standing_loads(), None
     try:
@@ -283,7 +284,7 @@ def _subject_loads(pattern: str, seed: int) -> tuple[CellLoadsFn, float | None]:
     except ModuleNotFoundError as exc:
         raise StationError(f"sim plate: pattern {pattern!r} needs the virtual subject "
                            f"(drivers/sim/subject.py), not in this build; use --pattern stand") from exc
-    subject = VirtualSubject(pattern, seed=seed)
+    subject = VirtualSubject(pattern, seed=seed, arms=arms, load_kg=load_kg)
     duration_s = float(subject.duration_s)
 
     def loads(t_s: np.ndarray) -> np.ndarray:
@@ -292,9 +293,11 @@ def _subject_loads(pattern: str, seed: int) -> tuple[CellLoadsFn, float | None]:
     return loads, duration_s
 
 
-def emulator_for_pattern(pattern: str, *, seed: int = 0, **kw) -> PlateEmulator:
-    """A PlateEmulator streaming the virtual subject's `pattern` (or `stand`: quiet standing)."""
-    loads, _ = _subject_loads(pattern, seed)
+def emulator_for_pattern(pattern: str, *, seed: int = 0, arms: str = "crossed", load_kg: float = 0.0,
+                         **kw) -> PlateEmulator:
+    """A PlateEmulator streaming the virtual subject's `pattern` (or `stand`: quiet standing), holding
+    its arms (and load) as `arms` says (drivers.sim.subject.ARMS)."""
+    loads, _ = _subject_loads(pattern, seed, arms, load_kg)
     return PlateEmulator(loads, seed=seed, **kw)
 
 

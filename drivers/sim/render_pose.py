@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from drivers.sim.anthropometry import Body
-from drivers.sim.kinematics import DOWEL_RADIUS_M, Skeleton, _rot, head_capsule
+from drivers.sim.kinematics import DOWEL_GRIPS, DOWEL_RADIUS_M, Skeleton, _rot, head_capsule
 from drivers.sim.pose import Capsule
 
 
@@ -48,7 +48,7 @@ def capsules_for(body: Body, sk: Skeleton, arms: str, load_kg: float) -> list[Ca
                         body.r_neck_m, body.r_neck_m))
     (lo, r_lo), (hi, r_hi) = head_capsule(p["head_centre"], ang["thorax"], body)
     caps.append(Capsule("head", lo[0], hi[0], r_lo, r_hi))
-    if arms == "dowel":
+    if arms in DOWEL_GRIPS:
         a, c = p["dowel_a"], p["dowel_b"]
         u = (c - a) / np.linalg.norm(c - a)
         off = -local("thorax", DOWEL_RADIUS_M, 0.0, 0.0)

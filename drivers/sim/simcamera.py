@@ -15,6 +15,7 @@ from drivers.realsense import RealSenseCamera
 from drivers.rs_import import import_pyrealsense2
 from drivers.sim.render import Renderer, default_intrinsics
 from drivers.sim.softcam import DEVICE_CLOCK_START_MS, SIM_SERIAL, SoftwareCamera, make_subject
+from drivers.sim.subject import coached_arms
 from station.config import StationConfig
 
 
@@ -108,7 +109,11 @@ class SimCamera(RealSenseCamera):
             self._softcam = None
 
 
-def open_sim_camera(pattern: str, config: StationConfig) -> SimCamera:
-    """Registry factory (drivers.registry): `sim:PATTERN`, on the simulated timeline the sim plate shares."""
+def open_sim_camera(pattern: str, config: StationConfig, *, arms: str = "crossed",
+                    load_kg: float = 0.0) -> SimCamera:
+    """Registry factory (drivers.registry): `sim:PATTERN`, on the simulated timeline the sim plate shares,
+    arms and load as the set's drill says."""
+    subject = make_subject(pattern or "hinge", arms=coached_arms(arms, config), config=config,
+                           load_kg=load_kg)
     return SimCamera(pattern or "hinge", config=config, shared_timeline=True, width=config.camera.width,
-                     height=config.camera.height, fps=config.camera.fps)
+                     height=config.camera.height, fps=config.camera.fps, subject=subject)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from drivers.forceplate import ForcePlate
 from drivers.sim.plate_emulator import PlateEmulator, emulator_for_pattern
+from drivers.sim.subject import coached_arms
 from station.config import StationConfig
 
 
@@ -37,7 +38,10 @@ class SimPlate(ForcePlate):
                 "source": "factory sheet of the simulated plate"}
 
 
-def open_sim_plate(pattern: str, config: StationConfig, **plate_options: object) -> SimPlate:
-    """`sim:PATTERN` (default hinge): the virtual subject on the shared simulated timeline."""
-    emulator = emulator_for_pattern(pattern or "hinge", rate_hz=config.plate.rate_hz, shared_timeline=True)
+def open_sim_plate(pattern: str, config: StationConfig, *, arms: str = "crossed", load_kg: float = 0.0,
+                   **plate_options: object) -> SimPlate:
+    """`sim:PATTERN` (default hinge): the virtual subject on the shared simulated timeline, arms and load
+    as the set's drill says (drivers.registry.open_sources)."""
+    emulator = emulator_for_pattern(pattern or "hinge", rate_hz=config.plate.rate_hz, shared_timeline=True,
+                                    arms=coached_arms(arms, config), load_kg=load_kg)
     return SimPlate(emulator, name=f"sim:{pattern}", **plate_options)

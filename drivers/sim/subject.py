@@ -32,6 +32,16 @@ from station.config import GRAVITY_M_S2, StationConfig
 PATTERNS = pt.PATTERNS
 ARMS = ("crossed", "hips", "dowel", "weights")
 ARM_ALIASES = {"arms_crossed": "crossed", "hands_on_hips": "hips"}
+
+
+def coached_arms(arms: str, config: StationConfig | None) -> str:
+    """The arms as a coach sets the drill up for this camera: a dowel is held with the low hand on the
+    camera's side, so the hand behind the neck does not hide the head from it (README, known limits of
+    the virtual dowel). Any other arm position is kept as given."""
+    if arms != "dowel":
+        return arms
+    side = (config or StationConfig()).camera.side
+    return "dowel" if side == "left" else "dowel_left_high"  # "dowel": the right hand is the high one
 MARKER_NAMES = ("hip", "knee", "ankle", "shoulder", "head")
 MARKER_RADIUS_M = 0.0095
 ACROMION_TILT_DEG = 50.0  # acromion marker direction from the glenohumeral centre, trunk up -> lateral

@@ -26,7 +26,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--camera", help="camera source: realsense:, realsense:SERIAL, FILE.db3 "
                                          "or sim:PATTERN")
     parser.add_argument("--subject", default="S01", help="subject id for recordings")
-    parser.add_argument("--drill", default="bw_rdl", help="drill id (see station/drills.py)")
+    parser.add_argument("--drill", default="bw_rdl",
+                        help="drill id (station/screening/drills.py: dowel_hinge, bw_rdl, weighted_rdl, ...)")
     parser.add_argument("--plate-cal", help="plate calibration file (else nominal gains, marked "
                                             "UNCALIBRATED)")
     parser.add_argument("--camera-cal", help="camera calibration file (T_plate_from_camera)")
@@ -50,7 +51,7 @@ def run_dashboard(plate_spec: str | None, camera_spec: str | None, config: Stati
 
     from station.dashboard.app import MainWindow
     from station.dashboard.controller import LiveController
-    from station.screening.drills import drill
+    from station.screening.drills import drill, subject_posture
 
     drill(drill_id)  # one-line error for an unknown drill before any window opens
     if screenshot is None and not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY") \
@@ -64,7 +65,8 @@ def run_dashboard(plate_spec: str | None, camera_spec: str | None, config: Stati
         if not plate_spec and not camera_spec:
             plate_spec = camera_spec = "sim:hinge"
         controller = LiveController(plate_spec, camera_spec, config, out_dir=out_dir,
-                                    plate_calibration=plate_calibration, camera_T=camera_T)
+                                    plate_calibration=plate_calibration, camera_T=camera_T,
+                                    subject=subject_posture(drill_id, None, None))
     window = MainWindow(config, controller, ask_calibration=screenshot is None and not record,
                         subject_id=subject_id, drill_id=drill_id)
     if controller is not None:

@@ -85,7 +85,7 @@ def run(args: argparse.Namespace) -> int:
     record_parser = argparse.ArgumentParser()
     record.configure(record_parser)
     argv = ["--plate", f"sim:{args.pattern}", "--camera", f"sim:{args.pattern}", "--subject", "demo",
-            "--drill", "bodyweight_rdl", "--arms", "arms_crossed", "--notes", "hinge-station demo",
+            "--drill", "bw_rdl", "--arms", "arms_crossed", "--notes", "hinge-station demo",
             "--duration", str(seconds), "--out", str(out)]
     ns = record_parser.parse_args(argv + (["--config", args.config] if args.config else []))
     code = record.run(ns)

@@ -11,12 +11,12 @@ from typing import TYPE_CHECKING
 
 from station.errors import StationError
 from station.results import RepResult
+from station.screening.drills import ARM_VARIATIONS, DRILLS, check_names, subject_posture
 
 if TYPE_CHECKING:
     import numpy as np
 
     from calibration.plate import PlateGains
-    from drivers.samples import CameraSource, PlateSource
     from station.config import StationConfig
 
 
@@ -24,9 +24,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--plate", help="plate source: serial port, serial:///dev/ttyACM0 or sim:PATTERN")
     parser.add_argument("--camera", help="camera source: realsense:, realsense:FILE.db3 or sim:PATTERN")
     parser.add_argument("--subject", required=True, help="subject id")
-    parser.add_argument("--drill", required=True, help="drill name (e.g. dowel, bodyweight, weighted)")
+    parser.add_argument("--drill", required=True, help=f"drill: {', '.join(DRILLS)}")
     parser.add_argument("--load-kg", type=float, help="external load held (kg)")
-    parser.add_argument("--arms", default="", help="arm variation (e.g. arms_crossed)")
+    parser.add_argument("--arms", default="", help=f"arm variation: {', '.join(ARM_VARIATIONS)}")
     parser.add_argument("--side", choices=("left", "right"), help="subject's side facing the camera")
     parser.add_argument("--notes", default="", help="operator notes")
     parser.add_argument("--body-mass-kg", type=float, help="subject mass (else from standing)")
@@ -59,20 +59,6 @@ def rep_line(rep: RepResult) -> str:
             f"drop {mm(rep.hip_drop_mm)}, ratio {ratio}, foot_pos {fp}  {verdict}")
 
 
-def _open_sources(args: argparse.Namespace, config: StationConfig
-                  ) -> tuple[PlateSource | None, CameraSource | None]:
-    plate = camera = None
-    if args.plate:
-        from drivers.registry import open_plate
-
-        plate = open_plate(args.plate, config)
-    if args.camera:
-        from drivers.registry import open_camera
-
-        camera = open_camera(args.camera, config)
-    return plate, camera
-
-
 def _calibrations(args: argparse.Namespace, config: StationConfig
                   ) -> tuple[PlateGains | None, np.ndarray | None]:
     plate_cal = camera_T = None
@@ -95,6 +81,7 @@ def run(args: argparse.Namespace) -> int:
 
     if not args.plate and not args.camera:
         raise StationError("give --plate and/or --camera")
+    check_names(args.drill, args.arms)  # before any file or device: `--drill dowel` names dowel_hinge
     config = load_config(args.config)
     if args.side:
         config.camera.side = args.side
@@ -106,7 +93,11 @@ def run(args: argparse.Namespace) -> int:
     writer = TrialWriter(args.out, force=args.force, config=config, metadata=meta, frames=args.frames,
                          stills=args.stills)
     plate_cal, camera_T = _calibrations(args, config)
-    plate, camera = _open_sources(args, config)
+    from drivers.registry import open_sources
+
+    # simulated sources act the drill out (a dowel on the back in a dowel drill); real ones ignore this
+    plate, camera = open_sources(args.plate, args.camera, config,
+                                 subject=subject_posture(args.drill, args.arms, args.load_kg))
     consumers: list = [TrialFileConsumer(writer)]
     if args.lsl:
         from station.export.lsl import LslOutlets

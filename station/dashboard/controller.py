@@ -8,12 +8,15 @@ reads `busy`, `error` and `last_summary`.
 from __future__ import annotations
 
 import datetime as _dt
+import functools
 import re
 import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from drivers.registry import open_sources
+from drivers.samples import CameraSource, PlateSource
 from station.config import StationConfig
 from station.errors import StationError
 from station.trial.live import LiveSnapshot
@@ -23,22 +26,9 @@ if TYPE_CHECKING:
 
     from calibration.plate import PlateGains
 
-SourceOpener = Callable[[str | None, str | None, StationConfig], tuple[object | None, object | None]]
-
-
-def open_sources(plate_spec: str | None, camera_spec: str | None,
-                 config: StationConfig) -> tuple[object | None, object | None]:
-    """The named devices (serial port / URL / sim:PATTERN; realsense: / .db3 / sim:PATTERN)."""
-    plate = camera = None
-    if plate_spec:
-        from drivers.registry import open_plate
-
-        plate = open_plate(plate_spec, config)
-    if camera_spec:
-        from drivers.registry import open_camera
-
-        camera = open_camera(camera_spec, config)
-    return plate, camera
+# (plate_spec, camera_spec, config) -> (plate, camera); default: drivers.registry.open_sources
+SourceOpener = Callable[[str | None, str | None, StationConfig],
+                        tuple[PlateSource | None, CameraSource | None]]
 
 
 def recording_path(out_dir: str | Path, subject_id: str, drill_id: str,
@@ -57,13 +47,15 @@ class LiveController:
 
     def __init__(self, plate_spec: str | None, camera_spec: str | None, config: StationConfig, *,
                  out_dir: str | Path = "recordings", plate_calibration: PlateGains | None = None,
-                 camera_T: np.ndarray | None = None, opener: SourceOpener = open_sources) -> None:
+                 camera_T: np.ndarray | None = None, opener: SourceOpener | None = None,
+                 subject: dict | None = None) -> None:
+        """subject: what a simulated subject does (registry.open_sources), e.g. the drill's dowel."""
         if not plate_spec and not camera_spec:
             raise StationError("the dashboard needs --plate and/or --camera")
         self.plate_spec, self.camera_spec, self.config = plate_spec, camera_spec, config
         self.out_dir = Path(out_dir)
         self.plate_calibration, self.camera_T = plate_calibration, camera_T
-        self.opener = opener
+        self.opener = opener or functools.partial(open_sources, subject=subject)
         self.runner = None
         self.recording_path: Path | None = None
         self.last_summary: dict | None = None

@@ -19,10 +19,11 @@ class Drill:
     takes_arms: bool = False
     takes_load: bool = False
     short: str = ""  # for sentences: "dowel hinge", "bodyweight RDL"
+    holds_dowel: bool = False  # a real dowel along the back (head, upper back, sacrum)
 
 
 DRILLS: dict[str, Drill] = {d.id: d for d in (
-    Drill("dowel_hinge", "Dowel hinge", gated=True, short="dowel hinge"),
+    Drill("dowel_hinge", "Dowel hinge", gated=True, short="dowel hinge", holds_dowel=True),
     Drill("bw_rdl", "Bodyweight Romanian deadlift", gated=True, takes_arms=True,
           short="bodyweight RDL"),
     Drill("weighted_rdl", "Weighted Romanian deadlift", gated=True, takes_load=True,
@@ -52,6 +53,28 @@ def drill(drill_id: str) -> Drill:
         return DRILLS[drill_id]
     except KeyError:
         raise StationError(f"--drill {drill_id!r}: unknown drill (known: {', '.join(DRILLS)})") from None
+
+
+def check_names(drill_id: str, arms: str | None) -> Drill:
+    """The drill, refusing an unknown drill or arm variation in one line that lists the known ones."""
+    d = drill(drill_id)
+    if arms and arms not in ARM_VARIATIONS:
+        raise StationError(f"--arms {arms!r}: unknown arm variation (known: {', '.join(ARM_VARIATIONS)})")
+    return d
+
+
+def subject_posture(drill_id: str, arms: str | None, load_kg: float | None) -> dict:
+    """What the person's arms do in this set, for a simulated subject to act it out: {"arms": "dowel"}
+    for a dowel drill, "weights" with a load in the hands, else the arm variation (arms crossed by
+    default); and load_kg."""
+    d = drill(drill_id)
+    if d.holds_dowel:
+        posture = "dowel"
+    elif load_kg:
+        posture = "weights"
+    else:
+        posture = arms or "arms_crossed"
+    return {"arms": posture, "load_kg": float(load_kg or 0.0)}
 
 
 def check_setup(drill_id: str, arms: str | None, implement: str | None, load_kg: float | None) -> None:

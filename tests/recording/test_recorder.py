@@ -69,7 +69,7 @@ def test_unwritable_output_folder_is_one_line(tmp_path):
     blocker.write_text("x")
     with pytest.raises(StationError, match="output folder .* does not exist"):
         TrialWriter(blocker / "trial.h5")
-    res = run_cli("record", "--plate", "sim:hinge", "--subject", "S", "--drill", "d",
+    res = run_cli("record", "--plate", "sim:hinge", "--subject", "S", "--drill", "bw_rdl",
                   "--out", str(blocker / "trial.h5"))
     assert res.returncode == 2
     assert res.stderr.strip().count("\n") == 0 and "not-a-folder" in res.stderr

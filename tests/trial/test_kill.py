@@ -84,7 +84,7 @@ def test_sigkill_record_command_with_sim_sources(tmp_path, artifacts_dir):
     camera = ["--camera", "sim:hinge"] if importlib.util.find_spec("drivers.realsense") else []
     path = tmp_path / "trial.h5"
     proc = subprocess.Popen([sys.executable, "-m", "station", "record", "--plate", "sim:hinge", *camera,
-                             "--subject", "K", "--drill", "bodyweight", "--duration", "60",
+                             "--subject", "K", "--drill", "bw_rdl", "--duration", "60",
                              "--out", str(path)], cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             text=True)
     line = proc.stdout.readline()

@@ -1,0 +1,49 @@
+"""Drills are the catalogue's: a name that is not in it is refused, naming the known ones, before any file
+or device is touched; and simulated sources act the drill out (a dowel on the back in a dowel drill,
+held the way a coach sets it up for the camera), so the virtual dowel measures the back under it."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from drivers.sim.subject import VirtualSubject
+from station.recording.reader import read_trial
+from tests.conftest import run_cli
+
+
+def test_record_refuses_an_unknown_drill_naming_the_catalogue(tmp_path):
+    out = tmp_path / "t.h5"
+    res = run_cli("record", "--plate", "sim:hinge", "--subject", "S", "--drill", "dowel", "--duration", "1",
+                  "--out", str(out))
+    assert res.returncode != 0
+    assert "--drill 'dowel': unknown drill" in res.stderr and "dowel_hinge" in res.stderr
+    assert len(res.stderr.strip().splitlines()) == 1 and not out.exists()
+
+
+def test_record_refuses_an_unknown_arm_variation(tmp_path):
+    res = run_cli("record", "--plate", "sim:hinge", "--subject", "S", "--drill", "bw_rdl",
+                  "--arms", "hands_up", "--duration", "1", "--out", str(tmp_path / "t.h5"))
+    assert res.returncode != 0
+    assert "--arms 'hands_up'" in res.stderr and "arms_crossed" in res.stderr
+
+
+def test_dashboard_refuses_an_unknown_drill(tmp_path):
+    res = run_cli("dashboard", "--drill", "dowel", "--screenshot", str(tmp_path / "d.png"), "--seconds", "1")
+    assert res.returncode != 0 and "dowel_hinge" in res.stderr
+    assert not (tmp_path / "d.png").exists()
+
+
+def test_a_dowel_drill_on_simulated_sources_is_measured_under_the_dowel(tmp_path):
+    out = tmp_path / "dowel.h5"
+    res = run_cli("record", "--plate", "sim:hinge", "--camera", "sim:hinge", "--subject", "S-DW", "--drill",
+                  "dowel_hinge", "--duration", "9", "--out", str(out), timeout=180)
+    assert res.returncode == 0, res.stderr
+    trial = read_trial(out)
+    measured = np.isfinite(trial.dowel["worst_gap_mm"])
+    assert measured.mean() >= 0.9, "the dowel on the back is found and the back read under it"
+    (rep,) = trial.reps
+    truth = VirtualSubject("hinge", arms="dowel_left_high").truth.reps[0]  # the coached grip, camera right
+    assert abs(rep.t_end - truth.t_end) < 0.2
+    assert rep.dowel_gap_mm is not None and abs(rep.dowel_gap_mm - max(truth.dowel_gap_mm.values())) <= 7.0
+    assert "back_rounding" not in rep.faults and "back_arching" not in rep.faults
+    assert trial.metadata["drill"] == "dowel_hinge"
