@@ -2,4 +2,5 @@ import sys
 
 from station.cli import main
 
-sys.exit(main())
+if __name__ == "__main__":  # a spawned child process (the sim camera's renderer) imports this too
+    sys.exit(main())

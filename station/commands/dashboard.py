@@ -7,8 +7,11 @@ headless demos and the README picture.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
+import time
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from station.errors import StationError
@@ -37,7 +40,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--record", action="store_true", help="start recording at once (nominal gains if "
                                                                "no calibration: no question asked)")
     parser.add_argument("--screenshot", help="save the window to this PNG after --seconds and exit")
-    parser.add_argument("--seconds", type=float, default=10.0, help="run time with --screenshot (s)")
+    parser.add_argument("--seconds", type=float, default=10.0,
+                        help="run time with --screenshot or --stats (s)")
+    parser.add_argument("--stats", metavar="FILE.json", help="run --seconds, then write what was delivered "
+                                                            "and drawn (frames, samples, redraw_hz)")
     parser.set_defaults(func=run)
 
 
@@ -45,8 +51,8 @@ def run_dashboard(plate_spec: str | None, camera_spec: str | None, config: Stati
                   subject_id: str = "S01", drill_id: str = "bw_rdl", replay: str | None = None,
                   plate_calibration: PlateGains | None = None, camera_T: np.ndarray | None = None,
                   out_dir: str = "recordings", record: bool = False, screenshot: str | None = None,
-                  seconds: float = 10.0) -> int:
-    """Open the dashboard (blocks until the window closes, or `seconds` with `screenshot`)."""
+                  seconds: float = 10.0, stats: str | None = None) -> int:
+    """Open the dashboard (blocks until the window closes, or `seconds` with `screenshot` or `stats`)."""
     from PySide6 import QtCore, QtWidgets
 
     from station.dashboard.app import MainWindow
@@ -54,10 +60,11 @@ def run_dashboard(plate_spec: str | None, camera_spec: str | None, config: Stati
     from station.screening.drills import drill, subject_posture
 
     drill(drill_id)  # one-line error for an unknown drill before any window opens
-    if screenshot is None and not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY") \
+    timed = screenshot is not None or stats is not None  # runs `seconds`, then closes by itself
+    if not timed and not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY") \
             and os.environ.get("QT_QPA_PLATFORM") != "offscreen" and sys.platform.startswith("linux"):
         raise StationError("no display for the dashboard (set DISPLAY, or use --screenshot PNG --seconds S)")
-    if screenshot is not None:
+    if timed:
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     app = QtWidgets.QApplication.instance() or QtWidgets.QApplication([])
     controller = None
@@ -67,7 +74,7 @@ def run_dashboard(plate_spec: str | None, camera_spec: str | None, config: Stati
         controller = LiveController(plate_spec, camera_spec, config, out_dir=out_dir,
                                     plate_calibration=plate_calibration, camera_T=camera_T,
                                     subject=subject_posture(drill_id, None, None))
-    window = MainWindow(config, controller, ask_calibration=screenshot is None and not record,
+    window = MainWindow(config, controller, ask_calibration=not timed and not record,
                         subject_id=subject_id, drill_id=drill_id)
     if controller is not None:
         if record:
@@ -78,9 +85,15 @@ def run_dashboard(plate_spec: str | None, camera_spec: str | None, config: Stati
     else:
         window.open_replay(replay)
     window.show()
-    if screenshot is not None:
+    shown = time.monotonic()
+    runner_stats: dict = {}
+    if timed:
         def finish() -> None:
-            window.grab().save(screenshot)
+            if screenshot is not None:
+                window.grab().save(screenshot)
+            if controller is not None and controller.runner is not None:
+                runner_stats.update(controller.runner.delivery())
+            runner_stats["redraw_hz"] = window.redraws / max(time.monotonic() - shown, 1e-9)
             window.close()
 
         QtCore.QTimer.singleShot(int(seconds * 1000), finish)
@@ -91,7 +104,15 @@ def run_dashboard(plate_spec: str | None, camera_spec: str | None, config: Stati
             print(f"recorded {summary['file']}: {len(summary['reps'])} reps", flush=True)
     if screenshot is not None:
         print(f"screenshot: {screenshot}", flush=True)
+    if stats is not None:
+        write_stats(stats, runner_stats)
     return 0
+
+
+def write_stats(path: str, values: dict) -> None:
+    """The --stats file: one JSON object (record and dashboard)."""
+    Path(path).write_text(json.dumps(values, indent=2, sort_keys=True) + "\n")
+    print(f"stats: {path}", flush=True)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -103,4 +124,4 @@ def run(args: argparse.Namespace) -> int:
     return run_dashboard(args.plate, args.camera, config, subject_id=args.subject, drill_id=args.drill,
                          replay=args.replay, plate_calibration=plate_cal, camera_T=camera_T,
                          out_dir=args.out_dir, record=args.record, screenshot=args.screenshot,
-                         seconds=args.seconds)
+                         seconds=args.seconds, stats=args.stats)

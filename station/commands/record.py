@@ -37,6 +37,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         help="zero check on the first seconds of an empty plate (re-tares beyond "
                              "thresholds.zero_drift_warn_n); 0 = off")
     parser.add_argument("--config", help="station TOML")
+    parser.add_argument("--stats", metavar="FILE.json",
+                        help="write what was delivered and processed (camera frames, plate samples) as JSON")
     parser.add_argument("--frames", default="none",
                         help="depth+IR storage: none (default), h5-lz4, h5-zstd, h5-lzf, h5-gzip1, h5-raw")
     parser.add_argument("--no-stills", dest="stills", action="store_false",
@@ -137,6 +139,10 @@ def run(args: argparse.Namespace) -> int:
         print(sync_line(summary.get("sync")), flush=True)
     for warning in summary["warnings"]:
         print(f"warning: {warning}", file=sys.stderr)
+    if args.stats:
+        from station.commands.dashboard import write_stats
+
+        write_stats(args.stats, summary["delivery"])
     if summary.get("error"):
         raise StationError(summary["error"])
     return 0
