@@ -103,13 +103,20 @@ class ForcePlate:
     def _open(self):
         import serial  # pyserial, imported when a plate is actually opened
 
+        # a device path is locked for this reader alone: a second program on the same plate would take
+        # half of its bytes each (pyserial URLs such as socket:// have no such lock)
+        options = {} if "://" in self.port else {"exclusive": True}
         try:
-            return serial.serial_for_url(self.port, baudrate=self.baudrate, timeout=0.05)
+            return serial.serial_for_url(self.port, baudrate=self.baudrate, timeout=0.05, **options)
         except (serial.SerialException, OSError, ValueError) as exc:
             cause = exc.__context__ if isinstance(exc.__context__, OSError) else exc
             reason = getattr(cause, "strerror", None) or str(exc)
-            if getattr(cause, "errno", None) == errno.EACCES:
+            code = getattr(cause, "errno", None)
+            if code == errno.EACCES:
                 reason += " (on Linux, is the user in the dialout group?)"
+            elif code in (errno.EBUSY, errno.EAGAIN, errno.EWOULDBLOCK) or "exclusively lock" in str(exc):
+                reason = (f"the port is in use by another program (close it; `fuser -v {self.port}` "
+                          "shows which)")
             raise StationError(f"plate {self.port}: cannot open: {reason}") from None
 
     def _close(self) -> None:

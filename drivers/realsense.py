@@ -150,11 +150,19 @@ class RealSenseCamera:
         cfg.enable_device(serial)
         cfg.enable_stream(rs.stream.depth, self.width, self.height, rs.format.z16, self.fps)
         cfg.enable_stream(rs.stream.infrared, 1, self.width, self.height, rs.format.y8, self.fps)
+        device = devices[serials.index(serial)]
+        usb = device.get_info(rs.camera_info.usb_type_descriptor) \
+            if device.supports(rs.camera_info.usb_type_descriptor) else ""
         try:
             profile = pipe.start(cfg)
         except RuntimeError as exc:
+            hint = ""
+            if usb.startswith("2"):  # a USB 2 link offers few modes: the usual cause, worth saying
+                hint = f"; the camera is on a USB {usb} link: plug it into a USB 3 port with a USB 3 cable"
             raise StationError(f"realsense:{serial}: cannot stream depth + infrared at "
-                               f"{self.width}x{self.height} {self.fps} fps ({exc})") from None
+                               f"{self.width}x{self.height} {self.fps} fps ({exc}){hint}") from None
+        if usb:
+            self.device_info["usb_type"] = usb
         self._ir_index = 1
         self._playback = None
         depth_sensor = profile.get_device().first_depth_sensor()
