@@ -7,13 +7,12 @@ headless demos and the README picture.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import time
-from pathlib import Path
 from typing import TYPE_CHECKING
 
+from station.commands.shared import calibrations, write_stats
 from station.errors import StationError
 
 if TYPE_CHECKING:
@@ -109,18 +108,11 @@ def run_dashboard(plate_spec: str | None, camera_spec: str | None, config: Stati
     return 0
 
 
-def write_stats(path: str, values: dict) -> None:
-    """The --stats file: one JSON object (record and dashboard)."""
-    Path(path).write_text(json.dumps(values, indent=2, sort_keys=True) + "\n")
-    print(f"stats: {path}", flush=True)
-
-
 def run(args: argparse.Namespace) -> int:
-    from station.commands.record import _calibrations
     from station.config import load_config
 
     config = load_config(args.config)
-    plate_cal, camera_T = _calibrations(args, config)
+    plate_cal, camera_T = calibrations(args)
     return run_dashboard(args.plate, args.camera, config, subject_id=args.subject, drill_id=args.drill,
                          replay=args.replay, plate_calibration=plate_cal, camera_T=camera_T,
                          out_dir=args.out_dir, record=args.record, screenshot=args.screenshot,

@@ -9,15 +9,14 @@ import threading
 from types import FrameType
 from typing import TYPE_CHECKING
 
+from station.commands.shared import calibrations, write_stats
 from station.errors import StationError
 from station.results import RepResult
 from station.screening.drills import ARM_VARIATIONS, DRILLS, check_names, subject_posture
 
 if TYPE_CHECKING:
-    import numpy as np
 
-    from calibration.plate import PlateGains
-    from station.config import StationConfig
+    pass
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -61,20 +60,6 @@ def rep_line(rep: RepResult) -> str:
             f"drop {mm(rep.hip_drop_mm)}, ratio {ratio}, foot_pos {fp}  {verdict}")
 
 
-def _calibrations(args: argparse.Namespace, config: StationConfig
-                  ) -> tuple[PlateGains | None, np.ndarray | None]:
-    plate_cal = camera_T = None
-    if args.plate_cal:
-        from calibration.plate import PlateCalibration
-
-        plate_cal = PlateCalibration.from_file(args.plate_cal)
-    if args.camera_cal:
-        from calibration.camera import load_camera_T
-
-        camera_T = load_camera_T(args.camera_cal)
-    return plate_cal, camera_T
-
-
 def run(args: argparse.Namespace) -> int:
     from station.config import load_config
     from station.recording.writer import TrialWriter
@@ -94,7 +79,7 @@ def run(args: argparse.Namespace) -> int:
     # the output is checked before any device opens: a bad path costs nothing
     writer = TrialWriter(args.out, force=args.force, config=config, metadata=meta, frames=args.frames,
                          stills=args.stills)
-    plate_cal, camera_T = _calibrations(args, config)
+    plate_cal, camera_T = calibrations(args)
     from drivers.registry import open_sources
 
     # simulated sources act the drill out (a dowel on the back in a dowel drill); real ones ignore this
@@ -140,8 +125,6 @@ def run(args: argparse.Namespace) -> int:
     for warning in summary["warnings"]:
         print(f"warning: {warning}", file=sys.stderr)
     if args.stats:
-        from station.commands.dashboard import write_stats
-
         write_stats(args.stats, summary["delivery"])
     if summary.get("error"):
         raise StationError(summary["error"])
