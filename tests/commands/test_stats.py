@@ -35,7 +35,8 @@ def test_record_stats_agree_with_the_trial_file(tmp_path):
     trial = read_trial(out)
     assert stats["camera_frames_processed"] == len(trial.camera_index["frame_number"])
     assert stats["plate_samples"] == len(trial.plate) and stats["plate_samples_lost"] == 0
-    assert abs(stats["plate_samples"] / 1000.0 - 6.0) < 1.0  # 1 kHz for the 6 s asked
+    # 1 kHz all along: the trial's seconds include opening the camera (the plate streams meanwhile)
+    assert abs(stats["plate_samples"] / 1000.0 - stats["seconds"]) < 1.0 and stats["seconds"] >= 6.0
 
 
 def test_dashboard_stats_count_frames_samples_and_redraws(tmp_path):
