@@ -1,4 +1,10 @@
-"""Camera extrinsics from corner markers on the rendered empty plate, against the renderer's true pose."""
+"""Camera extrinsics from corner markers on the rendered empty plate, against the renderer's true pose.
+
+Two depth models: the station's own renderer (depth-domain noise correlated over ~2 px, a 1 px invalid
+ring at the discs) and tests/support/depth_noise.py, a D455-like model of another shape (disparity-domain
+noise in 8-15 px blobs, half of it fixed over frames, 1/32 px quantisation, foreground fattening and
+flying pixels at the plate's edges and the markers' rims), so the calibration is not tuned to one of them.
+"""
 
 import numpy as np
 import pytest
@@ -12,6 +18,7 @@ render = pytest.importorskip("drivers.sim.render")
 pytest.importorskip("station.markers.detect")
 from drivers.sim.pose import Pose  # noqa: E402
 from station.markers.detect import detect_markers  # noqa: E402
+from tests.support.depth_noise import D455Depth, d455_frames, scene_depth  # noqa: E402
 
 MARKER_R = 0.0095
 
@@ -49,6 +56,26 @@ def _frames(T, cfg, corners_shown=CORNER_NAMES, n=4, seed=0):
     return frames
 
 
+def _other_frames(T, cfg, corners_shown=CORNER_NAMES, n=4, seed=0):
+    """The renderer's IR with the D455-like depth model's depth (tests/support/depth_noise.py)."""
+    centres = corner_centres(cfg, MARKER_R)
+    markers = {name: centres[CORNER_NAMES.index(name)] for name in corners_shown}
+    return d455_frames(T, cfg, markers, MARKER_R, n=n, seed=seed)
+
+
+def _errors(cal, T_true):
+    """Rotation error (deg), translation error (mm) and its component along the camera's viewing axis (mm)."""
+    dt = cal.T_plate_from_camera[:3, 3] - T_true[:3, 3]
+    return (_angle_deg(cal.T_plate_from_camera[:3, :3], T_true[:3, :3]), 1000 * float(np.linalg.norm(dt)),
+            1000 * float(dt @ T_true[:3, 2]))
+
+
+# the two perturbed cameras of test_pose_recovered_within_goals; for three corners, the one of
+# test_three_markers_meet_the_goal and its mirror image on the left
+POSES = {"right": (3.0, -4.0, 2.0, [0.04, -0.05, 0.03]), "left": (-2.5, 3.0, -1.5, [-0.03, 0.06, -0.04])}
+POSES_3 = {"right": (2.0, -2.0, 1.0, [0.02, -0.03, 0.02]), "left": (-2.0, 2.0, -1.0, [-0.02, 0.03, 0.02])}
+
+
 def _angle_deg(Ra, Rb):
     c = (np.trace(Ra.T @ Rb) - 1) / 2
     return float(np.degrees(np.arccos(np.clip(c, -1, 1))))
@@ -73,14 +100,16 @@ def test_pose_recovered_within_goals(side, perturb, artifacts_dir):
     assert max(cal.marker_error_mm.values()) < 5.0
 
 
-@pytest.mark.xfail(reason="3 corners only: translation 4.5-8.3 mm over noise seeds 0-2, both sides, 10 or 30 "
-                          "frames alike (a bias, not noise) vs the 5.0 mm goal; 4 corners: 3.0-3.5 mm",
-                   strict=False)
-def test_three_markers_meet_the_goal():
-    cfg, T_true = _perturbed_pose("right", 2.0, -2.0, 1.0, np.array([0.02, -0.03, 0.02]))
-    three = calibrate_camera(_frames(T_true, cfg, CORNER_NAMES[:3], n=10), cfg,  # the command default
-                             detect_markers,
+@pytest.mark.parametrize("side,seed", [("right", 0), ("right", 1), ("right", 2), ("left", 0), ("left", 1),
+                                       ("left", 2)])
+def test_three_markers_meet_the_goal(side, seed):
+    # was xfail: 4.5-8.3 mm over seeds 0-2 and both sides (the detector's disc centres lean toward the
+    # bright plate top, and the orthogonal plane fit read the along-ray noise as tilt); now 0.9-2.4 mm
+    cfg, T_true = _perturbed_pose(side, *POSES_3[side][:3], np.array(POSES_3[side][3]))
+    three = calibrate_camera(_frames(T_true, cfg, CORNER_NAMES[:3], n=10, seed=seed),  # the command default
+                             cfg, detect_markers,
                              marker_radius_m=MARKER_R)
+    print(f"3 corners, {side} seed {seed}: {_errors(three, T_true)}")
     assert _angle_deg(three.T_plate_from_camera[:3, :3], T_true[:3, :3]) <= 0.5
     assert 1000 * np.linalg.norm(three.T_plate_from_camera[:3, 3] - T_true[:3, 3]) <= 5.0
 
@@ -94,3 +123,66 @@ def test_three_markers_calibrate_two_are_refused():
     with pytest.raises(StationError, match=r"found 2 corner marker\(s\) .*need at least three"):
         two = _frames(T_true, cfg, ("front-left", "rear-right"), n=1)
         calibrate_camera(two, cfg, detect_markers, marker_radius_m=MARKER_R)
+
+
+@pytest.mark.parametrize("side", ["right", "left"])
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_pose_on_another_depth_model_within_goals(side, seed):
+    """Same cameras, a D455-like depth of another shape: within 0.5 deg and 5 mm, all four corners used.
+
+    Before the fix (orthogonal plane fit on points selected by their own noisy positions, the detector's
+    disc centres): 2.3-7.7 mm, up to 5.0 mm of it along the viewing axis; now 0.7-4.0 mm, |along| <= 2.2 mm.
+    """
+    cfg, T_true = _perturbed_pose(side, *POSES[side][:3], np.array(POSES[side][3]))
+    cal = calibrate_camera(_other_frames(T_true, cfg, seed=seed), cfg, detect_markers, side=side,
+                           marker_radius_m=MARKER_R)
+    rot, trans, along = _errors(cal, T_true)
+    print(f"D455-like {side} seed {seed}: {rot:.3f} deg, {trans:.2f} mm ({along:+.2f} along the view), "
+          f"residuals {cal.residuals()}")
+    assert rot <= 0.5 and trans <= 5.0
+    assert sorted(cal.corners_found) == sorted(CORNER_NAMES)
+    assert max(cal.marker_error_mm.values()) < 5.0
+
+
+@pytest.mark.parametrize("side", ["right", "left"])
+def test_three_markers_on_another_depth_model(side):
+    cfg, T_true = _perturbed_pose(side, *POSES_3[side][:3], np.array(POSES_3[side][3]))
+    worst = []
+    for seed in (0, 1):
+        cal = calibrate_camera(_other_frames(T_true, cfg, CORNER_NAMES[:3], n=10, seed=seed), cfg,
+                               detect_markers, side=side, marker_radius_m=MARKER_R)
+        worst.append(_errors(cal, T_true))
+    print(f"D455-like, 3 corners, {side}: {np.round(worst, 3).tolist()}")
+    assert max(w[0] for w in worst) <= 0.5 and max(w[1] for w in worst) <= 5.0
+
+
+def test_other_depth_model_has_another_shape():
+    """The test model is not the renderer's: its error is correlated over far more pixels, and background
+    pixels at the plate's far edge carry the plate top's depth (fattening) where the renderer has none."""
+    cfg, T = _perturbed_pose("right", *POSES["right"][:3], np.array(POSES["right"][3]))
+    centres = corner_centres(cfg, MARKER_R)
+    markers = dict(zip(CORNER_NAMES, centres, strict=True))
+    same_scene = D455Depth(plate_thickness_m=0.05, wall_distance_m=2.5)  # the renderer's defaults
+    sim = _frames(T, cfg, n=1)[0]
+    other = d455_frames(T, cfg, markers, MARKER_R, n=1, model=same_scene)[0]
+    z_true, _ = scene_depth(sim.intrinsics, T, (cfg.plate.size_x_m, cfg.plate.size_y_m), markers, MARKER_R,
+                            same_scene)
+    # pixels looking at the plate top or the floor: the same surfaces in both
+    intr = sim.intrinsics
+    v, u = np.mgrid[0:intr.height, 0:intr.width]
+    rays = np.stack([(u - intr.ppx) / intr.fx, (v - intr.ppy) / intr.fy, np.ones(u.shape)], -1)
+    z_plate = ((rays * z_true[..., None]) @ T[:3, :3].T + T[:3, 3])[..., 2]
+    flat = (np.abs(z_plate) < 1e-4) | (np.abs(z_plate + 0.05) < 1e-4)
+    stats = {}
+    for name, frame in (("sim", sim), ("other", other)):
+        z = frame.depth * frame.depth_scale_m
+        with np.errstate(divide="ignore"):
+            err_w = np.where((z > 0) & np.isfinite(z_true), 1 / z - 1 / z_true, np.nan)  # inverse depth, 1/m
+        a, b = err_w[:, :-6], err_w[:, 6:]  # horizontal lag of 6 px, both on the plate top or floor
+        ok = np.isfinite(a) & np.isfinite(b) & flat[:, :-6] & flat[:, 6:]
+        corr6 = float(np.corrcoef(a[ok], b[ok])[0, 1])
+        fattened = int(np.sum(err_w > 0.02))  # nearer than the surface hit by ~10 cm at 2.3 m: edge pixels
+        stats[name] = (round(corr6, 3), fattened)
+    print(stats)
+    assert stats["sim"][0] < 0.1 and stats["other"][0] > 0.35
+    assert stats["sim"][1] < 20 and stats["other"][1] > 100
