@@ -44,7 +44,7 @@ class Feet:
     foot_length_m: float
 
 
-def _rot(angle: np.ndarray, fwd: float | np.ndarray, lat: float | np.ndarray, up: float | np.ndarray
+def tilt(angle: np.ndarray, fwd: float | np.ndarray, lat: float | np.ndarray, up: float | np.ndarray
          ) -> np.ndarray:
     """Local (forward, lateral, up) in a segment tilted by `angle` -> plate-frame offset (N,3)."""
     s, c = np.sin(angle), np.cos(angle)
@@ -104,8 +104,8 @@ def head_capsule(centre: np.ndarray, thorax: np.ndarray, body: Body) -> tuple[tu
     """The head as the renderer draws it: a tapered capsule along the thorax, ((lower end, radius m),
     (upper end, radius m))."""
     H, r = body.height_m, body.r_head_m
-    return ((centre - _rot(thorax, 0.0, 0.0, 0.01 * H), r),
-            (centre + _rot(thorax, 0.0, 0.0, 0.03 * H), 0.9 * r))
+    return ((centre - tilt(thorax, 0.0, 0.0, 0.01 * H), r),
+            (centre + tilt(thorax, 0.0, 0.0, 0.03 * H), 0.9 * r))
 
 
 def _skull_contact(centre: np.ndarray, sacrum: np.ndarray, thorax: np.ndarray, body: Body) -> np.ndarray:
@@ -114,12 +114,12 @@ def _skull_contact(centre: np.ndarray, sacrum: np.ndarray, thorax: np.ndarray, b
     outline). The head is `head_capsule`; a convex hull of two spheres has its support point on one of
     them."""
     ends = head_capsule(centre, thorax, body)
-    post = -_rot(thorax, 1.0, 0.0, 0.0)
+    post = -tilt(thorax, 1.0, 0.0, 0.0)
     contact = centre + body.r_head_m * post
     for _ in range(3):  # the chord depends on the contact; converges to < 0.1 mm in three steps
         chord = _unit(contact - sacrum)
         post = np.stack([chord[..., 2], np.zeros_like(chord[..., 0]), -chord[..., 0]], axis=-1)
-        post = np.where(np.sum(post * _rot(thorax, 1.0, 0.0, 0.0), axis=-1, keepdims=True) > 0, -post, post)
+        post = np.where(np.sum(post * tilt(thorax, 1.0, 0.0, 0.0), axis=-1, keepdims=True) > 0, -post, post)
         cand = [c + rr * post for c, rr in ends]
         lo_wins = np.sum((cand[0] - cand[1]) * post, axis=-1, keepdims=True) >= 0
         contact = np.where(lo_wins, cand[0], cand[1])
@@ -153,27 +153,27 @@ def skeleton(body: Body, feet: Feet, dofs: Dofs, arms: str) -> Skeleton:
     thorax = pelvis + lumbar
     sk.angles.update(shank=shank, thigh=thigh, pelvis=pelvis, lumbar_seg=lumbar_seg, thorax=thorax)
     sk.p["ankle"] = ankle
-    knee = ankle + _rot(shank, 0.0, 0.0, body.shank_m)
-    hip = knee + _rot(thigh, 0.0, 0.0, body.thigh_m)
+    knee = ankle + tilt(shank, 0.0, 0.0, body.shank_m)
+    hip = knee + tilt(thigh, 0.0, 0.0, body.thigh_m)
     sk.p["knee"], sk.p["hip"] = knee, hip
-    l5s1 = hip + _rot(pelvis, body.pelvis_l5s1_fwd_m, 0.0, body.pelvis_l5s1_up_m)
-    t12 = l5s1 + _rot(lumbar_seg, 0.0, 0.0, body.lumbar_m)
-    c7 = t12 + _rot(thorax, 0.0, 0.0, body.thorax_m)
+    l5s1 = hip + tilt(pelvis, body.pelvis_l5s1_fwd_m, 0.0, body.pelvis_l5s1_up_m)
+    t12 = l5s1 + tilt(lumbar_seg, 0.0, 0.0, body.lumbar_m)
+    c7 = t12 + tilt(thorax, 0.0, 0.0, body.thorax_m)
     sk.p.update(l5s1=l5s1, t12=t12, c7=c7)
     b = body.back_depth_m
     head = thorax + dofs.neck
     sk.angles["head"] = head
-    sk.p["tragus"] = c7 + _rot(head, body.tragus_fwd_m, 0.0, body.tragus_up_m)
-    sk.p["head_centre"] = c7 + _rot(head, body.r_head_m - b, 0.0, body.tragus_up_m)
+    sk.p["tragus"] = c7 + tilt(head, body.tragus_fwd_m, 0.0, body.tragus_up_m)
+    sk.p["head_centre"] = c7 + tilt(head, body.r_head_m - b, 0.0, body.tragus_up_m)
     # posterior skin points on one straight "back line" when the spine is neutral
-    sk.p["sacrum"] = l5s1 + _rot(pelvis, -b, 0.0, -0.035 * body.height_m)
-    sk.p["upper_back"] = c7 + _rot(thorax, -b, 0.0, -0.4 * body.thorax_m)
+    sk.p["sacrum"] = l5s1 + tilt(pelvis, -b, 0.0, -0.035 * body.height_m)
+    sk.p["upper_back"] = c7 + tilt(thorax, -b, 0.0, -0.4 * body.thorax_m)
     sk.p["head_back"] = _skull_contact(sk.p["head_centre"], sk.p["sacrum"], thorax, body)
-    sk.p["pelvis_com"] = hip + _rot(pelvis, 0.005 * body.height_m, 0.0, 0.02 * body.height_m)
-    sk.p["lumbar_com"] = l5s1 + _rot(lumbar_seg, body.r_lumbar_m - b, 0.0,
+    sk.p["pelvis_com"] = hip + tilt(pelvis, 0.005 * body.height_m, 0.0, 0.02 * body.height_m)
+    sk.p["lumbar_com"] = l5s1 + tilt(lumbar_seg, body.r_lumbar_m - b, 0.0,
                                      (1 - COM_FRACTION["lumbar"]) * body.lumbar_m)
-    sk.p["thorax_com"] = t12 + _rot(thorax, body.r_thorax_m - b, 0.0, 0.5 * body.thorax_m)
-    post = -_rot(thorax, 1.0, 0.0, 0.0)
+    sk.p["thorax_com"] = t12 + tilt(thorax, body.r_thorax_m - b, 0.0, 0.5 * body.thorax_m)
+    post = -tilt(thorax, 1.0, 0.0, 0.0)
     sk.p["dowel_a"], sk.p["dowel_b"] = _dowel_line(sk.p["sacrum"], sk.p["upper_back"], sk.p["head_back"],
                                                    post)
     for s in (1, -1):
@@ -191,7 +191,7 @@ def _arm(sk: Skeleton, body: Body, s: int, arms: str, thorax: np.ndarray, pelvis
     """Shoulder, elbow, wrist, fingertip of one side for the drill's arm position."""
     k = body.height_m / 1.75
     c7, b = sk.p["c7"], body.back_depth_m
-    gh = c7 + _rot(thorax, body.shoulder_fwd_m, s * body.shoulder_half_width_m, -body.shoulder_down_m)
+    gh = c7 + tilt(thorax, body.shoulder_fwd_m, s * body.shoulder_half_width_m, -body.shoulder_down_m)
     l1, l2 = body.upper_arm_m, body.forearm_m
     down = np.array([0.0, 0.0, -1.0])
     if arms == "weights":
@@ -205,17 +205,17 @@ def _arm(sk: Skeleton, body: Body, s: int, arms: str, thorax: np.ndarray, pelvis
     else:
         if arms == "crossed":
             chest = 2 * body.r_thorax_m - b
-            wrist = c7 + _rot(thorax, chest + (0.02 if s > 0 else 0.06) * k, -s * 0.10 * k, -0.08 * k)
-            pole = _rot(thorax, 1.0, s * 0.4, -1.0)
+            wrist = c7 + tilt(thorax, chest + (0.02 if s > 0 else 0.06) * k, -s * 0.10 * k, -0.08 * k)
+            pole = tilt(thorax, 1.0, s * 0.4, -1.0)
         elif arms == "hips":
-            wrist = sk.p["hip"] + _rot(pelvis, 0.0, s * (body.hip_half_width_m + 0.09 * k), 0.10 * k)
-            pole = _rot(pelvis, -0.5, s * 1.0, 0.0)
+            wrist = sk.p["hip"] + tilt(pelvis, 0.0, s * (body.hip_half_width_m + 0.09 * k), 0.10 * k)
+            pole = tilt(pelvis, -0.5, s * 1.0, 0.0)
         elif arms == "hands_low_back":
-            wrist = sk.p["l5s1"] + _rot(pelvis, -b - 0.05 * k, s * 0.08 * k, 0.02 * k)
-            pole = _rot(pelvis, -0.6, s * 1.0, 0.0)
+            wrist = sk.p["l5s1"] + tilt(pelvis, -b - 0.05 * k, s * 0.08 * k, 0.02 * k)
+            pole = tilt(pelvis, -0.6, s * 1.0, 0.0)
         elif arms == "fingertips_ears":
-            wrist = sk.p["tragus"] + _rot(thorax, -0.03 * k, s * 0.12 * k, -0.17 * k)
-            pole = _rot(thorax, 0.0, s * 1.0, -0.3)
+            wrist = sk.p["tragus"] + tilt(thorax, -0.03 * k, s * 0.12 * k, -0.17 * k)
+            pole = tilt(thorax, 0.0, s * 1.0, -0.3)
         elif arms in DOWEL_GRIPS:
             # one hand behind the neck, the other at the low back, both on the dowel
             a, bb = sk.p["dowel_a"], sk.p["dowel_b"]
@@ -223,13 +223,13 @@ def _arm(sk: Skeleton, body: Body, s: int, arms: str, thorax: np.ndarray, pelvis
             high = s == DOWEL_GRIPS[arms]
             level = c7 if high else sk.p["l5s1"]
             grip = a + np.sum((level - a) * u, axis=-1, keepdims=True) * u
-            wrist = grip + _rot(thorax, -0.04 * k, s * 0.05 * k, 0.0)
-            pole = _rot(thorax, -0.3, s * 1.0, 0.5 if high else -0.5)
+            wrist = grip + tilt(thorax, -0.04 * k, s * 0.05 * k, 0.0)
+            pole = tilt(thorax, -0.3, s * 1.0, 0.5 if high else -0.5)
         else:
             raise ValueError(f"arms={arms!r}: expected one of {ARM_OPTIONS}")
         elbow, wrist = _elbow(gh, wrist, l1, l2, pole)
         if arms == "fingertips_ears":
-            tip = wrist + _unit(sk.p["tragus"] + _rot(thorax, 0.0, s * 0.08 * k, 0.0) - wrist) * body.hand_m
+            tip = wrist + _unit(sk.p["tragus"] + tilt(thorax, 0.0, s * 0.08 * k, 0.0) - wrist) * body.hand_m
         else:
             tip = wrist + _unit(wrist - elbow) * body.hand_m
     sk.side["shoulder", s], sk.side["elbow", s], sk.side["wrist", s], sk.side["fingertip", s] = (

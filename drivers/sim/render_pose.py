@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from drivers.sim.anthropometry import Body
-from drivers.sim.kinematics import DOWEL_GRIPS, DOWEL_RADIUS_M, Skeleton, _rot, head_capsule
+from drivers.sim.kinematics import DOWEL_GRIPS, DOWEL_RADIUS_M, Skeleton, head_capsule, tilt
 from drivers.sim.pose import Capsule
 
 
@@ -17,7 +17,7 @@ def capsules_for(body: Body, sk: Skeleton, arms: str, load_kg: float) -> list[Ca
     H, b = body.height_m, body.back_depth_m
 
     def local(angle: str, fwd: float, lat: float, up: float) -> np.ndarray:
-        return _rot(ang[angle], fwd, lat, up)[0]
+        return tilt(ang[angle], fwd, lat, up)[0]
 
     caps: list[Capsule] = []
     for s in (1, -1):
