@@ -2,7 +2,8 @@
 
 TrialRunner (runner) is the one live path: sources -> one clock, one frame (steps) -> the core ->
 documents (documents) for each consumer in its list: the trial file and LSL (consumers), the live view
-the dashboard peeks at (live). The camera-to-plate sync check runs at its end (sync_check).
+the dashboard peeks at (live). The camera-to-plate sync check runs at its end (sync_check); what
+reached the station and what it processed is counted in delivery (`--stats`).
 """
 
 from station.lazy import lazy_exports

@@ -28,6 +28,7 @@ from station.errors import StationError
 from station.results import RepResult
 from station.streams import MARKER_NAMES, ForceBlock, MarkerBlock
 from station.trial.consumers import RepCallback
+from station.trial.delivery import FrameNumbers, delivery_stats
 from station.trial.documents import (
     Calibration,
     FrameData,
@@ -100,9 +101,7 @@ class TrialRunner:
         self._dead: set[str] = set()
         self._counts = {"plate_samples": 0, "plate_lost": 0, "camera_frames": 0, "camera_dropped": 0}
         self._last_seq: int | None = None
-        self._last_frame: int | None = None
-        self._first_frame: tuple[int, int] | None = None  # (frame number, host ns) of the first frame
-        self._last_frame_host_ns = 0
+        self._frame_numbers = FrameNumbers()
         self._stop_reason = "stopped"
         self._summary: dict | None = None
         self.reps: list[RepResult] = []
@@ -197,38 +196,11 @@ class TrialRunner:
         return out
 
     def delivery(self) -> dict:
-        """What reached the station and what it processed (`record` / `dashboard --stats`).
-
-        camera_frames_expected: the span of frame numbers the runner saw (what the camera sent once it
-        streamed) = processed + dropped; delivered: frames the driver received from the device (it may
-        hold a few the runner never read at stop, or discard some when the station falls behind:
-        overflowed); processed: frames the runner measured; dropped: frame-number gaps in those (lost
-        before the station had them); camera_received_pct: processed / expected; camera_fps_delivered:
-        processed frames per second between the first and the last one's arrival. plate_samples /
-        plate_samples_lost: samples and sequence-number gaps. Frozen at stop (summary["delivery"]).
-        """
+        """What reached the station and what it processed (station.trial.delivery; `--stats`), frozen at
+        stop (summary["delivery"])."""
         if self._summary is not None:
             return dict(self._summary["delivery"])
-        c = self._counts
-        camera: dict = {}
-        if self.camera is not None:
-            try:
-                camera = dict(self.camera.stats())
-            except Exception:  # a dead camera: what the runner counted
-                camera = {}
-        delivered = int(camera.get("frames", c["camera_frames"]))
-        expected, span_s = 0, 0.0
-        if self._first_frame is not None:
-            expected = self._last_frame - self._first_frame[0] + 1
-            span_s = (self._last_frame_host_ns - self._first_frame[1]) / 1e9
-        return {"seconds": self.elapsed_s(), "plate_samples": c["plate_samples"],
-                "plate_samples_lost": c["plate_lost"],
-                "camera_fps_nominal": getattr(self.camera, "fps", None),
-                "camera_frames_expected": expected, "camera_frames_delivered": delivered,
-                "camera_frames_processed": c["camera_frames"], "camera_frames_dropped": c["camera_dropped"],
-                "camera_frames_overflowed": int(camera.get("overflows", 0)),
-                "camera_fps_delivered": (c["camera_frames"] - 1) / span_s if span_s > 0 else 0.0,
-                "camera_received_pct": 100.0 * c["camera_frames"] / expected if expected else 0.0}
+        return delivery_stats(self._counts, self._frame_numbers, self.camera, self.elapsed_s())
 
     def __enter__(self) -> TrialRunner:
         self.start()
@@ -347,11 +319,7 @@ class TrialRunner:
         self.core.push_force(ForceBlock(t_s=t_s, cells_n=cells))
 
     def _on_frame(self, frame: CameraFrame) -> None:
-        dropped = 0 if self._last_frame is None else max(0, frame.frame_number - self._last_frame - 1)
-        self._last_frame = frame.frame_number
-        if self._first_frame is None:
-            self._first_frame = (frame.frame_number, frame.t_host_ns)
-        self._last_frame_host_ns = frame.t_host_ns
+        dropped = self._frame_numbers.arrived(frame.frame_number, frame.t_host_ns)
         self._counts["camera_frames"] += 1
         self._counts["camera_dropped"] += dropped
         host_ns = int(self.camera_clock.host_ns(np.array([frame.t_device_ms / 1000.0]),

@@ -1,0 +1,57 @@
+"""What reached the station from its sources and what it processed: the figures of `--stats`.
+
+camera_frames_expected: the span of frame numbers the runner saw (what the camera sent once it
+streamed) = processed + dropped; delivered: frames the driver received from the device (it may hold a
+few the runner never read at stop, or discard some when the station falls behind: overflowed);
+processed: frames the runner measured; dropped: frame-number gaps in those (lost before the station had
+them); camera_received_pct: processed / expected; camera_fps_delivered: processed frames per second
+between the first and the last one's arrival. plate_samples / plate_samples_lost: samples and
+sequence-number gaps.
+"""
+
+from __future__ import annotations
+
+from drivers.samples import CameraSource
+
+
+class FrameNumbers:
+    """Camera frame numbers as they arrive: the gaps between them and the span they cover."""
+
+    def __init__(self) -> None:
+        self.first: tuple[int, int] | None = None  # (frame number, host ns) of the first frame
+        self.last: tuple[int, int] | None = None
+
+    def arrived(self, frame_number: int, t_host_ns: int) -> int:
+        """Record a frame; returns how many frame numbers were skipped just before it."""
+        dropped = 0 if self.last is None else max(0, frame_number - self.last[0] - 1)
+        if self.first is None:
+            self.first = (frame_number, t_host_ns)
+        self.last = (frame_number, t_host_ns)
+        return dropped
+
+    @property
+    def expected(self) -> int:
+        return 0 if self.first is None or self.last is None else self.last[0] - self.first[0] + 1
+
+    @property
+    def span_s(self) -> float:
+        return 0.0 if self.first is None or self.last is None else (self.last[1] - self.first[1]) / 1e9
+
+
+def delivery_stats(counts: dict, frames: FrameNumbers, camera: CameraSource | None, elapsed_s: float) -> dict:
+    """The --stats figures from the runner's counts, its frame numbers and the camera driver's counters."""
+    driver: dict = {}
+    if camera is not None:
+        try:
+            driver = dict(camera.stats())
+        except Exception:  # a dead camera: what the runner counted
+            driver = {}
+    processed, expected, span_s = counts["camera_frames"], frames.expected, frames.span_s
+    return {"seconds": elapsed_s, "plate_samples": counts["plate_samples"],
+            "plate_samples_lost": counts["plate_lost"], "camera_fps_nominal": getattr(camera, "fps", None),
+            "camera_frames_expected": expected,
+            "camera_frames_delivered": int(driver.get("frames", processed)),
+            "camera_frames_processed": processed, "camera_frames_dropped": counts["camera_dropped"],
+            "camera_frames_overflowed": int(driver.get("overflows", 0)),
+            "camera_fps_delivered": (processed - 1) / span_s if span_s > 0 else 0.0,
+            "camera_received_pct": 100.0 * processed / expected if expected else 0.0}
