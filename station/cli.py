@@ -22,6 +22,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "dashboard": ("station.commands.dashboard", "the live pyqtgraph dashboard"),
     "screen": ("station.commands.screen", "run a screening protocol with the progression gate"),
     "report": ("station.commands.report", "write the clinician's report (HTML/PDF)"),
+    "archive": ("station.commands.archive", "the subject archive: `archive scan FOLDER` indexes trials"),
+    "subjects": ("station.commands.subjects", "subjects in the archive, with the gate stage reached"),
+    "history": ("station.commands.history", "one subject's visits and trends (text, JSON, HTML/PDF)"),
+    "reanalyze": ("station.commands.reanalyze", "run the core again over archived trials (pool or Dask)"),
 }
 
 

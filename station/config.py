@@ -134,6 +134,20 @@ class DashboardConfig:
 
 
 @dataclass
+class ArchiveConfig:
+    """Where the subject archive lives (station.archive). Empty = the defaults described there.
+
+    `url`: SQLAlchemy URL (sqlite:///path or postgresql+psycopg://user@host/db); `$HINGE_ARCHIVE_URL` and
+    `--db` override it. `data_root`: the folder trial paths are stored relative to (a shared folder for
+    several stations; `$HINGE_DATA_ROOT` overrides). `station_id`: written on every row (default: host name).
+    """
+
+    url: str = ""
+    data_root: str = ""
+    station_id: str = ""
+
+
+@dataclass
 class StationConfig:
     plate: PlateConfig = field(default_factory=PlateConfig)
     feet: FeetConfig = field(default_factory=FeetConfig)
@@ -142,11 +156,16 @@ class StationConfig:
     gate: GateConfig = field(default_factory=GateConfig)
     c3d: C3DConfig = field(default_factory=C3DConfig)
     dashboard: DashboardConfig = field(default_factory=DashboardConfig)
+    archive: ArchiveConfig = field(default_factory=ArchiveConfig)
     calibration_dir: str = "calibration-data"
     source_path: str | None = None  # the TOML this came from, if any
 
     def to_dict(self) -> dict:
-        return dataclasses.asdict(self)
+        """Everything that shapes a measurement (stored in each trial). Not [archive]: where the index
+        lives is not part of a trial, and its URL may hold a password."""
+        out = dataclasses.asdict(self)
+        out.pop("archive")
+        return out
 
 
 def _apply(section_obj: object, values: dict, where: str) -> None:

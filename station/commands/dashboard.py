@@ -34,6 +34,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
                                             "UNCALIBRATED)")
     parser.add_argument("--camera-cal", help="camera calibration file (T_plate_from_camera)")
     parser.add_argument("--config", help="station TOML")
+    parser.add_argument("--db", metavar="URL", help="archive recordings are indexed in (default: "
+                        "$HINGE_ARCHIVE_URL, [archive] url, else hinge-archive.sqlite in the data root)")
     parser.add_argument("--out-dir", default="recordings", help="folder for recordings (default recordings/)")
     parser.add_argument("--replay", help="open a recorded trial (.h5) instead of live devices")
     parser.add_argument("--record", action="store_true", help="start recording at once (nominal gains if "
@@ -50,7 +52,7 @@ def run_dashboard(plate_spec: str | None, camera_spec: str | None, config: Stati
                   subject_id: str = "S01", drill_id: str = "bw_rdl", replay: str | None = None,
                   plate_calibration: PlateGains | None = None, camera_T: np.ndarray | None = None,
                   out_dir: str = "recordings", record: bool = False, screenshot: str | None = None,
-                  seconds: float = 10.0, stats: str | None = None) -> int:
+                  seconds: float = 10.0, stats: str | None = None, archive_db: str | None = None) -> int:
     """Open the dashboard (blocks until the window closes, or `seconds` with `screenshot` or `stats`)."""
     from PySide6 import QtCore, QtWidgets
 
@@ -72,7 +74,8 @@ def run_dashboard(plate_spec: str | None, camera_spec: str | None, config: Stati
             plate_spec = camera_spec = "sim:hinge"
         controller = LiveController(plate_spec, camera_spec, config, out_dir=out_dir,
                                     plate_calibration=plate_calibration, camera_T=camera_T,
-                                    subject=subject_posture(drill_id, None, None))
+                                    subject=subject_posture(drill_id, None, None),
+                                    archive_db=archive_db)
     window = MainWindow(config, controller, ask_calibration=not timed and not record,
                         subject_id=subject_id, drill_id=drill_id)
     if controller is not None:
@@ -116,4 +119,4 @@ def run(args: argparse.Namespace) -> int:
     return run_dashboard(args.plate, args.camera, config, subject_id=args.subject, drill_id=args.drill,
                          replay=args.replay, plate_calibration=plate_cal, camera_T=camera_T,
                          out_dir=args.out_dir, record=args.record, screenshot=args.screenshot,
-                         seconds=args.seconds, stats=args.stats)
+                         seconds=args.seconds, stats=args.stats, archive_db=args.db)

@@ -7,16 +7,11 @@ import signal
 import sys
 import threading
 from types import FrameType
-from typing import TYPE_CHECKING
 
 from station.commands.shared import calibrations, write_stats
 from station.errors import StationError
 from station.results import RepResult
 from station.screening.drills import ARM_VARIATIONS, DRILLS, check_names, subject_posture
-
-if TYPE_CHECKING:
-
-    pass
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -45,6 +40,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
                              "the report then draws a stick figure)")
     parser.add_argument("--lsl", action="store_true", help="stream force, CoP, hip and reps over LSL")
     parser.add_argument("--force", action="store_true", help="overwrite an existing output file")
+    parser.add_argument("--db", metavar="URL", help="archive the trial is indexed in when it ends (default: "
+                        "$HINGE_ARCHIVE_URL, [archive] url, else hinge-archive.sqlite in the data root)")
     parser.add_argument("--out", required=True, help="trial file to write (.h5)")
     parser.set_defaults(func=run)
 
@@ -126,6 +123,10 @@ def run(args: argparse.Namespace) -> int:
         print(f"warning: {warning}", file=sys.stderr)
     if args.stats:
         write_stats(args.stats, summary["delivery"])
+    if summary.get("file") and getattr(args, "index", True):
+        from station.archive.station_archive import index_new_file
+
+        print(index_new_file(summary["file"], config, args.db), flush=True)
     if summary.get("error"):
         raise StationError(summary["error"])
     return 0

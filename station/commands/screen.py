@@ -49,6 +49,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out-dir", type=Path, default=Path("recordings"))
     parser.add_argument("--config", help="station TOML")
     parser.add_argument("--json", action="store_true", help="print the gate decision as JSON")
+    parser.add_argument("--db", metavar="URL", help="archive the session is indexed in (default: "
+                        "$HINGE_ARCHIVE_URL, [archive] url, else hinge-archive.sqlite in the data root)")
     parser.set_defaults(func=run)
 
 
@@ -105,14 +107,16 @@ def _record_live(args: argparse.Namespace) -> Path:
     args.out_dir.mkdir(parents=True, exist_ok=True)
     out = args.out_dir / f"{args.subject}_{args.drill}_{time.strftime('%Y%m%d-%H%M%S')}.h5"
     argv = ["--plate", args.plate, "--camera", args.camera, "--subject", args.subject, "--drill", args.drill,
-            "--out", str(out)]
+            "--out", str(out)]  # not indexed alone: the session indexes it with its set information
     for flag, value in (("--arms", args.arms), ("--load-kg", args.load_kg), ("--duration", args.seconds),
                         ("--config", args.config)):
         if value is not None:
             argv += [flag, str(value)]
     parser = argparse.ArgumentParser(prog="hinge-station screen")
     record.configure(parser)
-    if record.run(parser.parse_args(argv)) != 0:
+    record_args = parser.parse_args(argv)
+    record_args.index = False
+    if record.run(record_args) != 0:
         raise StationError(f"{out}: the live set did not record")
     return out
 
@@ -161,4 +165,7 @@ def run(args: argparse.Namespace) -> int:
     save_session(session, path)
     _print_decision(decision, args.json)
     print(f"session: {path}")
+    from station.archive.station_archive import index_new_file
+
+    print(index_new_file(path, config, args.db), file=sys.stderr if args.json else sys.stdout)
     return EXIT_NOT_STARTED if trial.status == "refused" else 0

@@ -48,8 +48,9 @@ class LiveController:
     def __init__(self, plate_spec: str | None, camera_spec: str | None, config: StationConfig, *,
                  out_dir: str | Path = "recordings", plate_calibration: PlateGains | None = None,
                  camera_T: np.ndarray | None = None, opener: SourceOpener | None = None,
-                 subject: dict | None = None) -> None:
-        """subject: what a simulated subject does (registry.open_sources), e.g. the drill's dowel."""
+                 subject: dict | None = None, archive_db: str | None = None) -> None:
+        """subject: what a simulated subject does (registry.open_sources), e.g. the drill's dowel.
+        archive_db: the archive each finished recording is indexed in (None: the station's default)."""
         if not plate_spec and not camera_spec:
             raise StationError("the dashboard needs --plate and/or --camera")
         self.plate_spec, self.camera_spec, self.config = plate_spec, camera_spec, config
@@ -58,6 +59,8 @@ class LiveController:
         self.opener = opener or functools.partial(open_sources, subject=subject)
         self.runner = None
         self.recording_path: Path | None = None
+        self.archive_db = archive_db
+        self.archive_note: str | None = None  # the last recording's "indexed" / "not indexed" line
         self.last_summary: dict | None = None
         self.error: str | None = None
         self._lock = threading.Lock()
@@ -134,6 +137,11 @@ class LiveController:
             return None
         summary = runner.stop(reason)
         self.last_summary = summary
+        if summary.get("file"):
+            from station.archive.station_archive import index_new_file
+
+            self.archive_note = index_new_file(summary["file"], self.config, self.archive_db)
+            summary["archive"] = self.archive_note
         return summary
 
     def _restart(self, path: Path | None, metadata: dict) -> None:

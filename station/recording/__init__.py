@@ -6,7 +6,8 @@ from station.lazy import lazy_exports
 
 _EXPORTS = {
     "TrialWriter": "writer", "RecordedTrial": "reader", "read_trial": "reader",
-    "check_trial_file": "reader", "read_trial_stills": "reader", "Still": "stills",
+    "check_trial_file": "reader", "read_trial_stills": "reader",
+    "TrialSummary": "reader", "read_trial_summary": "reader", "Still": "stills",
     "SCHEMA_VERSION": "format", "FORMAT_NAME": "format",
 }
 __all__ = sorted(_EXPORTS)

@@ -171,6 +171,43 @@ def read_trial(path: str | os.PathLike) -> RecordedTrial:
     return trial
 
 
+@dataclass
+class TrialSummary:
+    """What an index needs from a trial, read without its raw streams (attributes and the rep rows)."""
+
+    path: Path
+    metadata: dict
+    reps: list[RepResult]
+    complete: bool
+    duration_s: float
+    calibration: dict  # status, plate, clocks, files (the JSON parts; no arrays)
+    config_json: str
+
+
+def read_trial_summary(path: str | os.PathLike) -> TrialSummary:
+    """Metadata, reps and calibration of a trial; raw streams are not read (fast enough to index 1,000s)."""
+    p = Path(path)
+    with _open(p) as f:
+        check_trial_file(f, p)
+        metadata = {k: _attr(f, k) for k in f.attrs if not k.endswith("_json")}
+        metadata.update(_json_attr(f, "metadata_json"))
+        complete = bool(_attr(f, "complete", False))
+        rep_rows = f["reps/json" if complete else "reps/live_json"][:]
+        try:
+            reps = [RepResult.from_json(json.loads(raw.rstrip(b"\0").decode())) for raw in rep_rows]
+        except (ValueError, TypeError, KeyError) as exc:
+            raise StationError(f"{p}: /reps rows are not valid rep JSON ({exc})") from None
+        t = f["force/t_s"]
+        mt = f["markers/t_s"]
+        ends = [float(d[d.shape[0] - 1]) for d in (t, mt) if d.shape[0]]
+        cal = f["calibration"]
+        calibration = {"status": _attr(cal, "status", "unknown"), "plate": _json_attr(cal, "plate_json"),
+                       "clocks": _json_attr(cal, "clocks_json"), "files": _json_attr(cal, "files_json")}
+        return TrialSummary(path=p, metadata=metadata, reps=reps, complete=complete,
+                            duration_s=max(ends) if ends else 0.0, calibration=calibration,
+                            config_json=_attr(f, "station_config_json") or "")
+
+
 def read_trial_stills(path: str | os.PathLike) -> list | None:
     """Only the optional /stills of a trial file (a list of recording.stills.Still; None without it)."""
     with _open(Path(path)) as f:

@@ -19,6 +19,7 @@ import resource
 import shutil
 import sys
 import time
+import uuid
 
 import h5py
 import numpy as np
@@ -61,6 +62,9 @@ class TrialWriter:
         self.path = check_output_path(path, force)
         self.config = config or StationConfig()
         self.metadata = dict(metadata or {})
+        # the trial's identity wherever the file is copied or moved (the archive's key; random, so two
+        # stations recording at the same moment can never collide)
+        self.metadata.setdefault("trial_uid", uuid.uuid4().hex)
         self.flush_period_s = float(flush_period_s)
         self.frames_mode = frames
         self.failed: StationError | None = None

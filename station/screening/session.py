@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+import uuid
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -110,6 +111,8 @@ class Session:
     station_version: str = __version__
     schema_version: int = SESSION_SCHEMA_VERSION
     notes: list[str] = field(default_factory=list)  # load-time notes (never saved): shown marked in reports
+    # the session's identity in the archive (random: stations cannot collide); older files have none
+    session_uid: str = field(default_factory=lambda: uuid.uuid4().hex)
 
     def next_trial_id(self) -> str:
         return f"T{len(self.trials) + 1}"
@@ -123,7 +126,7 @@ class Session:
     def to_json(self) -> dict:
         """{session_schema_version, station_version, subject_id, date, prescribed_load_kg, trials[], gate}."""
         return {"session_schema_version": SESSION_SCHEMA_VERSION, "station_version": self.station_version,
-                "subject_id": self.subject_id, "date": self.date,
+                "session_uid": self.session_uid, "subject_id": self.subject_id, "date": self.date,
                 "prescribed_load_kg": self.prescribed_load_kg,
                 "trials": [t.to_json() for t in self.trials], "gate": self.gate}
 
@@ -160,7 +163,8 @@ def session_from_json(data: object, where: str, lenient: bool = False) -> Sessio
     session = Session(subject_id=str(data["subject_id"]), date=str(data.get("date", "")), trials=trials,
                       prescribed_load_kg=data.get("prescribed_load_kg"), gate=data.get("gate"),
                       station_version=str(data.get("station_version", "?")),
-                      schema_version=version if isinstance(version, int) else -1)
+                      schema_version=version if isinstance(version, int) else -1,
+                      session_uid=str(data.get("session_uid") or ""))
     session.notes = notes
     return session
 
