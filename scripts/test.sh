@@ -1,9 +1,19 @@
 #!/usr/bin/env bash
-# One command: set up, then run the whole test suite (Qt offscreen, no hardware).
+# One command: set up, then run the whole test suite (Qt offscreen, no hardware). The archive tests run
+# on SQLite and on a real PostgreSQL, re-analysis on a real Dask scheduler: started here when the caller
+# (.ci/run) has not, stopped at the end.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/setup.sh
+[ -n "${HINGE_SETUP_DONE:-}" ] || bash scripts/setup.sh  # .ci/run has just done it
 export QT_QPA_PLATFORM=offscreen
 .venv/bin/ruff check .
 .venv/bin/lint-imports --no-cache  # layers point down (pyproject.toml [tool.importlinter])
-exec .venv/bin/python -m pytest -q -n auto --dist loadfile "$@"
+if [ -z "${HINGE_TEST_PG_URL:-}" ]; then
+  if services=$(bash scripts/services.sh start); then
+    eval "$services"
+    trap 'bash scripts/services.sh stop' EXIT
+  else
+    echo "test.sh: PostgreSQL/Dask not started: those archive tests will be skipped" >&2
+  fi
+fi
+.venv/bin/python -m pytest -q -n auto --dist loadfile "$@"

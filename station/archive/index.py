@@ -82,6 +82,18 @@ class Indexer:
 
     # --- files ---------------------------------------------------------------------------------------
     def index_trial_file(self, path: Path, set_info: SetInfo | None = None) -> str:
+        try:
+            return self._index_trial_file(path, set_info)
+        except sa.exc.IntegrityError:
+            # another scan or station indexed this file between our look and our insert: theirs stands
+            rel = stored_path(path, self.root)
+            with self.archive.engine.connect() as conn:
+                there = conn.execute(sa.select(t.trials.c.trial_uid).where(t.trials.c.file_path == rel)).first()
+            if there is None:
+                raise
+            return UNCHANGED
+
+    def _index_trial_file(self, path: Path, set_info: SetInfo | None) -> str:
         from station.recording.reader import read_trial_summary
 
         rel = stored_path(path, self.root)
@@ -100,6 +112,8 @@ class Indexer:
             uid = str(md.get("trial_uid") or derived_uid("trial-sha256", sha))
             moved = conn.execute(sa.select(t.trials.c.file_path, t.trials.c.missing)
                                  .where(t.trials.c.trial_uid == uid)).first()
+            if moved is not None and moved.file_path == rel:
+                return UNCHANGED  # another scan added it since we looked
             if moved is not None:  # the same trial under another name: a move, or a copy
                 old = resolve_stored(moved.file_path, self.root) if moved.file_path else None
                 if old is not None and old.exists():
@@ -216,9 +230,12 @@ class Indexer:
     def _ensure_subject(self, conn: Connection, subject: str) -> None:
         exists = conn.execute(sa.select(t.subjects.c.subject).where(t.subjects.c.subject == subject)).first()
         if exists is None:
-            with conn.begin_nested():  # another station may add the same subject at this moment
-                conn.execute(t.subjects.insert().values(subject=subject, created_at=now_utc(),
-                                                        station_id=self.station_id))
+            try:
+                with conn.begin_nested():  # another station may add the same subject at this moment
+                    conn.execute(t.subjects.insert().values(subject=subject, created_at=now_utc(),
+                                                            station_id=self.station_id))
+            except sa.exc.IntegrityError:
+                pass  # it did: the row is there, which is all this wanted
 
     def _add_analysis(self, conn: Connection, trial_uid: str, config: dict, software: str, kind: str,
                       reps: list[RepResult]) -> str:
@@ -303,7 +320,7 @@ def _one(result: ScanResult, rel: str, index) -> None:  # noqa: ANN001 (a thunk)
         result.note(index(), rel)
     except StationError as exc:
         result.errors.append({"path": rel, "error": str(exc)})
-    except (OSError, ValueError, KeyError) as exc:  # a corrupt file: name it, go on
+    except (OSError, ValueError, KeyError, RuntimeError) as exc:  # a corrupt file: name it, go on
         result.errors.append({"path": rel, "error": f"{rel}: unreadable ({type(exc).__name__}: {exc})"})
 
 

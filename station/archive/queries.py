@@ -44,19 +44,30 @@ class StageInfo:
 
 
 def stage_reached(conn: Connection, subject: str) -> StageInfo:
+    """Every stage a session's gate passed unlocks the next one (a session that ends judged on its bw
+    sets still passed its dowel stage); a session stopped for pain or refused unlocks nothing."""
+    blocked = {r.session_uid for r in conn.execute(
+        sa.select(t.trials.c.session_uid).where(
+            t.trials.c.subject == subject, t.trials.c.session_uid.isnot(None),
+            sa.or_(t.trials.c.status == "refused", t.trials.c.pain_at_rep.isnot(None))))}
     events: list[tuple[str, int, StageInfo]] = []
     decisions = conn.execute(
-        sa.select(t.gate_decisions.c.decided_at, t.gate_decisions.c.unlocked, t.gate_decisions.c.session_uid,
+        sa.select(t.gate_decisions.c.decided_at, t.gate_decisions.c.session_uid,
                   t.gate_decisions.c.decision_json, t.sessions.c.date)
         .join(t.sessions, t.sessions.c.session_uid == t.gate_decisions.c.session_uid)
-        .where(t.gate_decisions.c.subject == subject, t.gate_decisions.c.unlocked.isnot(None)))
+        .where(t.gate_decisions.c.subject == subject))
     for d in decisions:
-        evidence = json.loads(d.decision_json).get("evidence", [])
-        events.append((d.decided_at, 0, StageInfo(d.unlocked, "gate", d.date, d.session_uid, evidence)))
+        if d.session_uid in blocked:
+            continue
+        for stage in json.loads(d.decision_json).get("stages", []):
+            rank = _rank(stage.get("stage", ""))
+            if stage.get("passed") and 0 <= rank < len(STAGES) - 1:
+                events.append((f"{d.date}|{d.decided_at}", 0, StageInfo(
+                    STAGES[rank + 1], "gate", d.date, d.session_uid, stage.get("evidence", []))))
     overrides = conn.execute(sa.select(t.gate_overrides).where(t.gate_overrides.c.subject == subject))
     for o in overrides.mappings():
-        events.append((o["decided_at"], 1, StageInfo(o["to_stage"], "override", o["decided_at"][:10],
-                                                     reason=o["reason"])))
+        events.append((f"{o['decided_at'][:10]}|{o['decided_at']}", 1, StageInfo(
+            o["to_stage"], "override", o["decided_at"][:10], reason=o["reason"])))
     current = StageInfo("dowel_hinge", "start")
     for _, _, info in sorted(events, key=lambda e: (e[0], e[1])):
         if info.source == "override" or _rank(info.stage) > _rank(current.stage) or current.source == "start":

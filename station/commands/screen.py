@@ -25,7 +25,8 @@ EXIT_NOT_STARTED = 3
 
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--subject", required=True, help="subject id (no names: use a study code)")
-    parser.add_argument("--drill", required=True, choices=list(DRILLS))
+    parser.add_argument("--drill", choices=list(DRILLS),
+                        help="the set's drill (default: the gate stage the archive says the subject reached)")
     parser.add_argument("--arms", choices=list(ARM_VARIATIONS), help="bodyweight RDL arm position")
     parser.add_argument("--implement", choices=list(IMPLEMENTS), help="weighted RDL implement")
     parser.add_argument("--load-kg", type=float, help="load of this set (kg)")
@@ -51,6 +52,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print the gate decision as JSON")
     parser.add_argument("--db", metavar="URL", help="archive the session is indexed in (default: "
                         "$HINGE_ARCHIVE_URL, [archive] url, else hinge-archive.sqlite in the data root)")
+    parser.add_argument("--override-reason", metavar="TEXT",
+                        help="start a gated drill beyond the stage the archive says was reached; the "
+                             "reason is stored with the operator's name")
+    parser.add_argument("--operator", help="who runs the session (default: the login name)")
     parser.set_defaults(func=run)
 
 
@@ -131,8 +136,43 @@ def _print_decision(decision, as_json: bool) -> None:
         print(f"  rests on: {evidence_words(decision.evidence)}")
 
 
+def _stage_from_archive(args: argparse.Namespace, config) -> None:
+    """Start where the archive says the subject got to (with its evidence); going beyond needs a reason."""
+    import getpass
+
+    from station.archive.decisions import archived_stage, record_override
+    from station.archive.location import station_id
+    from station.archive.queries import STAGES
+    from station.archive.station_archive import open_station_archive
+
+    def say(line: str) -> None:
+        print(line, file=sys.stderr if args.json else sys.stdout)  # --json: stdout is the decision only
+
+    try:
+        archive = open_station_archive(args.db, config)
+    except StationError as exc:
+        args.drill = args.drill or "dowel_hinge"
+        say(f"stage not checked against the archive ({exc}): {args.drill} on the operator's word")
+        return
+    try:
+        info = archived_stage(archive, args.subject)
+        say(f"archive: {args.subject}: {info.words()}")
+        args.drill = args.drill or info.stage
+        if args.drill in STAGES and STAGES.index(args.drill) > STAGES.index(info.stage):
+            if not args.override_reason:
+                raise StationError(f"--drill {args.drill}: {args.subject} has reached {info.stage} in the "
+                                   f"archive; to start beyond it give --override-reason \"...\" (stored)")
+            operator = args.operator or getpass.getuser()
+            record_override(archive, args.subject, info.stage, args.drill, args.override_reason, operator,
+                            station_id(config))
+            say(f"override stored: {info.stage} -> {args.drill} by {operator}: {args.override_reason}")
+    finally:
+        archive.dispose()
+
+
 def run(args: argparse.Namespace) -> int:
     config = load_config(args.config)
+    _stage_from_archive(args, config)
     check_setup(args.drill, args.arms, args.implement, args.load_kg)
     session, path = _open_session(args)
     screening = _answers(args)

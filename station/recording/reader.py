@@ -79,11 +79,11 @@ def _open(path: Path) -> h5py.File:
         raise StationError(f"{path}: no such trial file")
     try:
         return h5py.File(path, "r")
-    except OSError:
+    except (OSError, RuntimeError):  # HDF5 raises RuntimeError for some damaged superblocks
         pass
     try:  # still being written by a live recording (SWMR): follow it read-only
         return h5py.File(path, "r", swmr=True)
-    except OSError as exc:
+    except (OSError, RuntimeError) as exc:
         raise StationError(f"{path}: not a readable HDF5 trial file ({exc})") from None
 
 

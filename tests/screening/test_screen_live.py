@@ -12,6 +12,8 @@ def test_live_set_is_recorded_scored_and_gated(tmp_path):
     truth = VirtualSubject("hinge").truth.reps[0]  # the subject sim:hinge plays
     res = run_cli("screen", "--subject", "S9", "--drill", "bw_rdl", "--arms", "arms_crossed",
                   "--answers", "no,no,no,no", "--plate", "sim:hinge", "--camera", "sim:hinge",
+                  "--override-reason", "dowel hinge passed on paper",
+                  "--db", f"sqlite:///{tmp_path / 'a.sqlite'}",
                   "--seconds", f"{truth.t_end + 1.5:.1f}", "--config", str(config),
                   "--out-dir", str(tmp_path), "--json", timeout=150)
     assert res.returncode == 0, res.stderr[-2000:]

@@ -21,7 +21,7 @@ HIP_BACK_TOL_MM = 15.0  # marker noise 3 mm + 6 Hz filtering + the core's stated
 
 def _screen(session, *args):
     r = run_cli("screen", "--subject", "S-SIM", "--answers", "no,no,no,no", "--session", str(session),
-                "--seed", "3", *args)
+                "--seed", "3", "--db", f"sqlite:///{session.parent / 'archive.sqlite'}", *args)
     assert r.returncode == 0, r.stdout + r.stderr
     return r
 
@@ -94,7 +94,7 @@ def test_squat_pattern_blocks_the_dowel_gate(tmp_path, artifacts_dir):
 def test_pain_during_a_set_stops_it_and_blocks_progression(tmp_path):
     session_path = tmp_path / "pain.json"
     _screen(session_path, "--drill", "bw_rdl", "--arms", "arms_crossed", "--sim", "hinge", "--reps", "10",
-            "--pain-at-rep", "4")
+            "--pain-at-rep", "4", "--override-reason", "dowel passed at the referring clinic")
     session = load_session(session_path)
     (stopped,) = session.trials
     truth = _truth("hinge", 10, arms="crossed")
