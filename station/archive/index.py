@@ -88,7 +88,8 @@ class Indexer:
             # another scan or station indexed this file between our look and our insert: theirs stands
             rel = stored_path(path, self.root)
             with self.archive.engine.connect() as conn:
-                there = conn.execute(sa.select(t.trials.c.trial_uid).where(t.trials.c.file_path == rel)).first()
+                query = sa.select(t.trials.c.trial_uid).where(t.trials.c.file_path == rel)
+                there = conn.execute(query).first()
             if there is None:
                 raise
             return UNCHANGED
