@@ -13,6 +13,7 @@ unplugged mid-session (banner, window keeps redrawing, the file keeps what arriv
 
 from __future__ import annotations
 
+import os
 import re
 import time
 from pathlib import Path
@@ -190,6 +191,16 @@ def test_squat_recording_with_plate_unplugged_then_replay(qtbot, tmp_path, artif
     assert trial.complete and trial.metadata["subject_id"] == "S07" and trial.metadata["drill"] == "bw_rdl"
     assert abs(trial.force.t_s[-1] - unplug_t) < 1.0  # kept everything up to the unplug
     assert trial.calibration["status"] == "calibrated" and "factory" in trial.calibration["plate"]["source"]
+    # the recording indexed itself in the archive (tests/conftest.py: a throwaway SQLite file per process)
+    assert controller.archive_note is not None and f"{path.name} indexed" in controller.archive_note
+    from station.archive.queries import history
+    from station.archive.store import open_archive
+
+    archive = open_archive(os.environ["HINGE_ARCHIVE_URL"], write=False)
+    visits = history(archive, "S07")["sessions"]
+    archive.dispose()
+    indexed = [tr for v in visits for tr in v["trials"] if tr["file"] and tr["file"].endswith(path.name)]
+    assert len(indexed) == 1 and indexed[0]["reps"] == len(trial.reps)
 
     window.open_replay(str(path))
     qtbot.waitUntil(lambda: window.replay is not None, timeout=30_000)
