@@ -80,8 +80,9 @@ class Contour:
 @dataclass
 class Rod:
     """A real dowel seen along the back: its centre line through two (s, w) points of the TrunkAxis (None
-    when unknown) and its diameter (m) measured on its free spans. read_around: its pixels were taken out
-    and the outline is the back's own (station.dowel.rod); otherwise only its free span was seen."""
+    when unknown; read around: the two ends of its outer edge as seen, moved one radius in) and its
+    diameter (m) measured on its free spans. read_around: its pixels were taken out and the outline is the
+    back's own (station.dowel.rod); otherwise only its free span was seen."""
 
     centre_sw: np.ndarray | None
     diameter_m: float
@@ -276,6 +277,10 @@ def posterior_contour(geom: DepthGeometry, depth_raw: np.ndarray, depth_scale_m:
         s_e, w_e = axis.to_axis(edge[:, 0], edge[:, 2])
         order = np.argsort(s_e)
         out.rod_outer_w_m = np.interp(s_c, s_e[order], w_e[order], left=np.nan, right=np.nan)
+        # its centre line: the outer edge's ends moved one radius into the back, square to the dowel
+        ends = np.stack([s_e[order], w_e[order]], axis=1)
+        along = (ends[1] - ends[0]) / max(float(np.linalg.norm(ends[1] - ends[0])), 1e-9)  # (+s: sorted)
+        rod.centre_sw = ends - 0.5 * rod.diameter_m * np.array([-along[1], along[0]])
     return out, n_subject, rod
 
 

@@ -30,6 +30,7 @@ class DowelFrame:
     contacts_xyz: dict[str, np.ndarray] = field(default_factory=dict)
     real_dowel: bool = False  # a real dowel on the back was seen (read around) or expected
     dowel_xyz: np.ndarray | None = None
+    on_dowel: str | None = None  # a contact hidden under the arm, read where the real dowel rests on it
     pixels: dict = field(default_factory=dict)
 
     def overlay(self, with_contour: bool = True) -> dict:

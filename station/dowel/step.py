@@ -3,8 +3,9 @@
 DowelStep wraps dowel.tracker.DowelTracker for a stream of camera frames (the runner turns each result
 into the core's DowelBlock and the live view's dict with dowel.frame; the trial file's /dowel rows are
 recording.rows.dowel_row). A dowel drill (drill name containing "dowel") has a
-real dowel on the back: the tracker expects it, reads the back under it (station.dowel.rod), and reports
-"not measured" with its reason when it is not found or a hand hides a region, never a made-up number.
+real dowel on the back: the tracker expects it, reads the back under it (station.dowel.rod), places a
+contact the holding arm hides when the dowel rests on it, and reports "not measured" with its reason when
+it is not found or a hand hides a region it cannot place, never a made-up number.
 
 Cost: DowelTracker.update takes 2-4.5 ms per 848x480 frame (bench/dowel.py), fine at 30 fps. When the
 worker falls behind (a frame already older than `behind_s` when it is processed) every other frame is

@@ -19,6 +19,11 @@ hidden by something in front of the back (arm, hand, load) gives gap_mm None wit
 from the part of it that shows the back's own outline (station.dowel.regions): an arm over the back beside
 the outline (hands on hips) is not the back, and neither hides it. A real dowel held on the back is found,
 taken out of the mask and the back read under it (station.dowel.rod); what covers the dowel covers the back.
+Where the arm holding it hides the sacrum or the upper back, the dowel itself can place that contact: a
+straight dowel pressed on the back rests on two of the three, so when it touches one seen contact and stands
+off the other (a rounded back lifts it off the sacrum), the hidden one is the other point it rests on, on the
+dowel's back-side edge (`_rests_on`; DowelFrame.on_dowel names it). Touching both seen contacts, it does not
+say how far in front of it the hidden one lies: not measured.
 """
 
 from __future__ import annotations
@@ -27,7 +32,7 @@ import numpy as np
 
 from drivers.samples import CameraFrame
 from station.config import StationConfig
-from station.dowel.contour import SLICE_M, Contour, DepthGeometry, TrunkAxis, median3, posterior_contour
+from station.dowel.contour import SLICE_M, Contour, DepthGeometry, Rod, TrunkAxis, median3, posterior_contour
 from station.dowel.frame import DowelFrame
 from station.dowel.regions import (
     back_slices,
@@ -51,6 +56,9 @@ UPPER_FIT = (0.22, 0.06)            # below the acromion: contour used for the u
 UPPER_BELOW_ACROMION = 0.14
 HEAD_WINDOW = (0.88, 1.12)
 HEAD_CLEAR_M = 0.03         # the skull's contact needs the outline seen this far either side of it
+ROD_TOUCH_M = 0.010         # a contact this close to a real dowel's back-side edge touches it ...
+ROD_TOUCH_PX = 3            # ... or this many pixels at the back's distance (outline, edge: ~1 px each)
+ROD_REACH_M = 0.05          # a real dowel is taken to reach this far past the ends of it that are seen
 FACING_EVERY_FRAMES = 15    # the facing direction does not change within a set: check twice a second
 FACING_MIN_M = 0.02        # foot centroid ahead of (or behind) the ankle marker by this decides facing
 
@@ -131,7 +139,7 @@ class DowelTracker:
         if n_subject < 200 or np.count_nonzero(np.isfinite(contour.w_m)) < 10:
             return DowelFrame(t, None, "no subject seen over the plate at the markers' place")
         if rod is not None and rod.read_around:
-            out = self._measure(t, geom, axis, contour, _marker(markers, "shoulder"))
+            out = self._measure(t, geom, axis, contour, _marker(markers, "shoulder"), rod)
             out.real_dowel = True
             if out.reason is not None and out.reason.startswith("head: hidden"):
                 # the grip's upper hand sits behind the neck: on the camera's side it covers the skull
@@ -146,14 +154,14 @@ class DowelTracker:
         return self._measure(t, geom, axis, contour, _marker(markers, "shoulder"))
 
     def _measure(self, t: float, geom: DepthGeometry, axis: TrunkAxis, contour: Contour,
-                 shoulder: np.ndarray | None) -> DowelFrame:
+                 shoulder: np.ndarray | None, rod: Rod | None = None) -> DowelFrame:
         L = axis.length_m
         w_all = median3(contour.w_m)
         trunk = (contour.s_m > 0) & (contour.s_m < 0.8 * L) & np.isfinite(w_all) & np.isfinite(contour.view_m)
         depth_m = sorted_quantile((contour.xyz[trunk] - geom.t) @ geom.R[:, 2], 0.5) if trunk.any() else 2.0
-        back = back_slices(contour.s_m, w_all, contour.view_m, trunk, SLICE_M,
-                           depth_m / geom.intrinsics.fx, contour.rod_cover_view_m, contour.rod_outer_w_m,
-                           contour.detached)
+        pixel_m = depth_m / geom.intrinsics.fx
+        back = back_slices(contour.s_m, w_all, contour.view_m, trunk, SLICE_M, pixel_m,
+                           contour.rod_cover_view_m, contour.rod_outer_w_m, contour.detached)
         pts = np.stack([contour.s_m, back.w_m], axis=1)
         s_acromion = 0.76 * L if shoulder is None else float(axis.to_axis(shoulder[0], shoulder[2])[0])
         windows = {"sacrum": (SACRUM_FIT[0] * L, SACRUM_FIT[1] * L),
@@ -161,25 +169,47 @@ class DowelTracker:
                    "head": (HEAD_WINDOW[0] * L, HEAD_WINDOW[1] * L)}
         levels = {"sacrum": SACRUM_ABOVE_HIP * L, "upper_back": s_acromion - UPPER_BELOW_ACROMION * L,
                   "head": None}
-        sel = {}
+        sel, why = {}, {}
         for region, window in windows.items():
-            sel[region], why = region_slices(contour.s_m, w_all, back, window, levels[region])
-            if why is not None:
-                return DowelFrame(t, None, f"{region}: {why}")
+            sel[region], why[region] = region_slices(contour.s_m, w_all, back, window, levels[region])
+        unseen = [r for r in windows if why[r] is not None]
+        rod_edge = _rod_back_edge(rod)
+        # one contact hidden under the arm along a real dowel: the dowel may tell where it is (below)
+        on_rod = unseen[0] if (len(unseen) == 1 and unseen[0] != "head" and rod_edge is not None) else None
+        if unseen and on_rod is None:
+            return DowelFrame(t, None, f"{unseen[0]}: {why[unseen[0]]}")
         # sacrum and upper back: on the local back line, at their level from the trochanter / acromion
-        p_s, d_s = line_fit(pts[sel["sacrum"]])
-        sacrum = _foot(p_s, d_s, np.zeros(2)) + SACRUM_ABOVE_HIP * L * d_s
-        p_u, d_u = line_fit(pts[sel["upper_back"]])
-        upper = _foot(p_u, d_u, np.array([s_acromion, 0.0])) - UPPER_BELOW_ACROMION * L * d_u
-        # head: the point of the skull furthest out of the back, seen square to the upper back
-        head = skull_back(pts[sel["head"]], d_u)
+        anchors = {"sacrum": (np.zeros(2), SACRUM_ABOVE_HIP * L),
+                   "upper_back": (np.array([s_acromion, 0.0]), -UPPER_BELOW_ACROMION * L)}
+        sw, d_u = {}, None
+        for region, (anchor, offset) in anchors.items():
+            if region != on_rod:
+                p0, d = line_fit(pts[sel[region]])
+                sw[region] = _foot(p0, d, anchor) + offset * d
+                d_u = d if region == "upper_back" else d_u
+        # head: the point of the skull furthest out of the back, seen square to the upper back; with the upper
+        # back hidden, square to the sacrum -> head chord (the dowel's direction in dowel_gaps)
+        if d_u is not None:
+            sw["head"] = skull_back(pts[sel["head"]], d_u)
+        else:
+            sw["head"] = skull_back(pts[sel["head"]], rod_edge[1])
+            for _ in range(2):
+                chord = sw["head"] - sw["sacrum"]
+                sw["head"] = skull_back(pts[sel["head"]], chord / np.linalg.norm(chord))
         # the skull's furthest point must be seen with the back's outline on both sides of it, not at the
         # edge of something covering the rest of the head (a hand behind the neck)
-        beside = np.abs(contour.s_m - head[0]) <= HEAD_CLEAR_M
+        beside = np.abs(contour.s_m - sw["head"][0]) <= HEAD_CLEAR_M
         if back.occluded[beside].any():
             return DowelFrame(t, None, "head: " + hidden_reason(back.nearer_m[beside],
                                                                 "next to its most posterior point"))
-        sw = {"sacrum": sacrum, "upper_back": upper, "head": head}
+        if on_rod is not None:
+            anchor, offset = anchors[on_rod]
+            touch_m = max(ROD_TOUCH_M, ROD_TOUCH_PX * pixel_m)
+            placed, why_not = _rests_on(rod_edge, sw, anchor, offset, touch_m)
+            if placed is None:
+                return DowelFrame(t, None, f"{on_rod}: {why[on_rod]}; {why_not}")
+            sw[on_rod] = placed
+        sacrum, upper = sw["sacrum"], sw["upper_back"]
         xz = {r: axis.to_xz(*v) for r, v in sw.items()}
         gaps_m, behind, end_a, end_b = dowel_gaps(xz["sacrum"], xz["upper_back"], xz["head"], axis.dorsal)
         gap_mm = {r: 1000.0 * g for r, g in gaps_m.items()}
@@ -188,9 +218,46 @@ class DowelTracker:
         contacts = {r: np.array([v[0], y_back, v[1]]) for r, v in xz.items()}
         dowel = np.array([[end_a[0], y_back, end_a[1]], [end_b[0], y_back, end_b[1]]])
         curve = _lumbar_curve_mm(pts, sacrum, upper)
-        out = DowelFrame(t, gap_mm, None, worst, gap_mm[worst], curve, contacts, dowel_xyz=dowel)
+        out = DowelFrame(t, gap_mm, None, worst, gap_mm[worst], curve, contacts, dowel_xyz=dowel,
+                         on_dowel=on_rod)
         out.pixels = _pixels(geom, contour, contacts, dowel, axis.dorsal)
         return out
+
+
+def _rod_back_edge(rod: Rod | None) -> tuple[np.ndarray, np.ndarray, tuple[float, float]] | None:
+    """A real dowel's edge on the back's side, (s, w) on the TrunkAxis: a point on it, its unit direction
+    (towards +s) and the span of s it was seen over; None without a dowel read around."""
+    if rod is None or not rod.read_around or rod.centre_sw is None:
+        return None
+    a, b = rod.centre_sw
+    d = (b - a) / max(float(np.linalg.norm(b - a)), 1e-9)
+    return a - 0.5 * rod.diameter_m * np.array([-d[1], d[0]]), d, (float(a[0]), float(b[0]))
+
+
+def _rests_on(edge: tuple[np.ndarray, np.ndarray, tuple[float, float]], seen: dict[str, np.ndarray],
+              anchor: np.ndarray, offset_m: float, touch_m: float) -> tuple[np.ndarray | None, str | None]:
+    """The (s, w) of a contact hidden under the arm, read on a real dowel's back-side edge, or None and why.
+
+    A straight dowel pressed on the back rests on two of its three contacts. When it touches one of the two
+    seen (within touch_m) and stands off the other, the second point it rests on is the hidden one: that
+    contact lies on the dowel, at its usual level (anchor's foot on the line + offset_m along it). When it
+    touches both, the hidden one lies somewhere in front of it (not seen how far); touching neither, it is
+    not pressed on the back. Only where the dowel reaches (its seen span, ROD_REACH_M beyond)."""
+    p0, d, (s_lo, s_hi) = edge
+    placed = _foot(p0, d, anchor) + offset_m * d
+    levels = [float(q[0]) for q in (*seen.values(), placed)]
+    if min(levels) < s_lo - ROD_REACH_M or max(levels) > s_hi + ROD_REACH_M:
+        return None, "the dowel is not seen along all of the back"
+    out_of_back = np.array([-d[1], d[0]])
+    stand_off = {r: float((p0 - q) @ out_of_back) for r, q in seen.items()}  # + the contact lies inside it
+    if min(stand_off.values()) < -touch_m:
+        return None, "the back's outline lies outside the dowel"
+    touching = [r for r, g in stand_off.items() if g <= touch_m]
+    if len(touching) == len(stand_off):
+        return None, f"the dowel lies on {' and '.join(touching)}"
+    if not touching:
+        return None, f"the dowel touches neither {' nor '.join(stand_off)}"
+    return placed, None
 
 
 def _foot(p0: np.ndarray, d: np.ndarray, q: np.ndarray) -> np.ndarray:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import numpy as np
 
 from drivers.sim.subject import VirtualSubject
+from station.config import StationConfig
 from station.recording.reader import read_trial
 from tests.conftest import run_cli
 
@@ -47,3 +48,24 @@ def test_a_dowel_drill_on_simulated_sources_is_measured_under_the_dowel(tmp_path
     assert rep.dowel_gap_mm is not None and abs(rep.dowel_gap_mm - max(truth.dowel_gap_mm.values())) <= 7.0
     assert "back_rounding" not in rep.faults and "back_arching" not in rep.faults
     assert trial.metadata["drill"] == "dowel_hinge"
+
+
+def test_a_rounded_back_under_the_dowel_is_flagged_on_simulated_sources(tmp_path):
+    """sim:rounding in the dowel drill: near the bottom the low arm (camera side) lies along the back and
+    hides the upper back. The dowel, lifted off the sacrum and resting on upper back and head, says where the
+    upper back is: every rounded rep is flagged back_rounding at the sacrum, as it is without a dowel (before,
+    the bottom went unmeasured and the reps passed on the 9-14 mm read going down and up)."""
+    out = tmp_path / "rounding.h5"
+    res = run_cli("record", "--plate", "sim:rounding", "--camera", "sim:rounding", "--subject", "S-DR",
+                  "--drill", "dowel_hinge", "--duration", "16", "--out", str(out), timeout=240)
+    assert res.returncode == 0, res.stderr
+    trial = read_trial(out)
+    truth = VirtualSubject("rounding", arms="dowel_left_high").truth.reps  # the coached grip, camera right
+    assert len(trial.reps) >= 2
+    threshold = StationConfig().thresholds.dowel_gap_max_mm
+    for rep, true_rep in zip(trial.reps, truth, strict=False):
+        assert abs(rep.t_end - true_rep.t_end) < 0.2
+        assert true_rep.dowel_gap_worst_mm > threshold + 20  # (the simulated rounding is clear, ~50 mm)
+        assert "back_rounding" in rep.faults and "back_arching" not in rep.faults, (rep.faults, rep.notes)
+        assert rep.notes["dowel_region"] == "sacrum"
+        assert abs(rep.dowel_gap_mm - true_rep.dowel_gap_worst_mm) <= 10.0, (rep.dowel_gap_mm, true_rep)

@@ -12,7 +12,7 @@ import pytest
 from drivers.samples import CameraFrame
 from drivers.sim.pose import Pose
 from drivers.sim.render import Renderer
-from drivers.sim.subject import VirtualSubject
+from drivers.sim.subject import VirtualSubject, coached_arms
 from station.config import StationConfig
 from station.dowel.series import dowel_block, dowel_faults, rep_dowel_gaps
 from station.dowel.tracker import DowelTracker
@@ -274,3 +274,36 @@ def test_real_dowel_held_in_the_hands_measures_or_says_hidden(pattern, lumbar, s
     if side == "left" and pattern != "rounding":
         # the hand at the low back no longer stands in for the sacrum: every frame is measured
         assert len(measured) == 6
+
+
+@pytest.mark.parametrize("side", ["right", "left"])
+@pytest.mark.parametrize("pattern", ["rounding", "hinge", "arching"])
+def test_a_contact_hidden_under_the_arm_is_read_on_the_dowel_resting_on_it(pattern, side):
+    """The coached grip (low hand on the camera's side), frames over the whole rep: near the bottom the low
+    arm lies along the back and hides the upper back. A straight dowel pressed on the back rests on two of
+    the three contacts: lifted off the sacrum and touching the head, it rests on the hidden upper back, which
+    is read there (the rounded back measured, not "hidden"). Lying on sacrum and head (good hinge, arched
+    back) it does not say how far in front of it the upper back is: not measured, never a rounding."""
+    cfg = config_for(side)
+    subject = VirtualSubject(pattern, reps=1, fidget=False, arms=coached_arms("dowel", cfg), config=cfg,
+                             seed=1)
+    renderer = Renderer(config=cfg, seed=1)
+    tracker = DowelTracker(cfg, holding_dowel=True)
+    rep = subject.truth.reps[0]
+    threshold = cfg.thresholds.dowel_gap_max_mm
+    results = []
+    for i, t in enumerate(np.linspace(rep.t_start, rep.t_end, 12)):
+        d = tracker.update(frame_at(renderer, subject, t, i), markers_at(subject, t), t)
+        truth = true_gaps_mm(subject, t)
+        results.append((t, d, truth))
+        if d.gap_mm is None:
+            assert d.reason.split(":")[0] in REGIONS and "hidden" in d.reason, d.reason
+        elif d.on_dowel is not None:  # read on the dowel: within 10 mm (7 mm at most over these cases)
+            assert d.on_dowel in ("upper_back", "sacrum") and d.real_dowel
+            assert max(abs(d.gap_mm[r] - truth[r]) for r in REGIONS) <= 10.0, (t, d.gap_mm, truth, d.on_dowel)
+    if pattern == "rounding":
+        bottom = [d for _, d, truth in results if truth["sacrum"] > 2 * threshold]
+        assert bottom and all(d.gap_mm is not None and d.gap_mm["sacrum"] > threshold for d in bottom)
+        assert any(d.on_dowel == "upper_back" for d in bottom)
+    else:
+        assert all(d.gap_mm is None or d.gap_mm["sacrum"] <= threshold for _, d, _ in results)
