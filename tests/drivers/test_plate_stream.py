@@ -41,10 +41,12 @@ def assert_counts_match_truth(emu: PlateEmulator, got: PlateChunk, seq0: int = 0
 
 
 @pytest.mark.slow
-def test_60_s_at_1_khz_through_pyserial_loses_nothing():
+def test_20_s_at_1_khz_through_pyserial_loses_nothing():
+    """20 s is 20,000 samples through the real pty and pyserial; the minute-long figure in the README is
+    bench/plate.py's (pty_1khz_long), and the soak runs for an hour."""
     emu = PlateEmulator(quiet_standing_loads(), rate_hz=1000, drift_ppm=40, seed=1)
     with started_plate(emu) as plate:
-        chunks = read_for(plate, 60.0)
+        chunks = read_for(plate, 20.0)
         sent_before = emu.truth()["samples_sent"]
         chunks += read_for(plate, 0.3)  # everything sent until then has had time to arrive
         stats = plate.stats()
@@ -52,7 +54,7 @@ def test_60_s_at_1_khz_through_pyserial_loses_nothing():
     counters = ("lost", "crc_errors", "overflow_samples", "disconnects")
     assert [stats[c] for c in counters] == [0, 0, 0, 0]
     assert np.all(np.diff(got.seq) == 1) and got.seq[-1] >= sent_before - 1
-    assert len(got) >= 59_500  # pyserial flushes what the pty held before it opened: a few ms at most
+    assert len(got) >= 19_800  # pyserial flushes what the pty held before it opened: a few ms at most
     assert np.allclose(np.diff(got.t_device_s), 1e-3, atol=1e-9)
     assert np.all(np.diff(got.t_host_ns) >= 0)
     # samples per host second, fitted over all arrivals: batching and scheduling jitter average out
