@@ -147,8 +147,8 @@ class Indexer:
                 values.update(_set_values(set_info))
             conn.execute(t.trials.insert().values(**values))
             software = str(md.get("software_version") or "?")
-            self._add_analysis(conn, uid, config_dict_from_json(summary.config_json), software,
-                               "recorded", summary.reps)
+            self.add_analysis(conn, uid, config_dict_from_json(summary.config_json), software,
+                              "recorded", summary.reps)
         return ADDED
 
     def index_session_file(self, path: Path, result: ScanResult | None = None) -> str:
@@ -238,8 +238,9 @@ class Indexer:
             except sa.exc.IntegrityError:
                 pass  # it did: the row is there, which is all this wanted
 
-    def _add_analysis(self, conn: Connection, trial_uid: str, config: dict, software: str, kind: str,
-                      reps: list[RepResult]) -> str:
+    def add_analysis(self, conn: Connection, trial_uid: str, config: dict, software: str, kind: str,
+                     reps: list[RepResult]) -> str:
+        """A new analyses row (version from config + software) and its reps; returns its analysis_uid."""
         version, chash = analysis_version(config, software)
         analysis_uid = new_uid()
         conn.execute(t.analyses.insert().values(
@@ -278,7 +279,7 @@ class Indexer:
                 calibration_json=json.dumps(trial.calibration) if trial.calibration else None,
                 missing=False, indexed_at=now_utc(), station_id=self.station_id, **_set_values(info)))
             if trial.analysis is not None:
-                self._add_analysis(conn, uid, {}, session.station_version, "recorded", trial.analysis.reps)
+                self.add_analysis(conn, uid, {}, session.station_version, "recorded", trial.analysis.reps)
 
 
 def _set_values(info: SetInfo) -> dict:

@@ -23,7 +23,7 @@ _NOT_ANALYSIS = ("source_path", "calibration_dir", "dashboard")
 
 
 def now_utc() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds")
+    return datetime.now(UTC).isoformat(timespec="microseconds")  # orders rows made in one second
 
 
 def new_uid() -> str:
