@@ -27,7 +27,8 @@ def run(args: argparse.Namespace) -> int:
 
     if args.out is not None and args.out.suffix.lower() not in (".html", ".pdf"):
         raise StationError(f"--out {args.out}: give a .html or .pdf file")
-    archive = open_station_archive(args.db, load_config(args.config), write=False)
+    config = load_config(args.config)
+    archive = open_station_archive(args.db, config, write=False)
     try:
         doc = history(archive, args.subject)
     finally:
@@ -37,7 +38,7 @@ def run(args: argparse.Namespace) -> int:
     if args.out is not None:
         from station.report.history import write_history
 
-        write_history(doc, args.out)
+        write_history(doc, args.out, config=config)
         print(f"history: {args.out}")
     if args.json:
         print(json.dumps(doc, indent=1))
