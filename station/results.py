@@ -5,15 +5,22 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field, fields
 
-FAULTS = (
+# Every fault a rep can have; a rep's `faults` list follows this order.
+ALL_FAULTS = (
     "squat_pattern",
     "toe_shift",
     "shallow",
     "back_rounding",
     "back_arching",
+    "neck_extension",
+    "incomplete_lockout",
+    "lean_back",
     "too_fast",
     "incomplete_tracking",
 )
+# the lockout and neck faults (issue 19), a group of their own in docs/metrics.md
+FORM_FAULTS = ("neck_extension", "incomplete_lockout", "lean_back")
+FAULTS = ALL_FAULTS  # station.screening.feedback has client words for every one (checked on import)
 
 # keys of one rep in `analyze --json`, in this order (issue contract)
 REP_METRIC_KEYS = (
@@ -29,6 +36,16 @@ REP_METRIC_KEYS = (
     "descent_s",
     "ascent_s",
 )
+# issue 19: lockout, neck, bottom hold and where form breaks (docs/metrics.md); after dowel_gap_mm in the JSON
+FORM_METRIC_KEYS = (
+    "lockout_trunk_deg",
+    "lockout_hip_back_mm",
+    "neck_extension_deg",
+    "bottom_hold_s",
+    "form_break_trunk_deg",
+)
+# every per-rep value, in the order `analyze --json`, the CSV and the summary's means list them
+REP_VALUE_KEYS = (*REP_METRIC_KEYS, "dowel_gap_mm", *FORM_METRIC_KEYS)
 
 
 def _clean(value: float | None) -> float | None:
@@ -58,7 +75,12 @@ class RepResult:
     heel_load_pct: float | None = None
     descent_s: float | None = None
     ascent_s: float | None = None
+    lockout_trunk_deg: float | None = None  # most upright trunk after the rep's end (- = behind vertical)
+    lockout_hip_back_mm: float | None = None  # hip behind its standing place at that instant
+    neck_extension_deg: float | None = None  # at the bottom, against the standing head carriage (+ = up)
+    bottom_hold_s: float | None = None  # time with the hip near its deepest point
     dowel_gap_mm: float | None = None
+    form_break_trunk_deg: float | None = None  # trunk angle when the dowel first lost a contact going down
     faults: list[str] = field(default_factory=list)
     notes: dict = field(default_factory=dict)  # e.g. {"hip_source": "trochanter", "missing": [...]}
 
@@ -69,9 +91,8 @@ class RepResult:
     def to_json(self) -> dict:
         out: dict = {"index": self.index, "t_start": self.t_start, "t_bottom": self.t_bottom,
                      "t_end": self.t_end}
-        for key in REP_METRIC_KEYS:
+        for key in REP_VALUE_KEYS:
             out[key] = _clean(getattr(self, key))
-        out["dowel_gap_mm"] = _clean(self.dowel_gap_mm)
         out["faults"] = list(self.faults)
         out["pass"] = self.passed
         if self.notes:

@@ -4,15 +4,22 @@ Each rep moves every joint angle from standing to its bottom value and back alon
 profile (smooth position, velocity and acceleration, so the forces derived from it are smooth), with
 a pause at the bottom and between reps. The centre of mass follows a target along the foot (people
 balance with the ankles), plus physiological sway.
+
+The lockout patterns change what happens after the ascent: `lean_back` overshoots into a lean-back
+(pelvis tipped back, low back arched) as the hips come through and returns to standing; in
+`incomplete_lockout` the ascent stops short, still a little hinged (weight a little forward, as when
+the hips never come through), and only stands up fully after the lockout second. `neck_extension` looks
+up at the bottom; `pause` holds the bottom for 1.3-1.7 s.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
-PATTERNS = ("hinge", "squat", "toe_shift", "shallow", "rounding", "arching")
+PATTERNS = ("hinge", "squat", "toe_shift", "shallow", "rounding", "arching",
+            "lean_back", "incomplete_lockout", "neck_extension", "pause")
 
 
 @dataclass(frozen=True)
@@ -37,10 +44,28 @@ BOTTOM = {
     # a rounded low back comes with the head dropping forward; an arched one with the chin up
     "rounding": Posture(knee_deg=18.0, pelvis_deg=42.0, lumbar_deg=25.0, com_foot_pos=0.43, neck_deg=15.0),
     "arching": Posture(knee_deg=18.0, pelvis_deg=66.0, lumbar_deg=-22.0, com_foot_pos=0.43, neck_deg=-18.0),
+    # looking up at a mirror ahead from the bottom: the head extended ~35 deg on the trunk
+    "neck_extension": Posture(knee_deg=18.0, pelvis_deg=54.0, lumbar_deg=0.0, com_foot_pos=0.43,
+                              neck_deg=-35.0),
 }
+for _name in ("lean_back", "incomplete_lockout", "pause"):
+    BOTTOM[_name] = BOTTOM["hinge"]
+# where the lockout patterns go after the ascent (scaled per rep): the lean-back's extreme, and the posture
+# an incomplete lockout stops in (trunk ~8 deg forward of standing, hips ~15 mm back: inside the 15% rule)
+LEAN_BACK = Posture(knee_deg=3.0, pelvis_deg=-9.0, lumbar_deg=-12.0, com_foot_pos=0.45)
+LEAN_BACK_S = (0.5, 0.15, 0.6)  # into the lean, held, back to standing
+LEAN_BACK_FROM = 0.75  # the lean starts when the ascent is this far through (after the rep's 15% end)
+SHORT_LOCKOUT = Posture(knee_deg=3.0, pelvis_deg=10.5, lumbar_deg=0.0, com_foot_pos=0.52)
+SHORT_LOCKOUT_RELEASE_S = (1.0, 0.6)  # stands up fully this long after the ascent, over this long
+PAUSE_HOLD_S = (1.3, 1.7)
 EXPECTED_FAULTS = {
     "hinge": [], "squat": ["squat_pattern"], "toe_shift": ["toe_shift"], "shallow": ["shallow"],
-    "rounding": ["back_rounding"], "arching": ["back_arching"],
+    # the arched back comes with the chin up, ~25 deg of neck extension against the trunk line
+    "rounding": ["back_rounding"], "arching": ["back_arching", "neck_extension"],
+    "lean_back": ["lean_back"], "incomplete_lockout": ["incomplete_lockout"],
+    # the extended head pushes into the dowel line and leaves the upper back off it (a real dowel does the
+    # same): the dowel's truth reads that as an upper-back gap, back_arching
+    "neck_extension": ["back_arching", "neck_extension"], "pause": [],
 }
 FIDGET_SCALE = 0.13            # of a hinge, hip moves ~20 mm
 FIDGET_HALF_S = 0.42
@@ -64,10 +89,17 @@ class Movement:
     ascent_s: float
     bottom: Posture
     is_rep: bool
+    top: Posture | None = None  # where the ascent ends (None: standing)
+    release_s: tuple[float, float] | None = None  # (start, duration): from `top` to standing
 
     @property
     def t_end_s(self) -> float:
         return self.t0_s + self.descent_s + self.hold_s + self.ascent_s
+
+    @property
+    def t_free_s(self) -> float:
+        """When the subject stands again (after the release of an incomplete lockout)."""
+        return self.t_end_s if self.release_s is None else sum(self.release_s)
 
     def profile(self, t_s: np.ndarray) -> np.ndarray:
         down = min_jerk((t_s - self.t0_s) / self.descent_s)
@@ -111,10 +143,18 @@ def build_timeline(pattern: str, *, reps: int, seed: int, standing_s: float, fid
             com_foot_pos=base.com_foot_pos + rng.uniform(-0.015, 0.015),
             neck_deg=base.neck_deg * depth,
         )
-        ex = Movement(t, tempo_s * rng.uniform(0.85, 1.15), rng.uniform(0.3, 0.6),
-                       tempo_s * rng.uniform(0.85, 1.1), bottom, True)
+        descent = tempo_s * rng.uniform(0.85, 1.15)  # drawn in this order: the same seed, the same trial
+        hold = rng.uniform(*PAUSE_HOLD_S) if pattern == "pause" else rng.uniform(0.3, 0.6)
+        ex = Movement(t, descent, hold, tempo_s * rng.uniform(0.85, 1.1), bottom, True)
+        if pattern == "incomplete_lockout":
+            ex = replace(ex, top=_scaled(SHORT_LOCKOUT, rng.uniform(0.95, 1.05)),
+                         release_s=(ex.t_end_s + SHORT_LOCKOUT_RELEASE_S[0], SHORT_LOCKOUT_RELEASE_S[1]))
         out.append(ex)
-        t = ex.t_end_s + rng.uniform(0.9, 1.3)
+        if pattern == "lean_back":
+            down, held, up = LEAN_BACK_S
+            t_lean = ex.t0_s + ex.descent_s + ex.hold_s + LEAN_BACK_FROM * ex.ascent_s
+            out.append(Movement(t_lean, down, held, up, _scaled(LEAN_BACK, rng.uniform(0.9, 1.1)), False))
+        t = max(ex.t_free_s, out[-1].t_end_s) + rng.uniform(0.9, 1.3)
         if fidget and fidget_ex is None and (i == 0 or reps == 1):
             fid_bottom = _scaled(BOTTOM["hinge"], FIDGET_SCALE)
             fid_bottom = Posture(fid_bottom.knee_deg, fid_bottom.pelvis_deg, 0.0,
@@ -156,14 +196,16 @@ def angle_tracks(tl: Timeline, t_s: np.ndarray) -> dict[str, np.ndarray]:
     tracks = {"knee": np.full_like(t_s, s.knee_deg), "pelvis": np.full_like(t_s, s.pelvis_deg),
               "lumbar": np.full_like(t_s, s.lumbar_deg), "com_foot_pos": np.full_like(t_s, s.com_foot_pos),
               "heel": np.zeros_like(t_s), "neck": np.full_like(t_s, s.neck_deg)}
+    fields = {"knee": "knee_deg", "pelvis": "pelvis_deg", "lumbar": "lumbar_deg",
+              "com_foot_pos": "com_foot_pos", "neck": "neck_deg"}
     for ex in tl.excursions:
-        prof = ex.profile(t_s)
-        b = ex.bottom
-        tracks["knee"] += (b.knee_deg - s.knee_deg) * prof
-        tracks["pelvis"] += (b.pelvis_deg - s.pelvis_deg) * prof
-        tracks["lumbar"] += (b.lumbar_deg - s.lumbar_deg) * prof
-        tracks["com_foot_pos"] += (b.com_foot_pos - s.com_foot_pos) * prof
-        tracks["neck"] += (b.neck_deg - s.neck_deg) * prof
+        down = min_jerk((t_s - ex.t0_s) / ex.descent_s)
+        up = min_jerk((t_s - ex.t0_s - ex.descent_s - ex.hold_s) / ex.ascent_s)
+        top = ex.top or s
+        released = 0.0 if ex.release_s is None else min_jerk((t_s - ex.release_s[0]) / ex.release_s[1])
+        for track, name in fields.items():
+            b, st, tp = getattr(ex.bottom, name), getattr(s, name), getattr(top, name)
+            tracks[track] += (b - st) * down - (b - tp) * up + (st - tp) * released
     if tl.heel_raise_t_s is not None:
         t0 = tl.heel_raise_t_s
         shift = Movement(t0 - 0.7, 0.6, 1.5, 0.6, s, False).profile(t_s)

@@ -190,14 +190,15 @@ class VirtualSubject:
             shoulder=g.markers["shoulder"], foot_pos=self._foot_pos_from(g.cop_xy_m[:, 0]),
             heel_load_frac=g.cells_n[:, rear].sum(axis=1) / fz_safe, lumbar_deg=np.degrees(g.dofs.lumbar),
             sacrum=sk.p["sacrum"], upper_back=sk.p["upper_back"], head_back=sk.p["head_back"],
-            posterior=posterior)
+            posterior=posterior, head=g.markers["head"])
         tl = self.timeline
         rep_ex = [ex for ex in tl.excursions if ex.is_rep]
         windows = [(ex.t0_s - 0.2, ex.t_end_s + 0.2, ex.t0_s + ex.descent_s + ex.hold_s / 2) for ex in rep_ex]
         reps = rep_truths(sig, windows, tl.standing_end_s, self.config.thresholds,
                           frame_dt_s=1.0 / self.config.camera.fps)
-        for r in reps:
+        for r, ex in zip(reps, rep_ex, strict=True):
             r._back_points = self.spine_back_points
+            r.scripted_hold_s = ex.hold_s
         fid = (tl.fidget.t0_s, tl.fidget.t_end_s) if tl.fidget is not None else None
         return TrialTruth(pattern=self.pattern, arms=self.arms, reps=reps, fidget_t_s=fid, hop_t_s=tl.hop_t_s,
                           heel_raise_t_s=tl.heel_raise_t_s, standing_end_s=tl.standing_end_s,

@@ -36,6 +36,13 @@ class RepTruth:
     ascent_s: float
     lumbar_flexion_deg: float                 # signed: + rounding, - arching (at the bottom)
     dowel_gap_mm: dict[str, float]            # each back point's gap from the dowel (dowel_gaps_m), held max
+    lockout_trunk_deg: float = float("nan")   # most upright trunk in the lockout window (- = behind vertical)
+    lockout_hip_back_mm: float = float("nan")  # hip behind its standing place at that instant
+    neck_extension_deg: float = float("nan")  # at the bottom, against the standing head carriage (+ = up)
+    bottom_hold_s: float = float("nan")       # time with the hip within the band of its deepest point
+    form_break_trunk_deg: float | None = None  # trunk when the dowel first lost a contact going down
+    standing_trunk_deg: float = float("nan")  # quiet standing trunk (the lockout faults' reference)
+    scripted_hold_s: float = float("nan")     # the pause the timeline scripted at the bottom
     faults: list[str] = field(default_factory=list)
     _back_points: object = field(default=None, repr=False, compare=False)
 
@@ -90,6 +97,7 @@ class Signals:
     upper_back: np.ndarray
     head_back: np.ndarray
     posterior: np.ndarray          # (N,3) unit vector pointing out of the back (thorax frame)
+    head: np.ndarray | None = None  # head (tragus) marker; None: no neck truth
 
 
 def knee_flexion_deg(hip: np.ndarray, knee: np.ndarray, ankle: np.ndarray) -> np.ndarray:
@@ -104,6 +112,49 @@ def trunk_inclination_deg(hip: np.ndarray, shoulder: np.ndarray) -> np.ndarray:
     """hip -> shoulder line against vertical, sagittal plane (forward lean +)."""
     d = shoulder - hip
     return np.degrees(np.arctan2(d[..., 0], d[..., 2]))
+
+
+def neck_extension_raw_deg(hip: np.ndarray, shoulder: np.ndarray, head: np.ndarray) -> np.ndarray:
+    """shoulder -> head line against the hip -> shoulder line, sagittal plane (head tilted back +)."""
+    return trunk_inclination_deg(hip, shoulder) - trunk_inclination_deg(shoulder, head)
+
+
+# the lockout window's early close (docs/metrics.md): the trunk steady over this trailing span, slope below
+LOCKOUT_STILL_S = 0.3
+LOCKOUT_STILL_DEG_S = 5.0
+
+
+def _lockout_close(t: np.ndarray, back: np.ndarray, trunk: np.ndarray, t_end: float, level: float,
+                   standing_trunk: float, th: Thresholds) -> float:
+    """End of the lockout window (metrics.md): lockout_window_s after the end, the next rep's start (hips
+    back past twice the 15% level), or the first instant the trunk has been steady for LOCKOUT_STILL_S
+    with its lowest angle so far not short of standing by more than the incomplete-lockout limit. The
+    slope over the trailing span is the chord slope (exact signals: no noise to fit through)."""
+    close = t_end + th.lockout_window_s
+    after = t > t_end
+    again = np.flatnonzero(after & (back >= 2.0 * level))
+    if again.size:
+        close = min(close, float(t[again[0]]))
+    dt = t[1] - t[0]
+    lag = int(round(LOCKOUT_STILL_S / dt))
+    idx = np.flatnonzero((t >= t_end + LOCKOUT_STILL_S) & (t < close))
+    if idx.size:
+        slope = (trunk[idx] - trunk[idx - lag]) / (lag * dt)
+        i_end = int(np.searchsorted(t, t_end))
+        lowest = np.minimum.accumulate(trunk[i_end:])[idx - i_end]
+        ok = (np.abs(slope) < LOCKOUT_STILL_DEG_S) & (lowest - standing_trunk <= th.lockout_incomplete_deg)
+        if np.any(ok):
+            close = float(t[idx[np.argmax(ok)]])
+    return close
+
+
+def _first_held(t: np.ndarray, over: np.ndarray, hold: int) -> int | None:
+    """Index of the first sample that starts `hold` samples in a row of `over`."""
+    if over.size < hold:
+        return None
+    from numpy.lib.stride_tricks import sliding_window_view
+    starts = np.flatnonzero(sliding_window_view(over, hold).all(axis=1))
+    return int(starts[0]) if starts.size else None
 
 
 def dowel_gaps_m(sacrum: np.ndarray, upper: np.ndarray, head: np.ndarray, posterior: np.ndarray
@@ -150,7 +201,9 @@ def _crossing(t: np.ndarray, b: np.ndarray, level: float, i_from: int, step: int
 
 def rep_truths(sig: Signals, windows: list[tuple[float, float, float]], standing_end_s: float,
                thresholds: Thresholds, frame_dt_s: float = 1 / 30) -> list[RepTruth]:
-    """Per rep: 15% rule on the hip's backward excursion, metrics at the bottom, faults per metrics.md.
+    """Per rep: 15% rule on the hip's backward excursion, metrics at the bottom, faults per metrics.md;
+    the lockout in the window after the end, the bottom hold, the neck against the standing head carriage
+    and the trunk angle where the dowel first loses a contact going down (docs/metrics.md).
 
     windows: (from, to, middle of the scripted hold) per rep. The hip holds still at the bottom (a
     pause plus sub-mm sway), so its single deepest sample is an arbitrary instant of the hold; the
@@ -158,6 +211,10 @@ def rep_truths(sig: Signals, windows: list[tuple[float, float, float]], standing
     t = sig.t_s
     quiet = t <= standing_end_s
     hip0 = sig.hip[quiet].mean(axis=0)
+    trunk = trunk_inclination_deg(sig.hip, sig.shoulder)
+    trunk0 = float(trunk[quiet].mean())
+    neck = None if sig.head is None else neck_extension_raw_deg(sig.hip, sig.shoulder, sig.head)
+    neck0 = None if neck is None else float(neck[quiet].mean())
     knee_all = knee_flexion_deg(sig.hip, sig.knee, sig.ankle)
     knee0 = float(knee_all[quiet].mean())
     fp0 = float(sig.foot_pos[quiet].mean())
@@ -180,6 +237,20 @@ def rep_truths(sig: Signals, windows: list[tuple[float, float, float]], standing
         fp_shift = float(sig.foot_pos[in_rep].max() - fp0)
         # dowel: per region, the largest gap held for >= dowel_hold_frames camera frames
         gap = {r: float(1000 * _held_max(gaps[in_rep, k], hold)) for k, r in enumerate(DOWEL_REGIONS)}
+        # lockout: the most upright trunk in the window after the end, the hip's place then
+        t_close = _lockout_close(t, back, trunk, t_end, level, trunk0, thresholds)
+        win = np.flatnonzero((t >= t_end) & (t <= t_close))
+        k_lock = int(win[np.argmin(trunk[win])])
+        # bottom hold: time in the rep within bottom_hold_band_frac of the hip's displacement at the bottom
+        # (its mean within 0.2 s of it: the hip sways a few mm over a long pause)
+        band = (1.0 - thresholds.bottom_hold_band_frac) * float(back[np.abs(t - t[i_b]) <= 0.2].mean())
+        hold_s = float(np.count_nonzero(back[in_rep] >= band) * (t[1] - t[0]))
+        # form break: the fault-relevant gap (sacrum when rounded, upper back when arched) over the limit
+        i_start, i_bottom = int(np.searchsorted(t, t_start)), int(np.searchsorted(t, t[i_b]))
+        worst_mm = 1000 * np.maximum(gaps[i_start:, 0], gaps[i_start:, 1])
+        k_break = _first_held(t, worst_mm > thresholds.dowel_gap_max_mm, hold)
+        form_break = None if k_break is None or i_start + k_break > i_bottom else \
+            float(trunk[i_start + k_break])
         rep = RepTruth(
             index=index, t_start=t_start, t_bottom=float(t[i_b]), t_end=t_end,
             hip_back_mm=float(hip_back), hip_drop_mm=float(hip_drop), hinge_ratio=float(ratio),
@@ -189,6 +260,9 @@ def rep_truths(sig: Signals, windows: list[tuple[float, float, float]], standing
             heel_load_pct=float(100 * sig.heel_load_frac[i_b]),
             descent_s=float(t[i_b] - t_start), ascent_s=float(t_end - t[i_b]),
             lumbar_flexion_deg=float(sig.lumbar_deg[i_b]), dowel_gap_mm=gap,
+            lockout_trunk_deg=float(trunk[k_lock]), lockout_hip_back_mm=float(1000 * back[k_lock]),
+            neck_extension_deg=float("nan") if neck is None else float(neck[i_b] - neck0),
+            bottom_hold_s=float(hold_s), form_break_trunk_deg=form_break, standing_trunk_deg=trunk0,
         )
         rep.faults = _faults(rep, thresholds)
         out.append(rep)
@@ -209,6 +283,12 @@ def _faults(rep: RepTruth, th: Thresholds) -> list[str]:
         faults.append("back_rounding")
     if rep.dowel_gap_mm["upper_back"] > th.dowel_gap_max_mm:
         faults.append("back_arching")
+    if rep.neck_extension_deg > th.neck_extension_max_deg:
+        faults.append("neck_extension")
+    if rep.lockout_trunk_deg - rep.standing_trunk_deg > th.lockout_incomplete_deg:
+        faults.append("incomplete_lockout")
+    if rep.standing_trunk_deg - rep.lockout_trunk_deg > th.lockout_lean_back_deg:
+        faults.append("lean_back")
     if min(rep.descent_s, rep.ascent_s) < th.tempo_min_s:
         faults.append("too_fast")
     return faults

@@ -1,9 +1,10 @@
 """The real-time core: calibrated force and marker blocks in, reps with metrics and faults out.
 
 HingeCore is the one implementation live trials, `analyze` and `replay` all run. Inside: centre of
-pressure and foot position (cop), the causal rep detector (reps), per-rep metrics (metrics) and the
-clinician's fault thresholds (faults), zero-lag filtering tolerant of gaps (filtering), the session
-summary (summary). Imports only the station's base and calibration-free numerics.
+pressure and foot position (cop), the causal rep detector (reps), per-rep metrics (metrics) with the
+lockout, neck, bottom hold and form break (form), the clinician's fault thresholds (faults), zero-lag
+filtering tolerant of gaps (filtering), the session summary (summary). Imports only the station's base
+and calibration-free numerics.
 """
 
 from station.lazy import lazy_exports

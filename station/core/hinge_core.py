@@ -4,6 +4,10 @@ One path for live and offline: `analyze` feeds recorded streams to this same cla
 numbers agree by construction. Each decision is taken at a data-determined point (a marker frame index,
 once force has arrived up to that frame's time), never at a chunk boundary.
 
+A rep is emitted once its lockout has been seen (station.core.form): with a shoulder marker, when the
+trunk is steady after the rep's end (typically 0.4-0.7 s after it) and at most `lockout_window_s` after
+it, so the verdict includes lean_back / incomplete_lockout and is never amended afterwards.
+
 The session-wide "reject excursions below 50% of the median amplitude" rule (metrics.md) cannot be
 known live. Live (`poll`) a rep is judged against the median of the reps so far including itself;
 `finish` re-applies the rule with the whole session's median and drops (with a warning) any rep that
@@ -20,6 +24,7 @@ import numpy as np
 from station.config import StationConfig
 from station.core import cop
 from station.core.buffers import ColumnBuffer
+from station.core.form import LOCKOUT_WAIT
 from station.core.metrics import Outcome, TrialData, measure_rep
 from station.core.reps import Excursion, RepDetector
 from station.core.summary import summarize
@@ -164,9 +169,11 @@ class HingeCore:
     def _attempt(self, exc: Excursion, j: int, last: bool) -> Outcome:
         t_j = float(self._markers.view[j, 0])
         gate = cop.force_gate_n(self.config, self._bw.at(t_j))
-        outcome = measure_rep(self._trial_data_upto(j), exc, j, self._prev_end_t, self.config, gate)
-        if outcome.status == "defer" and (last or t_j - float(self._markers.view[exc.detect_index, 0])
-                                          > DEFER_LIMIT_S):
+        outcome = measure_rep(self._trial_data_upto(j), exc, j, self._prev_end_t, self.config, gate,
+                              final=last)
+        # waiting for the rep's end is limited here; waiting for its lockout is bounded by the window itself
+        waiting_end = outcome.status == "defer" and outcome.reason != LOCKOUT_WAIT
+        if waiting_end and (last or t_j - float(self._markers.view[exc.detect_index, 0]) > DEFER_LIMIT_S):
             outcome = Outcome("reject", amplitude_m=outcome.amplitude_m, reason="did not return to standing")
         return outcome
 

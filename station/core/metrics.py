@@ -1,7 +1,9 @@
 """Per-rep metrics (metrics.md table) from a closed excursion and the data that has arrived.
 
 `measure_rep` is a pure function of the arrays it is given and of the frame index at which it is asked:
-the core calls it at a data-determined frame, so live and offline give the same numbers.
+the core calls it at a data-determined frame, so live and offline give the same numbers. A rep is
+measured once its lockout has been seen (station.core.form): with a shoulder marker that is up to
+`lockout_window_s` after its end, usually less (the window closes early once the trunk is steady).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from station.config import StationConfig
+from station.core import form
 from station.core.faults import judge
 from station.core.filtering import lowpass, nan_gap_spans
 from station.core.reps import Excursion
@@ -120,9 +123,38 @@ def _held_max(gap_mm: np.ndarray, hold: int) -> tuple[float, int]:
     return (float(held[k]) if np.isfinite(held[k]) else math.nan), k
 
 
+class _Filtered:
+    """Zero-lag filtered marker series over the rep's window frames [w0, w1), each computed once."""
+
+    def __init__(self, data: TrialData, t: np.ndarray, w0: int, w1: int, cutoff_hz: float,
+                 hip: np.ndarray) -> None:
+        self.data, self.t, self.w0, self.w1, self.cutoff_hz = data, t, w0, w1, cutoff_hz
+        self._cache: dict[str, np.ndarray | None] = {"hip": hip}
+
+    def get(self, name: str) -> np.ndarray | None:
+        if name not in self._cache:
+            pos = self.data.markers.get(name)
+            ok = pos is not None and np.any(np.isfinite(pos[self.w0:self.w1, 0]))
+            self._cache[name] = lowpass(self.t, pos[self.w0:self.w1], self.cutoff_hz,
+                                        bridge_max_s=BRIDGE_MAX_S) if ok else None
+        return self._cache[name]
+
+
+def _standing_mean(data: TrialData, name: str, exc: Excursion) -> np.ndarray:
+    """Mean raw position of a marker over the quiet standing the metrics refer to (NaN if not seen)."""
+    pos = data.markers.get(name)
+    if pos is None:
+        return np.full(3, np.nan)
+    pos = pos[exc.standing[0]:exc.standing[1]]
+    return np.nanmean(pos, axis=0) if np.any(np.isfinite(pos[:, 0])) else np.full(3, np.nan)
+
+
 def measure_rep(data: TrialData, exc: Excursion, j_now: int, prev_end_t: float, config: StationConfig,
-                gate_n: float) -> Outcome:
-    """Times, metrics and faults of one excursion, using marker frames up to j_now (inclusive)."""
+                gate_n: float, *, final: bool = False) -> Outcome:
+    """Times, metrics and faults of one excursion, using marker frames up to j_now (inclusive).
+
+    final: no frame after j_now will come (the input ended), so a lockout window still open is closed here.
+    """
     th = config.thresholds
     t_all = data.marker_t
     w0 = int(np.searchsorted(t_all, max(t_all[exc.entry_index] - PRE_WINDOW_S, prev_end_t)))
@@ -155,11 +187,28 @@ def measure_rep(data: TrialData, exc: Excursion, j_now: int, prev_end_t: float, 
     t_bottom = float(t[b])
     if t_end - t_start < th.rep_min_duration_s:
         return Outcome("reject", amplitude_m=amplitude, reason="shorter than the minimum duration")
+    after = t > t_end
+    if not final and "shoulder" in data.markers and t[-1] < t_end + form.LOCKOUT_STILL_S \
+            and not np.any(d[after] >= 0.75 * form.NEXT_REP_LEVELS * level):
+        # the lockout window cannot close yet (no early close within LOCKOUT_STILL_S of the end, no next rep
+        # begun): wait without filtering the rest (this runs on every frame while a rep waits)
+        return Outcome("defer", amplitude_m=amplitude, reason=form.LOCKOUT_WAIT)
+    filt = _Filtered(data, t, w0, w1, th.filter_cutoff_hz, hip)
+    shoulder = filt.get("shoulder")
+    standing_trunk = _finite(float(form.lean_deg(_standing_mean(data, "hip", exc),
+                                                 _standing_mean(data, "shoulder", exc))))
+    trunk = None if shoulder is None else form.lean_deg(hip, shoulder)
+    in_rep = (t >= t_start) & (t <= t_end)
+    t_close = None
+    if trunk is not None and np.any(np.isfinite(trunk[in_rep])):  # a trunk to judge: wait for its lockout
+        slow = lowpass(t, np.column_stack([trunk, d]), form.LOCKOUT_CUTOFF_HZ, bridge_max_s=BRIDGE_MAX_S)
+        t_close = form.lockout_close_s(t, slow[:, 1], slow[:, 0], t_end, level, standing_trunk, th, final)
+        if t_close is None:
+            return Outcome("defer", amplitude_m=amplitude, reason=form.LOCKOUT_WAIT)
 
     rep = RepResult(index=0, t_start=t_start, t_bottom=t_bottom, t_end=t_end,
                     descent_s=t_bottom - t_start, ascent_s=t_end - t_bottom)
     missing: list[str] = []
-    in_rep = (t >= t_start) & (t <= t_end)
     hip_ok = np.isfinite(hip[:, 0])
     hip_gaps = nan_gap_spans(t[in_rep], hip_ok[in_rep], th.tracking_gap_max_s)
     bottom_seen = not any(a <= t_bottom <= z for a, z in nan_gap_spans(t, hip_ok, th.tracking_gap_max_s))
@@ -172,31 +221,45 @@ def measure_rep(data: TrialData, exc: Excursion, j_now: int, prev_end_t: float, 
         if rep.hip_drop_mm is not None:
             # a hinge may not drop at all: floor the divisor at 1 mm so the ratio stays finite
             rep.hinge_ratio = rep.hip_back_mm / max(rep.hip_drop_mm, 1.0)
-    _kinematics(rep, data, t, hip, b, w0, w1, exc, config)
+        rep.bottom_hold_s = _finite(form.bottom_hold_s(t, d, b, t_start, t_end, th.bottom_hold_band_frac))
+    _kinematics(rep, data, filt, b, exc)
+    if trunk is not None and t_close is not None:
+        _lockout(rep, t, slow[:, 1], slow[:, 0], t_end, t_close, standing_trunk)
     _kinetics(rep, data, t_start, t_end, t_bottom, t_all[s0], t_all[max(s1 - 1, s0)], config, gate_n, missing)
     region_name = _dowel(rep, data, t_start, t_end, th.dowel_hold_frames)
+    if trunk is not None:
+        t_break = form.form_break_s(data.dowel_t, data.dowel_gap_mm, t_start, t_bottom, th)
+        if t_break is not None:
+            rep.form_break_trunk_deg = _finite(form.value_at(t, trunk, t_break, th.tracking_gap_max_s))
     if missing:
         rep.notes["missing"] = missing
-    rep.faults = judge(rep, th, incomplete=bool(missing), dowel_region=region_name)
+    rep.faults = judge(rep, th, incomplete=bool(missing), dowel_region=region_name,
+                       standing_trunk_deg=standing_trunk)
     return Outcome("rep", rep=rep, amplitude_m=amplitude)
 
 
-def _kinematics(rep: RepResult, data: TrialData, t: np.ndarray, hip: np.ndarray, b: int, w0: int, w1: int,
-                exc: Excursion, config: StationConfig) -> None:
-    cutoff = config.thresholds.filter_cutoff_hz
-    s0, s1 = exc.standing
+def _lockout(rep: RepResult, t: np.ndarray, d: np.ndarray, trunk: np.ndarray, t_end: float, t_close: float,
+             standing_trunk: float | None) -> None:
+    if t_close - t_end < form.LOCKOUT_STILL_S:
+        rep.notes["lockout"] = "not measured: the input ends before the lockout"
+        return
+    found = form.lockout(t, d, trunk, t_end, t_close)
+    if found is None:
+        rep.notes["lockout"] = "not measured: trunk not seen after the rep"
+        return
+    rep.lockout_trunk_deg, rep.lockout_hip_back_mm = _finite(found[0]), _finite(found[1])
+    if standing_trunk is None:
+        rep.notes["lockout"] = "not judged: no quiet standing with the shoulder marker to compare with"
+    else:
+        rep.notes["standing_trunk_deg"] = round(standing_trunk, 1)  # the lockout faults' reference
 
-    def filtered(name: str) -> np.ndarray | None:
-        pos = data.markers.get(name)
-        if pos is None or not np.any(np.isfinite(pos[w0:w1, 0])):
-            return None
-        return lowpass(t, pos[w0:w1], cutoff, bridge_max_s=BRIDGE_MAX_S)
+
+def _kinematics(rep: RepResult, data: TrialData, filt: _Filtered, b: int, exc: Excursion) -> None:
+    hip, knee, ankle, shoulder, head = (filt.get(n) for n in ("hip", "knee", "ankle", "shoulder", "head"))
 
     def standing(name: str) -> np.ndarray:
-        pos = data.markers[name][s0:s1]
-        return np.nanmean(pos, axis=0) if np.any(np.isfinite(pos[:, 0])) else np.full(3, np.nan)
+        return _standing_mean(data, name, exc)
 
-    knee, ankle, shoulder = filtered("knee"), filtered("ankle"), filtered("shoulder")
     if knee is not None and ankle is not None and np.all(np.isfinite(hip[b])):
         flex = knee_flexion_deg(hip[b], knee[b], ankle[b])
         rep.knee_flexion_deg = _finite(flex)
@@ -206,6 +269,14 @@ def _kinematics(rep: RepResult, data: TrialData, t: np.ndarray, hip: np.ndarray,
             rep.knee_flexion_change_deg = _finite(flex - flex_standing)
     if shoulder is not None and np.all(np.isfinite(hip[b])):
         rep.trunk_inclination_deg = _finite(trunk_inclination_deg(hip[b], shoulder[b]))
+    if shoulder is not None and head is not None:
+        # against the subject's own standing head carriage: the tragus sits a few cm in front of or behind
+        # the acromion line from person to person, which alone reads 5-15 deg (docs/metrics.md)
+        neck_bottom = form.around(filt.t, form.neck_angle_deg(hip, shoulder, head), b, form.NECK_AVERAGE_S)
+        with np.errstate(invalid="ignore"):
+            neck_standing = float(form.neck_angle_deg(standing("hip"), standing("shoulder"),
+                                                      standing("head")))
+        rep.neck_extension_deg = _finite(neck_bottom - neck_standing)
 
 
 def _kinetics(rep: RepResult, data: TrialData, t_start: float, t_end: float, t_bottom: float,

@@ -28,6 +28,9 @@ STILL_TREND_M = 0.005  # |mean(last third) - mean(first third)| of a still windo
 STILL_SPREAD_M = 0.010  # max |x - mean| of the smoothed x in a still window
 MAX_EXCURSION_S = 20.0  # longer than any rep: the subject moved to a new standing place
 RESTAND_M = 0.02  # a later quiet standing this far from the first one is a new place (feet moved)
+# ... once still there this long: the turn of a lean-back at lockout (hips pushed forward, held a moment)
+# passes for a 0.5 s still window, and must not become the place the next reps are measured from
+RESTAND_STILL_S = 1.0
 
 
 @dataclass
@@ -59,6 +62,7 @@ class RepDetector:
         self.reference: tuple[int, int] | None = None
         self._reference_x_m = math.nan
         self._still: deque[tuple[int, float, float, float]] = deque()  # (index, t, raw x, smoothed x)
+        self._far_since = math.nan  # since when still away from the reference place (RESTAND_STILL_S)
         self.in_excursion = False
         self._entry = self._peak_i = 0
         self._peak_m = 0.0
@@ -94,11 +98,22 @@ class RepDetector:
         third = max(1, n // 3)
         trend = sum(raw[-third:]) / third - sum(raw[:third]) / third
         mean_s = sum(smooth) / n
-        if abs(trend) < STILL_TREND_M and max(abs(v - mean_s) for v in smooth) < STILL_SPREAD_M:
-            self.baseline_x_m = sum(raw) / n
-            self.standing = (self._still[0][0], i + 1)
-            if self.reference is None or abs(self.baseline_x_m - self._reference_x_m) > RESTAND_M:
-                self.reference, self._reference_x_m = self.standing, self.baseline_x_m
+        if not (abs(trend) < STILL_TREND_M and max(abs(v - mean_s) for v in smooth) < STILL_SPREAD_M):
+            self._far_since = math.nan
+            return
+        place = sum(raw) / n
+        far = self.reference is not None and abs(place - self._reference_x_m) > RESTAND_M
+        if far:
+            if math.isnan(self._far_since):
+                self._far_since = self._still[0][1]
+            if t_s - self._far_since < RESTAND_STILL_S:
+                return
+        else:
+            self._far_since = math.nan
+        self.baseline_x_m = place
+        self.standing = (self._still[0][0], i + 1)
+        if self.reference is None or far:
+            self.reference, self._reference_x_m = self.standing, self.baseline_x_m
 
     def push(self, i: int, t_s: float, hip_x_m: float) -> Excursion | None:
         if not math.isfinite(hip_x_m):
@@ -113,6 +128,7 @@ class RepDetector:
             d = self.baseline_x_m - xs
             if d > self.entry_m:
                 self.in_excursion, self._entry, self._t_entry = True, i, t_s
+                self._far_since = math.nan
                 self._peak_i, self._peak_m = i, d
             return None
         if d > self._peak_m:
@@ -121,10 +137,12 @@ class RepDetector:
             self.in_excursion = False
             self.baseline_x_m, self.standing = xs, (i, i + 1)
             self._still.clear()
+            self._far_since = math.nan
             return None
         if i > self._peak_i and d < max(self.th.rep_start_frac * self._peak_m, self.end_floor_m):
             self.in_excursion = False
             self._still.clear()
+            self._far_since = math.nan
             return Excursion(self._entry, self._peak_i, i, self._peak_m, self.baseline_x_m,
                              self.reference or self.standing)
         return None

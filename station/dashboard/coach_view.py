@@ -1,4 +1,5 @@
-"""Large-type coach view, readable across a room (~5 m): reps, last verdict, hip travel, heel/toe weight.
+"""Large-type coach view, readable across a room (~5 m): reps, last verdict, hip travel, heel/toe weight;
+under the verdict, in smaller type, the last rep's lockout, neck, bottom hold and usable range.
 
 Cap height of 72 pt type is ~18 mm on a 24" 1080p screen; the usual legibility rule (1 mm of letter
 per ~0.3 m of distance... ~17 mm at 5 m) puts the numbers just inside it; the labels are the small part.
@@ -8,7 +9,7 @@ from __future__ import annotations
 
 from PySide6 import QtCore, QtWidgets
 
-from station.dashboard.rep_table import fault_text
+from station.dashboard.rep_table import fault_text, form_text
 from station.dashboard.status import live_value
 from station.trial.live import LiveSnapshot
 
@@ -37,6 +38,7 @@ class CoachView(QtWidgets.QFrame):
         self.reps = _big(96)
         self.verdict = _big(64)
         self.faults = _big(28, bold=False)
+        self.form = _big(22, bold=False)
         self.travel = _big(56)
         self.weight = _big(56)
         grid = QtWidgets.QGridLayout(self)
@@ -46,6 +48,7 @@ class CoachView(QtWidgets.QFrame):
             grid.itemAtPosition(0, col).widget().setText(title)
             grid.addWidget(widget, 1, col)
         grid.addWidget(self.faults, 2, 1)
+        grid.addWidget(self.form, 2, 0)
         bottom = (("HIPS BACK", self.travel), ("WEIGHT HEEL / TOE", self.weight))
         for col, (title, widget) in enumerate(bottom):
             grid.addWidget(_big(22, bold=False), 3, col)
@@ -78,10 +81,12 @@ class CoachView(QtWidgets.QFrame):
             self.verdict.setText("PASS" if ok else "FAIL")
             self._style(self.verdict, f"color: {PASS_FG if ok else FAIL_FG};")
             self.faults.setText(fault_text(last) if not ok else "good hinge")
+            self.form.setText(form_text(last))
         else:
             self.verdict.setText("-")
             self._style(self.verdict, "")
             self.faults.setText("")
+            self.form.setText("")
         back_m = live_value(snap, "hip_back_m")
         if back_m is None and len(snap.hip_back_m):
             back_m = float(snap.hip_back_m[-1])

@@ -19,6 +19,11 @@ COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("trunk \u00b0", "trunk_inclination_deg", "{:.0f}"),
     ("foot_pos", "foot_pos_bottom", "{:.2f}"),
     ("heel %", "heel_load_pct", "{:.0f}"),
+    ("hold s", "bottom_hold_s", "{:.1f}"),
+    ("neck \u00b0", "neck_extension_deg", "{:.0f}"),
+    ("lockout \u00b0", "lockout_trunk_deg", "{:.0f}"),
+    ("lockout mm", "lockout_hip_back_mm", "{:.0f}"),
+    ("break \u00b0", "form_break_trunk_deg", "{:.0f}"),
     ("faults", "faults", "{}"),
     ("verdict", "passed", "{}"),
 )
@@ -31,6 +36,20 @@ def verdict_text(rep: RepResult) -> str:
 
 def fault_text(rep: RepResult) -> str:
     return ", ".join(f.replace("_", " ") for f in rep.faults)
+
+
+def form_text(rep: RepResult) -> str:
+    """Lockout, neck, bottom hold and where the dowel lost a contact, in a line ('' when none known)."""
+    parts = []
+    if rep.lockout_trunk_deg is not None:
+        parts.append(f"lockout {rep.lockout_trunk_deg:.0f}\u00b0")
+    if rep.neck_extension_deg is not None:
+        parts.append(f"neck {rep.neck_extension_deg:+.0f}\u00b0")
+    if rep.bottom_hold_s is not None:
+        parts.append(f"hold {rep.bottom_hold_s:.1f} s")
+    if rep.form_break_trunk_deg is not None:
+        parts.append(f"usable to {rep.form_break_trunk_deg:.0f}\u00b0")
+    return "  \u00b7  ".join(parts)
 
 
 def _cells(rep: RepResult, number: int) -> list[str]:

@@ -4,7 +4,8 @@ measured-looking streams (tests/support/sim_trials.py). Tolerances are the issue
 The bottom of a hinge is a flat top: the simulated hip stays within 1 mm of its deepest point for
 0.4-1.0 s (hold plus sway), so the truth's t_bottom (the single deepest instant of the noise-free track)
 is not observable through 3 mm marker noise. t_bottom is therefore checked against that 1 mm top
-interval (+-0.1 s), and foot_pos at the bottom against the true foot_pos at the reported bottom."""
+interval joined with the scripted hold (sway can carry the hip more than 1 mm during a hold) (+-0.1 s),
+and foot_pos at the bottom against the true foot_pos at the reported bottom."""
 
 from __future__ import annotations
 
@@ -26,7 +27,9 @@ def _top_interval(subject: VirtualSubject, t_start: float, t_end: float) -> tupl
     t = np.arange(t_start, t_end, 0.005)
     back = -subject.markers(t)["hip"][:, 0]
     top = t[back >= back.max() - 0.001]
-    return float(top[0]), float(top[-1])
+    holds = [(ex.t0_s + ex.descent_s, ex.t0_s + ex.descent_s + ex.hold_s)
+             for ex in subject.timeline.excursions if ex.is_rep and t_start < ex.t0_s + ex.descent_s < t_end]
+    return min([float(top[0])] + [h[0] for h in holds]), max([float(top[-1])] + [h[1] for h in holds])
 
 
 def _check_trial(subject: VirtualSubject, result) -> list[str]:
