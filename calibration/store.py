@@ -28,6 +28,7 @@ from pathlib import Path
 from station import __version__
 from station.documents import read_document
 from station.errors import StationError
+from station.privacy.files import write_atomic
 
 # layout version per kind: bump when a kind's `result` changes incompatibly
 VERSIONS: dict[str, int] = {"plate": 1, "camera": 1, "feet": 1}
@@ -70,10 +71,8 @@ def save_calibration(kind: str, result: dict, *, device_id: str, residuals: dict
         folder = Path(config.calibration_dir if config is not None else "calibration-data")
         out = folder / f"{kind}-{safe_name(str(device_id))}-{created.strftime('%Y%m%d-%H%M%S')}.json"
     path = Path(out)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(json.dumps(doc, indent=2, allow_nan=False) + "\n")
-    tmp.replace(path)  # a crash mid-write never leaves a half file under the real name
+    # owner-only (station.privacy); a crash mid-write never leaves a half file under the real name
+    write_atomic(path, json.dumps(doc, indent=2, allow_nan=False) + "\n")
     return path
 
 
@@ -94,10 +93,10 @@ def load_calibration(path: str | Path, kind: str, *, max_age_days: float | None 
                            f"(this software reads version {VERSIONS[kind]})")
     try:
         created = dt.datetime.fromisoformat(str(doc["created"]))
+        if created.tzinfo is None:
+            created = created.astimezone()  # a naive stamp is taken as local time ("0001-01-01": ValueError)
     except ValueError:
         raise StationError(f"{p}: field 'created' is not an ISO date: {doc['created']!r}") from None
-    if created.tzinfo is None:
-        created = created.astimezone()  # a naive stamp is taken as local time
     if not isinstance(doc["device_id"], str) or not doc["device_id"]:
         raise StationError(f"{p}: field 'device_id' must be a non-empty string")
     for name in ("result", "residuals"):

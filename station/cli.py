@@ -8,6 +8,7 @@ import sys
 
 from station import __version__
 from station.errors import StationError
+from station.privacy.files import restrict_umask
 
 # name -> (module, one-line help). Each module defines `configure(parser)` which sets `func`.
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -23,6 +24,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "screen": ("station.commands.screen", "run a screening protocol with the progression gate"),
     "report": ("station.commands.report", "write the clinician's report (HTML/PDF)"),
     "archive": ("station.commands.archive", "the subject archive: `archive scan FOLDER` indexes trials"),
+    "subject": ("station.commands.subject", "`subject add --name ...`: a new subject code (name kept apart)"),
     "subjects": ("station.commands.subjects", "subjects in the archive, with the gate stage reached"),
     "history": ("station.commands.history", "one subject's visits and trends (text, JSON, HTML/PDF)"),
     "reanalyze": ("station.commands.reanalyze", "run the core again over archived trials (pool or Dask)"),
@@ -56,6 +58,7 @@ def main(argv: list[str] | None = None) -> int:
             raise
         print(f"hinge-station {name}: not available in this build", file=sys.stderr)
         return 2
+    restrict_umask()  # whatever this process creates is its owner's only (station.privacy.files)
     parser = argparse.ArgumentParser(prog=f"hinge-station {name}", description=text)
     module.configure(parser)
     args = parser.parse_args(argv[1:])

@@ -21,6 +21,7 @@ import numpy as np
 
 from station.documents import read_document
 from station.errors import StationError
+from station.privacy.files import set_group
 
 GRAVITY_M_S2 = 9.80665
 
@@ -96,6 +97,12 @@ class Thresholds:
     heel_load_min_pct: float = 40.0
     dowel_gap_max_mm: float = 20.0
     dowel_hold_frames: int = 3
+    # lockout, neck and bottom hold (issue 19; docs/metrics.md says why these values)
+    lockout_window_s: float = 1.0  # the lockout is judged in this long after the rep's end (at most)
+    lockout_incomplete_deg: float = 5.0  # trunk still this far forward of the subject's standing trunk
+    lockout_lean_back_deg: float = 10.0  # trunk this far behind the subject's standing trunk
+    neck_extension_max_deg: float = 20.0  # head extended on the trunk beyond the standing head carriage
+    bottom_hold_band_frac: float = 0.05  # "at the bottom": hip within this share of the amplitude of it
     tempo_min_s: float = 0.5
     tracking_gap_max_s: float = 0.3
     sync_warn_frames: float = 1.0
@@ -148,6 +155,16 @@ class ArchiveConfig:
 
 
 @dataclass
+class PrivacyConfig:
+    """Who may read what the station writes (station.privacy). `group`: "" = the owner only (files 0600,
+    folders 0700); a group name = that group may read (0640 / 0750). `identities`: the identity list
+    (code -> name) file, default hinge-identities.json in the data root."""
+
+    group: str = ""
+    identities: str = ""
+
+
+@dataclass
 class StationConfig:
     plate: PlateConfig = field(default_factory=PlateConfig)
     feet: FeetConfig = field(default_factory=FeetConfig)
@@ -157,32 +174,57 @@ class StationConfig:
     c3d: C3DConfig = field(default_factory=C3DConfig)
     dashboard: DashboardConfig = field(default_factory=DashboardConfig)
     archive: ArchiveConfig = field(default_factory=ArchiveConfig)
+    privacy: PrivacyConfig = field(default_factory=PrivacyConfig)
     calibration_dir: str = "calibration-data"
     source_path: str | None = None  # the TOML this came from, if any
 
     def to_dict(self) -> dict:
         """Everything that shapes a measurement (stored in each trial). Not [archive]: where the index
-        lives is not part of a trial, and its URL may hold a password."""
+        lives is not part of a trial, and its URL may hold a password; nor [privacy]."""
         out = dataclasses.asdict(self)
         out.pop("archive")
+        out.pop("privacy")
         return out
+
+
+def _like(value: object, default: object) -> bool:
+    """value has the default's type: a number for a number (integral for an int), and for a list a list
+    whose items are each like the default's first item (so [[x, y], ...] holds pairs of numbers)."""
+    if isinstance(default, bool):
+        return isinstance(value, bool)
+    if isinstance(default, (int, float)):
+        if not isinstance(value, (int, float)) or isinstance(value, bool):
+            return False
+        try:
+            as_float = float(value)
+        except OverflowError:  # 10**400 (JSON has no limit): too big for any setting
+            return False
+        return not isinstance(default, int) or as_float.is_integer()
+    if isinstance(default, list):
+        return isinstance(value, list) and (not default or all(_like(v, default[0]) for v in value))
+    return isinstance(value, type(default))
+
+
+def _as(value, default):
+    """A value _like the default, with its numbers made the default's int or float."""
+    if isinstance(default, list):
+        return [_as(v, default[0]) for v in value] if default else value
+    if isinstance(default, (int, float)) and not isinstance(default, bool):
+        return type(default)(value)
+    return value
 
 
 def _apply(section_obj: object, values: dict, where: str) -> None:
     known = {f.name: f for f in dataclasses.fields(section_obj)}
     for key, value in values.items():
         if key not in known:
-            raise StationError(f"{where}.{key}: unknown setting")
+            raise StationError(f"{where}.{key if key.isprintable() else repr(key)}: unknown setting")
         current = getattr(section_obj, key)
         if isinstance(current, bool) or current is None:
             ok = True
-        elif isinstance(current, (int, float)):
-            ok = isinstance(value, (int, float)) and not isinstance(value, bool)
-            if ok and isinstance(current, int) and not float(value).is_integer():
-                ok = False
-            value = type(current)(value) if ok else value
         else:
-            ok = isinstance(value, type(current))
+            ok = _like(value, current)
+            value = _as(value, current) if ok else value
         if not ok:
             raise StationError(f"{where}.{key}: expected {type(current).__name__}, got {value!r}")
         setattr(section_obj, key, value)
@@ -202,6 +244,10 @@ def config_from_dict(data: dict, where: str = "config") -> StationConfig:
             raise StationError(f"{where}: unknown section {key!r}")
     if len(cfg.plate.channel_xy_m) != 4 or any(len(p) != 2 for p in cfg.plate.channel_xy_m):
         raise StationError(f"{where}: plate.channel_xy_m must be 4 pairs [x, y]")
+    if len(cfg.camera.position_m) != 3:
+        raise StationError(f"{where}: camera.position_m must be [x, y, z]")
+    if any(not 0 <= ch < 4 for ch in cfg.plate.rear_channels):
+        raise StationError(f"{where}: plate.rear_channels must be channel numbers 0-3")
     if cfg.feet.foot_length_m <= 0.05:
         raise StationError(f"{where}: feet.foot_length_m must be > 0.05 m")
     return cfg
@@ -213,9 +259,14 @@ def load_config(path: str | os.PathLike | None = None) -> StationConfig:
     if candidate is None and Path("station.toml").is_file():
         candidate = "station.toml"
     if candidate is None:
+        set_group("")
         return StationConfig()
     p = Path(candidate)
     data = read_document(p, "config file", parse=tomllib.loads, invalid="not valid TOML ({error})")
     cfg = config_from_dict(data, where=str(p))
     cfg.source_path = str(p)
+    try:
+        set_group(cfg.privacy.group)
+    except StationError as exc:  # "[privacy] group = 'x': no such group ...": say which file
+        raise StationError(f"{p}: {exc}") from None
     return cfg

@@ -23,6 +23,7 @@ from drivers.rs_import import import_pyrealsense2
 from drivers.samples import Intrinsics
 from station.config import StationConfig, load_config
 from station.errors import StationError
+from station.privacy.files import make_dirs, secure, write_text
 
 SIM_SERIAL = "SIMD4XX0001"
 RESOLUTIONS = ("848x480", "640x480", "1280x720")
@@ -125,7 +126,7 @@ def record_db3(subject, path: str | Path, *, fps: int = 30, width: int = 848, he
     path = Path(path)
     if path.suffix != ".db3":
         raise StationError(f"{path}: the SDK records .db3 only (ROS2); name the file *.db3")
-    path.parent.mkdir(parents=True, exist_ok=True)
+    make_dirs(path.parent)
     cfg = config or StationConfig()
     intr = default_intrinsics(width, height)
     renderer = Renderer(intr, T_plate_from_camera, seed=seed, config=cfg)
@@ -161,7 +162,8 @@ def record_db3(subject, path: str | Path, *, fps: int = 30, width: int = 848, he
         "intrinsics": {"fx": intr.fx, "fy": intr.fy, "ppx": intr.ppx, "ppy": intr.ppy},
         "T_plate_from_camera": renderer.T_plate_from_camera.tolist(), "compressed": compress,
     }
-    sidecar_path(path).write_text(json.dumps(info, indent=1))
+    secure(path)  # the SDK made it (under the command's owner-only umask): the station's mode and group
+    write_text(sidecar_path(path), json.dumps(info, indent=1))
     return info
 
 

@@ -25,7 +25,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
-HEAD_VERSION = 2  # the newest migration (migrations/versions/000N_*.py); stored in alembic_version
+HEAD_VERSION = 3  # the newest migration (migrations/versions/000N_*.py); stored in alembic_version
 
 metadata = MetaData()
 
@@ -136,12 +136,14 @@ gate_overrides = Table(
     Column("station_id", String(64), nullable=False),
 )
 
+# append-only: schema 3 adds triggers that make UPDATE and DELETE on it fail (station.archive.audit)
 audit_log = Table(
     "audit_log", metadata,
     Column("entry_uid", String(UID), primary_key=True),
     Column("at", String(32), nullable=False, index=True),
     Column("operator", String(64), nullable=False),
-    Column("action", String(32), nullable=False, comment="record, screen, export, report, override, ..."),
+    Column("action", String(32), nullable=False,
+           comment="audit.ACTIONS: record, screen, export, report, identity_lookup, ..."),
     Column("subject", String(64), index=True),
     Column("detail", Text, nullable=False, default=""),
     Column("station_id", String(64), nullable=False),

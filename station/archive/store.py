@@ -18,6 +18,7 @@ from sqlalchemy.engine import Connection, Engine
 from station.archive.location import hide_password
 from station.archive.schema import HEAD_VERSION
 from station.errors import StationError
+from station.privacy.files import prepare
 
 SQLITE_BUSY_TIMEOUT_S = 60.0  # another station or scan holding the write lock: wait, do not fail
 _MIGRATIONS = Path(__file__).with_name("migrations")
@@ -35,6 +36,9 @@ def _sqlite_engine(url: str) -> Engine:
     path = sa.engine.make_url(url).database
     if path and path != ":memory:" and not Path(path).parent.is_dir():
         raise StationError(f"{url}: folder {Path(path).parent} does not exist")
+    if path and path != ":memory:" and not Path(path).exists():
+        with contextlib.suppress(OSError):  # not writable: SQLite says so in its own words below
+            prepare(path)  # owner-only before SQLite fills it (its journal takes the same mode)
     engine = sa.create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_S})
 
     # pysqlite's own transaction handling defers BEGIN and breaks SAVEPOINT; take it over (SQLAlchemy's

@@ -133,8 +133,10 @@ def _plate(args) -> int:
 
 def _feet(args) -> int:
     from calibration.feet import functional_feet, save_feet, typed_feet
+    from station.archive.identity_list import check_subject
 
     config = load_config(args.config)
+    args.subject = check_subject(args.subject, config)  # the file's name and content carry it
     if args.camera:
         feet = _camera_feet(args, config)
     elif args.functional:

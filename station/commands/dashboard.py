@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from station.commands.shared import calibrations, write_stats
 from station.errors import StationError
+from station.privacy.files import prepare
 
 if TYPE_CHECKING:
     import numpy as np
@@ -27,7 +28,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
                                         "(default sim:hinge when neither --plate nor --camera is given)")
     parser.add_argument("--camera", help="camera source: realsense:, realsense:SERIAL, FILE.db3 "
                                          "or sim:PATTERN")
-    parser.add_argument("--subject", default="S01", help="subject id for recordings")
+    parser.add_argument("--subject", default="S01", help="subject code for recordings, never a name")
     parser.add_argument("--drill", default="bw_rdl",
                         help="drill id (station/screening/drills.py: dowel_hinge, bw_rdl, weighted_rdl, ...)")
     parser.add_argument("--plate-cal", help="plate calibration file (else nominal gains, marked "
@@ -92,6 +93,7 @@ def run_dashboard(plate_spec: str | None, camera_spec: str | None, config: Stati
     if timed:
         def finish() -> None:
             if screenshot is not None:
+                prepare(screenshot)  # owner-only: the window shows the subject's data
                 window.grab().save(screenshot)
             if controller is not None and controller.runner is not None:
                 runner_stats.update(controller.runner.delivery())
@@ -115,6 +117,12 @@ def run(args: argparse.Namespace) -> int:
     from station.config import load_config
 
     config = load_config(args.config)
+    from station.archive.identity_list import check_subject
+    from station.privacy.files import exposed_warning
+
+    check_subject(args.subject, config)
+    if warning := exposed_warning(args.out_dir):
+        print(f"warning: {warning}", file=sys.stderr)
     plate_cal, camera_T = calibrations(args)
     return run_dashboard(args.plate, args.camera, config, subject_id=args.subject, drill_id=args.drill,
                          replay=args.replay, plate_calibration=plate_cal, camera_T=camera_T,

@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 from drivers.sim.subject import PATTERNS
+from station.privacy.files import make_dirs
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -78,7 +79,7 @@ def run(args: argparse.Namespace) -> int:
     seconds = args.seconds or VirtualSubject(args.pattern).duration_s + 0.5
     stamp = time.strftime("%Y%m%d-%H%M%S")
     out = Path(args.out or Path("recordings") / f"demo-{args.pattern}-{stamp}.h5")
-    out.parent.mkdir(parents=True, exist_ok=True)
+    make_dirs(out.parent)
     print(f"hinge-station demo: virtual subject doing '{args.pattern}' for {seconds:.0f} s "
           "(plate over a pty through pyserial, camera through a pyrealsense2 software device)", flush=True)
     # record's own parser, so the demo takes exactly the path (and defaults) `record` does

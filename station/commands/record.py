@@ -6,6 +6,7 @@ import argparse
 import signal
 import sys
 import threading
+from pathlib import Path
 from types import FrameType
 
 from station.commands.shared import calibrations, write_stats
@@ -17,7 +18,8 @@ from station.screening.drills import ARM_VARIATIONS, DRILLS, check_names, subjec
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--plate", help="plate source: serial port, serial:///dev/ttyACM0 or sim:PATTERN")
     parser.add_argument("--camera", help="camera source: realsense:, realsense:FILE.db3 or sim:PATTERN")
-    parser.add_argument("--subject", required=True, help="subject id")
+    parser.add_argument("--subject", required=True,
+                        help="subject code, never a name (`hinge-station subject add` gives one)")
     parser.add_argument("--drill", required=True, help=f"drill: {', '.join(DRILLS)}")
     parser.add_argument("--load-kg", type=float, help="external load held (kg)")
     parser.add_argument("--arms", default="", help=f"arm variation: {', '.join(ARM_VARIATIONS)}")
@@ -42,6 +44,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--force", action="store_true", help="overwrite an existing output file")
     parser.add_argument("--db", metavar="URL", help="archive the trial is indexed in when it ends (default: "
                         "$HINGE_ARCHIVE_URL, [archive] url, else hinge-archive.sqlite in the data root)")
+    parser.add_argument("--operator", help="who records, for the audit log (default: the login name)")
     parser.add_argument("--out", required=True, help="trial file to write (.h5)")
     parser.set_defaults(func=run)
 
@@ -67,6 +70,13 @@ def run(args: argparse.Namespace) -> int:
         raise StationError("give --plate and/or --camera")
     check_names(args.drill, args.arms)  # before any file or device: `--drill dowel` names dowel_hinge
     config = load_config(args.config)
+    from station.archive.identity_list import check_notes, check_subject
+    from station.privacy.files import exposed_warning
+
+    check_subject(args.subject, config)  # before any file or device: a name never reaches a record
+    check_notes(args.notes, config)
+    if getattr(args, "audit", True) and (warning := exposed_warning(Path(args.out).parent)):
+        print(f"warning: {warning}", file=sys.stderr)
     if args.side:
         config.camera.side = args.side
     meta = {"subject_id": args.subject, "drill": args.drill, "load_kg": args.load_kg, "arms": args.arms,
@@ -127,6 +137,14 @@ def run(args: argparse.Namespace) -> int:
         from station.archive.station_archive import index_new_file
 
         print(index_new_file(summary["file"], config, args.db), flush=True)
+    if getattr(args, "audit", True):  # a set recorded by `screen` is audited by screen
+        from station.archive.audit import audit
+
+        what = f"{args.drill} {summary['reason']}: {Path(summary.get('file') or args.out).name}"
+        note = audit("record", args.subject, what + (" (failed)" if summary.get("error") else ""),
+                     config=config, db=args.db, operator=args.operator)
+        if note:
+            print(note, flush=True)
     if summary.get("error"):
         raise StationError(summary["error"])
     return 0

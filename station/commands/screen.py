@@ -14,6 +14,7 @@ from pathlib import Path
 
 from station.config import load_config
 from station.errors import StationError
+from station.privacy.files import make_dirs
 from station.screening.drills import ARM_VARIATIONS, DRILLS, IMPLEMENTS, check_setup, describe_set
 from station.screening.feedback import set_feedback
 from station.screening.gate import evaluate_gate, evidence_words
@@ -24,7 +25,8 @@ EXIT_NOT_STARTED = 3
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--subject", required=True, help="subject id (no names: use a study code)")
+    parser.add_argument("--subject", required=True,
+                        help="subject code, never a name (`hinge-station subject add` gives one)")
     parser.add_argument("--drill", choices=list(DRILLS),
                         help="the set's drill (default: the gate stage the archive says the subject reached)")
     parser.add_argument("--arms", choices=list(ARM_VARIATIONS), help="bodyweight RDL arm position")
@@ -109,7 +111,7 @@ def _record_live(args: argparse.Namespace) -> Path:
     """Record the set through `record`'s own path (same parser, sources, calibration, file format)."""
     from station.commands import record
 
-    args.out_dir.mkdir(parents=True, exist_ok=True)
+    make_dirs(args.out_dir)
     out = args.out_dir / f"{args.subject}_{args.drill}_{time.strftime('%Y%m%d-%H%M%S')}.h5"
     argv = ["--plate", args.plate, "--camera", args.camera, "--subject", args.subject, "--drill", args.drill,
             "--out", str(out)]  # not indexed alone: the session indexes it with its set information
@@ -120,7 +122,7 @@ def _record_live(args: argparse.Namespace) -> Path:
     parser = argparse.ArgumentParser(prog="hinge-station screen")
     record.configure(parser)
     record_args = parser.parse_args(argv)
-    record_args.index = False
+    record_args.index = record_args.audit = False  # the session indexes and audits the set
     if record.run(record_args) != 0:
         raise StationError(f"{out}: the live set did not record")
     return out
@@ -171,7 +173,13 @@ def _stage_from_archive(args: argparse.Namespace, config) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from station.archive.identity_list import check_subject
+    from station.privacy.files import exposed_warning
+
     config = load_config(args.config)
+    args.subject = check_subject(args.subject, config)  # before the archive, a file or a device
+    if warning := exposed_warning(args.out_dir if args.session is None else args.session.parent):
+        print(f"warning: {warning}", file=sys.stderr)
     _stage_from_archive(args, config)
     check_setup(args.drill, args.arms, args.implement, args.load_kg)
     session, path = _open_session(args)
@@ -208,4 +216,9 @@ def run(args: argparse.Namespace) -> int:
     from station.archive.station_archive import index_new_file
 
     print(index_new_file(path, config, args.db), file=sys.stderr if args.json else sys.stdout)
+    from station.archive.audit import audit
+
+    what = f"{trial.trial_id} {args.drill} {trial.status}: {path.name}"
+    if note := audit("screen", args.subject, what, config=config, db=args.db, operator=args.operator):
+        print(note, file=sys.stderr if args.json else sys.stdout)
     return EXIT_NOT_STARTED if trial.status == "refused" else 0

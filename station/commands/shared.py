@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import argparse
 import json
-from pathlib import Path
 from typing import TYPE_CHECKING
+
+from station.privacy.files import write_text
 
 if TYPE_CHECKING:
     import numpy as np
@@ -29,5 +30,5 @@ def calibrations(args: argparse.Namespace) -> tuple[PlateGains | None, np.ndarra
 
 def write_stats(path: str, values: dict) -> None:
     """The --stats file: one JSON object (record and dashboard)."""
-    Path(path).write_text(json.dumps(values, indent=2, sort_keys=True) + "\n")
+    write_text(path, json.dumps(values, indent=2, sort_keys=True) + "\n")
     print(f"stats: {path}", flush=True)

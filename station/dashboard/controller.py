@@ -19,6 +19,7 @@ from drivers.registry import open_sources
 from drivers.samples import CameraSource, PlateSource
 from station.config import StationConfig
 from station.errors import StationError
+from station.privacy.files import make_dirs
 from station.trial.live import LiveSnapshot
 
 if TYPE_CHECKING:
@@ -96,6 +97,9 @@ class LiveController:
         self._in_background(lambda: self._restart(None, {}))
 
     def start_recording(self, subject_id: str, drill_id: str, **meta: object) -> Path:
+        from station.archive.identity_list import check_subject
+
+        check_subject(subject_id, self.config, "subject")  # the panel's field: a code, never a name
         path = recording_path(self.out_dir, subject_id, drill_id)
         metadata = {"subject_id": subject_id, "drill": drill_id, "plate_source": self.plate_spec or "",
                     "camera_source": self.camera_spec or "", "side": self.config.camera.side,
@@ -142,6 +146,12 @@ class LiveController:
 
             self.archive_note = index_new_file(summary["file"], self.config, self.archive_db)
             summary["archive"] = self.archive_note
+            from station.archive.audit import audit
+
+            meta = runner.metadata
+            what = f"{meta.get('drill', '')} from the dashboard: {Path(summary['file']).name}"
+            if note := audit("record", meta.get("subject_id"), what, config=self.config, db=self.archive_db):
+                summary["audit"] = note
         return summary
 
     def _restart(self, path: Path | None, metadata: dict) -> None:
@@ -155,7 +165,7 @@ class LiveController:
             from station.recording.writer import TrialWriter
             from station.trial.consumers import TrialFileConsumer
 
-            path.parent.mkdir(parents=True, exist_ok=True)
+            make_dirs(path.parent)  # owner-only folder (station.privacy)
             consumers.append(TrialFileConsumer(TrialWriter(path, config=self.config, metadata=metadata)))
         plate, camera = self.opener(self.plate_spec, self.camera_spec, self.config)
         runner = TrialRunner(plate, camera, self.config, consumers=consumers,

@@ -1,5 +1,8 @@
 """A trial file -> C3D: markers (mm) + one TYPE-2 force platform that any C3D reader turns into its CoP.
 
+Per-rep values of the lockout, neck, bottom hold and form break go in parameter group HINGE_REPS
+(REP_PARAMETERS), beside the Rep start / bottom / end events.
+
 The lab frame of the file is the plate frame. The platform's CORNERS are the plate's top corners in
 the order the C3D standard asks (+x+y, -x+y, -x-y, +x-y of the platform's own axes), so its axes are
 the plate's and its centre is the plate origin; ORIGIN is (0, 0, 0) because moments are taken about
@@ -14,18 +17,24 @@ both streams are linearly resampled onto that common grid.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 
+from station.privacy.files import prepare
 from station.recording.reader import RecordedTrial
 
 if TYPE_CHECKING:
     import ezc3d
 
 FP_LABELS = ("Fx1", "Fy1", "Fz1", "Mx1", "My1", "Mz1")
+# per-rep values as REAL parameters of group HINGE_REPS, one entry per rep in rep order (NaN = not measured)
+REP_PARAMETERS = {"INDEX": "index", "T_END_S": "t_end", "LOCKOUT_TRUNK_DEG": "lockout_trunk_deg",
+                  "LOCKOUT_HIP_BACK_MM": "lockout_hip_back_mm", "NECK_EXT_DEG": "neck_extension_deg",
+                  "BOTTOM_HOLD_S": "bottom_hold_s", "FORM_BREAK_TRUNK_DEG": "form_break_trunk_deg"}
 CELL_LABELS = ("F_cell0", "F_cell1", "F_cell2", "F_cell3")
 
 
@@ -86,7 +95,7 @@ def _int_param(c: ezc3d.c3d, group: str, name: str, values: Iterable[int], dims:
     c["parameters"].add_parameter(group, param)
 
 
-def export_c3d(trial: RecordedTrial, out: Path) -> Path:
+def export_c3d(trial: RecordedTrial, out: Path, info: dict[str, str] | None = None) -> Path:
     import ezc3d  # only the exporter needs it
 
     point_rate, ratio, t_points, t_analog = c3d_grid(trial)
@@ -134,6 +143,12 @@ def export_c3d(trial: RecordedTrial, out: Path) -> Path:
             if 0 <= rel <= t_points[-1] - t_points[0]:
                 c.add_event([int(rel // 60), rel % 60], context="General", label=label,
                             description=f"rep {rep.index}")
-    out.parent.mkdir(parents=True, exist_ok=True)
+    if trial.reps:  # rep times as station-trial seconds (STATION_T0_S is frame 1)
+        for name, key in REP_PARAMETERS.items():
+            values = [getattr(rep, key) for rep in trial.reps]
+            c.add_parameter("HINGE_REPS", name, [math.nan if v is None else float(v) for v in values])
+    for key, value in (info or {}).items():  # trial_info.trial_info(): date, drill, ... (de-identified)
+        c.add_parameter("HINGE_TRIAL", key.upper(), [str(value)])
+    prepare(out)  # owner-only before ezc3d writes it (station.privacy)
     c.write(str(out))
     return out

@@ -6,8 +6,9 @@ from pathlib import Path
 
 import numpy as np
 
+from station.privacy.files import open_private
 from station.recording.reader import RecordedTrial
-from station.results import REP_METRIC_KEYS
+from station.results import REP_VALUE_KEYS
 
 CSV_STREAMS = ("plate_raw", "force", "camera_index", "markers", "reps", "events")
 
@@ -18,7 +19,7 @@ def csv_paths(base: Path) -> dict[str, Path]:
 
 def _write(path: Path, header: list[str], columns: list[np.ndarray], fmt: list[str]) -> None:
     n = len(columns[0]) if columns else 0
-    with path.open("w") as fh:
+    with open_private(path) as fh:
         fh.write(",".join(header) + "\n")
         if n:
             for row in zip(*columns, strict=True):
@@ -52,14 +53,14 @@ def export_csv(trial: RecordedTrial, base: Path) -> list[Path]:
         cols += [*pos.T, *pix.T, trial.markers.bridged[name].astype(int)]
         fmts += [".5f"] * 3 + [".2f"] * 2 + ["d"]
     _write(paths["markers"], header, cols, fmts)
-    with paths["reps"].open("w") as fh:
-        keys = ["index", "t_start", "t_bottom", "t_end", *REP_METRIC_KEYS, "dowel_gap_mm", "faults", "pass"]
+    with open_private(paths["reps"]) as fh:
+        keys = ["index", "t_start", "t_bottom", "t_end", *REP_VALUE_KEYS, "faults", "pass"]
         fh.write(",".join(keys) + "\n")
         for rep in trial.reps:
             data = rep.to_json()
             data["faults"] = ";".join(data["faults"])
             fh.write(",".join("" if data[k] is None else str(data[k]) for k in keys) + "\n")
-    with paths["events"].open("w") as fh:
+    with open_private(paths["events"]) as fh:
         fh.write("t_s,kind,text\n")
         for ev in trial.events:
             text = ev["text"].replace('"', "'")

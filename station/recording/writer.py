@@ -29,6 +29,7 @@ from drivers.samples import PlateChunk
 from station import __version__
 from station.config import StationConfig
 from station.errors import StationError
+from station.privacy.files import prepare
 from station.recording.format import (
     DATASET_BY_PATH,
     EVENT_DTYPE,
@@ -93,6 +94,7 @@ class TrialWriter:
             # dataset never holds unwritten chunks. With a cache, closing a dataset after a write error
             # (disk full) must write its dirty chunks, fails, and leaves a half-closed dataset id that
             # HDF5's atexit clean-up closes again: a segfault at interpreter exit (about 1 run in 3).
+            prepare(self.path)  # owner-only from its first byte (HDF5 truncates it and keeps the mode)
             self._file = h5py.File(self.path, "w", libver=LIBVER, rdcc_nbytes=0)
         except OSError as exc:
             raise StationError(f"{self.path}: cannot create trial file ({exc})") from None

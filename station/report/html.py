@@ -43,6 +43,14 @@ def render_html(m: ReportModel) -> str:
     parts.append("<h2>Progression gate</h2><div id='gate'>" + "".join(f"<p>{e(line)}</p>" for line in
                                                                       m.gate_lines) + "</div>")
     parts.append(_table(["Drill", "Gate", "Why"], m.gate_rows, "gate"))
+    if m.progress is not None:  # this visit beside the earlier ones (report.progress)
+        parts.append("<h2>Progress</h2><div id='progress'>" + "".join(f"<p>{e(x)}</p>" for x in
+                                                                      m.progress.lines) + "</div>")
+        if m.progress.rows:
+            parts.append(_table(m.progress.header, m.progress.rows, "progress"))
+        for f in m.progress.figures:
+            parts.append(f"<figure><img alt='{e(f.title)}' src='data:image/png;base64,"
+                         f"{base64.b64encode(f.png).decode('ascii')}'><figcaption>{e(f.title)}</figcaption></figure>")
     for s in m.sections:
         facts = " &nbsp; ".join(f"<b>{e(k)}:</b> {e(v)}" for k, v in s.facts)
         parts.append(f"<h2>{e(s.title)}</h2><p>{facts}</p>")
@@ -51,6 +59,7 @@ def render_html(m: ReportModel) -> str:
             parts.append("<ul class='feedback'>" + "".join(f"<li>{e(f)}</li>" for f in s.feedback) + "</ul>")
         if s.rep_rows:
             parts.append(_table(list(REP_COLUMNS), s.rep_rows, "reps"))
+            parts += [f"<p class='usable'>{e(line)}</p>" for line in s.rep_lines]
         for f in s.figures:
             data = base64.b64encode(f.png).decode("ascii")
             parts.append(f"<figure><img alt='{e(f.title)}' src='data:image/png;base64,{data}'>"

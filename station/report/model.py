@@ -20,7 +20,8 @@ from station.screening.session import Session, SessionTrial, load_session, resol
 
 NOTE_MARK = "\u26a0 NOTE"  # printed before every "could not show" note (also reads in black and white)
 REP_COLUMNS = ("Rep", "Back mm", "Drop mm", "Back/down", "Knee \u00b0", "Trunk \u00b0", "Foot pos",
-               "Heel %", "Down/up s", "Dowel mm", "Result", "Faults")
+               "Heel %", "Down/up s", "Hold s", "Neck \u00b0", "Lockout \u00b0", "Dowel mm", "Break \u00b0",
+               "Result", "Faults")
 
 SHORT_QUESTIONS = {"acute_low_back_pain": "Low-back pain now?",
                    "severe_hamstring_injury": "Hamstring injury?",
@@ -42,6 +43,19 @@ class TrialSection:
     feedback: list[str]
     figures: list[Figure] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    rep_lines: list[str] = field(default_factory=list)  # said under the rep table (usable range per rep)
+
+
+@dataclass
+class Progress:
+    """The Progress section: this visit beside the subject's earlier ones from the archive (progress.py);
+    `lines` alone (one line) when the archive cannot be read or holds no earlier visit."""
+
+    lines: list[str]
+    header: list[str] = field(default_factory=list)
+    rows: list[list[str]] = field(default_factory=list)
+    figures: list[Figure] = field(default_factory=list)
+    widths: list[float] = field(default_factory=list)  # the table's columns, shares of the PDF's text width
 
 
 @dataclass
@@ -55,6 +69,8 @@ class ReportModel:
     sections: list[TrialSection]
     gate_lines: list[str]
     gate_rows: list[list[str]]
+    deidentified: bool = False  # report --deidentify (report.deidentify): dates moved, no camera stills
+    progress: Progress | None = None  # the Progress section (report.progress); None: not asked for
 
 
 def _num(value: float | None, fmt: str) -> str:
@@ -79,9 +95,23 @@ def rep_rows(trial: SessionTrial) -> list[list[str]]:
         rows.append([str(i + 1), _num(r.hip_back_mm, ".0f"), _num(r.hip_drop_mm, ".0f"),
                      _num(r.hinge_ratio, ".1f"), _num(r.knee_flexion_deg, ".0f"),
                      _num(r.trunk_inclination_deg, ".0f"), _num(r.foot_pos_bottom, ".2f"),
-                     _num(r.heel_load_pct, ".0f"), tempo, dowel_cell(r), verdict,
+                     _num(r.heel_load_pct, ".0f"), tempo, _num(getattr(r, "bottom_hold_s", None), ".1f"),
+                     _num(getattr(r, "neck_extension_deg", None), "+.0f"),
+                     _num(getattr(r, "lockout_trunk_deg", None), ".0f"), dowel_cell(r),
+                     _num(getattr(r, "form_break_trunk_deg", None), ".0f"), verdict,
                      ", ".join(f.replace("_", " ") for f in r.faults) or "\u2013"])
     return rows
+
+
+def usable_range_lines(reps: list) -> list[str]:
+    """'Rep 3: usable range: to 55 deg (...)' for each rep whose dowel lost a contact on the way down."""
+    lines = []
+    for i, r in enumerate(reps):
+        deg = getattr(r, "form_break_trunk_deg", None)
+        if deg is not None:
+            lines.append(f"Rep {i + 1}: usable range: to {deg:.0f} deg (trunk angle at which the dowel first "
+                         "lost a contact on the way down).")
+    return lines
 
 
 def _trial_notes(trial: SessionTrial, session_path: Path | None) -> list[str]:
@@ -167,7 +197,8 @@ def _section(trial: SessionTrial, session_path: Path | None, config: StationConf
         return TrialSection(title, facts, [], [], [], notes)
     figs, fig_notes = _figures(trial, config, resolve_trial_file(trial, session_path))
     feedback = set_feedback(trial.reps, trial.status, trial.pain_at_rep)
-    return TrialSection(title, facts, rep_rows(trial), feedback, figs, notes + fig_notes)
+    return TrialSection(title, facts, rep_rows(trial), feedback, figs, notes + fig_notes,
+                        usable_range_lines(trial.reps))
 
 
 def _gate(session: Session, config: StationConfig) -> tuple[list[str], list[list[str]]]:

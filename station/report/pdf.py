@@ -121,8 +121,9 @@ class _Pages:
 def write_pdf(model: ReportModel, out: Path) -> None:
     from matplotlib.backends.backend_pdf import PdfPages
 
+    when = {"CreationDate": None} if model.deidentified else {}  # the day it was made may be the visit's
     with PdfPages(out, metadata={"Title": f"Hip hinge report {model.subject_id}",
-                                 "Creator": f"hinge-station {model.station_version}"}) as pdf:
+                                 "Creator": f"hinge-station {model.station_version}", **when}) as pdf:
         p = _Pages(pdf, f"Hip hinge report: {model.subject_id}, {model.date}")
         p.text("Hip hinge report", 18, bold=True)
         p.space(0.05)
@@ -140,6 +141,16 @@ def write_pdf(model: ReportModel, out: Path) -> None:
             p.text(line, 9.5, bold=line.startswith("Gate"))
         p.table(["Drill", "Gate", "Why"], model.gate_rows,
                 widths=[1.1, 0.9, p.width_in - 2.0])
+        if model.progress is not None:  # this visit beside the earlier ones (report.progress)
+            p.space(0.1)
+            p.text("Progress", 13, bold=True)
+            for line in model.progress.lines:
+                p.text(line, 9)
+            if model.progress.rows:
+                p.table(model.progress.header, model.progress.rows, size=7,
+                        widths=[w * p.width_in for w in model.progress.widths] or None)
+            for f in model.progress.figures:
+                p.image(f.png, p.width_in, f.title)
         for s in model.sections:
             p.ensure(1.5)
             p.space(0.1)

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 import uuid
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -30,6 +29,7 @@ from station import __version__
 from station.analysis.series import TrialSeries
 from station.documents import read_document
 from station.errors import StationError
+from station.privacy.files import write_atomic
 from station.results import AnalysisResult, RepResult
 from station.screening.questions import ScreeningAnswers
 
@@ -180,17 +180,8 @@ def save_session(session: Session, path: str | os.PathLike) -> None:
     p = Path(path)
     if p.exists():  # never overwrite a file this version cannot read fully (data would be lost)
         load_session(p)
-    p.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=p.name + ".", suffix=".tmp", dir=p.parent)
-    try:
-        with os.fdopen(fd, "w") as fh:
-            json.dump(session.to_json(), fh, separators=(",", ":"))  # compact: series are long lists
-            fh.write("\n")
-        os.chmod(tmp, 0o644)  # mkstemp makes 0600; a session is an ordinary document
-        os.replace(tmp, p)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    # owner-only (or the clinic's [privacy] group): a session is health data
+    write_atomic(p, json.dumps(session.to_json(), separators=(",", ":")) + "\n")  # compact: long series
 
 
 def path_for_session(given: str | os.PathLike, session_path: str | os.PathLike | None) -> str:

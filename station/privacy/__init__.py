@@ -1,0 +1,17 @@
+"""Health data kept safe: owner-only files (files), the identity list that alone maps subject codes to
+names (identities), and moving dates for de-identified exports and reports (dates).
+
+Part of the station base (any layer may use it); the audit log, which needs the archive, is
+station.archive.audit.
+"""
+
+from station.lazy import lazy_exports
+
+_EXPORTS = {
+    "make_dirs": "files", "prepare": "files", "open_private": "files", "write_text": "files",
+    "write_atomic": "files", "secure": "files", "set_group": "files", "exposed_warning": "files",
+    "IdentityList": "identities", "Identity": "identities", "name_like": "identities",
+    "shift_dates_in": "dates",
+}
+__all__ = sorted(_EXPORTS)
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
