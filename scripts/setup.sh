@@ -17,3 +17,13 @@ if ! ldconfig -p 2>/dev/null | grep -q 'libusb-1.0.so.0'; then
   fi
 fi
 .venv/bin/python -m drivers.rs_import --check
+# The BIDS validator for tests/export/test_bids.py (npm bids-validator 1.15, runs on Node.js 20; ~700 MB), kept
+# in .tools/ (git-ignored). Without it the test skips locally and fails in CI (CI set).
+if [ ! -x .tools/node_modules/.bin/bids-validator ]; then
+  if command -v npm >/dev/null 2>&1; then
+    npm install --prefix .tools --no-audit --no-fund --loglevel=error bids-validator@1.15 >/dev/null \
+      || echo "setup: npm install bids-validator@1.15 failed: the BIDS validator test cannot run" >&2
+  else
+    echo "setup: npm not found: the BIDS validator test will be skipped (install Node.js >= 18)" >&2
+  fi
+fi

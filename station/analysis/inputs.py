@@ -28,6 +28,8 @@ _LOADERS: dict[str, Loader | str] = {
     ".h5": "station.analysis.h5_input:load_h5",
     ".db3": "station.analysis.db3_input:load_db3",
     ".bag": "station.analysis.db3_input:load_db3",
+    # LabRecorder files of the station's own LSL streams (export.lsl): the same reps as the trial file
+    ".xdf": "station.analysis.xdf_input:load_xdf",
 }
 # formats that exist in the station but whose reader is not part of this build yet
 _KNOWN_ELSEWHERE: dict[str, str] = {}

@@ -96,7 +96,7 @@ class TrialFileConsumer:
 
 class LslConsumer:
     """Lab Streaming Layer outlets (export.lsl): force, hip and reps stamped on the host clock, so a lab
-    records the station beside its other instruments."""
+    records the station beside its other instruments; cells and camera (markers, dowel) for re-analysis."""
 
     name = "lsl"
 
@@ -109,9 +109,10 @@ class LslConsumer:
             case TrialStart():
                 self._t0_host_s = doc.t0_host_ns / 1e9
             case PlateData():
-                self.outlets.push_force(doc.host_s, doc.fz_n, doc.cop_xy_m, doc.foot_pos)
+                self.outlets.push_force(doc.host_s, doc.fz_n, doc.cop_xy_m, doc.foot_pos, doc.cells_n)
             case FrameData():
                 self.outlets.push_hip(doc.host_s, doc.positions.get("hip", np.full(3, np.nan)))
+                self.outlets.push_camera(doc.host_s, doc.positions, doc.dowel)
             case RepResult():
                 self.outlets.push_rep(self._t0_host_s + doc.t_end, doc)
             case TrialEnd():
