@@ -4,6 +4,7 @@ Every command names its devices the same way (`--plate`, `--camera`):
 
 - plate `serial`: a port name (`/dev/ttyACM0`, `COM3`) or a pyserial URL (`serial://`, `socket://`, ...)
 - plate `sim`: `sim:PATTERN`, the plate emulator on a pty, read by the same serial driver
+- plate `lsl`: `lsl:NAME`, a Lab Streaming Layer force stream (drivers.lsl_plate; [lsl_plate] in the config)
 - camera `realsense`: `realsense:` (the first D4xx) or `realsense:SERIAL`
 - camera `recording`: `FILE.db3`, `FILE.bag` or `realsense:FILE.db3`, played through rs.pipeline
 - camera `sim`: `sim:PATTERN`, the virtual subject rendered into a pyrealsense2 software device
@@ -44,6 +45,8 @@ class Backend:
 BACKENDS: dict[tuple[str, str], Backend] = {
     ("plate", "serial"): Backend("drivers.forceplate", "open_serial_plate",
                                  "a serial port name or pyserial URL"),
+    ("plate", "lsl"): Backend("drivers.lsl_plate", "open_lsl_plate",
+                              "lsl:NAME, a Lab Streaming Layer force stream (4 cells or 6 components)"),
     ("plate", "sim"): Backend("drivers.sim.simplate", "open_sim_plate",
                               "sim:PATTERN, the virtual subject's plate on a pseudo-terminal"),
     ("camera", "realsense"): Backend("drivers.realsense", "open_live_camera",
@@ -61,6 +64,8 @@ def resolve(kind: str, spec: str) -> tuple[str, str]:
     if kind == "plate":
         if sep and scheme == "sim":
             return "sim", rest
+        if sep and scheme == "lsl":
+            return "lsl", rest
         if not spec:
             raise StationError("--plate: empty name; give a serial port, a pyserial URL or sim:PATTERN")
         return "serial", spec  # pyserial itself understands ports and its URLs

@@ -165,6 +165,21 @@ class PrivacyConfig:
 
 
 @dataclass
+class LslPlateConfig:
+    """A lab's own plate read over Lab Streaming Layer (`--plate lsl:NAME`, drivers.lsl_plate).
+
+    size_x_m/size_y_m: that plate's top (0: the [plate] size). origin_depth_m: a six-component plate's
+    transducer origin below the top surface (C3D type-2 dz, positive down). channel_labels: the stream's
+    channels in order when its metadata names none (6: Fx Fy Fz Mx My Mz; 4: the [plate] cells 0..3)."""
+
+    size_x_m: float = 0.0
+    size_y_m: float = 0.0
+    origin_depth_m: float = 0.0
+    channel_labels: list[str] = field(default_factory=list)
+    resolve_timeout_s: float = 5.0
+
+
+@dataclass
 class StationConfig:
     plate: PlateConfig = field(default_factory=PlateConfig)
     feet: FeetConfig = field(default_factory=FeetConfig)
@@ -175,6 +190,7 @@ class StationConfig:
     dashboard: DashboardConfig = field(default_factory=DashboardConfig)
     archive: ArchiveConfig = field(default_factory=ArchiveConfig)
     privacy: PrivacyConfig = field(default_factory=PrivacyConfig)
+    lsl_plate: LslPlateConfig = field(default_factory=LslPlateConfig)
     calibration_dir: str = "calibration-data"
     source_path: str | None = None  # the TOML this came from, if any
 
