@@ -1,21 +1,32 @@
 """Depth (z16) and left-IR (y8) frames of a Pose, the force plate and the floor, as a D4xx would see them.
 
-The static scene (floor, plate box, a back wall) is ray-cast once; per frame only the pixels inside each
-body capsule's and marker sphere's projected bounding box are ray-cast (z-buffer min). Then the D4xx
-artefacts: depth noise sigma = z^2 * subpixel / (fx * baseline), spatially correlated over ~2 px like a
-block matcher's; stereo shadow (no depth where the right imager cannot see the point); random dropouts;
-no depth beyond range; markers as saturated IR discs with no depth under them and a 1 px invalid ring.
-IR elsewhere is ambient light times an albedo plus the emitter's dot pattern, which shifts with depth
+The static scene (floor, plate box, a back wall) is ray-cast once, and so is all that depends on it alone:
+noise sigma, stereo shadow, IR. Per frame only rays that can hit the body are cast: each capsule's projected
+bounding box, narrowed for a slanted limb to the band of pixel rows' spans whose rays pass within the
+capsule's largest radius of the plane through the camera and its axis (a conservative bound: the hits are
+the same as over the whole box). The body is drawn into persistent full-frame buffers (z, sigma, IR,
+invalid) that hold the static scene everywhere else and are restored where the last frame drew; sigma and
+IR are recomputed only at pixels the body covers, the stereo shadow only in the rows it covers and as far
+to either side as a shadow can reach, and the full-frame work is a dozen in-place numpy passes
+(tests/drivers/test_render_fast.py compares the frames with the plain full-frame renderer).
+
+The D4xx artefacts: depth noise sigma = z^2 * subpixel / (fx * baseline), spatially correlated over ~2 px
+like a block matcher's; stereo shadow (no depth where the right imager cannot see the point); random
+dropouts; no depth beyond range; markers as saturated IR discs with no depth under them and a 1 px invalid
+ring. IR elsewhere is ambient light times an albedo plus the emitter's dot pattern, which shifts with depth
 (parallax between emitter and left imager) like the real projector's dots do.
 """
 
 from __future__ import annotations
 
+import math
+from dataclasses import dataclass
+
 import numpy as np
 
 from drivers.samples import Intrinsics
 from drivers.sim.pose import Pose
-from drivers.sim.raycast import ray_box, ray_plane, ray_plane_z, ray_round_cone, ray_sphere
+from drivers.sim.raycast import ray_box, ray_plane, ray_plane_z
 from station.config import StationConfig
 
 # fx (= fy) of a D435 depth/IR imager per resolution (the 848x480 and 640x480 modes are scaled/cropped)
@@ -23,17 +34,107 @@ _FX_PX = {(848, 480): 426.0, (640, 480): 383.0, (1280, 720): 640.0}
 _ALBEDO = {"none": 8.0, "wall": 34.0, "floor": 42.0, "plate": 66.0, "body": 56.0}
 _MARKER_IR = 255.0
 _SUPERSAMPLE = 4  # marker edge coverage: 4x4 rays per pixel, so disc centroids are sub-pixel exact
-_MAX_SHIFT_PX = 64  # emitter parallax range kept in the dot texture
+_MAX_SHIFT_PX = 64  # emitter parallax range kept in the dot texture; also the widest shadow drawn
+_NEAR_M = 0.05  # geometry closer to the camera than this gets the whole frame as its window
+_CORNERS = np.array([[x, y, z] for x in (0, 1) for y in (0, 1) for z in (0, 1)], dtype=bool)
+_INF = np.float32(np.inf)
 
-
-def _union(a: tuple[slice, slice], b: tuple[slice, slice]) -> tuple[slice, slice]:
-    return tuple(slice(min(x.start, y.start), max(x.stop, y.stop)) for x, y in zip(a, b, strict=True))
+Window = tuple[int, int, int, int]  # v0, v1, u0, u1 (rows v0..v1-1, columns u0..u1-1)
 
 
 def default_intrinsics(width: int = 848, height: int = 480) -> Intrinsics:
     """D435-like pinhole intrinsics (no distortion) for 848x480, 640x480 or 1280x720 (others scaled)."""
     fx = _FX_PX.get((width, height), 426.0 * width / 848.0)
     return Intrinsics(width, height, fx, fx, width / 2.0, height / 2.0)
+
+
+def _round_cones(rd: np.ndarray, par: np.ndarray) -> np.ndarray:
+    """Ray parameter (float32, inf on a miss) of each ray's first hit with its capsule (the hull of two
+    spheres), all rays from one origin: rd (3, P) unit directions, par (12, P) the terms of the ray's
+    capsule (_cone_terms). The closed form of drivers.sim.raycast.ray_round_cone, one pass for all capsules.
+    """
+    bax, bay, baz, oax, oay, oaz, ca, cb, d2, k0, e, cy = par
+    x, y, z = rd
+    m2 = x * bax  # rd . (pb - pa)
+    m2 += y * bay
+    m2 += z * baz
+    m3 = x * oax  # rd . (o - pa)
+    m3 += y * oay
+    m3 += z * oaz
+    t = np.empty_like(m2)
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+        # end spheres: t = -b - sqrt(b^2 - (|o - c|^2 - r^2)); a miss gives nan and fails t > 0
+        b = np.subtract(m3, m2)  # rd . (o - pb)
+        np.multiply(b, b, out=t)
+        t -= cb
+        np.sqrt(t, out=t)
+        t += b
+        np.negative(t, out=t)
+        t_b = np.where(t > 0, t, _INF)
+        np.multiply(m3, m3, out=t)
+        t -= ca
+        np.sqrt(t, out=t)
+        t += m3
+        np.negative(t, out=t)
+        t_caps = np.where(t > 0, t, _INF)
+        np.minimum(t_caps, t_b, out=t_caps)
+        # cone body between the tangent circles: k2 t^2 + 2 k1 t + k0 = 0, valid where 0 < y < d2
+        k2 = np.multiply(m2, m2, out=t_b)
+        np.subtract(d2, k2, out=k2)
+        k1 = np.multiply(d2, m3, out=m3)
+        k1 += np.multiply(m2, e, out=b)
+        h = np.multiply(k1, k1, out=t)
+        h -= np.multiply(k0, k2, out=b)
+        np.sqrt(h, out=h)
+        h += k1
+        np.negative(h, out=h)
+        t_body = np.divide(h, k2, out=h)  # nan where the ray misses the cone's surface
+        y_ax = np.multiply(t_body, m2, out=m2)
+        y_ax += cy
+        ok = t_body > 0
+        ok &= y_ax > 0
+        ok &= y_ax < d2
+        ok &= d2 > 1e-12  # else one sphere swallows the other: no cone body
+        np.abs(k2, out=k2)
+        ok &= k2 > 1e-12
+        np.copyto(t_caps, t_body, where=ok)
+    return t_caps
+
+
+def _cone_terms(origin: np.ndarray, p0: np.ndarray, p1: np.ndarray, r0: np.ndarray,
+                r1: np.ndarray) -> np.ndarray:
+    """Per capsule (rows of p0, p1, r0, r1) the terms _round_cones needs, (12, C) float32."""
+    ba, oa = p1 - p0, origin - p0
+    ob = origin - p1
+    rr = r0 - r1
+    m0, m1, m5 = np.sum(ba * ba, axis=1), np.sum(ba * oa, axis=1), np.sum(oa * oa, axis=1)
+    d2 = m0 - rr * rr
+    k0 = d2 * m5 - m1 * m1 + m1 * rr * r0 * 2.0 - m0 * r0 * r0
+    return np.vstack([ba.T, oa.T, m5 - r0 * r0, np.sum(ob * ob, axis=1) - r1 * r1, d2, k0, rr * r0 - m1,
+                      m1 - r0 * rr]).astype(np.float32)
+
+
+@dataclass
+class _Frame:
+    """Per-frame working state: full-frame buffers that hold the static scene outside what the last frame
+    drew, and flat views and tables derived from the static scene (built on first use, never pickled)."""
+
+    z: np.ndarray  # camera z with the body (H, W) float32
+    sigma: np.ndarray
+    ir: np.ndarray  # clean IR (before read noise)
+    invalid: np.ndarray  # shadow | out of range (before dropouts and markers)
+    x_right: np.ndarray  # static: column in the right imager, and that minus 0.5 (shadow test)
+    x_right_m05: np.ndarray
+    rd_soa: np.ndarray  # ray directions (3, H * W)
+    read_noise_bank: np.ndarray  # 3 x the noise bank (IR read noise)
+    dropout_bank: np.ndarray  # uniform bank < dropout_frac
+    dropout_frac: float
+    depth_f: np.ndarray  # work buffers
+    ir_f: np.ndarray
+    drop: np.ndarray
+    max_static_disparity: float
+    drawn: Window | None = None  # where z, sigma and IR differ from static
+    shadowed: Window | None = None  # where invalid differs from static
 
 
 class Renderer:
@@ -53,6 +154,7 @@ class Renderer:
         self.subpixel = subpixel
         self.dropout_frac = dropout_frac
         self.max_range_m = max_range_m
+        self.seed = seed
         self._rng = np.random.default_rng(seed)
         self._R = self.T_plate_from_camera[:3, :3]
         self._origin = self.T_plate_from_camera[:3, 3].copy()
@@ -76,11 +178,23 @@ class Renderer:
         self._dots = dots.astype(np.float32)
         self._shift_per_inv_z = intr.fx * emitter_offset_m
         self.last_marker_coverage: dict[str, float] = {}
+        self.last_rays_cast = 0  # body rays cast for the last frame
         # the static scene's share of every per-frame product, computed once
         full = (slice(0, H), slice(0, W))
         self._sigma_static = self._sigma(self._z_static)
         self._invalid_static = self._shadow(self._z_static, full) | ~(self._z_static < max_range_m)
         self._ir_static = self._ir_clean(self._z_static, self._albedo_static, full)
+        self._frame: _Frame | None = None
+
+    def reseed(self, stream: int) -> None:
+        """Draw the per-frame noise from stream `stream` of this renderer's seed: copies of one renderer that
+        render alternate frames (drivers.sim.render_process workers) must not repeat each other's noise."""
+        self._rng = np.random.default_rng([self.seed, stream])
+
+    def __getstate__(self) -> dict:
+        state = self.__dict__.copy()
+        state["_frame"] = None  # buffers: rebuilt by whoever renders (e.g. the camera's render process)
+        return state
 
     # --- static scene ---------------------------------------------------------------------------------
     def _static_scene(self, cfg: StationConfig, thickness_m: float, wall_distance_m: float | None):
@@ -106,66 +220,131 @@ class Renderer:
         z *= self._z_per_range.reshape(-1)
         return z.reshape(H, W), albedo.reshape(H, W)
 
-    # --- projection helpers ---------------------------------------------------------------------------
-    def _bbox(self, points: np.ndarray, margin_px: int = 1) -> tuple[slice, slice] | None:
-        """Pixel window holding the projection of the convex hull of `points` (plate frame)."""
-        intr = self.intrinsics
-        p_cam = (points - self._origin) @ self._R
-        if np.all(p_cam[:, 2] <= 0.05):
-            return None
-        if np.any(p_cam[:, 2] <= 0.05):
-            return slice(0, intr.height), slice(0, intr.width)
-        u = intr.fx * p_cam[:, 0] / p_cam[:, 2] + intr.ppx
-        v = intr.fy * p_cam[:, 1] / p_cam[:, 2] + intr.ppy
-        u0, u1 = int(np.floor(u.min())) - margin_px, int(np.ceil(u.max())) + margin_px + 1
-        v0, v1 = int(np.floor(v.min())) - margin_px, int(np.ceil(v.max())) + margin_px + 1
-        u0, v0 = max(u0, 0), max(v0, 0)
-        u1, v1 = min(u1, intr.width), min(v1, intr.height)
-        if u0 >= u1 or v0 >= v1:
-            return None
-        return slice(v0, v1), slice(u0, u1)
+    def prepare(self) -> None:
+        """Build the per-frame buffers now rather than in the first render (no random draws)."""
+        self._frame_state()
 
-    @staticmethod
-    def _aabb_corners(lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
-        return np.array([[x, y, z] for x in (lo[0], hi[0]) for y in (lo[1], hi[1]) for z in (lo[2], hi[2])])
+    def _frame_state(self) -> _Frame:
+        if self._frame is None:
+            with np.errstate(divide="ignore", invalid="ignore"):
+                x_right = self._cols - np.float32(self.intrinsics.fx * self.baseline_m) / self._z_static
+            finite = self._z_static[np.isfinite(self._z_static)]
+            z_min = float(finite.min()) if finite.size else np.inf
+            self._frame = _Frame(
+                z=self._z_static.copy(), sigma=self._sigma_static.copy(), ir=self._ir_static.copy(),
+                invalid=self._invalid_static.copy(), x_right=x_right, x_right_m05=x_right - 0.5,
+                rd_soa=np.ascontiguousarray(self._rd.reshape(-1, 3).T),
+                read_noise_bank=np.float32(3.0) * self._noise_bank,
+                dropout_bank=self._uniform_bank < self.dropout_frac, dropout_frac=self.dropout_frac,
+                depth_f=np.empty_like(self._z_static), ir_f=np.empty_like(self._z_static),
+                drop=np.empty(self._z_static.shape, dtype=bool),
+                max_static_disparity=self.intrinsics.fx * self.baseline_m / max(z_min, 1e-3))
+        return self._frame
+
+    # --- projection helpers ---------------------------------------------------------------------------
+    def _windows(self, lo: np.ndarray, hi: np.ndarray, margin_px: int = 1) -> list[Window | None]:
+        """Pixel window of each axis-aligned box lo[i]..hi[i] (plate frame): the projection of its corners
+        (the whole frame if a corner is at or behind the camera, None if all are or it is off-frame)."""
+        intr = self.intrinsics
+        corners = np.where(_CORNERS[None], hi[:, None, :], lo[:, None, :])  # (N, 8, 3)
+        p_cam = (corners - self._origin) @ self._R
+        z = p_cam[..., 2]
+        near = z <= _NEAR_M
+        with np.errstate(divide="ignore", invalid="ignore"):
+            u = intr.fx * p_cam[..., 0] / z + intr.ppx
+            v = intr.fy * p_cam[..., 1] / z + intr.ppy
+        u0 = np.maximum(np.floor(u.min(axis=1)) - margin_px, 0)
+        u1 = np.minimum(np.ceil(u.max(axis=1)) + margin_px + 1, intr.width)
+        v0 = np.maximum(np.floor(v.min(axis=1)) - margin_px, 0)
+        v1 = np.minimum(np.ceil(v.max(axis=1)) + margin_px + 1, intr.height)
+        out: list[Window | None] = []
+        for i, (all_near, any_near) in enumerate(zip(near.all(axis=1), near.any(axis=1), strict=True)):
+            if all_near:
+                out.append(None)
+            elif any_near:
+                out.append((0, intr.height, 0, intr.width))
+            elif u0[i] >= u1[i] or v0[i] >= v1[i]:
+                out.append(None)
+            else:
+                out.append((int(v0[i]), int(v1[i]), int(u0[i]), int(u1[i])))
+        return out
+
+    def _bands(self, c0: np.ndarray, c1: np.ndarray, r_max: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Per capsule (axis c0-c1 in the camera frame, largest radius r_max): the unit normal n of the
+        plane through the camera and the axis, and k such that a ray d hitting the capsule has |d.n| <= k
+        (k = 0 where no such bound holds: the axis points at the camera or the capsule is too near).
+
+        Every point q of the capsule is within r_max of that plane and at least d_min (the axis's distance
+        minus r_max) from the camera, so k = r_max / d_min."""
+        n = np.cross(c0, c1)
+        n_len = np.linalg.norm(n, axis=1)
+        seg = c1 - c0
+        s = np.clip(-np.sum(c0 * seg, axis=1) / np.maximum(np.sum(seg * seg, axis=1), 1e-12), 0.0, 1.0)
+        d_min = np.linalg.norm(c0 + s[:, None] * seg, axis=1) - r_max
+        ok = (n_len > 1e-9) & (d_min > _NEAR_M)
+        n = n / np.where(ok, n_len, 1.0)[:, None]
+        k = np.where(ok, r_max / np.where(ok, d_min, 1.0) * 1.001 + 1e-6, 0.0)  # (float32 rays: margin)
+        return n, k
+
+    def _pixels(self, win: np.ndarray, n: np.ndarray, k: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Flat indices of the pixels to cast for each capsule (window rows v0, v1, u0, u1 and band n, k per
+        row of `win`): per window row, the columns whose rays d have |d.n| <= k, widened a pixel each way
+        (all of them where k = 0). Returns the indices, grouped by capsule, and the count per capsule."""
+        intr = self.intrinsics
+        v0, v1, u0, u1 = win.T
+        n_rows = v1 - v0
+        cap = np.repeat(np.arange(len(win)), n_rows)
+        first = np.cumsum(n_rows) - n_rows
+        rows = np.arange(int(n_rows.sum())) - np.repeat(first - v0, n_rows)
+        lo, hi = u0[cap], u1[cap]
+        y = (rows - intr.ppy) / intr.fy
+        x_far = np.maximum(np.abs(u0 - intr.ppx), np.abs(u1 - 1 - intr.ppx)) / intr.fx
+        kr = k[cap]
+        reach = kr * np.sqrt(x_far[cap] ** 2 + 1.0 + y * y)  # |(x, y, 1).n| <= k |(x, y, 1)| in the window
+        b = n[cap, 1] * y + n[cap, 2]
+        nx = n[cap, 0]
+        banded = kr > 0
+        slanted = banded & (np.abs(nx) >= 1e-9)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            centre = intr.ppx - intr.fx * b / nx
+            half = intr.fx * reach / np.abs(nx)
+            lo = np.where(slanted, np.clip(np.floor(centre - half) - 1, lo, hi), lo).astype(np.intp)
+            hi = np.where(slanted, np.clip(np.ceil(centre + half) + 2, lo, hi), hi).astype(np.intp)
+        level = banded & ~slanted  # the axis looks horizontal: whole rows in or out
+        hi = np.where(level & (np.abs(b) > reach), lo, hi)
+        length = np.maximum(hi - lo, 0)
+        start = rows * intr.width + lo - (np.cumsum(length) - length)
+        idx = np.arange(int(length.sum())) + np.repeat(start, length)
+        return idx, np.bincount(cap, weights=length, minlength=len(win)).astype(np.intp)
 
     # --- per frame ------------------------------------------------------------------------------------
-    def render(self, pose: Pose) -> tuple[np.ndarray, np.ndarray]:
-        """Depth (uint16, units of depth_scale_m, 0 = none) and left IR (uint8) of one pose."""
-        z = self._z_static.copy()
-        body = None  # union of the capsules' pixel windows: only there does the frame differ from static
-        for cap in pose.capsules:
-            p0, p1 = np.asarray(cap.p0, float), np.asarray(cap.p1, float)
-            r = max(cap.r0, cap.r1)
-            win = self._bbox(self._aabb_corners(np.minimum(p0, p1) - r, np.maximum(p0, p1) + r))
-            if win is None:
-                continue
-            rd = self._rd[win].reshape(-1, 3)
-            t = ray_round_cone(self._origin, rd, p0, p1, cap.r0, cap.r1)
-            z_cap = t.reshape(z[win].shape) * self._z_per_range[win]
-            np.minimum(z[win], z_cap, out=z[win])
-            body = win if body is None else _union(body, win)
-        marker_windows = self._markers(pose, z)
-        H, W = z.shape
+    def render(self, pose: Pose, out: tuple[np.ndarray, np.ndarray] | None = None
+               ) -> tuple[np.ndarray, np.ndarray]:
+        """Depth (uint16, units of depth_scale_m, 0 = none) and left IR (uint8) of one pose; into `out`
+        (two C-contiguous (H, W) arrays, uint16 and uint8) when given."""
+        f = self._frame_state()
+        H, W = self._z_static.shape
+        self._restore(f)
+        body = self._draw_body(f, pose)
+        marker_windows = self._markers(pose, f.z)
         noise = self._crop(self._noise_bank)
-        sigma = self._sigma_static.copy()
-        invalid = self._invalid_static.copy()
-        ir = self._ir_static.copy()
         if body is not None:
-            # shadows fall left of a foreground edge, as far as the disparity step: widen the window
-            cols = slice(max(body[1].start - _MAX_SHIFT_PX, 0), min(body[1].stop + _MAX_SHIFT_PX, W))
-            wide = (body[0], cols)
-            z_w = z[wide]
-            moved = z_w < self._z_static[wide]
-            sigma[wide] = self._sigma(z_w)
-            static_invalid = self._invalid_static[wide] & ~moved
-            invalid[wide] = self._shadow(z_w, wide) | static_invalid | ~(z_w < self.max_range_m)
-            albedo = np.where(moved, np.float32(_ALBEDO["body"]), self._albedo_static[wide])
-            ir[wide] = self._ir_clean(z_w, albedo, wide)
-        invalid |= self._crop(self._uniform_bank) < self.dropout_frac
-        depth = np.rint((z + sigma * noise) * np.float32(1.0 / self.depth_scale_m))
-        depth[invalid] = 0
-        ir += np.float32(3.0) * self._crop(self._noise_bank)  # sensor read noise
+            self._patch_body(f, body)
+        # depth: rint((z + sigma * noise) / scale), nothing where invalid or dropped out
+        depth_f = f.depth_f
+        np.multiply(f.sigma, noise, out=depth_f)
+        np.add(f.z, depth_f, out=depth_f)
+        depth_f *= np.float32(1.0 / self.depth_scale_m)
+        np.rint(depth_f, out=depth_f)
+        np.clip(depth_f, 0, 65535, out=depth_f)
+        depth = np.empty((H, W), np.uint16) if out is None else out[0]
+        with np.errstate(invalid="ignore"):  # nan/inf only where invalid (zeroed below)
+            np.copyto(depth, depth_f, casting="unsafe")
+        if f.dropout_frac != self.dropout_frac:
+            f.dropout_bank, f.dropout_frac = self._uniform_bank < self.dropout_frac, self.dropout_frac
+        drop = np.logical_or(f.invalid, self._crop(f.dropout_bank), out=f.drop)
+        np.copyto(depth, 0, where=drop)
+        ir_f = np.add(f.ir, self._crop(f.read_noise_bank), out=f.ir_f)  # + sensor read noise
         for (vs, us), cov in marker_windows:
             # the stereo matcher fails on the saturated disc and one pixel around it
             bad = cov > 0
@@ -175,8 +354,95 @@ class Renderer:
             grown[:, 1:] |= bad[:, :-1]
             grown[:, :-1] |= bad[:, 1:]
             depth[vs, us][grown] = 0
-            ir[vs, us] = ir[vs, us] * (1 - cov) + _MARKER_IR * cov
-        return (np.clip(depth, 0, 65535).astype(np.uint16), np.clip(ir, 0, 255).astype(np.uint8))
+            ir_f[vs, us] = ir_f[vs, us] * (1 - cov) + _MARKER_IR * cov
+        np.clip(ir_f, 0, 255, out=ir_f)
+        ir = np.empty((H, W), np.uint8) if out is None else out[1]
+        np.copyto(ir, ir_f, casting="unsafe")
+        return depth, ir
+
+    def _restore(self, f: _Frame) -> None:
+        """Put the static scene back where the last frame drew."""
+        if f.drawn is not None:
+            v0, v1, u0, u1 = f.drawn
+            for buf, static in ((f.z, self._z_static), (f.sigma, self._sigma_static),
+                                (f.ir, self._ir_static)):
+                buf[v0:v1, u0:u1] = static[v0:v1, u0:u1]
+            f.drawn = None
+        if f.shadowed is not None:
+            v0, v1, u0, u1 = f.shadowed
+            f.invalid[v0:v1, u0:u1] = self._invalid_static[v0:v1, u0:u1]
+            f.shadowed = None
+
+    def _draw_body(self, f: _Frame, pose: Pose) -> Window | None:
+        """Ray-cast the capsules into f.z (z-buffer min); returns the window holding every change."""
+        caps = pose.capsules
+        self.last_rays_cast = 0
+        if not caps:
+            return None
+        p0 = np.array([c.p0 for c in caps], dtype=float)
+        p1 = np.array([c.p1 for c in caps], dtype=float)
+        r0 = np.array([c.r0 for c in caps], dtype=float)
+        r1 = np.array([c.r1 for c in caps], dtype=float)
+        r_max = np.maximum(r0, r1)
+        windows = self._windows(np.minimum(p0, p1) - r_max[:, None], np.maximum(p0, p1) + r_max[:, None])
+        seen = [i for i, w in enumerate(windows) if w is not None]
+        if not seen:
+            return None
+        win = np.array([windows[i] for i in seen], dtype=np.intp)
+        n, k = self._bands((p0[seen] - self._origin) @ self._R, (p1[seen] - self._origin) @ self._R,
+                           r_max[seen])
+        idx, count = self._pixels(win, n, k)
+        self.last_rays_cast = idx.size
+        if not idx.size:
+            return None
+        par = np.repeat(_cone_terms(self._origin, p0[seen], p1[seen], r0[seen], r1[seen]), count, axis=1)
+        z = _round_cones(np.take(f.rd_soa, idx, axis=1), par)
+        z *= np.take(self._z_per_range.reshape(-1), idx)
+        np.minimum.at(f.z.reshape(-1), idx, z)
+        drawn = win[count > 0]
+        f.drawn = (int(drawn[:, 0].min()), int(drawn[:, 1].max()), int(drawn[:, 2].min()),
+                   int(drawn[:, 3].max()))
+        return f.drawn
+
+    def _patch_body(self, f: _Frame, body: Window) -> None:
+        """Sigma, clean IR and invalid (shadow, range) where the body covers the static scene."""
+        v0, v1, u0, u1 = body
+        H, W = self._z_static.shape
+        z_win = f.z[v0:v1, u0:u1]
+        moved = np.flatnonzero(z_win < self._z_static[v0:v1, u0:u1])
+        if not moved.size:
+            return
+        rows, cols = np.divmod(moved, u1 - u0)
+        rows += v0
+        cols += u0
+        at = rows * W + cols
+        z = z_win.reshape(-1)[moved]
+        f.sigma.reshape(-1)[at] = self._sigma(z)
+        with np.errstate(divide="ignore"):
+            inv_z = np.float32(1.0) / z
+        shift = np.minimum(inv_z * np.float32(self._shift_per_inv_z), _MAX_SHIFT_PX - 1).astype(np.intp)
+        dots = self._dots.reshape(-1)[rows * (W + _MAX_SHIFT_PX) + cols + shift]
+        gain = np.minimum(np.float32(2.25) * inv_z * inv_z, np.float32(1.0))
+        f.ir.reshape(-1)[at] = np.float32(_ALBEDO["body"]) + dots * gain
+        # stereo shadow: redone in the rows the body covers, from as far left of it as its shadow reaches
+        # to as far right as anything can shadow it (further out nothing changes; capped like the texture)
+        fxb = self.intrinsics.fx * self.baseline_m
+        reach_left = min(_MAX_SHIFT_PX, math.ceil(fxb / max(float(z.min()), 1e-3)) + 1)
+        reach_right = min(_MAX_SHIFT_PX, math.ceil(f.max_static_disparity) + 1)
+        s0, s1 = int(rows.min()), int(rows.max()) + 1
+        c0, c1 = max(int(cols.min()) - reach_left, 0), min(int(cols.max()) + 1 + reach_right, W)
+        x_right = f.x_right[s0:s1, c0:c1].copy()
+        x_right_m05 = f.x_right_m05[s0:s1, c0:c1].copy()
+        local = (rows - s0) * (c1 - c0) + (cols - c0)
+        x_body = cols.astype(np.float32) - np.float32(fxb) / z
+        x_right.reshape(-1)[local] = x_body
+        x_right_m05.reshape(-1)[local] = x_body - 0.5
+        run_min = np.minimum.accumulate(x_right[:, ::-1], axis=1)[:, ::-1]
+        invalid = f.invalid[s0:s1, c0:c1]
+        invalid.reshape(-1)[local] = False  # the static scene's shadow and range no longer apply there
+        invalid[:, :-1] |= run_min[:, 1:] < x_right_m05[:, :-1]
+        invalid.reshape(-1)[local] |= ~(z < self.max_range_m)
+        f.shadowed = (s0, s1, c0, c1)
 
     def _crop(self, bank: np.ndarray) -> np.ndarray:
         H, W = self.intrinsics.height, self.intrinsics.width
@@ -212,29 +478,44 @@ class Renderer:
         intr = self.intrinsics
         r = pose.marker_radius_m
         s = _SUPERSAMPLE
-        offsets = (np.arange(s, dtype=np.float32) + 0.5) / s - 0.5
-        windows = []
         self.last_marker_coverage = {}
-        for name, centre in pose.markers.items():
-            c = np.asarray(centre, float)
-            if not np.all(np.isfinite(c)):
-                continue
-            win = self._bbox(self._aabb_corners(c - r, c + r), margin_px=1)
+        names = [name for name, c in pose.markers.items() if np.all(np.isfinite(c))]
+        if not names:
+            return []
+        centres = np.array([pose.markers[name] for name in names], dtype=float)
+        seen = []
+        for name, c, win in zip(names, centres, self._windows(centres - r, centres + r), strict=True):
             if win is None:
                 self.last_marker_coverage[name] = 0.0
-                continue
-            vs, us = win
-            h, w = vs.stop - vs.start, us.stop - us.start
-            uu = (np.arange(us.start, us.stop, dtype=np.float32)[:, None] + offsets[None, :]).reshape(-1)
-            vv = (np.arange(vs.start, vs.stop, dtype=np.float32)[:, None] + offsets[None, :]).reshape(-1)
-            U, V = np.meshgrid(uu, vv)
-            d_cam = np.stack([(U - intr.ppx) / intr.fx, (V - intr.ppy) / intr.fy, np.ones_like(U)], -1)
-            norm = np.linalg.norm(d_cam, axis=-1)
-            rd = ((d_cam / norm[..., None]) @ self._R.T.astype(np.float32)).reshape(-1, 3)
-            z_sub = ray_sphere(self._origin, rd.astype(np.float32), c, r).reshape(U.shape) / norm
-            z_under = np.repeat(np.repeat(z_body[win], s, axis=0), s, axis=1)
-            cov = (z_sub < z_under).reshape(h, s, w, s).mean(axis=(1, 3)).astype(np.float32)
+            else:
+                seen.append((name, c, win))
+        if not seen:
+            return []
+        # s x s rays per pixel of every marker's window, all markers in one batch: (pixel, sub-ray)
+        W = intr.width
+        offsets = (np.arange(s, dtype=np.float32) + 0.5) / s - 0.5
+        off_u, off_v = np.tile(offsets, s).astype(float), np.repeat(offsets, s).astype(float)
+        pixels = [np.arange(v0, v1)[:, None] * W + np.arange(u0, u1) for _, _, (v0, v1, u0, u1) in seen]
+        count = np.array([p.size for p in pixels])
+        pix = np.concatenate([p.reshape(-1) for p in pixels])
+        v_pix, u_pix = np.divmod(pix, W)
+        # float64: the rays graze the small spheres' edges, where float32 loses sub-ray coverage
+        x = (u_pix[:, None] + off_u - intr.ppx) / intr.fx
+        y = (v_pix[:, None] + off_v - intr.ppy) / intr.fy
+        inv_norm = 1.0 / np.sqrt(x * x + y * y + 1.0)  # ray length -> camera z
+        oc = np.repeat(self._origin - np.array([c for _, c, _ in seen]), count, axis=0)
+        b = np.zeros_like(x)  # rd . (origin - centre), rd = R (x, y, 1) / |(x, y, 1)|
+        for j in range(3):
+            b += (self._R[j, 0] * x + self._R[j, 1] * y + self._R[j, 2]) * oc[:, j:j + 1]
+        b *= inv_norm
+        with np.errstate(invalid="ignore"):
+            t = -b - np.sqrt(b * b - (np.sum(oc * oc, axis=1, keepdims=True) - r * r))
+        covered = (t > 0) & (t * inv_norm < z_body.reshape(-1)[pix][:, None])  # nan (a miss) fails both
+        coverage = covered.mean(axis=1, dtype=np.float32)
+        windows = []
+        for (name, _, (v0, v1, u0, u1)), cov in zip(seen, np.split(coverage, np.cumsum(count)[:-1]),
+                                                    strict=True):
             self.last_marker_coverage[name] = float(cov.sum())
             if cov.any():
-                windows.append((win, cov))
+                windows.append(((slice(v0, v1), slice(u0, u1)), cov.reshape(v1 - v0, u1 - u0)))
         return windows

@@ -8,16 +8,21 @@ exactly the code a real camera does.
 
 from __future__ import annotations
 
+import json
+import math
+import os
 import threading
 import time
 
 from drivers.realsense import RealSenseCamera
 from drivers.rs_import import import_pyrealsense2
 from drivers.sim.render import Renderer, default_intrinsics
-from drivers.sim.render_process import RenderPlan, RenderProcess
+from drivers.sim.render_process import RenderPlan, RenderProcess, slots_for
 from drivers.sim.softcam import DEVICE_CLOCK_START_MS, SIM_SERIAL, SoftwareCamera, make_subject
 from drivers.sim.subject import coached_arms
 from station.config import StationConfig
+
+STATS_ENV = "HINGE_SIM_CAMERA_STATS"  # a file: each SimCamera appends its stats() as a JSON line at stop
 
 
 class SimCamera(RealSenseCamera):
@@ -38,13 +43,18 @@ class SimCamera(RealSenseCamera):
         self.feeding_done = False  # the subject's trial has been rendered to its end
         self.pause_event = threading.Event()  # set it to stop delivering frames (a camera gap)
         self.frames_skipped_late = 0  # frames the renderer could not have ready in time (lost)
+        self.render_stats: dict = {}  # the render process's counters (RenderProcess.stats) at the end
         # True: render the subject at drivers.sim.timeline's shared t (same subject as the sim plate)
         self.shared_timeline = shared_timeline
 
     def start(self) -> None:
         rs = import_pyrealsense2()
         # the renderer is the camera's own silicon: a process of its own (drivers.sim.render_process)
-        self._render = RenderProcess(self.subject, self.renderer, self.height, self.width)
+        # one render worker per 30 fps, taking turns: on a host busy with other work one process's share of
+        # the CPU may not be enough for 60 frames a second (drivers.sim.render_process)
+        workers = max(1, math.ceil(self.fps / 30))
+        self._render = RenderProcess(self.subject, self.renderer, self.height, self.width,
+                                     slots=slots_for(self.fps, workers), workers=workers)
         self._softcam = SoftwareCamera(self.renderer.intrinsics, self.fps,
                                        depth_scale_m=self.renderer.depth_scale_m)
         self._context = rs.context()
@@ -92,6 +102,21 @@ class SimCamera(RealSenseCamera):
                 self._softcam.push(n + 1, DEVICE_CLOCK_START_MS + n * 1000.0 / self.fps, depth, ir)
         finally:
             self.frames_skipped_late = self._render.skipped
+            self.render_stats = self._render.stats()
+
+    def stats(self) -> dict:
+        """The driver's counters plus the render processes': frames they skipped as late (they show as
+        dropped frames; out of order: rendered, but after a later frame had been pushed) and their mean and
+        worst ms per frame (pose + render, wall clock)."""
+        out = super().stats()
+        process = getattr(self, "_render", None)
+        render = process.stats() if process is not None else self.render_stats
+        out.update({"render_workers": render.get("workers", 0), "frames_rendered": render.get("rendered", 0),
+                    "frames_skipped_late": render.get("skipped_late", 0),
+                    "frames_out_of_order": render.get("out_of_order", 0),
+                    "render_ms_mean": render.get("render_ms_mean"),
+                    "render_ms_max": render.get("render_ms_max")})
+        return out
 
     def stop(self) -> None:
         self._stop.set()
@@ -99,12 +124,16 @@ class SimCamera(RealSenseCamera):
             self._feeder.join(timeout=5)
             self._feeder = None
         if getattr(self, "_render", None) is not None:
+            self.render_stats = self._render.stats()
             self._render.close()
             self._render = None
         super().stop()
         if getattr(self, "_softcam", None) is not None:
             self._softcam.stop()
             self._softcam = None
+        if os.environ.get(STATS_ENV):  # bench/delivery.py: where the lost frames were lost
+            with open(os.environ[STATS_ENV], "a") as out:
+                out.write(json.dumps({"name": self.name, "fps": self.fps, **self.stats()}) + "\n")
 
 
 def open_sim_camera(pattern: str, config: StationConfig, *, arms: str = "crossed",
