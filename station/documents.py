@@ -25,3 +25,5 @@ def read_document(path: str | os.PathLike, what: str, *, parse: Callable[[str], 
         raise StationError(f"{p}: {what} not found") from None
     except ValueError as exc:  # json.JSONDecodeError, tomllib.TOMLDecodeError, UnicodeDecodeError
         raise StationError(f"{p}: " + invalid.format(what=what, error=exc)) from None
+    except RecursionError:  # "[[[[..." thousands deep: both parsers recurse per level
+        raise StationError(f"{p}: " + invalid.format(what=what, error="nested too deeply")) from None

@@ -21,6 +21,7 @@ from station.results import AnalysisResult
 from station.streams import DowelBlock, ForceBlock, MarkerBlock
 
 CHUNK_S = 0.5  # offline feeding step; any step gives the same result (decisions are per frame)
+MAX_SPAN_S = 24 * 3600.0  # a recording longer than this is damaged times, not a session
 
 
 def _force_summary(force: ForceBlock, config: StationConfig, body_weight_n: float | None) -> dict:
@@ -55,6 +56,10 @@ def analyze_blocks(force: ForceBlock | None, markers: MarkerBlock | None, config
     starts = [b.t_s[0] for b in (force, markers) if b is not None]
     ends = [b.t_s[-1] for b in (force, markers, dowel) if b is not None and len(b)]
     t0, t_last = float(min(starts)), float(max(ends))
+    # the chunk loop below runs (t_last - t0) / chunk_s times: damaged times (NaN, inf, 1e300) stop here
+    if not (np.all(np.isfinite(starts + ends)) and abs(t0) < 1e12 and 0 <= t_last - t0 <= MAX_SPAN_S):
+        raise StationError(f"{source}: sample times run from {t0:g} to {t_last:g} s, not one recording "
+                           f"(at most {MAX_SPAN_S / 3600:g} h; damaged times?)")
     edges = np.arange(t0, t_last + chunk_s, chunk_s)
     edges[-1] = np.inf
     previous = -np.inf

@@ -18,6 +18,7 @@ the rear share is a function of CoP x alone, so nothing is invented by this conv
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
 import numpy as np
@@ -61,6 +62,91 @@ def _check_size(path: Path, header: bytes) -> None:
         raise StationError(f"{path}: truncated or damaged C3D file ({size} of {expected} bytes)")
 
 
+# parameters ezc3d reads the first value of without looking: it dies (segfault) when one is empty
+_SCALAR_PARAMETERS = {("POINT", "USED"), ("POINT", "SCALE"), ("POINT", "RATE"), ("POINT", "FRAMES"),
+                      ("ANALOG", "USED"), ("ANALOG", "GEN_SCALE"), ("ANALOG", "RATE"),
+                      ("FORCE_PLATFORM", "USED"), ("ROTATION", "USED"), ("ROTATION", "DATA_START"),
+                      ("ROTATION", "RATIO")}
+
+
+def _check_parameters(path: Path, header: bytes) -> None:
+    """Walk the parameter records as ezc3d will: it trusts them and dies (segfault) on some damaged ones
+    (a dimension count of 128 or more, text without dimensions, an empty count or rate, a description 255
+    long, analog channels without scale or offset) or allocates until memory runs out (a name with
+    control bytes). Raises naming the parameter."""
+    with open(path, "rb") as fh:
+        fh.seek((header[0] - 1) * 512)
+        buf = fh.read(4 + 255 * 512)  # a parameter section is at most 255 blocks
+    if len(buf) < 4:
+        raise StationError(f"{path}: truncated or damaged C3D file (no parameter section)")
+    order = "big" if buf[3] == 86 else "little"  # 86 = MIPS; 84 Intel and 85 DEC store integers little-endian
+    groups: dict[int, str] = {}
+    found: dict[tuple[int, str], int] = {}  # (group id, NAME) -> where its data starts
+    p = 4
+    while p + 2 <= len(buf) and buf[p] != 0:  # a name length of 0 ends the section
+        name_len = abs(int.from_bytes(buf[p:p + 1], "little", signed=True))
+        group_id = int.from_bytes(buf[p + 1:p + 2], "little", signed=True)
+        name = buf[p + 2:p + 2 + name_len].decode("latin-1").upper()
+        q = p + 2 + name_len
+        if q + 2 > len(buf):
+            break  # ezc3d stops at the end of the section
+        description_at = q + 2
+        if not name.isprintable() or not name.isascii():  # ezc3d takes "ANALG\x03" and then eats all memory
+            raise StationError(f"{path}: damaged C3D parameter section (record name {name!r})")
+        if group_id < 0:
+            groups[-group_id] = name
+        elif group_id > 0:
+            kind = int.from_bytes(buf[q + 2:q + 3], "little", signed=True)
+            ndim = buf[q + 3] if q + 3 < len(buf) else 0
+            if kind not in (-1, 1, 2, 4) or ndim > 7 or (kind == -1 and ndim == 0):
+                raise StationError(f"{path}: damaged C3D parameter {name!r} (type {kind}, {ndim} dimensions)")
+            found[(group_id, name)] = q + 4 + ndim
+            dims = list(buf[q + 4:q + 4 + ndim])
+            if 0 in dims and (groups.get(group_id), name) in _SCALAR_PARAMETERS:
+                raise StationError(f"{path}: damaged C3D parameter {groups[group_id]}:{name} (no value)")
+            description_at = q + 4 + ndim + int(np.prod(dims)) * abs(kind)
+        if buf[description_at:description_at + 1] == b"\xff":  # ezc3d reads 255 as -1 characters
+            raise StationError(f"{path}: damaged C3D parameter {name!r} (description 255 long)")
+        step = int.from_bytes(buf[q:q + 2], order, signed=True)
+        if step <= 0:
+            break  # the last record
+        p = q + step
+    analog = next((g for g, n in groups.items() if n == "ANALOG"), None)
+    used_at = found.get((analog, "USED"))
+    analogs_used = used_at is not None and int.from_bytes(buf[used_at:used_at + 2], order) > 0
+    missing = [n for n in ("SCALE", "OFFSET") if (analog, n) not in found]
+    if analogs_used and missing:  # ezc3d scales every analog channel with these
+        raise StationError(f"{path}: damaged C3D file (analog channels without ANALOG:{missing[0]})")
+
+
+_C3D_MEMORY_BYTES = 1 << 30  # what ezc3d may allocate for a C3D file, beyond 40 times its size
+
+
+@contextlib.contextmanager
+def _memory_cap(extra_bytes: int):
+    """Cap this process's address space at its size + extra_bytes meanwhile (Linux, RLIMIT_AS): ezc3d
+    grows its vectors without end on some damaged files, and must fail (std::bad_alloc) rather than take
+    the machine's memory. Process-wide for the moment of one read (analyze reads one file at a time)."""
+    try:
+        import resource
+
+        with open("/proc/self/status") as fh:
+            size = next(int(line.split()[1]) * 1024 for line in fh if line.startswith("VmSize:"))
+        soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+    except (ImportError, OSError, StopIteration, ValueError):
+        yield  # no way to cap here (not Linux)
+        return
+    cap = size + extra_bytes
+    if (soft != resource.RLIM_INFINITY and soft <= cap) or (hard != resource.RLIM_INFINITY and hard < cap):
+        yield  # already capped tighter
+        return
+    resource.setrlimit(resource.RLIMIT_AS, (cap, hard))
+    try:
+        yield
+    finally:
+        resource.setrlimit(resource.RLIMIT_AS, (soft, hard))
+
+
 def _read(path: Path):
     import ezc3d  # only when a C3D is actually read
 
@@ -68,20 +154,27 @@ def _read(path: Path):
         raise StationError(f"{path}: file not found")
     with open(path, "rb") as fh:
         head = fh.read(512)
-    if len(head) < 512 or head[1] != 0x50:
+    if len(head) < 512 or head[1] != 0x50 or head[0] < 2:  # parameters start in block 2 or later
         raise StationError(f"{path}: not a C3D file (no C3D header)")
     _check_size(path, head)
+    _check_parameters(path, head)
     warnings: list[str] = []
-    try:
-        return ezc3d.c3d(str(path), extract_forceplat_data=True), warnings
-    except (ValueError, RuntimeError) as exc:
-        first_error = exc
-    except OSError as exc:
-        raise StationError(f"{path}: truncated or damaged C3D file ({exc})") from None
-    try:  # the platforms' parameters are what failed: keep the markers
-        c3d = ezc3d.c3d(str(path), extract_forceplat_data=False)
-    except Exception as exc:
-        raise StationError(f"{path}: truncated or damaged C3D file ({exc})") from None
+    budget = _C3D_MEMORY_BYTES + 40 * path.stat().st_size
+    too_big = f"{path}: damaged C3D file (reading it would take more than {budget / 2**30:.1f} GB of memory)"
+    with _memory_cap(budget):
+        try:
+            return ezc3d.c3d(str(path), extract_forceplat_data=True), warnings
+        except (ValueError, RuntimeError) as exc:
+            if "bad_alloc" in str(exc):
+                raise StationError(too_big) from None
+            first_error = exc
+        except OSError as exc:
+            raise StationError(f"{path}: truncated or damaged C3D file ({exc})") from None
+        try:  # the platforms' parameters are what failed: keep the markers
+            c3d = ezc3d.c3d(str(path), extract_forceplat_data=False)
+        except Exception as exc:
+            raise StationError(too_big if "bad_alloc" in str(exc) else
+                               f"{path}: truncated or damaged C3D file ({exc})") from None
     warnings.append(f"force platforms unreadable ({first_error}): kinematics only")
     c3d["data"]["platform"] = []
     return c3d, warnings
@@ -116,7 +209,8 @@ def _plate_frame(markers: dict[str, np.ndarray], config: StationConfig) -> tuple
     anterior = _axis(config.c3d.lab_anterior_axis, "c3d.lab_anterior_axis")
     if "heel" in markers and "toe" in markers:
         foot = np.nanmedian(markers["toe"] - markers["heel"], axis=0)
-        if np.all(np.isfinite(foot)):
+        # a heel straight below the toe (damaged markers) gives no direction: keep the config's
+        if np.all(np.isfinite(foot)) and np.linalg.norm(foot - np.dot(foot, up) * up) > 1e-3:
             anterior, source = foot, "heel->toe markers"
     anterior = anterior - np.dot(anterior, up) * up
     if np.linalg.norm(anterior) < 1e-9:
@@ -125,7 +219,16 @@ def _plate_frame(markers: dict[str, np.ndarray], config: StationConfig) -> tuple
     return np.vstack([anterior, np.cross(up, anterior), up]), source
 
 
-def _force(c3d, scale_m: float, config: StationConfig) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+def _rate(value, what: str, path: Path) -> float:
+    """A header frame rate a capture system could have used (a damaged one can be 1e-30 Hz or NaN)."""
+    rate = float(value)
+    if not 1.0 <= rate <= 1e6:
+        raise StationError(f"{path}: {what} frame rate {rate:g} Hz is not a capture rate (damaged C3D file?)")
+    return rate
+
+
+def _force(c3d, scale_m: float, config: StationConfig,
+           path: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
     """(t_s, vertical force N, CoP lab metres (N, 3) NaN below threshold) of all platforms combined."""
     platforms = c3d["data"].get("platform") or []
     if not platforms:
@@ -150,7 +253,7 @@ def _force(c3d, scale_m: float, config: StationConfig) -> tuple[np.ndarray, np.n
         loaded_sum = w if loaded_sum is None else loaded_sum + w
     with np.errstate(invalid="ignore", divide="ignore"):
         cop_lab = np.where((loaded_sum > 0)[:, None], moment / loaded_sum[:, None], np.nan)
-    rate = float(c3d["header"]["analogs"]["frame_rate"])
+    rate = _rate(c3d["header"]["analogs"]["frame_rate"], "analog", path)
     return np.arange(fv_total.size) / rate, fv_total, cop_lab
 
 
@@ -170,7 +273,8 @@ def load_c3d(path: str | Path, options: LoadOptions) -> tuple[ForceBlock | None,
     path = Path(path)
     config: StationConfig = options.config
     c3d, warnings = _read(path)
-    units = str(c3d["parameters"]["POINT"].get("UNITS", {"value": ["mm"]})["value"][0]).strip().lower()
+    units_value = c3d["parameters"]["POINT"].get("UNITS", {"value": ["mm"]})["value"]
+    units = str(units_value[0] if len(units_value) else "mm").strip().lower()  # empty: as if absent
     scale_m = _UNIT_M.get(units)
     if scale_m is None:
         raise StationError(f"{path}: POINT:UNITS {units!r} not understood (mm, cm, m)")
@@ -196,7 +300,7 @@ def load_c3d(path: str | Path, options: LoadOptions) -> tuple[ForceBlock | None,
     if "heel" in to_plate and np.any(np.isfinite(to_plate["heel"][:, 0])):
         meta["feet"] = {"heel_x_m": float(np.nanmedian(to_plate["heel"][:, 0]))}
         notes["heel_line_from"] = "heel marker"
-    point_rate = float(c3d["header"]["points"]["frame_rate"])
+    point_rate = _rate(c3d["header"]["points"]["frame_rate"], "point", path)
     n_frames = next(iter(points.values())).shape[0] if points else 0
     markers = None
     core_names = {k: v for k, v in to_plate.items() if k in ("hip", "knee", "ankle", "shoulder", "head")}
@@ -206,7 +310,7 @@ def load_c3d(path: str | Path, options: LoadOptions) -> tuple[ForceBlock | None,
     elif n_frames:
         markers = MarkerBlock(np.arange(n_frames) / point_rate, core_names)
     force = None
-    combined = _force(c3d, scale_m, config) if platforms else None
+    combined = _force(c3d, scale_m, config, path) if platforms else None
     if combined is not None:
         t_f, fv, cop_lab = combined
         cop_plate = (cop_lab - origin) @ rot.T

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -14,7 +17,14 @@ import numpy as np
 from drivers.samples import PlateChunk
 from station.config import StationConfig, config_from_dict
 from station.errors import StationError
-from station.recording.format import DATASETS, DOWEL_DATASETS, FORMAT_NAME, REQUIRED_GROUPS, SCHEMA_VERSION
+from station.recording.format import (
+    DATASETS,
+    DOWEL_DATASETS,
+    FORMAT_NAME,
+    N_MARKERS,
+    REQUIRED_GROUPS,
+    SCHEMA_VERSION,
+)
 from station.recording.stills import read_stills
 from station.results import RepResult
 from station.streams import MARKER_NAMES, ForceBlock, MarkerBlock
@@ -63,15 +73,42 @@ class RecordedTrial:
 def _attr(obj: h5py.HLObject, key: str, default: Any = None) -> Any:  # h5py attributes are Any
     value = obj.attrs.get(key, default)
     if isinstance(value, bytes):
-        return value.decode()
-    if isinstance(value, np.generic):
-        return value.item()
+        return value.decode("utf-8", "replace")
+    if isinstance(value, np.generic | np.ndarray):  # an array where a value belongs (damage): a plain list
+        return value.tolist()
     return value
 
 
-def _json_attr(obj: h5py.HLObject, key: str) -> Any:
+def _json_attr(obj: h5py.HLObject, key: str, path: Path) -> dict:
+    """A JSON object stored as a string attribute ({} when absent)."""
     text = _attr(obj, key)
-    return json.loads(text) if text else {}
+    if not text:
+        return {}
+    try:
+        value = json.loads(text) if isinstance(text, str) else None
+    except (ValueError, RecursionError) as exc:
+        raise StationError(f"{path}: attribute {obj.name} {key} is not valid JSON ({exc})") from None
+    if not isinstance(value, dict):
+        raise StationError(f"{path}: attribute {obj.name} {key} is not a JSON object")
+    return value
+
+
+def _rep_rows(f: h5py.File, complete: bool, path: Path) -> list[RepResult]:
+    rows = f["reps/json" if complete else "reps/live_json"][:]
+    try:
+        return [RepResult.from_json(json.loads(raw.rstrip(b"\0").decode())) for raw in rows]
+    except (ValueError, TypeError, KeyError, AttributeError, RecursionError) as exc:
+        raise StationError(f"{path}: /reps rows are not valid rep JSON ({exc})") from None
+
+
+@contextlib.contextmanager
+def _damaged(path: Path):
+    """What h5py raises for a damaged object header, chunk or link (KeyError, OSError, RuntimeError) as
+    one line naming the file."""
+    try:
+        yield
+    except (KeyError, OSError, RuntimeError) as exc:
+        raise StationError(f"{path}: damaged trial file ({' '.join(str(exc).split())})") from None
 
 
 def _open(path: Path) -> h5py.File:
@@ -79,12 +116,58 @@ def _open(path: Path) -> h5py.File:
         raise StationError(f"{path}: no such trial file")
     try:
         return h5py.File(path, "r")
-    except (OSError, RuntimeError):  # HDF5 raises RuntimeError for some damaged superblocks
-        pass
-    try:  # still being written by a live recording (SWMR): follow it read-only
-        return h5py.File(path, "r", swmr=True)
+    except (OSError, RuntimeError) as exc:  # HDF5 raises RuntimeError for some damaged superblocks
+        first = exc
+    cut = re.search(r"truncated file: eof = \d+, .*stored_eof = (\d+)", str(first))
+    try:
+        if cut:  # cut short (a full disk): what was written before the cut reads; the rest reads as zeros
+            return h5py.File(_ZeroPadded(path, int(cut[1])), "r")
+        if "already open for" in str(first):  # being written (SWMR), or killed while writing: follow it
+            return h5py.File(path, "r", swmr=True)
     except (OSError, RuntimeError) as exc:
         raise StationError(f"{path}: not a readable HDF5 trial file ({exc})") from None
+    # not as a SWMR reader on any other damage: that retries a bad checksum for minutes
+    raise StationError(f"{path}: not a readable HDF5 trial file ({first})") from None
+
+
+class _ZeroPadded(io.RawIOBase):
+    """A file cut short, read as if it had its full size (zeros past the cut): HDF5 then reports what is
+    missing as damaged objects, where as a SWMR reader (which ignores the size) it retries for minutes."""
+
+    def __init__(self, path: Path, size: int) -> None:
+        super().__init__()
+        self._file = open(path, "rb")  # closed with this object
+        self._real = path.stat().st_size
+        self._size = max(size, self._real)
+        self._pos = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        self._pos = {io.SEEK_SET: 0, io.SEEK_CUR: self._pos, io.SEEK_END: self._size}[whence] + offset
+        return self._pos
+
+    def tell(self) -> int:
+        return self._pos
+
+    def readinto(self, buffer) -> int:
+        with memoryview(buffer) as view:
+            n = max(0, min(len(view), self._size - self._pos))
+            got = 0
+            if self._pos < self._real:
+                self._file.seek(self._pos)
+                got = self._file.readinto(view[:min(n, self._real - self._pos)]) or 0
+            view[got:n] = bytes(n - got)
+        self._pos += n
+        return n
+
+    def close(self) -> None:
+        self._file.close()
+        super().close()
 
 
 def check_trial_file(f: h5py.File, path: Path) -> int:
@@ -92,18 +175,36 @@ def check_trial_file(f: h5py.File, path: Path) -> int:
     if _attr(f, "format") != FORMAT_NAME:
         raise StationError(f"{path}: not a hinge-station trial (no format={FORMAT_NAME!r} attribute)")
     version = _attr(f, "schema_version")
-    if version != SCHEMA_VERSION:
+    if not isinstance(version, int) or isinstance(version, bool) or version != SCHEMA_VERSION:
         raise StationError(f"{path}: schema_version {version!r} is not supported (this station reads "
                            f"{SCHEMA_VERSION})")
     missing = [g for g in REQUIRED_GROUPS if g not in f]
     missing += [d.path for d in DATASETS if d.path not in f and d.path.rsplit("/", 1)[0] not in missing]
     if missing:
         raise StationError(f"{path}: missing group(s)/dataset(s) {', '.join('/' + m for m in missing)}")
+    for spec in DATASETS + tuple(d for d in DOWEL_DATASETS if d.path in f):
+        ds = f[spec.path]
+        if not isinstance(ds, h5py.Dataset) or ds.dtype != spec.dtype or ds.shape[1:] != spec.row_shape \
+                or ds.ndim != 1 + len(spec.row_shape):
+            what = f"{ds.dtype} {ds.shape}" if isinstance(ds, h5py.Dataset) else "a group"
+            raise StationError(f"{path}: /{spec.path} is {what}, expected {spec.dtype} rows of "
+                               f"{spec.row_shape or 'one value'}")
     return int(version)
 
 
+def _is_set(value: Any) -> bool:
+    """A stored flag (True/1); anything else, an array of damage included, is not set."""
+    return isinstance(value, bool | int) and bool(value)
+
+
 def _config_from_json(text: str, path: Path) -> StationConfig:
-    data = json.loads(text) if text else {}
+    """The config the trial was recorded with; the defaults when it is not a config (as when invalid)."""
+    try:
+        data = json.loads(text) if text and isinstance(text, str) else {}
+    except (ValueError, RecursionError):
+        data = None
+    if not isinstance(data, dict):
+        return StationConfig()
     data.pop("source_path", None)
     try:
         return config_from_dict(data, where=f"{path} station_config_json")
@@ -114,7 +215,7 @@ def _config_from_json(text: str, path: Path) -> StationConfig:
 def read_trial(path: str | os.PathLike) -> RecordedTrial:
     """Open a trial (complete, interrupted or still recording) and return its contents."""
     p = Path(path)
-    with _open(p) as f:
+    with _damaged(p), _open(p) as f:
         version = check_trial_file(f, p)
         n = _consistent_rows(f)
 
@@ -126,13 +227,13 @@ def read_trial(path: str | os.PathLike) -> RecordedTrial:
                 "software_version", "plate_source", "camera_source", "frames_storage", "stop_reason",
                 "stop_wall_time")
         metadata = {k: _attr(f, k) for k in keys}
-        metadata.update(_json_attr(f, "metadata_json"))
-        metadata["counts"] = _json_attr(f, "counts_json")
+        metadata.update(_json_attr(f, "metadata_json", p))
+        metadata["counts"] = _json_attr(f, "counts_json", p)
         cal_group = f["calibration"]
         calibration = {"status": _attr(cal_group, "status", "unknown"),
-                       "plate": _json_attr(cal_group, "plate_json"),
-                       "clocks": _json_attr(cal_group, "clocks_json"),
-                       "files": _json_attr(cal_group, "files_json")}
+                       "plate": _json_attr(cal_group, "plate_json", p),
+                       "clocks": _json_attr(cal_group, "clocks_json", p),
+                       "files": _json_attr(cal_group, "files_json", p)}
         if "camera_T_plate_from_camera" in cal_group.attrs:
             calibration["camera_T"] = np.asarray(cal_group.attrs["camera_T_plate_from_camera"])
         plate = PlateChunk(*(col(k, "plate/raw")
@@ -143,16 +244,15 @@ def read_trial(path: str | os.PathLike) -> RecordedTrial:
         pos = col("positions_m", "markers")
         pix = col("pixels", "markers")
         bridged = col("bridged", "markers")
-        names = json.loads(_attr(f["markers"], "names") or json.dumps(MARKER_NAMES))
+        names = _marker_names(f["markers"], p)
         markers = MarkerBlock(t_s=mt, positions={nm: pos[:, i] for i, nm in enumerate(names)},
                               bridged={nm: bridged[:, i] for i, nm in enumerate(names)})
         camera_index = {k: col(k, "camera/index") for k in
                         ("frame_number", "t_device_ms", "t_host_ns", "t_s", "dropped_before")}
-        complete = bool(_attr(f, "complete", False))
-        rep_rows = f["reps/json" if complete else "reps/live_json"][:]
-        reps = [RepResult.from_json(json.loads(raw.rstrip(b"\0").decode())) for raw in rep_rows]
-        events = [{"t_s": float(e["t_s"]), "kind": e["kind"].decode(), "text": e["text"].decode()}
-                  for e in f["events"][:]]
+        complete = _is_set(_attr(f, "complete", False))
+        reps = _rep_rows(f, complete, p)
+        events = [{"t_s": float(e["t_s"]), "kind": e["kind"].decode("utf-8", "replace"),
+                   "text": e["text"].decode("utf-8", "replace")} for e in f["events"][:]]
         sync = {k: _attr(f["sync"], k) for k in f["sync"].attrs}
         descriptors = {g: {k.removeprefix("descriptor_"): _attr(f[g], k)
                            for k in f[g].attrs if k.startswith("descriptor_")}
@@ -187,31 +287,45 @@ class TrialSummary:
 def read_trial_summary(path: str | os.PathLike) -> TrialSummary:
     """Metadata, reps and calibration of a trial; raw streams are not read (fast enough to index 1,000s)."""
     p = Path(path)
-    with _open(p) as f:
+    with _damaged(p), _open(p) as f:
         check_trial_file(f, p)
         metadata = {k: _attr(f, k) for k in f.attrs if not k.endswith("_json")}
-        metadata.update(_json_attr(f, "metadata_json"))
-        complete = bool(_attr(f, "complete", False))
-        rep_rows = f["reps/json" if complete else "reps/live_json"][:]
-        try:
-            reps = [RepResult.from_json(json.loads(raw.rstrip(b"\0").decode())) for raw in rep_rows]
-        except (ValueError, TypeError, KeyError) as exc:
-            raise StationError(f"{p}: /reps rows are not valid rep JSON ({exc})") from None
+        metadata.update(_json_attr(f, "metadata_json", p))
+        complete = _is_set(_attr(f, "complete", False))
+        reps = _rep_rows(f, complete, p)
         t = f["force/t_s"]
         mt = f["markers/t_s"]
         ends = [float(d[d.shape[0] - 1]) for d in (t, mt) if d.shape[0]]
         cal = f["calibration"]
-        calibration = {"status": _attr(cal, "status", "unknown"), "plate": _json_attr(cal, "plate_json"),
-                       "clocks": _json_attr(cal, "clocks_json"), "files": _json_attr(cal, "files_json")}
+        calibration = {"status": _attr(cal, "status", "unknown"), "plate": _json_attr(cal, "plate_json", p),
+                       "clocks": _json_attr(cal, "clocks_json", p), "files": _json_attr(cal, "files_json", p)}
         return TrialSummary(path=p, metadata=metadata, reps=reps, complete=complete,
                             duration_s=max(ends) if ends else 0.0, calibration=calibration,
-                            config_json=_attr(f, "station_config_json") or "")
+                            config_json=_text(_attr(f, "station_config_json")))
 
 
 def read_trial_stills(path: str | os.PathLike) -> list | None:
     """Only the optional /stills of a trial file (a list of recording.stills.Still; None without it)."""
-    with _open(Path(path)) as f:
+    with _damaged(Path(path)), _open(Path(path)) as f:
         return read_stills(f)
+
+
+def _text(value: Any) -> str:
+    return value if isinstance(value, str) else ""
+
+
+def _marker_names(group: h5py.Group, path: Path) -> list[str]:
+    """The marker columns' names (the `names` attribute, a JSON list; MARKER_NAMES when absent)."""
+    text = _attr(group, "names")
+    if not text:
+        return list(MARKER_NAMES)
+    try:
+        names = json.loads(text) if isinstance(text, str) else None
+    except (ValueError, RecursionError):
+        names = None
+    if not isinstance(names, list) or len(names) > N_MARKERS or not all(isinstance(n, str) for n in names):
+        raise StationError(f"{path}: attribute /markers names is not a list of at most {N_MARKERS} names")
+    return names
 
 
 def _read_dowel(f: h5py.File) -> dict[str, np.ndarray] | None:

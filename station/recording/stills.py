@@ -20,6 +20,7 @@ import numpy as np
 
 from drivers.samples import CameraFrame
 from station.dowel.frame import DowelFrame
+from station.errors import StationError
 from station.results import RepResult
 from station.streams import MARKER_NAMES
 
@@ -163,21 +164,40 @@ class StillStore:
         self._g = None
 
 
+# /stills datasets: (dtype kind, dimensions of one row) as StillStore.create makes them
+_STILL_COLUMNS = {"ir": ("u", 2), "depth": ("u", 2), "t_s": ("f", 0), "rep_t_bottom_s": ("f", 0),
+                  "frame_number": ("i", 0), "rep_index": ("i", 0), "marker_pixels": ("f", 2),
+                  "overlay_json": ("S", 0)}
+
+
 def read_stills(f: h5py.File) -> list[Still] | None:
     """The optional /stills group back (None when absent: older files, or written without stills)."""
     if "stills" not in f or "t_s" not in f["stills"]:
         return None
     g = f["stills"]
-    n = min(g[k].shape[0] for k in g if isinstance(g[k], h5py.Dataset))
-    names = json.loads(g.attrs.get("marker_names", json.dumps(list(MARKER_NAMES))))
+    where = f"{f.filename}: /stills"
+    for name, (kind, row_ndim) in _STILL_COLUMNS.items():
+        ds = g.get(name)
+        if not isinstance(ds, h5py.Dataset) or ds.dtype.kind != kind or ds.ndim != 1 + row_ndim:
+            raise StationError(f"{where}/{name} is missing or not the stills layout (damaged file)")
+    try:
+        names = json.loads(g.attrs.get("marker_names", json.dumps(list(MARKER_NAMES))))
+    except (ValueError, TypeError, RecursionError):
+        names = None
+    if not isinstance(names, list) or g["marker_pixels"].shape[1:] != (len(names), 2):
+        raise StationError(f"{where} marker_names do not match its marker_pixels (damaged file)")
+    n = min(g[k].shape[0] for k in _STILL_COLUMNS)
     out = []
     for i in range(n):
         raw = bytes(g["overlay_json"][i]).rstrip(b"\0")
+        try:
+            overlay = json.loads(raw) if raw else None
+        except (ValueError, RecursionError):
+            raise StationError(f"{where}/overlay_json row {i} is not valid JSON (damaged file)") from None
         px = g["marker_pixels"][i]
         out.append(Still(float(g["t_s"][i]), int(g["frame_number"][i]), g["ir"][i], g["depth"][i],
-                         {nm: (float(px[k, 0]), float(px[k, 1])) for k, nm in enumerate(names)},
-                         json.loads(raw) if raw else None, int(g["rep_index"][i]),
-                         float(g["rep_t_bottom_s"][i])))
+                         {str(nm): (float(px[k, 0]), float(px[k, 1])) for k, nm in enumerate(names)},
+                         overlay, int(g["rep_index"][i]), float(g["rep_t_bottom_s"][i])))
     return out
 
 

@@ -70,7 +70,7 @@ def _answers_from_mapping(raw: dict, where: str) -> dict[str, bool]:
     missing = [k for k in QUESTION_KEYS if k not in raw]
     if missing:
         raise StationError(f"{where}: missing answer(s) {', '.join(missing)}")
-    unknown = [k for k in raw if k not in QUESTION_KEYS]
+    unknown = [k if k.isprintable() else repr(k) for k in raw if k not in QUESTION_KEYS]  # one line
     if unknown:
         raise StationError(f"{where}: unknown question(s) {', '.join(unknown)}")
     return {k: _as_bool(raw[k], f"{where}.{k}") for k in QUESTION_KEYS}
