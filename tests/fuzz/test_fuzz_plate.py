@@ -8,6 +8,8 @@ the bytes) detects a variant or says in one line, naming the port, why not.
 
 from __future__ import annotations
 
+import queue
+
 import numpy as np
 from hypothesis import given
 from hypothesis import strategies as st
@@ -192,6 +194,9 @@ class _Prefilled(ForcePlate):
 
     def _open(self):
         port = super()._open()
+        # loop:// holds 4096 bytes (queue.Queue(4096)) and write() blocks when it is full: with nobody
+        # reading yet, a longer prefill would hang the test, not the reader under test
+        port.queue = queue.Queue()
         port.write(self.data)
         return port
 
