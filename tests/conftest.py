@@ -28,3 +28,25 @@ def run_cli(*args: str, timeout: float = 120, **kw):
 
     return subprocess.run([sys.executable, "-m", "station", *args], cwd=kw.pop("cwd", REPO),
                           capture_output=True, text=True, timeout=timeout, **kw)
+
+
+def run_cli_together(*commands: list[str], timeout: float = 180, **kw) -> list:
+    """Several `hinge-station` commands as concurrent subprocesses; their CompletedProcess in order.
+
+    Real-time recordings mostly wait for their sources' pace: three at once take the wall time of one."""
+    import subprocess
+
+    cwd = kw.pop("cwd", REPO)
+    procs = [subprocess.Popen([sys.executable, "-m", "station", *args], cwd=cwd, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True, **kw) for args in commands]
+    done = []
+    for args, proc in zip(commands, procs, strict=True):
+        try:
+            out, err = proc.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            for p in procs:
+                p.kill()
+            raise
+        done.append(subprocess.CompletedProcess([sys.executable, "-m", "station", *args], proc.returncode,
+                                                out, err))
+    return done

@@ -24,7 +24,7 @@ pytest.importorskip("pyxdf")
 pylsl = pytest.importorskip("pylsl")
 
 KINDS = ("Force", "Hip", "Reps", "Cells", "Camera")
-DURATION_S = 16  # sim:hinge's first two reps end at ~7.2 s and ~14.8 s
+DURATION_S = 10  # sim:hinge's first rep ends at ~7.2 s, its lockout is judged within 1 s after
 
 
 @pytest.mark.slow
@@ -53,7 +53,7 @@ def test_xdf_of_a_recording_gives_the_same_reps_as_its_trial_file(tmp_path):
     from_xdf = run_cli("analyze", str(xdf), "--json", env=env)
     assert from_h5.returncode == 0 and from_xdf.returncode == 0, from_h5.stderr + from_xdf.stderr
     a, b = json.loads(from_h5.stdout)["reps"], json.loads(from_xdf.stdout)["reps"]
-    assert len(a) == len(b) >= 2
+    assert len(a) == len(b) >= 1
     back = max(abs(x["hip_back_mm"] - y["hip_back_mm"]) for x, y in zip(a, b, strict=True))
     times = max(abs(x[k] - y[k]) for x, y in zip(a, b, strict=True) for k in ("t_start", "t_bottom", "t_end"))
     assert back < 5.0 and times < 0.05, f"hip back differs by {back:.4f} mm, times by {times:.4f} s"

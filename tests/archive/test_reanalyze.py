@@ -16,7 +16,7 @@ from station import __version__
 from station.archive.reanalysis import pair_reps
 from station.archive.store import open_archive
 from station.results import ALL_FAULTS
-from tests.conftest import run_cli
+from tests.conftest import run_cli, run_cli_together
 from tests.support.archive_files import write_trial
 
 TRIALS = (("S01", "hinge", "s01_hinge.h5"), ("S01", "squat", "s01_squat.h5"),
@@ -30,11 +30,12 @@ def recorded(tmp_path_factory):
     root = tmp_path_factory.mktemp("reanalyze")
     (root / "rec").mkdir()
     env = dict(os.environ, HINGE_DATA_ROOT=str(root))
-    for subject, pattern, name in TRIALS:
-        r = run_cli("record", "--plate", f"sim:{pattern}", "--camera", f"sim:{pattern}", "--subject", subject,
-                    "--drill", "bw_rdl", "--arms", "arms_crossed", "--duration", SECONDS, "--no-stills",
-                    "--out", str(root / "rec" / name), "--db", f"sqlite:///{root / 'recorded.sqlite'}",
-                    env=env, cwd=root)
+    runs = run_cli_together(*(["record", "--plate", f"sim:{pattern}", "--camera", f"sim:{pattern}",
+                               "--subject", subject, "--drill", "bw_rdl", "--arms", "arms_crossed",
+                               "--duration", SECONDS, "--no-stills", "--out", str(root / "rec" / name),
+                               "--db", f"sqlite:///{root / 'recorded.sqlite'}"]
+                              for subject, pattern, name in TRIALS), env=env, cwd=root)
+    for r in runs:
         assert r.returncode == 0, r.stderr
     return root
 

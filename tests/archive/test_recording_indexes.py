@@ -9,18 +9,25 @@ import sqlalchemy as sa
 
 from station.archive.store import open_archive
 from station.recording.reader import read_trial
-from tests.conftest import REPO, run_cli
+from tests.conftest import REPO, run_cli, run_cli_together
 from tests.support.archive_files import write_trial
 
+# rep 1 ends at ~7.3 s and its lockout is judged by ~8.3 s: 11 s leaves a loaded host a margin
 RECORD = ("record", "--plate", "sim:hinge", "--camera", "sim:hinge", "--subject", "S11", "--drill", "bw_rdl",
-          "--arms", "arms_crossed", "--duration", "9", "--no-stills")
+          "--arms", "arms_crossed", "--duration", "11", "--no-stills")
 
 
 def test_record_indexes_its_trial_and_an_unreachable_archive_costs_only_a_line(tmp_path):
     env = dict(os.environ, HINGE_DATA_ROOT=str(tmp_path))
     db = f"sqlite:///{tmp_path / 'a.sqlite'}"
     (tmp_path / "rec").mkdir()
-    r = run_cli(*RECORD, "--out", str(tmp_path / "rec" / "ok.h5"), "--db", db, env=env, cwd=tmp_path)
+    # the lab's PostgreSQL is down for the second recording (made at the same time, no rep needed: only
+    # the file and the line)
+    down = "postgresql://station:pw-123@127.0.0.1:1/archive"
+    r, late = run_cli_together(
+        [*RECORD, "--out", str(tmp_path / "rec" / "ok.h5"), "--db", db],
+        [*RECORD[:-3], "--duration", "3", "--no-stills", "--out", str(tmp_path / "rec" / "late.h5"),
+         "--db", down], env=env, cwd=tmp_path)
     assert r.returncode == 0, r.stderr
     assert "ok.h5 indexed" in r.stdout
     archive = open_archive(db, write=False)
@@ -31,9 +38,7 @@ def test_record_indexes_its_trial_and_an_unreachable_archive_costs_only_a_line(t
     assert tuple(row) == ("S11", "bw_rdl", "arms_crossed", "rec/ok.h5", "complete")
     assert n_reps == len(read_trial(tmp_path / "rec" / "ok.h5").reps) >= 1
     # the lab's PostgreSQL is down: the trial is written all the same, and says so in one line
-    down = "postgresql://station:pw-123@127.0.0.1:1/archive"
-    r = run_cli(*RECORD[:-3], "--duration", "3", "--no-stills", "--out", str(tmp_path / "rec" / "late.h5"),
-                "--db", down, env=env, cwd=tmp_path)  # no rep needed: only the file and the line
+    r = late
     assert r.returncode == 0, r.stderr
     lines = [ln for ln in r.stdout.splitlines() if "not indexed" in ln]
     assert len(lines) == 1 and "pw-123" not in r.stdout and "archive scan" in lines[0]
@@ -56,9 +61,12 @@ for path in sorted(Path(sys.argv[2], sys.argv[3]).glob("*.h5")):
 """
 
 
+STATION_TRIALS = 40  # each station's trials: enough for their writes to interleave many times
+
+
 def test_two_stations_write_to_one_archive_at_the_same_moment(db_url, tmp_path):
     for station in ("station-a", "station-b"):
-        for i in range(100):
+        for i in range(STATION_TRIALS):
             write_trial(tmp_path / station / f"t{i:03d}.h5", f"S{i % 7}")  # the same subjects at both
     procs = [subprocess.Popen([sys.executable, "-c", STATION_SCRIPT, db_url, str(tmp_path), station],
                               cwd=REPO, stderr=subprocess.PIPE, text=True)
@@ -73,5 +81,6 @@ def test_two_stations_write_to_one_archive_at_the_same_moment(db_url, tmp_path):
         subjects = conn.execute(sa.text("SELECT count(*) FROM subjects")).scalar()
         analyses = dict(conn.execute(sa.text("SELECT station_id, count(*) FROM analyses GROUP BY 1")).all())
     archive.dispose()
-    assert by_station == {"station-a": 100, "station-b": 100} and distinct == 200
-    assert reps == 600 and subjects == 7 and analyses == by_station
+    assert by_station == {"station-a": STATION_TRIALS, "station-b": STATION_TRIALS}
+    assert distinct == 2 * STATION_TRIALS and reps == 6 * STATION_TRIALS and subjects == 7
+    assert analyses == by_station
