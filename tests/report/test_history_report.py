@@ -5,7 +5,6 @@ put in a real SQLite archive by the archive's own Indexer, so every visit's clea
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 
 import pytest
@@ -149,9 +148,10 @@ def test_history_json_still_prints_and_unknown_format_is_refused(archive_url, tm
     assert r.returncode == 2 and ".html or .pdf" in r.stderr
 
 
-def test_a_hundred_visits_render_in_seconds(tmp_path, artifacts_dir):
-    """100 weekly visits (170 sets): the query stays well under a second, each format renders in a few."""
-    from station.report.history import render_history_html, trend_png, write_history
+def test_a_hundred_visits_render_every_visit(tmp_path, artifacts_dir):
+    """100 weekly visits (170 sets): every visit and set is in the HTML table and the PDF (how long that
+    takes is measured by bench/archive.py, not asserted here)."""
+    from station.report.history import render_history_html, write_history
 
     visits = []
     for k in range(100):
@@ -167,23 +167,14 @@ def test_a_hundred_visits_render_in_seconds(tmp_path, artifacts_dir):
     url, _ = build_archive(tmp_path, visits, "S100")
     archive = open_archive(url, write=False)
     try:
-        start = time.perf_counter()
         doc = history(archive, "S100")
-        query_s = time.perf_counter() - start
     finally:
         archive.dispose()
     assert len(doc["sessions"]) == 100
     config = StationConfig()
-    trend_png(doc["sessions"][:2], config)  # matplotlib's first-use cost (imports, fonts) out of the timings
-    start = time.perf_counter()
     html_text = render_history_html(doc, config)
-    html_s = time.perf_counter() - start
-    start = time.perf_counter()
     pdf = write_history(doc, artifacts_dir / "history_100_visits.pdf", config)
-    pdf_s = time.perf_counter() - start
-    print(f"100 visits: query {query_s * 1000:.0f} ms, html {html_s:.2f} s, pdf {pdf_s:.2f} s")
     assert html_text.count("<tr>") == 1 + 30 + 2 * 70
-    assert query_s < 1.0 and html_s < 10.0 and pdf_s < 20.0  # generous: two shared cores
 
     import pypdfium2
 
