@@ -65,6 +65,9 @@ class CameraConfig:
     # camera centre in the plate frame (m); subject faces +x which is then image-right
     position_m: list[float] = field(default_factory=lambda: [0.0, -2.2, 0.9])
     side: str = "right"  # which side of the subject the camera stands on: "right" (-y) or "left" (+y)
+    # where the five landmarks come from: "ir" (retroreflective markers) or "depth" (markerless, estimated
+    # from the silhouette: station.markerless; `--markers depth`)
+    markers: str = "ir"
 
     def T_plate_from_camera(self) -> np.ndarray:
         """4x4 transform, camera axes (x right, y down, z forward) -> plate frame, level camera."""
@@ -260,8 +263,12 @@ def config_from_dict(data: dict, where: str = "config") -> StationConfig:
             raise StationError(f"{where}: unknown section {key!r}")
     if len(cfg.plate.channel_xy_m) != 4 or any(len(p) != 2 for p in cfg.plate.channel_xy_m):
         raise StationError(f"{where}: plate.channel_xy_m must be 4 pairs [x, y]")
+    if len(cfg.lsl_markers.plate_origin_m) != 3:
+        raise StationError(f"{where}: lsl_markers.plate_origin_m must be [x, y, z]")
     if len(cfg.camera.position_m) != 3:
         raise StationError(f"{where}: camera.position_m must be [x, y, z]")
+    if cfg.camera.markers not in ("ir", "depth"):
+        raise StationError(f"{where}: camera.markers must be \"ir\" or \"depth\", got {cfg.camera.markers!r}")
     if any(not 0 <= ch < 4 for ch in cfg.plate.rear_channels):
         raise StationError(f"{where}: plate.rear_channels must be channel numbers 0-3")
     if cfg.feet.foot_length_m <= 0.05:

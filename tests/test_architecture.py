@@ -12,7 +12,8 @@ import pytest
 
 from tests.conftest import REPO
 
-PACKAGES = ("core", "markers", "dowel", "trial", "recording", "analysis", "export", "screening", "report")
+PACKAGES = ("core", "markers", "markerless", "dowel", "trial", "recording", "analysis", "export", "screening",
+            "report")
 
 
 def test_no_import_cycles():

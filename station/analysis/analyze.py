@@ -111,4 +111,9 @@ def analyze_path(path: str | Path, options: LoadOptions) -> AnalysisResult:
     for rep in result.reps:
         if "hip_source" in notes:
             rep.notes.setdefault("hip_source", notes["hip_source"])
+        if "markers_expected_error" in notes:  # markerless: every rep says its numbers are estimates
+            said = f"{notes['markers']}: expected error {notes['markers_expected_error']}"
+            rep.notes.setdefault("markers", said)
+    if "markers_expected_error" in notes:
+        result.summary["hip_source"] = f"{notes['markers']} hip (greater trochanter estimated from depth)"
     return result

@@ -43,7 +43,12 @@ def track_recording(path: Path, T_plate_from_camera: np.ndarray, config: Station
     from station.markers.tracking import MarkerTracker
 
     camera = open_camera(str(path), config, real_time=False)  # the registry's recording backend
-    tracker = MarkerTracker(T_plate_from_camera, config=config)
+    if config.camera.markers == "depth":  # `--markers depth`: estimated from the depth image alone
+        from station.markerless.tracker import DepthMarkerTracker
+
+        tracker = DepthMarkerTracker(T_plate_from_camera, config=config)
+    else:
+        tracker = MarkerTracker(T_plate_from_camera, config=config)
     dowel = DowelTracker(config, T_plate_from_camera, holding_dowel=holding_dowel)
     t_device_ms: list[float] = []
     dowel_frames: list[DowelFrame] = []
@@ -60,6 +65,15 @@ def track_recording(path: Path, T_plate_from_camera: np.ndarray, config: Station
     if not t_device_ms:
         raise StationError(f"{path}: no camera frames in this recording")
     return tracker.block(), np.asarray(t_device_ms) / 1000.0, dowel_frames
+
+
+def _markers_note(config: StationConfig) -> dict:
+    """Markerless: say so, with the error to expect (station.markerless.labels)."""
+    if config.camera.markers != "depth":
+        return {}
+    from station.markerless.labels import expected_error_text, method_label
+
+    return {"markers": method_label(config), "markers_expected_error": expected_error_text()}
 
 
 def _camera_pose(options: LoadOptions, path: Path) -> tuple[np.ndarray, str, list[str]]:
@@ -111,9 +125,12 @@ def load_db3(path: Path, options: LoadOptions) -> tuple[ForceBlock | None, Marke
     T, pose_text, warnings = _camera_pose(options, path)
     from station.dowel.series import dowel_block
 
+    if options.markers == "depth":  # markerless: the landmarks from the depth image (station.markerless)
+        options.config.camera.markers = "depth"
+
     markers, t_device_s, dowel_frames = track_recording(path, T, options.config)
     dowel = dowel_block(dowel_frames)
-    notes = {"camera_pose": pose_text, "frames": int(len(markers)),
+    notes = {"camera_pose": pose_text, "frames": int(len(markers)), **_markers_note(options.config),
              "fps": round(float(1.0 / np.median(np.diff(markers.t_s))), 3) if len(markers) > 1 else None}
     force = None
     meta: dict = {}

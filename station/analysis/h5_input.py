@@ -16,6 +16,51 @@ from station.recording.rows import dowel_block_from_rows
 from station.streams import ForceBlock, MarkerBlock
 
 
+def markerless_from_frames(path: str | os.PathLike, trial, options: LoadOptions):
+    """`analyze trial.h5 --markers depth`: the landmarks (and the virtual dowel on them) from the depth frames
+    the trial stored (`record --frames h5-...`), on the trial's clock through its camera index."""
+    import h5py
+
+    from drivers.samples import CameraFrame, Intrinsics
+    from station.dowel.series import dowel_block
+    from station.dowel.tracker import DowelTracker
+    from station.errors import StationError
+    from station.markerless.tracker import DepthMarkerTracker
+
+    config = options.config if options.config.source_path else trial.config
+    config.camera.markers = "depth"
+    T = np.asarray(trial.calibration.get("camera_T", config.camera.T_plate_from_camera()), float)
+    with h5py.File(path, "r") as f:
+        if "frames" not in f or not len(f["frames/frame_number"]):
+            raise StationError(f"{path}: --markers depth needs the depth frames; this trial did not store "
+                               "them (record --frames h5-lz4, or analyze its .db3)")
+        if not bool(f.attrs.get("faces_kept", False)):
+            raise StationError(f"{path}: --markers depth needs the head in the stored depth, which was "
+                               "masked (record with --keep-faces and the subject's consent, or analyze its "
+                               ".db3)")
+        if "intrinsics_json" not in f["frames"].attrs:
+            raise StationError(f"{path}: the stored frames carry no camera intrinsics (recorded before issue "
+                               "23); analyze the trial's .db3 instead")
+        intr = Intrinsics(**json.loads(f["frames"].attrs["intrinsics_json"]))
+        scale = float(f["frames"].attrs.get("depth_scale_m", 0.001))
+        index = trial.camera_index
+        t_of = dict(zip(np.asarray(index["frame_number"]).tolist(), np.asarray(index["t_s"]).tolist(),
+                        strict=True))
+        tracker, dowel = DepthMarkerTracker(T, config=config), DowelTracker(config, T)
+        depth_ds, ir_ds, numbers = f["frames/depth"], f["frames/ir"], f["frames/frame_number"][:]
+        dowel_frames, times = [], []
+        for i, number in enumerate(numbers.tolist()):
+            if number not in t_of:
+                continue
+            t_s = float(t_of[number])
+            frame = CameraFrame(number, 1000.0 * t_s, "trial_clock", 0, depth_ds[i], ir_ds[i], scale, intr)
+            positions = tracker.update(frame, t_s)
+            dowel_frames.append(dowel.update(frame, positions, t_s))
+            times.append(t_s)
+    block = tracker.block()
+    return MarkerBlock(np.asarray(times), block.positions, block.bridged), dowel_block(dowel_frames)
+
+
 def load_h5(path: str | os.PathLike, options: LoadOptions
             ) -> tuple[ForceBlock | None, MarkerBlock | None, dict]:
     """(ForceBlock, MarkerBlock, meta) from a trial file's stored calibrated streams.
@@ -31,6 +76,10 @@ def load_h5(path: str | os.PathLike, options: LoadOptions
     meta["config"] = trial.config
     meta["t_origin_s"] = 0.0
     notes = {"plate_calibration": trial.calibration.get("status")}
+    if trial.metadata.get("markers_method") == "markerless (estimated)":  # said on every rep (analyze)
+        from station.markerless.labels import expected_error_text
+
+        notes.update(markers=trial.metadata["markers_method"], markers_expected_error=expected_error_text())
     force, markers = trial.force, trial.markers
     plate_cal = options.plate_cal
     if plate_cal and len(force):
@@ -53,5 +102,11 @@ def load_h5(path: str | os.PathLike, options: LoadOptions
     if trial.dowel is not None and len(trial.dowel["t_s"]):
         meta["dowel"] = dowel_block_from_rows(trial.dowel)  # re-judges back faults as the live core did
         notes["dowel"] = "virtual dowel series as recorded"
+    if options.markers == "depth" and trial.metadata.get("markers_method") != "markerless (estimated)":
+        markers, meta["dowel"] = markerless_from_frames(path, trial, options)
+        from station.markerless.labels import SOURCE_LABEL, expected_error_text
+
+        notes.update(markers=SOURCE_LABEL, markers_expected_error=expected_error_text(),
+                     dowel="virtual dowel again, on the estimated landmarks")
     meta["notes"] = notes
     return (force if len(force) else None), (markers if len(markers) else None), meta

@@ -22,7 +22,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seconds", type=float, help="trial length (default: the subject's whole trial)")
     parser.add_argument("--out", help="trial file (default: recordings/demo-PATTERN-TIME.h5)")
     parser.add_argument("--headless", action="store_true", help="never open a window")
+    parser.add_argument("--keep-faces", action="store_true",
+                        help="keep the head unmasked in the stored pictures (consent recorded in the trial)")
     parser.add_argument("--config", help="station TOML (e.g. [camera] fps = 15 on a slow machine)")
+    parser.add_argument("--markers", choices=("ir", "depth"), default="ir",
+                        help="depth: no stickers, the landmarks estimated from the depth image (markerless)")
+    add_live_flags(parser)  # --wall-mm (the window and the headless recording), --breathing (the window)
     parser.set_defaults(func=run)
 
 
@@ -39,7 +44,12 @@ def _dashboard(pattern: str, config_path: str | None) -> int | None:
         return None
     from station.config import load_config
 
-    return run_dashboard(f"sim:{pattern}", f"sim:{pattern}", load_config(config_path))
+    config = load_config(config_path)
+    if args is not None:
+        config = apply_live_flags(config, args)
+        if getattr(args, "markers", "ir") == "depth":  # markerless (station.markerless)
+            config.camera.markers = "depth"
+    return run_dashboard(f"sim:{pattern}", f"sim:{pattern}", config, keep_faces=keep_faces)
 
 
 def _truth_table(trial_path: Path, pattern: str) -> str:
@@ -88,6 +98,9 @@ def run(args: argparse.Namespace) -> int:
     argv = ["--plate", f"sim:{args.pattern}", "--camera", f"sim:{args.pattern}", "--subject", "demo",
             "--drill", "bw_rdl", "--arms", "arms_crossed", "--notes", "hinge-station demo",
             "--duration", str(seconds), "--out", str(out)]
+    argv += ["--keep-faces"] if getattr(args, "keep_faces", False) else []
+    argv += ["--markers", "depth"] if getattr(args, "markers", "ir") == "depth" else []
+    argv += ["--wall-mm", str(args.wall_mm)] if args.wall_mm is not None else []  # the wall drill, recorded
     ns = record_parser.parse_args(argv + (["--config", args.config] if args.config else []))
     code = record.run(ns)
     print("\nstation vs simulator truth:\n" + _truth_table(out, args.pattern), flush=True)

@@ -66,10 +66,15 @@ def run(args: argparse.Namespace) -> int:
     from station.trial.consumers import TrialFileConsumer
     from station.trial.runner import TrialRunner
 
-    if not args.plate and not args.camera:
-        raise StationError("give --plate and/or --camera")
+    mocap = marker_source(args, config := load_config(args.config))
+    if not args.plate and not args.camera and not mocap:
+        raise StationError("give --plate and/or --camera (or --markers lsl:NAME)")
     check_names(args.drill, args.arms)  # before any file or device: `--drill dowel` names dowel_hinge
-    config = load_config(args.config)
+    if config.camera.markers == "depth" and \
+            subject_posture(args.drill, args.arms, args.load_kg)["arms"] == "weights":
+        # the loaded hands hang in front of the thighs: the legs cannot be read from the silhouette
+        raise StationError("--markers depth: with a load in the hands they hang in front of the thighs, "
+                           "where the depth image cannot tell hip and knee (put markers on for this drill)")
     from station.archive.identity_list import check_notes, check_subject
     from station.privacy.files import exposed_warning
 

@@ -42,7 +42,13 @@ def configure(parser: argparse.ArgumentParser) -> None:
     src.add_argument("--trial", type=Path, metavar="FILE.h5", help="a recorded trial")
     src.add_argument("--plate", help="live force plate source (with --camera)")
     src.add_argument("--camera", help="live camera source (with --plate)")
+    src.add_argument("--markers", action="append", default=[], metavar="depth | lsl:NAME | name=LABEL,...",
+                     help="live set: depth (no stickers: markerless, estimated) or motion capture instead of "
+                          "the camera's markers (as for record)")
+    src.add_argument("--preset", choices=("station", "plug-in-gait"), help="the mocap's label preset")
     src.add_argument("--seconds", type=float, help="length of a live set (default: until Ctrl-C)")
+    src.add_argument("--keep-faces", action="store_true", help="research consent: a live set's stored "
+                     "pictures keep the head unmasked (recorded in the trial as faces_kept)")
     parser.add_argument("--reps", type=int, default=8, help="reps the virtual subject does (--sim)")
     parser.add_argument("--seed", type=int, default=1, help="virtual subject seed (--sim)")
     parser.add_argument("--pain-at-rep", type=int, metavar="N", help="pain reported during rep N: the "

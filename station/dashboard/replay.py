@@ -42,6 +42,10 @@ class ReplayFeed:
         self._pixels = trial.marker_pixels
         counts = trial.metadata.get("counts") or {}
         self._stats = {k: counts.get(k, 0) for k in ("plate_lost", "camera_dropped")}
+        if trial.metadata.get("markers_method") == "markerless (estimated)":  # said as live (status panel)
+            from station.markerless.labels import SOURCE_LABEL, expected_error_text
+
+            self._stats["markers_method"] = f"{SOURCE_LABEL}: {expected_error_text()}"
         self.start_s = float(min([a[0] for a in (self._force[:, 0], mt) if len(a)] or [0.0]))
         self.duration_s = trial.duration_s
 

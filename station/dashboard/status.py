@@ -69,6 +69,14 @@ def device_status_text(snap: LiveSnapshot) -> str:
         lines.append(f"Plate {_fmt(s.get('plate_rate_hz'), '.0f', ' Hz')}  lost {s.get('plate_lost', 0)}  "
                      f"clock {_fmt(1000 * clock.get('offset_s', math.nan), '+.1f', ' ms')} "
                      f"{_fmt(clock.get('drift_ppm'), '+.0f', ' ppm')}")
+        lines.append(shear_text(snap))
+    if "markers" in s:  # a mocap stream (--markers lsl:NAME) gives the markers
+        m = s["markers"]
+        own = (m.get("clock") or {}).get("source_clock") or {}
+        lines.append(f"Mocap {_fmt(m.get('rate_hz'), '.0f', ' Hz')}  lost {m.get('lost', 0)}  "
+                     f"LSL correction {_fmt(1000 * (own.get('correction_s') or math.nan), '+.2f', ' ms')}")
+    if s.get("markers_method"):  # `--markers depth`: the landmarks are estimates; say so beside them
+        lines.append(f"Landmarks {s['markers_method']}")
     if "camera" in s:
         clock = s["camera"].get("clock", {})
         lines.append(f"Camera {_fmt(s.get('camera_fps'), '.1f', ' fps')}  "

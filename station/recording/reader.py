@@ -225,7 +225,10 @@ def read_trial(path: str | os.PathLike) -> RecordedTrial:
 
         keys = ("subject_id", "drill", "load_kg", "arms", "side", "notes", "start_wall_time", "t0_host_ns",
                 "software_version", "plate_source", "camera_source", "frames_storage", "stop_reason",
-                "stop_wall_time")
+                "stop_wall_time", "wall_mm",  # wall_mm: None in files from before the wall drill
+                "plate_components",  # "six-component", "4-cell", "none"; None in files from before it
+                "markers_method",  # "markerless (estimated)" with --markers depth; None before issue 23
+                "faces_kept", "faces_consent_operator")  # consent to keep faces (privacy.faces); None before
         metadata = {k: _attr(f, k) for k in keys}
         metadata.update(_json_attr(f, "metadata_json", p))
         metadata["counts"] = _json_attr(f, "counts_json", p)

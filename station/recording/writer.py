@@ -125,6 +125,14 @@ class TrialWriter:
         attrs["t0_host_ns"] = self.t0_host_ns
         attrs["station_config_json"] = to_json(self.config.to_dict())
         attrs["frames_storage"] = self.frames_mode
+        # where hip, knee, ankle, shoulder and head came from; markerless numbers are estimates and say so
+        from station.markerless.labels import EXPECTED_ERROR, method_label, uses_depth
+
+        attrs["markers_method"] = method_label(self.config)
+        attrs["markers_expected_error_json"] = to_json(EXPECTED_ERROR if uses_depth(self.config) else {})
+        # the head is masked in stored pictures unless the subject consented (--keep-faces; privacy.faces)
+        attrs["faces_kept"] = bool(md.get("faces_kept", False))
+        attrs["faces_consent_operator"] = str(md.get("faces_consent_operator") or "")
         attrs["complete"] = False
         extra = {k: v for k, v in md.items() if k not in attrs}
         attrs["metadata_json"] = to_json(extra)
@@ -209,6 +217,14 @@ class TrialWriter:
         if self._frames is None or self.failed is not None or self._stopped:
             return
         try:
+            group = self._file["frames"] if self._file is not None and "frames" in self._file else None
+            if camera_frame is not None and group is not None and "intrinsics_json" not in group.attrs:
+                # the imager's pinhole and depth unit, once: what re-reading the stored depth needs
+                # (analyze --markers depth)
+                k = camera_frame.intrinsics
+                group.attrs["intrinsics_json"] = to_json({n: getattr(k, n) for n in
+                                                          ("width", "height", "fx", "fy", "ppx", "ppy")})
+                group.attrs["depth_scale_m"] = float(camera_frame.depth_scale_m)
             self._frames.append(frame_number, depth, ir)
         except (OSError, RuntimeError) as exc:
             self._fail(exc)

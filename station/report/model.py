@@ -128,6 +128,10 @@ def _trial_notes(trial: SessionTrial, session_path: Path | None) -> list[str]:
                      "placement were used, so mm and foot position are approximate.")
     if trial.analysis is not None:
         notes += [f"Analysis warning: {w}" for w in trial.analysis.warnings]
+    said = sorted({str(rep_notes["markers"]).split(";")[0] for r in trial.reps
+                   if (rep_notes := getattr(r, "notes", None) or {}).get("markers")})
+    if said:  # markerless: the numbers are estimates, with the error to expect
+        notes += [f"Landmarks {text}." for text in said]
     return notes
 
 

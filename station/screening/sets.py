@@ -137,6 +137,11 @@ def set_from_trial_file(path: Path, config: StationConfig, pain_at_rep: int | No
                                calibration=_trial_calibration(trial), pain_at_rep=pain_at_rep,
                                trial_file=str(path), dowel=dowel)
     recorded.analysis.warnings = list(trial.warnings) + recorded.analysis.warnings
+    if trial.metadata.get("markers_method") == "markerless (estimated)":  # every rep says it is an estimate
+        from station.markerless.labels import SOURCE_LABEL, expected_error_text
+
+        for rep in recorded.analysis.reps:
+            rep.notes.setdefault("markers", f"{SOURCE_LABEL}: expected error {expected_error_text()}")
     meta = {k: trial.metadata.get(k) for k in ("subject_id", "drill", "load_kg", "arms", "side")}
     recorded.analysis.summary["trial_meta"] = {k: v for k, v in meta.items()
                                                if v not in (None, "") and not _is_nan(v)}

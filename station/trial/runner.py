@@ -193,6 +193,13 @@ class TrialRunner:
         el = max(self.elapsed_s(), 1e-9)
         out["plate_rate_hz"] = self._counts["plate_samples"] / el
         out["camera_fps"] = self._counts["camera_frames"] / el
+        out["outages"] = self.device_watch.rows()
+        if self.camera is not None and getattr(self.config.camera, "markers", "ir") == "depth":
+            from station.markerless.labels import SOURCE_LABEL, expected_error_text
+
+            step = self.marker_step  # markerless: said on screen with its error, and what it waits for
+            why = getattr(getattr(step, "tracker", None), "last_reason", "") if step is not None else ""
+            out["markers_method"] = f"{SOURCE_LABEL}: {expected_error_text()}" + (f"; {why}" if why else "")
         return out
 
     def delivery(self) -> dict:
@@ -357,6 +364,8 @@ class TrialRunner:
     def _emit_rep(self, rep: RepResult) -> None:
         if self.dowel_step is not None:  # why a rep has no dowel gap, before it is recorded or shown
             self.dowel_step.explain(rep)
+        if self.marker_step is not None:  # markerless: what it could not measure in the rep, and why
+            self.marker_step.explain(rep)
         self.reps.append(rep)
         self._emit(rep)
 

@@ -132,20 +132,37 @@ class MarkerStep:
     """CameraFrame -> marker pixels and plate-frame positions, through markers.tracking.MarkerTracker."""
 
     def __init__(self, config: StationConfig, camera_T: np.ndarray | None) -> None:
-        from station.markers.tracking import MarkerTracker  # the camera helper's tracker
-
         self.T = np.asarray(camera_T if camera_T is not None else config.camera.T_plate_from_camera(), float)
-        self.tracker = MarkerTracker(self.T, config=config)
+        self.depth = getattr(config.camera, "markers", "ir") == "depth"  # `--markers depth`: markerless
+        if self.depth:
+            from station.markerless.tracker import DepthMarkerTracker
 
-    def update(self, frame: CameraFrame) -> tuple[dict, dict, dict]:
-        """positions name -> (3,) m plate frame, pixels name -> (2,) px, bridged name -> bool.
+            self.tracker = DepthMarkerTracker(self.T, config=config)
+        else:
+            from station.markers.tracking import MarkerTracker  # the camera helper's tracker
+
+            self.tracker = MarkerTracker(self.T, config=config)
+        self.clock = ContinuousDeviceClock()  # a replugged camera's clock starts again: not for the tracker
+
+    def update(self, frame: CameraFrame, t_s: float | None = None) -> tuple[dict, dict, dict]:
+        """positions name -> (3,) m plate frame, pixels name -> (2,) px, bridged name -> bool; t_s: the
+        frame on the trial clock (markerless keeps it with any reason it could not measure the frame).
 
         Live positions are the tracker's raw per-frame answer (gaps NaN); the core bridges.
         """
-        positions = self.tracker.update(frame)
-        pix_lists = getattr(self.tracker, "_pix", {})  # the tracker's per-frame pixel history
-        pixels = {k: np.asarray(v[-1], float) for k, v in pix_lists.items() if v}
+        frame = self.clock.frame(frame)
+        positions = self.tracker.update(frame, t_s) if self.depth else self.tracker.update(frame)
+        if self.depth:  # estimated landmarks have no disc in the image: their projection is drawn
+            pixels = self.tracker.pixels(positions, frame.intrinsics)
+        else:
+            pix_lists = getattr(self.tracker, "_pix", {})  # the tracker's per-frame pixel history
+            pixels = {k: np.asarray(v[-1], float) for k, v in pix_lists.items() if v}
         return ({k: np.asarray(v, float).reshape(3) for k, v in positions.items()}, pixels, {})
+
+    def explain(self, rep: object) -> None:
+        """Markerless: a rep with frames not measured says what and why (notes["markers"])."""
+        if self.depth:
+            self.tracker.explain(rep)
 
 
 class ZeroCheckStep:

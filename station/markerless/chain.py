@@ -1,0 +1,320 @@
+"""One frame's planar chain (ankle -> knee -> hip -> shoulder -> head) read from the side silhouette.
+
+Each segment's line is read from cross-sections of the silhouette square to the segment, warm-started from
+the previous frame and refined twice:
+- shank and thigh: the midline between the front and back edges (a limb's sagittal outline is nearly
+  symmetric about its long bones; both legs move together in these drills and overlap in the side view);
+  the knee is the ankle plus the shank length along the shank's midline, the hip (greater trochanter, on
+  the thigh's axis at its top) the knee plus the thigh length along the thigh's midline;
+- trunk: the back's own outline, told from an arm beside it by being seen near the mid-sagittal plane (the
+  per-cell y of the silhouette), and the front's outline moved back by the standing pose's trunk depth where
+  the back is hidden (hands on hips); fitted robustly so that an elbow or a hand is dropped; the acromion
+  sits a fixed share of stature in front of that line, the trunk length from the hip;
+- head: the standing skull (its cells and the empty ring around it) laid on this frame's silhouette by
+  turning it about the lower neck; the standing tragus turns with it.
+Sections that do not cross the segment (the centre outside the silhouette) are left out; a segment with too
+few, or too wide for a limb (something hangs over it), is not measured and says why.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from station.markerless.silhouette import Silhouette
+
+SHANK_SECTIONS = (0.25, 0.72, 12)   # fractions of the shank length above the ankle, count
+THIGH_SECTIONS = (0.18, 0.60, 12)   # of the thigh length above the knee (below the buttocks' overhang)
+TRUNK_SECTIONS = (0.15, 0.95, 28)   # of the trunk length above the hip: low back to the shoulder blades
+BACK_MIN_SECTIONS = 5               # back outline seen in at least this many sections ...
+BACK_MIN_SPAN_FRAC = 0.3            # ... spread over this much of the trunk
+LIMB_HALF_SPAN_M = 0.16             # how far either side of a limb's axis a section looks
+TRUNK_HALF_SPAN_M = 0.30
+MIN_SECTIONS_FRAC = 0.6             # of a segment's sections must cross it
+LIMB_MAX_WIDTH_FRAC = {"shank": 0.075, "thigh": 0.115}  # of stature: wider is something over the limb
+BACK_TRIM_M = 0.012                 # back-outline points this far behind the fitted line are not the back
+MIDLINE_MAX_RMS_M = 0.012           # a limb's midline this ragged is not a limb's
+NECK_CUT_FRAC = 0.052               # the skull: beyond this (of stature) above the acromion along the trunk
+
+
+@dataclass
+class ChainState:
+    """Unit directions (x, z) of shank, thigh and trunk (up the chain), warm-starting the next frame."""
+
+    shank: np.ndarray
+    thigh: np.ndarray
+    trunk: np.ndarray
+
+    @staticmethod
+    def upright() -> ChainState:
+        up = np.array([0.0, 1.0])
+        return ChainState(up.copy(), up.copy(), up.copy())
+
+
+def _normal(u: np.ndarray) -> np.ndarray:
+    """Perpendicular to u, pointing anterior (+x) when u points up."""
+    return np.array([u[1], -u[0]])
+
+
+def _first_false(a: np.ndarray) -> np.ndarray:
+    idx = np.argmin(a, axis=1)
+    idx[a.all(axis=1)] = a.shape[1]
+    return idx
+
+
+def sections(sil: Silhouette, origin: np.ndarray, u: np.ndarray, s_m: np.ndarray, half_m: float,
+             mid_y: tuple[float, float] | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Back and front edge offsets (m, along the anterior normal) of the silhouette's run through the axis
+    point at each s_m along u from origin; NaN where the axis point is outside the silhouette.
+
+    With mid_y = (y0, half width): each edge is instead the outermost point of the run seen within that band
+    of the mid-sagittal plane (the trunk's own outline), NaN where the run has none on that side of the axis
+    (an arm beside the trunk hides the outline there)."""
+    n = _normal(u)
+    step = sil.cell_m / 2
+    w = np.arange(-half_m, half_m + step / 2, step)
+    c = len(w) // 2
+    px = origin[0] + s_m[:, None] * u[0] + w[None, :] * n[0]
+    pz = origin[1] + s_m[:, None] * u[1] + w[None, :] * n[1]
+    col, row = sil.to_cells(px, pz)
+    col, row = col.astype(np.intp), row.astype(np.intp)
+    nz, nx = sil.grid.shape
+    inside = (col >= 0) & (col < nx) & (row >= 0) & (row < nz)
+    occ = np.zeros(col.shape, bool)
+    occ[inside] = sil.grid[row[inside], col[inside]] > 0
+    front = (_first_false(occ[:, c:]) - 0.5) * step
+    n_back = _first_false(occ[:, c::-1])
+    back = -(n_back - 0.5) * step
+    ok = occ[:, c]
+    if mid_y is not None and sil.y_m is not None:
+        n_front = _first_false(occ[:, c:])
+        y = np.full(col.shape, np.nan, np.float32)
+        y[inside] = sil.y_m[row[inside], col[inside]]
+        j = np.arange(len(w))[None, :]
+        with np.errstate(invalid="ignore"):
+            near_mid = np.abs(y - mid_y[0]) < mid_y[1]
+        mid_b = near_mid & (j <= c) & (j > c - n_back[:, None])
+        mid_f = near_mid & (j >= c) & (j < c + n_front[:, None])
+        back = np.where(mid_b.any(axis=1), w[np.argmax(mid_b, axis=1)] - 0.5 * step, np.nan)
+        last = len(w) - 1 - np.argmax(mid_f[:, ::-1], axis=1)
+        front = np.where(mid_f.any(axis=1), w[last] + 0.5 * step, np.nan)
+    front[~ok] = np.nan
+    back[~ok] = np.nan
+    return back, front
+
+
+def _line(s: np.ndarray, w: np.ndarray) -> tuple[float, float, float]:
+    """w = a + b s by least squares; returns a, b and the RMS residual."""
+    sm, wm = float(s.mean()), float(w.mean())
+    ds = s - sm
+    b = float(ds @ (w - wm)) / max(float(ds @ ds), 1e-12)  # closed form: a few us, lstsq is 50
+    a = wm - b * sm
+    rms = float(np.sqrt(np.mean((a + b * s - w) ** 2)))
+    return a, b, rms
+
+
+@dataclass
+class LimbFit:
+    direction: np.ndarray   # unit (x, z), along the limb towards its top
+    offset_m: float         # the midline's offset from the origin along the normal, at s = 0
+    width_m: float          # median sagittal thickness
+    rms_m: float
+    ok: bool
+
+
+def fit_limb(sil: Silhouette, origin: np.ndarray, u0: np.ndarray, length_m: float,
+             frac: tuple[float, float, int], iterations: int = 2) -> LimbFit:
+    """The limb's midline through the sections; origin is its lower joint."""
+    u = u0 / np.linalg.norm(u0)
+    s = np.linspace(frac[0], frac[1], frac[2]) * length_m
+    offset, width, rms, ok = 0.0, float("nan"), float("nan"), False
+    for _ in range(iterations):
+        back, front = sections(sil, origin + offset * _normal(u), u, s, LIMB_HALF_SPAN_M)
+        good = np.isfinite(back)
+        ok = good.mean() >= MIN_SECTIONS_FRAC
+        if not ok:
+            break
+        mid = 0.5 * (back[good] + front[good])
+        a, b, rms = _line(s[good], mid)
+        n = _normal(u)
+        offset += a
+        u = u + b * n
+        u /= np.linalg.norm(u)
+        width = float(np.median(front[good] - back[good]))
+    return LimbFit(u, offset, width, rms, ok)
+
+
+@dataclass
+class BackFit:
+    direction: np.ndarray  # unit (x, z) of the back line, up the trunk
+    point: np.ndarray      # a point on the back line (x, z)
+    ok: bool
+    front_m: np.ndarray | None = None  # front edge offsets from the back line, per section (standing only)
+    s_m: np.ndarray | None = None
+
+
+def fit_back(sil: Silhouette, hip: np.ndarray, u0: np.ndarray, length_m: float, mid_y: tuple[float, float],
+             front_profile: np.ndarray | None = None, iterations: int = 2) -> BackFit:
+    """The back's line over the low back to the shoulder blades. Only outline seen near the mid-sagittal
+    plane (mid_y: y0, half width) counts: the back's own, and, given the standing pose's front_profile
+    (front edge minus back line per section), the front's moved back by it, so that arms hiding one side
+    (hands on hips hide the back, arms crossed the chest) leave the other. Points off the line (an elbow,
+    a hand) are dropped."""
+    u = u0 / np.linalg.norm(u0)
+    s = np.linspace(TRUNK_SECTIONS[0], TRUNK_SECTIONS[1], TRUNK_SECTIONS[2]) * length_m
+    point, ok, front_rel = hip.copy(), False, None
+    origin = hip.copy()
+    for _ in range(iterations):
+        back, front = sections(sil, origin, u, s, TRUNK_HALF_SPAN_M, mid_y)
+        ss, ww = s[np.isfinite(back)], back[np.isfinite(back)]
+        if front_profile is not None:
+            moved = front - front_profile
+            f_ok = np.isfinite(moved)
+            ss, ww = np.concatenate([ss, s[f_ok]]), np.concatenate([ww, moved[f_ok]])
+        ok = ss.size >= BACK_MIN_SECTIONS and np.ptp(ss) >= BACK_MIN_SPAN_FRAC * length_m
+        if not ok:
+            break
+        keep = np.ones(ss.size, bool)
+        for limit_m in (4 * BACK_TRIM_M, 2 * BACK_TRIM_M, BACK_TRIM_M):
+            a, b, _ = _line(ss[keep], ww[keep])
+            keep = np.abs(ww - (a + b * ss)) < limit_m
+            if keep.sum() < BACK_MIN_SECTIONS:
+                ok = False
+                break
+        if not ok:
+            break
+        a, b, _ = _line(ss[keep], ww[keep])
+        front_rel = front - (a + b * s)
+        n = _normal(u)
+        point = origin + a * n
+        u = u + b * n
+        u /= np.linalg.norm(u)
+        mid = 0.5 * (np.nanmedian(front) + a) if np.isfinite(front).any() else a + 0.1 * length_m
+        origin = origin + mid * n  # keep the sections' centre inside the trunk
+    return BackFit(u, point, ok, front_rel, s)
+
+
+def point_on_line_at(centre: np.ndarray, radius_m: float, p0: np.ndarray, u: np.ndarray) -> np.ndarray | None:
+    """The point p0 + t u (t largest) at radius_m from centre, or None."""
+    d = p0 - centre
+    bu = float(d @ u)
+    disc = bu * bu - float(d @ d) + radius_m * radius_m
+    if disc < 0:
+        return None
+    return p0 + (-bu + np.sqrt(disc)) * u
+
+
+def skull_centroid(sil: Silhouette, shoulder: np.ndarray, u_trunk: np.ndarray, cut_m: float,
+                   reach_m: float) -> np.ndarray | None:
+    """Centroid (x, z) of the silhouette beyond cut_m above the shoulder along the trunk and within
+    reach_m of the shoulder: the skull."""
+    c0, r0 = sil.to_cells(shoulder[0] - reach_m, shoulder[1] - reach_m)
+    c1, r1 = sil.to_cells(shoulder[0] + reach_m, shoulder[1] + reach_m)
+    nz, nx = sil.grid.shape
+    c0, r0 = max(int(c0), 0), max(int(r0), 0)
+    c1, r1 = min(int(c1) + 1, nx), min(int(r1) + 1, nz)
+    if c1 <= c0 or r1 <= r0:
+        return None
+    rows, cols = np.nonzero(sil.grid[r0:r1, c0:c1])
+    x = sil.x0_m + (cols + c0 + 0.5) * sil.cell_m
+    z = sil.z0_m + (rows + r0 + 0.5) * sil.cell_m
+    along = (x - shoulder[0]) * u_trunk[0] + (z - shoulder[1]) * u_trunk[1]
+    near = (along > cut_m) & ((x - shoulder[0]) ** 2 + (z - shoulder[1]) ** 2 < reach_m ** 2)
+    if near.sum() < 20:
+        return None
+    return np.array([x[near].mean(), z[near].mean()])
+
+
+def upper_body_axis(sil: Silhouette, hip: np.ndarray, length_m: float) -> np.ndarray | None:
+    """A first guess of the trunk's direction with no previous frame to start from: the principal axis of
+    the silhouette above the hip within a trunk length of it (arms and head included: within ~10 deg)."""
+    c0, r0 = sil.to_cells(hip[0] - length_m, hip[1] - 0.1 * length_m)
+    c1, r1 = sil.to_cells(hip[0] + length_m, hip[1] + length_m)
+    nz, nx = sil.grid.shape
+    c0, r0 = max(int(c0), 0), max(int(r0), 0)
+    c1, r1 = min(int(c1) + 1, nx), min(int(r1) + 1, nz)
+    rows, cols = np.nonzero(sil.grid[r0:r1:2, c0:c1:2])
+    if rows.size < 50:
+        return None
+    x = sil.x0_m + (2 * cols + c0 + 0.5) * sil.cell_m - hip[0]
+    z = sil.z0_m + (2 * rows + r0 + 0.5) * sil.cell_m - hip[1]
+    near = (x * x + z * z < length_m * length_m) & (z > -0.1 * length_m)
+    if near.sum() < 50:
+        return None
+    pts = np.column_stack([x[near], z[near]])
+    _, _, vt = np.linalg.svd(pts - pts.mean(axis=0), full_matrices=False)
+    axis = vt[0] if vt[0][1] >= 0 else -vt[0]
+    return axis / np.linalg.norm(axis)
+
+
+def _cells_near(sil: Silhouette, centre: np.ndarray, reach_m: float
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Occupancy (h, w) of the window within reach_m of centre and its cells' x, z (m)."""
+    c0, r0 = sil.to_cells(centre[0] - reach_m, centre[1] - reach_m)
+    nz, nx = sil.grid.shape
+    c0, r0 = max(int(c0), 0), max(int(r0), 0)
+    c1, r1 = min(c0 + int(2 * reach_m / sil.cell_m) + 2, nx), min(r0 + int(2 * reach_m / sil.cell_m) + 2, nz)
+    occ = sil.grid[r0:r1, c0:c1]
+    x = sil.x0_m + (np.arange(c0, c1) + 0.5) * sil.cell_m
+    z = sil.z0_m + (np.arange(r0, r1) + 0.5) * sil.cell_m
+    return occ, x, z
+
+
+def head_template(sil: Silhouette, neck: np.ndarray, u_trunk: np.ndarray, cut_m: float, reach_m: float,
+                  ring_m: float = 0.03, max_points: int = 400) -> tuple[np.ndarray, np.ndarray] | None:
+    """The standing skull as points relative to the neck pivot: cells of the head beyond cut_m along the
+    trunk (inside) and empty cells within ring_m around it (outside), each at most max_points."""
+    import cv2
+
+    occ, x, z = _cells_near(sil, neck, reach_m)
+    X, Z = np.meshgrid(x - neck[0], z - neck[1])
+    along = X * u_trunk[0] + Z * u_trunk[1]
+    skull = (occ > 0) & (along > cut_m) & (X * X + Z * Z < reach_m * reach_m)
+    if skull.sum() < 50:
+        return None
+    k = 2 * int(round(ring_m / sil.cell_m)) + 1
+    grown = cv2.dilate(skull.astype(np.uint8), np.ones((k, k), np.uint8)) > 0
+    ring = grown & (occ == 0) & (along > cut_m + ring_m)
+    inside = np.column_stack([X[skull], Z[skull]])
+    outside = np.column_stack([X[ring], Z[ring]])
+    rng = np.random.default_rng(0)  # a fixed subsample: the same template every run
+    if len(inside) > max_points:
+        inside = inside[rng.choice(len(inside), max_points, replace=False)]
+    if len(outside) > max_points:
+        outside = outside[rng.choice(len(outside), max_points, replace=False)]
+    return inside, outside
+
+
+def _rotate(points: np.ndarray, a: np.ndarray) -> np.ndarray:
+    """(K, 2) points turned by each angle of a (A,) toward +x: (A, K, 2)."""
+    c, s = np.cos(a)[:, None], np.sin(a)[:, None]
+    x, z = points[:, 0][None, :], points[:, 1][None, :]
+    return np.stack([c * x + s * z, -s * x + c * z], axis=-1)
+
+
+def match_head(sil: Silhouette, neck: np.ndarray, template: tuple[np.ndarray, np.ndarray], base_rad: float,
+               range_deg: tuple[float, float] = (-60.0, 45.0), step_deg: float = 3.0) -> tuple[float, float]:
+    """The head's turn (rad, toward +x) about the neck since standing that best lays the standing skull on
+    the silhouette (its cells occupied, the ring around it empty); and that score (0-1)."""
+    inside, outside = template
+    nz, nx = sil.grid.shape
+
+    def score(angles: np.ndarray) -> np.ndarray:
+        total = np.zeros(len(angles))
+        for pts, want in ((inside, 1), (outside, 0)):
+            p = _rotate(pts, angles) + neck
+            col, row = sil.to_cells(p[..., 0], p[..., 1])
+            col, row = col.astype(np.intp), row.astype(np.intp)
+            ok = (col >= 0) & (col < nx) & (row >= 0) & (row < nz)
+            occ = np.zeros(col.shape, bool)
+            occ[ok] = sil.grid[row[ok], col[ok]] > 0
+            total += np.mean(occ == bool(want), axis=1)
+        return total / 2
+
+    coarse = base_rad + np.radians(np.arange(range_deg[0], range_deg[1] + 0.1, step_deg))
+    best = coarse[int(np.argmax(score(coarse)))]
+    fine = best + np.radians(np.arange(-step_deg, step_deg + 0.01, 0.5))
+    s = score(fine)
+    return float(fine[int(np.argmax(s))]), float(s.max())
+

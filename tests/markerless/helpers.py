@@ -1,0 +1,85 @@
+"""Offline-rendered frames of the virtual subject for the markerless tests: the estimates beside the truth,
+and whole trials through the core by both paths (IR markers, markerless) side by side."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from drivers.sim.render import Renderer
+from drivers.sim.subject import VirtualSubject
+from drivers.sim.truth import knee_flexion_deg, trunk_inclination_deg
+from station.config import StationConfig
+from station.markerless.tracker import DepthMarkerTracker
+from station.streams import ForceBlock
+from tests.support.dowel_helpers import config_for, frame_at
+
+BODIES = {"small": (1.60, 55.0), "large": (1.90, 95.0)}
+CALIBRATION_S = 0.6  # standing frames at 30 fps before the measured ones (the tracker needs ~0.4 s)
+
+
+def subject_for(pattern: str, side: str, arms: str, body: str, *, reps: int = 1, standing_s: float = 3.0,
+                seed: int = 1) -> tuple[VirtualSubject, StationConfig]:
+    cfg = config_for(side)
+    height_m, mass_kg = BODIES[body]
+    return VirtualSubject(pattern, reps=reps, arms=arms, config=cfg, seed=seed, height_m=height_m,
+                          mass_kg=mass_kg, standing_s=standing_s), cfg
+
+
+@dataclass
+class Errors:
+    """Per measured frame: hip (x, z) error (m), knee and trunk angle errors (deg); share not measured."""
+
+    hip_m: np.ndarray
+    knee_deg: np.ndarray
+    trunk_deg: np.ndarray
+    unmeasured_frac: float
+    reasons: set[str]
+
+    @staticmethod
+    def rms(a: np.ndarray) -> float:
+        """RMS over the measured frames; NaN when none was measured."""
+        a = np.asarray(a, float)[np.isfinite(a)]
+        return float(np.sqrt(np.mean(np.square(a)))) if a.size else float("nan")
+
+
+def frame_errors(subject: VirtualSubject, cfg: StationConfig, step_s: float = 0.1,
+                 depth_model=None) -> Errors:
+    """Markerless estimates against the marker truth over the whole trial, every step_s after calibration.
+    depth_model: a tests.support.depth_noise.D455DepthModel to replace the renderer's depth with."""
+    renderer = Renderer(config=cfg, seed=3)
+    clean = Renderer(config=cfg, seed=3, subpixel=0.0, dropout_frac=0.0) if depth_model is not None else None
+    tracker = DepthMarkerTracker(cfg.camera.T_plate_from_camera(), config=cfg)
+    times = list(np.arange(0.0, CALIBRATION_S, 1 / 30)) + list(np.arange(CALIBRATION_S, subject.duration_s
+                                                                          - 0.05, step_s))
+    est, true = [], []
+    for i, t in enumerate(times):
+        frame = frame_at(renderer, subject, float(t), i)
+        if clean is not None:
+            frame.depth = _noisy_depth(clean, subject, float(t), depth_model)
+        p = tracker.update(frame)
+        if t >= CALIBRATION_S:
+            est.append(p)
+            true.append({k: v[0] for k, v in subject.markers(np.array([t])).items()})
+    E = {k: np.array([e[k] for e in est]) for k in est[0]}
+    T = {k: np.array([e[k] for e in true]) for k in true[0]}
+    hip = np.linalg.norm((E["hip"] - T["hip"])[:, [0, 2]], axis=1)
+    knee = (knee_flexion_deg(E["hip"], E["knee"], E["ankle"])
+            - knee_flexion_deg(T["hip"], T["knee"], T["ankle"]))
+    trunk = trunk_inclination_deg(E["hip"], E["shoulder"]) - trunk_inclination_deg(T["hip"], T["shoulder"])
+    missing = ~np.isfinite(E["hip"][:, 0]) | ~np.isfinite(E["shoulder"][:, 0])
+    reasons = set(tracker.finish().reasons[-len(est):]) - {""}
+    return Errors(hip, knee, trunk, float(missing.mean()), reasons)
+
+
+def _noisy_depth(clean: Renderer, subject: VirtualSubject, t_s: float, model) -> np.ndarray:
+    """The scene's clean depth through another camera's noise model (tests.support.depth_noise)."""
+    depth, _ = clean.render(subject.pose(t_s))
+    z = np.where(depth > 0, depth.astype(float) * clean.depth_scale_m, np.inf)
+    return model.depth(z, np.zeros(depth.shape, bool))
+
+
+def force_block(subject: VirtualSubject, rate_hz: float = 1000.0) -> ForceBlock:
+    t = np.arange(0.0, subject.duration_s, 1.0 / rate_hz)
+    return ForceBlock(t, subject.cell_loads_n(t))
