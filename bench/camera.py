@@ -1,6 +1,6 @@
 """Camera path speed: marker pipeline per 848x480 frame, render, .db3 playback, vs cv2.SimpleBlobDetector.
 
-Run: /work/venv/bin/python bench/camera.py   -> bench/results/camera.json
+Run: .venv/bin/python bench/camera.py   -> bench/results/camera.json
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from drivers.sim.render import Renderer  # noqa: E402
 from drivers.sim.softcam import record_db3  # noqa: E402
 from drivers.sim.subject import VirtualSubject  # noqa: E402
 from station.markers.detect import bright_components, detect_markers  # noqa: E402
+from station.markers.discs import find_discs  # noqa: E402
 from station.markers.tracking import MarkerTracker  # noqa: E402
 
 
@@ -67,15 +68,25 @@ def main() -> int:
     params.filterByCircularity = params.filterByConvexity = params.filterByInertia = False
     params.minDistBetweenBlobs, params.minRepeatability = 2, 1  # one threshold, like ours
     blob = cv2.SimpleBlobDetector_create(params)
-    ours_s, cv_s, counts = [], [], []
+    # ours: the station's finder (station/markers/discs.py, compiled) with sub-pixel centres, like cv2's
+    # keypoints; the reference: the numpy flood fill it replaced (components only, no centres)
+    ours_s, cv_s, ref_s, counts, dist_px = [], [], [], [], []
+    load_before = os.getloadavg()
     for f in frames:
         t0 = time.perf_counter()
-        ours = bright_components(f.ir)
+        ours = find_discs(f.ir)
         ours_s.append(time.perf_counter() - t0)
         t0 = time.perf_counter()
         kps = blob.detect(f.ir)
         cv_s.append(time.perf_counter() - t0)
-        counts.append((len(ours), len(kps)))
+        t0 = time.perf_counter()
+        ref = bright_components(f.ir)
+        ref_s.append(time.perf_counter() - t0)
+        counts.append((len(ours), len(kps), len([c for c in ref if 2 <= c.size <= 4000])))
+        cv_uv = np.array([k.pt for k in kps]).reshape(-1, 2)  # same discs: nearest cv2 blob to each of ours
+        if len(ours) and len(cv_uv):
+            dist_px.append(float(np.max(np.min(np.linalg.norm(
+                ours.uv[:, None] - cv_uv[None], axis=2), axis=1))))
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "bench.db3"
         t0 = time.perf_counter()
@@ -98,7 +109,13 @@ def main() -> int:
         "disc_finding_ours": _ms(ours_s),
         "disc_finding_cv2_SimpleBlobDetector": _ms(cv_s),
         "disc_finding_ratio_cv2_over_ours": round(float(np.median(cv_s) / np.median(ours_s)), 2),
+        "disc_finding_ratio_cv2_over_ours_mean": round(float(np.mean(cv_s) / np.mean(ours_s)), 2),
+        "disc_finding_reference_full_frame_components_only": _ms(ref_s),
         "blobs_found_median_ours_cv2": [int(np.median(counts[:, 0])), int(np.median(counts[:, 1]))],
+        "frames_same_disc_count_ours_cv2_reference": int(np.sum((counts[:, 0] == counts[:, 1])
+                                                                 & (counts[:, 0] == counts[:, 2]))),
+        "max_px_ours_to_nearest_cv2_blob": round(max(dist_px), 3) if dist_px else None,
+        "load_avg_1_5_15_before_after_disc_timing": [list(load_before), list(os.getloadavg())],
         "db3_record_5s_s": round(record_s, 2),
         "db3_size_mb_per_s": round(db3_mb / 5.0, 1),
         "playback_frames_per_s_non_real_time": round(played / play_s, 1),

@@ -328,5 +328,12 @@ def open_live_camera(serial: str, config: StationConfig) -> RealSenseCamera:
 
 
 def open_recording(path: str, config: StationConfig, *, real_time: bool = True) -> RealSenseCamera:
-    """Registry factory (drivers.registry): a .db3/.bag recording played through rs.pipeline."""
+    """Registry factory (drivers.registry): a .db3/.bag recording played through rs.pipeline.
+
+    real_time: at the pace of the frames' own timestamps, dropping what the station cannot take
+    (drivers.db3_pacing; the SDK's own real-time mode paces by when frames reached its recorder)."""
+    if real_time:
+        from drivers.db3_pacing import TimestampPaced
+
+        return TimestampPaced(RealSenseCamera(file=path, real_time=False, buffer_frames=8, **_size(config)))
     return RealSenseCamera(file=path, real_time=real_time, **_size(config))

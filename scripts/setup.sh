@@ -17,6 +17,9 @@ if ! ldconfig -p 2>/dev/null | grep -q 'libusb-1.0.so.0'; then
   fi
 fi
 .venv/bin/python -m drivers.rs_import --check
+# the marker finder's compiled loops (numba): compiled once here and cached beside the module, so no
+# recording (nor every test process at once) pays 15-20 s on its first frame
+.venv/bin/python -c "from station.markers.discs import warm_up; warm_up()"
 # The BIDS validator for tests/export/test_bids.py (npm bids-validator 1.15, runs on Node.js 20; ~700 MB), kept
 # in .tools/ (git-ignored). Without it the test skips locally and fails in CI (CI set).
 if [ ! -x .tools/node_modules/.bin/bids-validator ]; then

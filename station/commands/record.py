@@ -97,7 +97,17 @@ def run(args: argparse.Namespace) -> int:
     # simulated sources act the drill out (a dowel on the back in a dowel drill); real ones ignore this
     plate, camera = open_sources(args.plate, args.camera, config,
                                  subject=subject_posture(args.drill, args.arms, args.load_kg))
+    if mocap:
+        from drivers.registry import open_markers
+
+        markers = open_markers(mocap, config)
+    else:
+        markers = None
     consumers: list = [TrialFileConsumer(writer)]
+    if args.frames not in ("none", "db3"):  # frames compressed beside the worker, not in its turn
+        from station.trial.threaded import ThreadedConsumer  # (docs/live-90fps.md)
+
+        consumers = [ThreadedConsumer(consumers[0])]
     if args.lsl:
         from station.export.lsl import LslOutlets
         from station.trial.consumers import LslConsumer

@@ -53,5 +53,8 @@ def delivery_stats(counts: dict, frames: FrameNumbers, camera: CameraSource | No
             "camera_frames_delivered": int(driver.get("frames", processed)),
             "camera_frames_processed": processed, "camera_frames_dropped": counts["camera_dropped"],
             "camera_frames_overflowed": int(driver.get("overflows", 0)),
+            # a recording paced by its timestamps (drivers.db3_pacing): frames lost, by reason
+            **({"camera_drops_by_reason": dict(driver["drops"])} if isinstance(driver.get("drops"), dict)
+               else {}),
             "camera_fps_delivered": (processed - 1) / span_s if span_s > 0 else 0.0,
             "camera_received_pct": 100.0 * processed / expected if expected else 0.0}
