@@ -8,6 +8,8 @@ Every command names its devices the same way (`--plate`, `--camera`):
 - camera `realsense`: `realsense:` (the first D4xx) or `realsense:SERIAL`
 - camera `recording`: `FILE.db3`, `FILE.bag` or `realsense:FILE.db3`, played through rs.pipeline
 - camera `sim`: `sim:PATTERN`, the virtual subject rendered into a pyrealsense2 software device
+- markers `lsl`: `lsl:NAME`, a Lab Streaming Layer MoCap stream used instead of the camera's markers
+  (drivers.lsl_markers; [lsl_markers] in the config)
 
 `BACKENDS` maps (kind, backend) to the module and factory that opens it (python-can's
 `can/interfaces/BACKENDS` pattern): a factory takes the address (what follows the scheme), the station
@@ -23,7 +25,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from drivers.samples import CameraSource, PlateSource
+from drivers.samples import CameraSource, MarkerSource, PlateSource
 from station.config import StationConfig
 from station.errors import StationError
 
@@ -49,6 +51,8 @@ BACKENDS: dict[tuple[str, str], Backend] = {
                               "lsl:NAME, a Lab Streaming Layer force stream (4 cells or 6 components)"),
     ("plate", "sim"): Backend("drivers.sim.simplate", "open_sim_plate",
                               "sim:PATTERN, the virtual subject's plate on a pseudo-terminal"),
+    ("markers", "lsl"): Backend("drivers.lsl_markers", "open_lsl_markers",
+                                "lsl:NAME, a Lab Streaming Layer MoCap marker stream"),
     ("camera", "realsense"): Backend("drivers.realsense", "open_live_camera",
                                      "realsense: (first camera) or realsense:SERIAL"),
     ("camera", "recording"): Backend("drivers.realsense", "open_recording",
@@ -79,7 +83,12 @@ def resolve(kind: str, spec: str) -> tuple[str, str]:
             return "realsense", rest
         known = "; ".join(b.about for (k, _), b in BACKENDS.items() if k == "camera")
         raise StationError(f"unknown camera {spec!r}: use {known}")
-    raise StationError(f"unknown source kind {kind!r} (plate or camera)")
+    if kind == "markers":
+        if sep and scheme == "lsl":
+            return "lsl", rest
+        raise StationError(f"unknown marker source {spec!r}: use lsl:NAME, a Lab Streaming Layer MoCap "
+                           "stream (a label mapping goes in a second --markers, e.g. hip=RGT)")
+    raise StationError(f"unknown source kind {kind!r} (plate, camera or markers)")
 
 
 def open_source(kind: str, spec: str, config: StationConfig | None = None, **options: object) -> Any:
@@ -105,6 +114,11 @@ def open_camera(spec: str, config: StationConfig | None = None, *, real_time: bo
     if resolve("camera", spec)[0] == "recording":
         options = {"real_time": real_time, **options}
     return open_source("camera", spec, config, **options)
+
+
+def open_markers(spec: str, config: StationConfig | None = None, **options: object) -> MarkerSource:
+    """A motion-capture marker source: `lsl:NAME`. Its markers replace the camera's (station.trial.mocap)."""
+    return open_source("markers", spec, config, **options)
 
 
 def open_sources(plate_spec: str | None, camera_spec: str | None, config: StationConfig | None = None, *,

@@ -17,6 +17,8 @@ class PlateChunk:
     t_host_ns: (N,) int64, host ``time.monotonic_ns()`` when the bytes arrived.
     counts: (N, 4) int32 raw ADC counts, channels 0..3.
     flags: (N,) uint8 (bit0 saturated, bit1 stale).
+    six: (N, 6) float64 Fx Fy Fz (N) Mx My Mz (N·m) as a six-component plate sent them (moments about its
+        transducer origin), or None: a four-cell plate measures no shear and no free moment.
     """
 
     seq: np.ndarray
@@ -24,6 +26,7 @@ class PlateChunk:
     t_host_ns: np.ndarray
     counts: np.ndarray
     flags: np.ndarray
+    six: np.ndarray | None = None
 
     def __len__(self) -> int:
         return int(self.seq.shape[0])
@@ -35,8 +38,37 @@ class PlateChunk:
                 np.zeros(0, np.int64), np.zeros(0), np.zeros(0, np.int64),
                 np.zeros((0, 4), np.int32), np.zeros(0, np.uint8),
             )
+        six = [c.six for c in chunks]
         return PlateChunk(*(np.concatenate([getattr(c, f) for c in chunks]) for f in
-                            ("seq", "t_device_s", "t_host_ns", "counts", "flags")))
+                            ("seq", "t_device_s", "t_host_ns", "counts", "flags")),
+                          six=None if any(x is None for x in six) else np.concatenate(six))
+
+
+@dataclass
+class MarkerChunk:
+    """Consecutive samples of a motion-capture marker stream, in the lab's own frame (not yet the plate's).
+
+    t_device_s: (N,) the sender's clock, s. t_host_ns: (N,) host ``time.monotonic_ns()`` of each sample
+    (for LSL: its stamp plus time_correction, not arrival). positions_m: (N, K, 3) metres in the lab frame,
+    NaN = occluded. labels: the K marker labels as the stream names them.
+    """
+
+    t_device_s: np.ndarray
+    t_host_ns: np.ndarray
+    positions_m: np.ndarray
+    labels: tuple[str, ...]
+
+    def __len__(self) -> int:
+        return int(self.t_device_s.shape[0])
+
+    @staticmethod
+    def concat(chunks: list[MarkerChunk]) -> MarkerChunk:
+        """One chunk of the given ones (all of one stream: the same labels)."""
+        if not chunks:
+            return MarkerChunk(np.zeros(0), np.zeros(0, np.int64), np.zeros((0, 0, 3)), ())
+        return MarkerChunk(np.concatenate([c.t_device_s for c in chunks]),
+                           np.concatenate([c.t_host_ns for c in chunks]),
+                           np.concatenate([c.positions_m for c in chunks]), chunks[-1].labels)
 
 
 @dataclass(frozen=True)
@@ -110,3 +142,11 @@ class CameraSource(Source, Protocol):
     fps: float
 
     def read(self, timeout_s: float = 0.1) -> list[CameraFrame]: ...
+
+
+@runtime_checkable
+class MarkerSource(Source, Protocol):
+    """A motion-capture marker stream (an LSL mocap inlet): labelled 3D positions in the lab frame,
+    used instead of the depth camera's markers (station.trial.mocap maps them to the plate frame)."""
+
+    def read(self, timeout_s: float = 0.1) -> list[MarkerChunk]: ...

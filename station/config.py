@@ -183,6 +183,24 @@ class LslPlateConfig:
 
 
 @dataclass
+class LslMarkersConfig:
+    """A lab's motion capture read over Lab Streaming Layer (`--markers lsl:NAME`, drivers.lsl_markers).
+
+    Lab frame -> plate frame by the C3D import's rule ([c3d] lab_up_axis, lab_anterior_axis; heel->toe
+    markers win for the anterior axis), with the plate top's centre at plate_origin_m in the lab frame (m).
+    channel_labels: the marker labels in stream order (x, y, z channels each) when the stream's metadata
+    names none, in `unit` (mm, cm or m). preset/mapping: as C3D import's --preset and --markers
+    ("station", "plug-in-gait", "" = guess; "hip=RGT,knee=RKNE"); `--markers hip=...` overrides mapping."""
+
+    channel_labels: list[str] = field(default_factory=list)
+    unit: str = "mm"
+    preset: str = ""
+    mapping: str = ""
+    plate_origin_m: list[float] = field(default_factory=lambda: [0.0, 0.0, 0.0])
+    resolve_timeout_s: float = 5.0
+
+
+@dataclass
 class StationConfig:
     plate: PlateConfig = field(default_factory=PlateConfig)
     feet: FeetConfig = field(default_factory=FeetConfig)
@@ -194,6 +212,7 @@ class StationConfig:
     archive: ArchiveConfig = field(default_factory=ArchiveConfig)
     privacy: PrivacyConfig = field(default_factory=PrivacyConfig)
     lsl_plate: LslPlateConfig = field(default_factory=LslPlateConfig)
+    lsl_markers: LslMarkersConfig = field(default_factory=LslMarkersConfig)
     calibration_dir: str = "calibration-data"
     source_path: str | None = None  # the TOML this came from, if any
 

@@ -41,13 +41,20 @@ class _TimeRows:
 
 @dataclass
 class ForceBlock(_TimeRows):
-    """Calibrated plate samples. t_s: (N,) seconds on the trial clock; cells_n: (N, 4) newtons per cell."""
+    """Calibrated plate samples. t_s: (N,) seconds on the trial clock; cells_n: (N, 4) newtons per cell.
+
+    A six-component plate also gives shear_n (N, 2) Fx Fy in N and free_moment_nm (N,) Tz in N·m
+    (station.core.shear); a four-cell plate measures neither (None)."""
 
     t_s: np.ndarray
     cells_n: np.ndarray
+    shear_n: np.ndarray | None = None
+    free_moment_nm: np.ndarray | None = None
 
     def rows(self, index: slice | np.ndarray) -> ForceBlock:
-        return ForceBlock(self.t_s[index], self.cells_n[index])
+        return ForceBlock(self.t_s[index], self.cells_n[index],
+                          None if self.shear_n is None else self.shear_n[index],
+                          None if self.free_moment_nm is None else self.free_moment_nm[index])
 
 
 @dataclass

@@ -27,20 +27,11 @@ from station.analysis.c3d_markers import clean_label, map_markers, parse_mapping
 from station.analysis.inputs import LoadOptions
 from station.config import StationConfig
 from station.errors import StationError
+from station.markers.labels import axis as _axis  # one rule for C3D files and live mocap
+from station.markers.labels import plate_frame as _plate_frame
 from station.streams import ForceBlock, MarkerBlock
 
 _UNIT_M = {"mm": 0.001, "cm": 0.01, "m": 1.0, "dm": 0.1}
-
-
-def _axis(text: str, where: str) -> np.ndarray:
-    text = text.strip().lower()
-    sign = -1.0 if text.startswith("-") else 1.0
-    letter = text.lstrip("+-")
-    if letter not in ("x", "y", "z"):
-        raise StationError(f"{where}: expected an axis like +x or -y, got {text!r}")
-    v = np.zeros(3)
-    v["xyz".index(letter)] = sign
-    return v
 
 
 def _check_size(path: Path, header: bytes) -> None:
@@ -200,23 +191,6 @@ def _points(c3d, scale_m: float) -> dict[str, np.ndarray]:
         xyz[bad] = np.nan
         out.setdefault(clean_label(label), xyz)
     return out
-
-
-def _plate_frame(markers: dict[str, np.ndarray], config: StationConfig) -> tuple[np.ndarray, str]:
-    """Rotation R (rows: plate x, y, z in lab axes) and where the anterior direction came from."""
-    up = _axis(config.c3d.lab_up_axis, "c3d.lab_up_axis")
-    source = "config c3d.lab_anterior_axis"
-    anterior = _axis(config.c3d.lab_anterior_axis, "c3d.lab_anterior_axis")
-    if "heel" in markers and "toe" in markers:
-        foot = np.nanmedian(markers["toe"] - markers["heel"], axis=0)
-        # a heel straight below the toe (damaged markers) gives no direction: keep the config's
-        if np.all(np.isfinite(foot)) and np.linalg.norm(foot - np.dot(foot, up) * up) > 1e-3:
-            anterior, source = foot, "heel->toe markers"
-    anterior = anterior - np.dot(anterior, up) * up
-    if np.linalg.norm(anterior) < 1e-9:
-        raise StationError("c3d.lab_anterior_axis: must not be the up axis")
-    anterior /= np.linalg.norm(anterior)
-    return np.vstack([anterior, np.cross(up, anterior), up]), source
 
 
 def _rate(value, what: str, path: Path) -> float:

@@ -53,8 +53,11 @@ def run_dashboard(plate_spec: str | None, camera_spec: str | None, config: Stati
                   subject_id: str = "S01", drill_id: str = "bw_rdl", replay: str | None = None,
                   plate_calibration: PlateGains | None = None, camera_T: np.ndarray | None = None,
                   out_dir: str = "recordings", record: bool = False, screenshot: str | None = None,
-                  seconds: float = 10.0, stats: str | None = None, archive_db: str | None = None) -> int:
-    """Open the dashboard (blocks until the window closes, or `seconds` with `screenshot` or `stats`)."""
+                  seconds: float = 10.0, stats: str | None = None, archive_db: str | None = None,
+                  keep_faces: bool = False, operator: str | None = None,
+                  markers_spec: str | None = None) -> int:
+    """Open the dashboard (blocks until the window closes, or `seconds` with `screenshot` or `stats`).
+    markers_spec: a mocap source (`lsl:NAME`) whose markers replace the camera's."""
     from PySide6 import QtCore, QtWidgets
 
     from station.dashboard.app import MainWindow
@@ -116,7 +119,8 @@ def run_dashboard(plate_spec: str | None, camera_spec: str | None, config: Stati
 def run(args: argparse.Namespace) -> int:
     from station.config import load_config
 
-    config = load_config(args.config)
+    config = apply_live_flags(load_config(args.config), args)
+    mocap = marker_source(args, config)  # --markers lsl:NAME [--markers hip=LABEL,...]
     from station.archive.identity_list import check_subject
     from station.privacy.files import exposed_warning
 
@@ -127,4 +131,5 @@ def run(args: argparse.Namespace) -> int:
     return run_dashboard(args.plate, args.camera, config, subject_id=args.subject, drill_id=args.drill,
                          replay=args.replay, plate_calibration=plate_cal, camera_T=camera_T,
                          out_dir=args.out_dir, record=args.record, screenshot=args.screenshot,
-                         seconds=args.seconds, stats=args.stats, archive_db=args.db)
+                         seconds=args.seconds, stats=args.stats, archive_db=args.db,
+                         keep_faces=args.keep_faces, operator=args.operator, markers_spec=mocap)

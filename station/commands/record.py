@@ -84,10 +84,20 @@ def run(args: argparse.Namespace) -> int:
         print(f"warning: {warning}", file=sys.stderr)
     if args.side:
         config.camera.side = args.side
-    meta = {"subject_id": args.subject, "drill": args.drill, "load_kg": args.load_kg, "arms": args.arms,
+    if getattr(args, "wall_mm", None) is not None:  # the writer stores it (root attribute wall_mm)
+        from station.core.target import check_wall_mm
+
+        config.feet.wall_mm = check_wall_mm(args.wall_mm)
+    meta = {"subject_id": args.subject, "drill": args.drill, "movement": movement_of(args.drill),
+            "load_kg": args.load_kg, "arms": args.arms,
             "side": args.side or config.camera.side, "notes": args.notes, "plate_source": args.plate or "",
             "camera_source": args.camera or "", "body_mass_kg": args.body_mass_kg,
+            **({"markers_source": mocap, "markers_mapping": config.lsl_markers.mapping} if mocap else {}),
             "command": " ".join(sys.argv)}
+    if getattr(args, "keep_faces", False):  # consent to keep faces, and who took it (station.privacy.faces)
+        from station.archive.audit import operator_name
+
+        meta.update(faces_kept=True, faces_consent_operator=operator_name(args.operator))
     # the output is checked before any device opens: a bad path costs nothing
     writer = TrialWriter(args.out, force=args.force, config=config, metadata=meta, frames=args.frames,
                          stills=args.stills)

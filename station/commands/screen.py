@@ -122,9 +122,13 @@ def _record_live(args: argparse.Namespace) -> Path:
     argv = ["--plate", args.plate, "--camera", args.camera, "--subject", args.subject, "--drill", args.drill,
             "--out", str(out)]  # not indexed alone: the session indexes it with its set information
     for flag, value in (("--arms", args.arms), ("--load-kg", args.load_kg), ("--duration", args.seconds),
-                        ("--config", args.config)):
+                        ("--config", args.config), ("--wall-mm", args.wall_mm), ("--preset", args.preset)):
         if value is not None:
             argv += [flag, str(value)]
+    for value in args.markers:  # a mocap source and its label mapping, as record takes them
+        argv += ["--markers", value]
+    if getattr(args, "keep_faces", False):
+        argv += ["--keep-faces"] + (["--operator", args.operator] if args.operator else [])
     parser = argparse.ArgumentParser(prog="hinge-station screen")
     record.configure(parser)
     record_args = parser.parse_args(argv)

@@ -6,6 +6,8 @@ import argparse
 import json
 from typing import TYPE_CHECKING
 
+from station.errors import StationError
+from station.markers.labels import parse_mapping
 from station.privacy.files import write_text
 
 if TYPE_CHECKING:

@@ -49,6 +49,10 @@ class LiveValues:
     hip_drop_m: float = math.nan
     phase: str = "standing"
     body_weight_n: float | None = None
+    # a six-component plate's latest shear (Fx, Fy) N and free moment N·m (station.core.shear); None from a
+    # four-cell plate, which measures neither
+    shear_n: tuple[float, float] | None = None
+    free_moment_nm: float | None = None
 
 
 class HingeCore:
@@ -96,6 +100,11 @@ class HingeCore:
         self._force.extend(np.column_stack([t, cells, fz, xy, share]))
         self._bw.update(t, fz)
         self._live_force(t[-1], fz[-1], xy[-1], share[-1])
+        if block.shear_n is not None and len(block.shear_n) and np.any(keep):  # six-component plate only
+            k = int(np.flatnonzero(keep)[-1])
+            self.live.shear_n = (float(block.shear_n[k, 0]), float(block.shear_n[k, 1]))
+            if block.free_moment_nm is not None:
+                self.live.free_moment_nm = float(block.free_moment_nm[k])
         self._advance()
 
     def push_markers(self, block: MarkerBlock) -> None:

@@ -49,11 +49,14 @@ class LiveController:
     def __init__(self, plate_spec: str | None, camera_spec: str | None, config: StationConfig, *,
                  out_dir: str | Path = "recordings", plate_calibration: PlateGains | None = None,
                  camera_T: np.ndarray | None = None, opener: SourceOpener | None = None,
-                 subject: dict | None = None, archive_db: str | None = None) -> None:
+                 subject: dict | None = None, archive_db: str | None = None,
+                 markers_spec: str | None = None) -> None:
         """subject: what a simulated subject does (registry.open_sources), e.g. the drill's dowel.
-        archive_db: the archive each finished recording is indexed in (None: the station's default)."""
-        if not plate_spec and not camera_spec:
+        archive_db: the archive each finished recording is indexed in (None: the station's default).
+        markers_spec: a mocap source (`lsl:NAME`) whose markers replace the camera's (station.trial.mocap)."""
+        if not plate_spec and not camera_spec and not markers_spec:
             raise StationError("the dashboard needs --plate and/or --camera")
+        self.markers_spec = markers_spec
         self.plate_spec, self.camera_spec, self.config = plate_spec, camera_spec, config
         self.out_dir = Path(out_dir)
         self.plate_calibration, self.camera_T = plate_calibration, camera_T

@@ -87,7 +87,20 @@ def device_status_text(snap: LiveSnapshot) -> str:
                      f"{s.get('camera_dropped', 0)}")
     if not lines:
         lines.append("no devices")
-    return "\n".join(lines)
+    outages = device_outages_text(snap)  # which device went during the trial, and when it came back
+    return "\n".join(lines + ([outages] if outages else []))
+
+
+def shear_text(snap: LiveSnapshot) -> str:
+    """A six-component plate's latest shear and free moment (the swing's horizontal drive); a four-cell
+    plate measures neither and the line says so."""
+    rows = snap.shear
+    if rows is None or not len(rows):
+        return "Shear: not measured (4-cell plate)"
+    _, fx, fy, tz = rows[-1]
+    peak = np.nanmax(np.abs(rows[:, 1]))  # over the plot window
+    return (f"Shear Fx {_fmt(fx, '+.0f', ' N')}  Fy {_fmt(fy, '+.0f', ' N')}  "
+            f"free moment {_fmt(tz, '+.1f', ' N·m')}  (peak |Fx| {_fmt(peak, '.0f', ' N')})")
 
 
 def calibration_text(status: str) -> tuple[str, bool]:

@@ -190,6 +190,9 @@ def _camera_files(item: BidsItem, motion_dir: Path) -> list[Path]:
     source = str(trial.metadata.get("camera_source") or "")
     model = ("simulated stand-in (drivers.sim)" if source.startswith("sim:")
              else "Intel RealSense D4xx class depth camera, retroreflective markers tracked in IR + depth")
+    if trial.metadata.get("markers_source"):  # `--markers lsl:NAME`: the lab's mocap gave the markers
+        model = (f"the lab's motion capture over Lab Streaming Layer ({trial.metadata['markers_source']}), "
+                 "mapped to the plate frame")
     nominal, effective = _rate(t, trial.descriptors.get("camera", {}).get("rate_hz"))
     stem = motion_dir / item.stem("camera")
     return [_write_tsv(Path(f"{stem}_motion.tsv"), None, rows),
@@ -205,8 +208,10 @@ def _plate_files(item: BidsItem, motion_dir: Path) -> list[Path]:
     trial = item.trial
     t = np.asarray(trial.force.t_s, float)
     cells = np.asarray(trial.force.cells_n, float)
-    cols = [trial.fz_n, trial.cop_xy_m[:, 0], trial.cop_xy_m[:, 1], *cells.T, t]
-    fmts = [".3f", ".5f", ".5f", ".3f", ".3f", ".3f", ".3f", ".6f"]
+    six = trial.force.shear_n is not None and trial.force.free_moment_nm is not None  # a six-component plate
+    extra = [*trial.force.shear_n.T, trial.force.free_moment_nm] if six else []
+    cols = [trial.fz_n, trial.cop_xy_m[:, 0], trial.cop_xy_m[:, 1], *cells.T, *extra, t]
+    fmts = [".3f", ".5f", ".5f", ".3f", ".3f", ".3f", ".3f"] + [".3f", ".3f", ".4f"] * six + [".6f"]
     rows = [[_cell(v, f) for v, f in zip(row, fmts, strict=True)] for row in zip(*cols, strict=True)]
     xy = trial.config.plate.channel_xy
     channels = [["fz", "z", "MISC", "plate", "N", "plate", "vertical force (the sum of the four cells)"],
@@ -215,14 +220,21 @@ def _plate_files(item: BidsItem, motion_dir: Path) -> list[Path]:
                 ["cop_y", "y", "MISC", "cop", "m", "plate", "centre of pressure y; n/a below the CoP gate"]]
     channels += [[f"cell{i}", "z", "MISC", f"cell{i}", "N", "plate",
                   f"load cell {i} at plate (x, y) = ({xy[i, 0]:+.3f}, {xy[i, 1]:+.3f}) m"] for i in range(4)]
+    if six:
+        channels += [["fx", "x", "MISC", "shear", "N", "plate", "shear Fx, the force on the plate"],
+                     ["fy", "y", "MISC", "shear", "N", "plate", "shear Fy, the force on the plate"],
+                     ["tz", "z", "MISC", "free_moment", "N*m", "plate",
+                      "free moment about the vertical through the CoP; n/a below the CoP gate"]]
     channels.append(["latency", "n/a", "LATENCY", "n/a", "s", "n/a", "sample time, s from the trial start"])
     nominal, effective = _rate(t, trial.descriptors.get("plate", {}).get("rate_hz"))
     stem = motion_dir / item.stem("forceplate")
     return [_write_tsv(Path(f"{stem}_motion.tsv"), None, rows),
             _write_json(Path(f"{stem}_motion.json"), _motion_json(
-                item, "hinge-station four-cell force plate",
+                item, "six-component force plate" if six else "hinge-station four-cell force plate",
+                "Fx Fy Fz Mx My Mz: vertical force, centre of pressure, shear and free moment" if six else
                 "four vertical load cells: vertical force and centre of pressure only (no shear, no free "
-                "moment)", nominal, effective, trial.duration_s, {"MISC": 7, "LATENCY": 1}, 0)),
+                "moment)", nominal, effective, trial.duration_s, {"MISC": 10 if six else 7, "LATENCY": 1},
+                0)),
             _write_tsv(Path(f"{stem}_channels.tsv"), CHANNEL_HEADER, channels),
             _write_json(Path(f"{stem}_channels.json"), {"reference_frame": {
                 "Description": "the frame the CoP and forces are in", "Levels": {"plate": PLATE_FRAME}}})]

@@ -8,7 +8,9 @@ the order the C3D standard asks (+x+y, -x+y, -x-y, +x-y of the platform's own ax
 the plate's and its centre is the plate origin; ORIGIN is (0, 0, 0) because moments are taken about
 the top-surface centre. Channels carry the load the subject puts ON the plate (Fz < 0, z up):
 Fx Fy Fz [N], Mx My Mz [N.mm], then the four cells [N]. A reader's CoP = (-My/Fz, Mx/Fz) is then
-sum(F_i x_i)/sum(F_i), exactly the station's CoP.
+sum(F_i x_i)/sum(F_i), exactly the station's CoP. Fx, Fy and Mz are 0 from a four-cell plate (it measures
+no shear; HINGE_TRIAL:PLATE_COMPONENTS says "4-cell"); a six-component plate's shear is applied at the top
+surface, so Mz = Tz + COPx·Fy - COPy·Fx and a reader's free moment is the station's Tz.
 
 C3D needs the analog rate to be an integer multiple of the point rate: the point rate is the
 camera's (rounded to an integer), the analog rate the nearest multiple of it to the plate rate, and
@@ -117,6 +119,16 @@ def export_c3d(trial: RecordedTrial, out: Path, info: dict[str, str] | None = No
     analogs[0, 3] = -(cells @ xy_mm[:, 1])
     analogs[0, 4] = cells @ xy_mm[:, 0]
     analogs[0, 6:10] = cells.T
+    shear, tz = trial.force.shear_n, trial.force.free_moment_nm
+    if shear is not None and tz is not None and len(trial.force):  # a six-component plate's own
+        fx = np.interp(t_analog, trial.force.t_s, shear[:, 0])
+        fy = np.interp(t_analog, trial.force.t_s, shear[:, 1])
+        free = np.interp(t_analog, trial.force.t_s, np.nan_to_num(tz))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            cop_mm = np.where(fz[:, None] > 0, (cells @ xy_mm) / fz[:, None], 0.0)
+        analogs[0, 0], analogs[0, 1] = fx, fy  # the load ON the plate, plate axes (applied at the top)
+        # about the top-surface centre: the free moment plus the shear acting at the CoP (N.mm)
+        analogs[0, 5] = free * 1000.0 + cop_mm[:, 0] * fy - cop_mm[:, 1] * fx
 
     c = ezc3d.c3d()
     c["parameters"]["POINT"]["RATE"]["value"] = [point_rate]
@@ -137,6 +149,9 @@ def export_c3d(trial: RecordedTrial, out: Path, info: dict[str, str] | None = No
     c.add_parameter("SUBJECTS", "NAMES", [str(md.get("subject_id") or "unknown")])
     c.add_parameter("MANUFACTURER", "SOFTWARE", [f"hinge-station {md.get('software_version', '')}"])
     c.add_parameter("TRIAL", "STATION_T0_S", [float(t_points[0])])  # trial-clock time of frame 1
+    # what the plate measured: Fx, Fy, Mz are 0 (not measured) from a four-cell plate
+    c.add_parameter("HINGE_TRIAL", "PLATE_COMPONENTS",
+                    ["six-component" if trial.force.shear_n is not None else "4-cell"])
     for rep in trial.reps:
         for label, t in (("Rep start", rep.t_start), ("Rep bottom", rep.t_bottom), ("Rep end", rep.t_end)):
             rel = float(t - t_points[0])

@@ -38,10 +38,14 @@ def export_csv(trial: RecordedTrial, base: Path) -> list[Path]:
     _write(paths["plate_raw"], ["seq", "t_device_s", "t_host_ns", "counts0", "counts1", "counts2", "counts3",
                                 "flags"],
            [p.seq, p.t_device_s, p.t_host_ns, *p.counts.T, p.flags], ["d", ".6f", "d"] + ["d"] * 5)
+    six: tuple[list[str], list[np.ndarray], list[str]] = ([], [], [])
+    if trial.force.shear_n is not None and trial.force.free_moment_nm is not None:  # six-component only
+        six = (["fx_n", "fy_n", "free_moment_nm"], [*trial.force.shear_n.T, trial.force.free_moment_nm],
+               [".3f", ".3f", ".4f"])
     _write(paths["force"], ["t_s", "fz_n", "cop_x_m", "cop_y_m", "foot_pos", "cell0_n", "cell1_n", "cell2_n",
-                            "cell3_n"],
-           [trial.force.t_s, trial.fz_n, *trial.cop_xy_m.T, trial.foot_pos, *trial.force.cells_n.T],
-           [".6f", ".3f", ".5f", ".5f", ".4f", ".3f", ".3f", ".3f", ".3f"])
+                            "cell3_n", *six[0]],
+           [trial.force.t_s, trial.fz_n, *trial.cop_xy_m.T, trial.foot_pos, *trial.force.cells_n.T, *six[1]],
+           [".6f", ".3f", ".5f", ".5f", ".4f", ".3f", ".3f", ".3f", ".3f", *six[2]])
     ci = trial.camera_index
     _write(paths["camera_index"], ["frame_number", "t_device_ms", "t_host_ns", "t_s", "dropped_before"],
            [ci["frame_number"], ci["t_device_ms"], ci["t_host_ns"], ci["t_s"], ci["dropped_before"]],

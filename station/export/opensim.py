@@ -44,6 +44,8 @@ MOT_COLUMNS = ("ground_force_vx", "ground_force_vy", "ground_force_vz", "ground_
                "ground_force_pz", "ground_torque_x", "ground_torque_y", "ground_torque_z")
 FOUR_CELL_NOTE = ("four vertical load cells measure Fz only: shear (ground_force_vx, ground_force_vz) and "
                   "the free moment (ground_torque_*) are written as 0, not measured")
+SIX_COMPONENT_NOTE = ("six-component plate: shear (ground_force_vx, ground_force_vz) and the free moment "
+                      "(ground_torque_y, about the vertical through the CoP) as measured")
 
 
 def to_opensim(xyz_plate: np.ndarray) -> np.ndarray:
@@ -100,10 +102,16 @@ def ground_reaction(trial: RecordedTrial) -> np.ndarray:
     force_plate[loaded, 2] = fz[loaded]  # the plate pushes up on the subject with the load it carries
     point_plate = np.zeros((len(fz), 3))
     point_plate[loaded, :2] = cop[loaded]  # on the top surface: z = 0
+    torque_plate = np.zeros((len(fz), 3))
+    shear, tz = trial.force.shear_n, trial.force.free_moment_nm
+    if shear is not None and tz is not None:  # six-component: the reaction's shear and free moment too
+        force_plate[loaded, :2] = -shear[loaded]  # shear_n is the force ON the plate; the subject gets -
+        torque_plate[loaded, 2] = -np.nan_to_num(tz[loaded])
     out = np.zeros((len(fz), 9))
     out[:, 0:3] = to_opensim(force_plate)
     out[:, 3:6] = to_opensim(point_plate)
-    return out  # torques stay 0: a four-cell plate has no shear, so no free moment is measured
+    out[:, 6:9] = to_opensim(torque_plate)
+    return out  # a four-cell plate: torques stay 0, it has no shear, so no free moment is measured
 
 
 def write_mot(trial: RecordedTrial, path: Path) -> Path:
@@ -117,7 +125,8 @@ def write_mot(trial: RecordedTrial, path: Path) -> Path:
         fh.write(f"nColumns={len(MOT_COLUMNS) + 1}\n")
         fh.write("inDegrees=no\n")
         fh.write("units=force N, point m, torque N*m; OpenSim ground axes (X forward, Y up, Z right)\n")
-        fh.write(f"plate={FOUR_CELL_NOTE}\n")
+        six = trial.force.shear_n is not None
+        fh.write(f"plate={SIX_COMPONENT_NOTE if six else FOUR_CELL_NOTE}\n")
         fh.write("gate=below the CoP gate (stepping on/off) force and point are 0\n")
         fh.write("endheader\n")
         fh.write("time\t" + "\t".join(MOT_COLUMNS) + "\n")

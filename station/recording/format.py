@@ -73,7 +73,17 @@ DOWEL_DATASETS: tuple[DatasetSpec, ...] = (
     _spec("dowel/lumbar_curve_mm", "<f8", (), "mm, + rounded (flexion), - arched, NaN unknown", 512),
     _spec("dowel/reason", "S160", (), "why not measured (empty when measured)", 512),
 )
-WRITTEN_DATASETS = DATASETS + DOWEL_DATASETS
+# optional (same schema version): a six-component plate's shear and free moment, one row per force/t_s row,
+# and the components as it sent them, one row per plate/raw row. Created in every new trial and left empty
+# for a four-cell plate (root attribute plate_components says which); older files lack them.
+SIX_DATASETS: tuple[DatasetSpec, ...] = (
+    _spec("force/shear_n", "<f8", (2,), "N [Fx, Fy] (force on the plate, plate axes)", 4096),
+    _spec("force/free_moment_nm", "<f8", (), "N·m Tz about the vertical through the CoP, NaN below "
+          "the CoP force threshold", 4096),
+    _spec("plate/raw/six", "<f8", (6,), "N, N·m [Fx, Fy, Fz, Mx, My, Mz] about the transducer origin "
+          "(lsl_plate.origin_depth_m below the top)", 4096),
+)
+WRITTEN_DATASETS = DATASETS + DOWEL_DATASETS + SIX_DATASETS
 DATASET_BY_PATH = {d.path: d for d in WRITTEN_DATASETS}
 REQUIRED_GROUPS = ("plate/raw", "force", "camera/index", "markers", "reps", "calibration", "sync")
 

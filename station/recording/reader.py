@@ -242,7 +242,7 @@ def read_trial(path: str | os.PathLike) -> RecordedTrial:
         plate = PlateChunk(*(col(k, "plate/raw")
                              for k in ("seq", "t_device_s", "t_host_ns", "counts", "flags")))
         force_t = col("t_s", "force")
-        force = ForceBlock(t_s=force_t, cells_n=col("cells_n", "force"))
+        force = ForceBlock(t_s=force_t, cells_n=col("cells_n", "force"), **_read_six(f, len(force_t)))
         mt = col("t_s", "markers")
         pos = col("positions_m", "markers")
         pix = col("pixels", "markers")
@@ -329,6 +329,21 @@ def _marker_names(group: h5py.Group, path: Path) -> list[str]:
     if not isinstance(names, list) or len(names) > N_MARKERS or not all(isinstance(n, str) for n in names):
         raise StationError(f"{path}: attribute /markers names is not a list of at most {N_MARKERS} names")
     return names
+
+
+def _read_six(f: h5py.File, n_force: int) -> dict[str, np.ndarray | None]:
+    """A six-component plate's shear_n and free_moment_nm (ForceBlock fields), None for a four-cell plate
+    or a file from before them; rows beyond the force rows (a kill mid-write) are cut, fewer pad NaN."""
+    paths = ("force/shear_n", "force/free_moment_nm")
+    if not all(p in f for p in paths) or f[paths[0]].shape[0] == 0:
+        return {"shear_n": None, "free_moment_nm": None}
+    out = {}
+    for p in paths:
+        rows = f[p][:n_force]
+        if rows.shape[0] < n_force:
+            rows = np.concatenate([rows, np.full((n_force - rows.shape[0], *rows.shape[1:]), np.nan)])
+        out[p.split("/", 1)[1]] = rows
+    return out
 
 
 def _read_dowel(f: h5py.File) -> dict[str, np.ndarray] | None:

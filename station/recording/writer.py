@@ -173,6 +173,8 @@ class TrialWriter:
         self._queue("plate/raw/t_host_ns", chunk.t_host_ns)
         self._queue("plate/raw/counts", chunk.counts)
         self._queue("plate/raw/flags", chunk.flags)
+        if chunk.six is not None:  # a six-component plate's own Fx Fy Fz Mx My Mz, as sent
+            self._queue("plate/raw/six", chunk.six)
         self._after_append()
 
     def append_gap(self, t_host_ns: int, seq_before: int, n_lost: int) -> None:
@@ -180,8 +182,14 @@ class TrialWriter:
         self._after_append()
 
     def append_force(self, t_s: np.ndarray, fz_n: np.ndarray, cop_xy_m: np.ndarray, foot_pos: np.ndarray,
-                     cells_n: np.ndarray | None = None) -> None:
+                     cells_n: np.ndarray | None = None, *, shear_n: np.ndarray | None = None,
+                     free_moment_nm: np.ndarray | None = None) -> None:
+        """shear_n (N, 2) / free_moment_nm (N,): a six-component plate's only (absent: a four-cell plate)."""
         t = np.atleast_1d(np.asarray(t_s, float))
+        if shear_n is not None:
+            self._queue("force/shear_n", np.reshape(shear_n, (-1, 2)))
+            self._queue("force/free_moment_nm", np.full(len(t), np.nan) if free_moment_nm is None
+                        else free_moment_nm)
         self._queue("force/t_s", t)
         self._queue("force/fz_n", fz_n)
         self._queue("force/cop_xy_m", np.reshape(cop_xy_m, (-1, 2)))
@@ -275,9 +283,14 @@ class TrialWriter:
         self._close()
         if self.failed is None and self._file is None and self.t0_host_ns is not None:
             stop_attrs = {"stop_reason": reason, "counts_json": to_json(counts or {}), "complete": True,
-                          "stop_wall_time": _dt.datetime.now(_dt.UTC).isoformat()}
+                          "stop_wall_time": _dt.datetime.now(_dt.UTC).isoformat(),
+                          # what the plate measured: shear and free moment only from a six-component one
+                          "plate_components": "six-component" if self.rows_written.get("force/shear_n")
+                          else "4-cell" if self.rows_written.get("force/t_s") else "none"}
             try:
-                with h5py.File(self.path, "r+", libver=LIBVER) as f:
+                # reopened in SWMR-write mode, not plain r+: a kill while the stop document is written
+                # leaves a file SWMR readers open (a plain r+ open marks it unopenable until h5clear)
+                with h5py.File(reopen_swmr_write(self.path)) as f:
                     f.attrs.update(stop_attrs)
                     for group, attrs in self._late_attrs.items():
                         f.require_group(group).attrs.update(attrs)

@@ -10,7 +10,8 @@ from station.lazy import lazy_exports
 
 _EXPORTS = {
     "TrialRunner": "runner", "TrialConsumer": "documents", "StopTrial": "documents",
-    "TrialStart": "documents", "PlateData": "documents", "FrameData": "documents",
+    "TrialStart": "documents", "PlateData": "documents", "FrameData": "documents", "MarkerData": "documents",
+    "MocapStep": "mocap",
     "TrialEvent": "documents", "TrialEnd": "documents", "TrialFileConsumer": "consumers",
     "LslConsumer": "consumers", "RepCallback": "consumers", "LiveView": "live", "LiveSnapshot": "live",
 }

@@ -52,12 +52,19 @@ class TrialFileConsumer:
             case Calibration():
                 self._calibration(doc)
             case PlateData():
-                w.append_plate(doc.chunk)
+                if id(doc.chunk) in self._raw_ahead:
+                    self._raw_ahead.discard(id(doc.chunk))
+                else:
+                    w.append_plate(doc.chunk)
                 for gap in doc.gaps:
                     w.append_gap(*gap)
-                w.append_force(doc.t_s, doc.fz_n, doc.cop_xy_m, doc.foot_pos, doc.cells_n)
+                w.append_force(doc.t_s, doc.fz_n, doc.cop_xy_m, doc.foot_pos, doc.cells_n,
+                               shear_n=doc.shear_n, free_moment_nm=doc.free_moment_nm)
             case FrameData():
                 self._frame(doc)
+            case MarkerData():  # mocap: the markers rows come from it, not from the camera frames
+                m = len(doc.t_s)
+                w.append_markers(doc.t_s, doc.positions, {}, {k: np.zeros(m, bool) for k in doc.positions})
             case RepResult():
                 self.stills.on_rep(doc)
                 w.append_rep(doc)
@@ -76,10 +83,16 @@ class TrialFileConsumer:
         w, frame = self.writer, doc.frame
         self.stills.on_frame(doc.t_s, frame, doc.pixels)
         w.append_camera_index(frame.frame_number, frame.t_device_ms, frame.t_host_ns, doc.t_s, doc.dropped)
-        w.append_markers(doc.t_s, {k: v[None] for k, v in doc.positions.items()},
-                         {k: v[None] for k, v in doc.pixels.items()},
-                         {k: np.array([v]) for k, v in doc.bridged.items()})
-        w.append_frames(frame.frame_number, frame.depth, frame.ir)  # a no-op unless --frames keeps them
+        if doc.markers_from_camera:  # else the mocap's MarkerData fills markers/
+            w.append_markers(doc.t_s, {k: v[None] for k, v in doc.positions.items()},
+                             {k: v[None] for k, v in doc.pixels.items()},
+                             {k: np.array([v]) for k, v in doc.bridged.items()})
+        self._face_masker(frame)
+        if w.frames_mode not in ("none", "db3"):  # --frames keeps them: the stored copy, head masked
+            ir, depth = frame.ir, frame.depth
+            if self.faces is not None:
+                ir, depth, _ = self.faces.apply(ir, depth, doc.pixels.get("head"), other_markers(doc.pixels))
+            w.append_frames(frame.frame_number, depth, ir, frame)
         if doc.dowel is not None:
             self.stills.on_dowel(doc.t_s, doc.dowel)
             w.append_dowel(dowel_row(doc.dowel))
@@ -88,8 +101,9 @@ class TrialFileConsumer:
         for rep in end.reps:  # a still for any rep first found at stop (live ones are not stored twice)
             self.stills.on_rep(rep)
         self.writer.reps_final(end.reps)
+        mocap = {"markers_clock": end.clocks["markers"]} if "markers" in end.clocks else {}
         self.writer.set_sync(plate_clock=end.clocks.get("plate"), camera_clock=end.clocks.get("camera"),
-                             **(end.sync or {"status": "not checked"}))
+                             **mocap, **(end.sync or {"status": "not checked"}))
         out = self.writer.stop(end.reason, dict(end.counts))
         return {"file": out["path"], "error": out["error"]}
 
@@ -111,8 +125,13 @@ class LslConsumer:
             case PlateData():
                 self.outlets.push_force(doc.host_s, doc.fz_n, doc.cop_xy_m, doc.foot_pos, doc.cells_n)
             case FrameData():
-                self.outlets.push_hip(doc.host_s, doc.positions.get("hip", np.full(3, np.nan)))
+                if doc.markers_from_camera:
+                    self.outlets.push_hip(doc.host_s, doc.positions.get("hip", np.full(3, np.nan)))
                 self.outlets.push_camera(doc.host_s, doc.positions, doc.dowel)
+            case MarkerData():  # mocap: the hip outlet carries the mocap's hip
+                hip = doc.positions.get("hip", np.full((len(doc.t_s), 3), np.nan))
+                for host_s, xyz in zip(doc.host_s, hip, strict=True):
+                    self.outlets.push_hip(host_s, xyz)
             case RepResult():
                 self.outlets.push_rep(self._t0_host_s + doc.t_end, doc)
             case TrialEnd():

@@ -52,7 +52,7 @@ class StreamInfo:
     """A stream's descriptor: its rate (Hz) and units or image shape; sent again when a device reports
     its real rate once started."""
 
-    stream: str  # "plate" | "camera"
+    stream: str  # "plate" | "camera" | "markers" (a mocap source: its rows replace the camera's markers)
     rate_hz: float
     units: str | None = None
     shape: tuple[int, int] | None = None
@@ -63,7 +63,8 @@ class PlateData:
     """One chunk of plate samples: raw (chunk, gaps) and calibrated on the trial clock.
 
     gaps: (t_host_ns, seq_before, n_lost) per hole in the sequence numbers. t_s, host_s, fz_n,
-    foot_pos: (N,); cop_xy_m: (N, 2) m; cells_n: (N, 4) N per cell.
+    foot_pos: (N,); cop_xy_m: (N, 2) m; cells_n: (N, 4) N per cell. shear_n: (N, 2) Fx Fy in N and
+    free_moment_nm: (N,) Tz in N·m from a six-component plate (station.core.shear); None from a four-cell one.
     """
 
     chunk: PlateChunk
@@ -74,6 +75,8 @@ class PlateData:
     fz_n: np.ndarray
     cop_xy_m: np.ndarray
     foot_pos: np.ndarray
+    shear_n: np.ndarray | None = None
+    free_moment_nm: np.ndarray | None = None
 
 
 @dataclass(frozen=True)
@@ -93,6 +96,18 @@ class FrameData:
     pixels: dict[str, np.ndarray]
     bridged: dict[str, bool]
     dowel: DowelFrame | None = None
+    markers_from_camera: bool = True  # False: a mocap source gives the markers (MarkerData); these are aside
+
+
+@dataclass(frozen=True)
+class MarkerData:
+    """A block of motion-capture markers (`--markers lsl:NAME`, station.trial.mocap), used instead of the
+    camera's: t_s, host_s (M,); positions: marker -> (M, 3) m in the plate frame, NaN where occluded."""
+
+    t_s: np.ndarray
+    host_s: np.ndarray
+    positions: dict[str, np.ndarray]
+    source: str = ""
 
 
 @dataclass(frozen=True)

@@ -66,6 +66,8 @@ class LiveSnapshot:
     calibration_status: str
     warnings: list[str]
     live: dict = field(default_factory=dict)  # the core's live read-outs, if it has any
+    # a six-component plate's (M, 4) t_s, Fx N, Fy N, Tz N·m for the window; None: a four-cell plate
+    shear: np.ndarray | None = None
 
 
 class LiveView:
@@ -75,7 +77,9 @@ class LiveView:
 
     def __init__(self, window_s: float, plate_rate_hz: float, camera_fps: float) -> None:
         self.lock = threading.Lock()
+        self.window_s = float(window_s)
         self.force = Ring(int(window_s * plate_rate_hz * 1.2) + 16, 5)
+        self.shear: Ring | None = None  # made at the first six-component chunk
         self.hip = Ring(int(window_s * camera_fps * 1.2) + 16, 4)
         self.hip_baseline: np.ndarray | None = None
         self._hip_first: list[np.ndarray] = []
@@ -94,8 +98,20 @@ class LiveView:
                 rows = np.column_stack([doc.t_s, doc.fz_n, doc.cop_xy_m, doc.foot_pos])
                 with self.lock:
                     self.force.push(rows)
+                    if doc.shear_n is not None:
+                        if self.shear is None:
+                            self.shear = Ring(self.force.capacity, 4)
+                        self.shear.push(np.column_stack([doc.t_s, doc.shear_n, doc.free_moment_nm]))
             case FrameData():
                 self._frame(doc)
+            case StreamInfo(stream="markers", rate_hz=rate) if rate > 0:  # mocap: a window of its rate
+                with self.lock:
+                    if self.hip.count == 0:
+                        self.hip = Ring(int(self.window_s * rate * 1.2) + 16, 4)
+            case MarkerData():  # mocap markers: the hip trace comes from them
+                hip = doc.positions.get("hip", np.full((len(doc.t_s), 3), np.nan))
+                with self.lock:
+                    self.push_hip(np.column_stack([doc.t_s, hip]))
             case RepResult():
                 with self.lock:
                     self.reps.append(doc)
@@ -142,4 +158,5 @@ class LiveView:
                 hip_back_m=-(hip[:, 1] - base[0]), hip_down_m=-(hip[:, 3] - base[2]),
                 ir=self.ir, depth=self.depth, frame_number=self.frame_number,
                 marker_pixels=dict(self.marker_pixels), reps=list(self.reps), stats=stats,
-                calibration_status=calibration_status, warnings=list(self.warnings), live=dict(self.live))
+                calibration_status=calibration_status, warnings=list(self.warnings), live=dict(self.live),
+                shear=None if self.shear is None else self.shear.tail())

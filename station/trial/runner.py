@@ -23,6 +23,7 @@ from station.config import StationConfig
 from station.core.cop import cop_and_foot_pos
 from station.core.filtering import preload as preload_filters
 from station.core.hinge_core import HingeCore
+from station.core.shear import shear_and_free_moment
 from station.dowel.frame import block_of
 from station.errors import StationError
 from station.results import RepResult
@@ -41,7 +42,9 @@ from station.trial.documents import (
     TrialEvent,
     TrialStart,
 )
+from station.trial.held import HeldPlate
 from station.trial.live import LiveSnapshot, LiveView
+from station.trial.mocap import MocapStep
 from station.trial.steps import (
     ClockStep,
     ForceStep,
@@ -63,6 +66,8 @@ class TrialRunner:
     `TrialFileConsumer(TrialWriter(path))`, `LslConsumer(outlets)`); on_rep: a callback per live rep.
     plate_calibration: None for the plate's factory sheet if it ships one, else nominal defaults.
     zero_check_s: check the empty plate's zero on this much data first (None/0: no check).
+    markers: a motion-capture source (`--markers lsl:NAME`) whose markers replace the camera's
+    (station.trial.mocap, mapped by config.lsl_markers); the camera, if any, still gives the dowel.
     """
 
     def __init__(self, plate: PlateSource | None, camera: CameraSource | None, config: StationConfig, *,
@@ -70,10 +75,14 @@ class TrialRunner:
                  camera_T: np.ndarray | None = None, metadata: dict | None = None,
                  body_mass_kg: float | None = None, duration_s: float | None = None,
                  window_s: float = 10.0, on_rep: Callable[[RepResult], None] | None = None,
-                 zero_check_s: float | None = None) -> None:
-        if plate is None and camera is None:
+                 zero_check_s: float | None = None, markers: MarkerSource | None = None) -> None:
+        if plate is None and camera is None and markers is None:
             raise StationError("a trial needs a plate or a camera (neither given)")
         self.plate, self.camera, self.config = plate, camera, config
+        self.markers = markers  # mocap: its markers go to the core, the camera's do not
+        self.mocap_step: MocapStep | None = None  # made when the marker source has started (its labels)
+        self.markers_clock = ClockStep("markers")
+        self._mocap_last: dict[str, np.ndarray] = {}  # the latest mocap positions, for the virtual dowel
         self.metadata = dict(metadata or {})
         self.duration_s = duration_s
         if plate_calibration is None:  # the plate's own factory sheet, if it ships one; else nominal
@@ -115,13 +124,18 @@ class TrialRunner:
         self.consumers.append(RepCallback(callback))
 
     def start(self) -> None:
+        if self.markers is not None:  # its labels are checked before any consumer (the file) starts
+            self._prepare_mocap()
         self.t0_host_ns = time.monotonic_ns()
         self._emit(TrialStart(dict(self.metadata), self.t0_host_ns, self.config, self._calibration()))
         self._emit(StreamInfo("plate", self.config.plate.rate_hz, units="counts"))
         self._emit(StreamInfo("camera", float(self.config.camera.fps),
                               shape=(self.config.camera.height, self.config.camera.width)))
         for src in self._sources():
-            src.start()
+            if src is not self.markers:  # started already (_prepare_mocap)
+                src.start()
+        if self.markers is not None:
+            self._announce_mocap()
         fps = getattr(self.camera, "fps", None)  # what the device actually streams (known once started)
         if isinstance(fps, (int, float)) and 0 < fps != self.config.camera.fps:
             self._emit(StreamInfo("camera", float(fps)))
@@ -188,7 +202,8 @@ class TrialRunner:
                 out[name] = dict(src.stats())
             except Exception:
                 out[name] = {}
-            out[name]["clock"] = clock.stats()
+            own = out[name].get("clock")  # an LSL source's time_correction, kept beside the station's fit
+            out[name]["clock"] = clock.stats() | ({"source_clock": own} if isinstance(own, dict) else {})
             out[name]["alive"] = name not in self._dead
         el = max(self.elapsed_s(), 1e-9)
         out["plate_rate_hz"] = self._counts["plate_samples"] / el
@@ -243,7 +258,49 @@ class TrialRunner:
 
     # ---- worker -------------------------------------------------------------------------------
     def _sources(self) -> list[Source]:
-        return [s for s in (self.plate, self.camera) if s is not None]
+        return [s for s in (self.plate, self.camera, self.markers) if s is not None]
+
+    def _prepare_mocap(self) -> None:
+        """Start the marker source and map its labels (known once started); a stream whose labels cannot
+        be mapped is stopped and refused before the trial creates anything."""
+        src = self.markers
+        src.start()
+        try:
+            self.mocap_step = MocapStep(self.config, tuple(getattr(src, "labels", ())),
+                                        source=f"markers {getattr(src, 'name', 'source')}",
+                                        side=self.metadata.get("side") or None)
+        except StationError:
+            try:
+                src.stop()
+            except Exception:  # noqa: BLE001 - the refusal is what matters
+                pass
+            raise
+
+    def _announce_mocap(self) -> None:
+        """The mocap stream's descriptor and its label mapping, in the trial's documents."""
+        src = self.markers
+        rate = getattr(src, "rate_hz", None)
+        self._emit(StreamInfo("markers", float(rate or 0.0), units="m (plate frame)"))
+        notes = self.mocap_step.notes
+        self._emit(TrialEvent("markers", f"{src.name}: markers {notes.get('labels')}, preset "
+                                         f"{notes.get('preset')}, hip from {notes.get('hip_source')}",
+                              0.0, warning=False))
+
+    def _clocks(self) -> dict[str, dict]:
+        """Each source's clock mapping as the station fitted it, with the source's own (LSL's
+        time_correction) beside it, and the mocap step's mapping of labels and frame."""
+        out = {}
+        for name, src, clock in (("plate", self.plate, self.plate_clock),
+                                 ("camera", self.camera, self.camera_clock),
+                                 ("markers", self.markers, self.markers_clock)):
+            if name != "markers" or src is not None:  # plate and camera always (as before)
+                out[name] = clock.stats()
+            own = getattr(src, "clock", None) if src is not None else None
+            if callable(own):
+                out[name]["source_clock"] = own()
+        if self.mocap_step is not None:
+            out["markers"]["mapping"] = self.mocap_step.describe()
+        return out
 
     def _run(self) -> None:
         try:
@@ -264,6 +321,13 @@ class TrialRunner:
         except Exception as exc:  # a bug must not lose the file: record it and stop cleanly
             self._warn("station", f"trial worker stopped: {type(exc).__name__}: {exc}")
             self._end(f"error: {exc}")
+
+    def _watch_devices(self, *, force: bool = False) -> None:
+        """A device unplugged or back: one event line each (station.trial.device_watch)."""
+        sources = {"plate": self.plate, "camera": self.camera, "markers": self.markers}  # mocap too
+        for kind, text in self.device_watch.poll(sources, self.elapsed_s(), t0_host_ns=self.t0_host_ns,
+                                                 force=force):
+            self._warn(kind, text)
 
     def _end(self, reason: str) -> None:
         if not self._stop_event.is_set():
@@ -322,8 +386,12 @@ class TrialRunner:
         for _t, _s, n in gaps:
             self._counts["plate_lost"] += n
         self._sync_force.append(np.column_stack([t_s, fz]))
-        self._emit(PlateData(chunk, gaps, t_s, host_ns / 1e9, cells, fz, cop, foot_pos))
-        self.core.push_force(ForceBlock(t_s=t_s, cells_n=cells))
+        shear = tz = None
+        if chunk.six is not None:  # a six-component plate: its shear and free moment too
+            shear, tz = shear_and_free_moment(chunk.six, self.config.lsl_plate.origin_depth_m,
+                                              self.force_step.min_force_n)
+        self._emit(PlateData(chunk, gaps, t_s, host_ns / 1e9, cells, fz, cop, foot_pos, shear, tz))
+        self.core.push_force(ForceBlock(t_s=t_s, cells_n=cells, shear_n=shear, free_moment_nm=tz))
 
     def _on_frame(self, frame: CameraFrame) -> None:
         dropped = self._frame_numbers.arrived(frame.frame_number, frame.t_host_ns)
@@ -334,18 +402,42 @@ class TrialRunner:
         t_s = (host_ns - self.t0_host_ns) / 1e9
         if self.marker_step is None:  # built at the first frame: the tracker is only needed with a camera
             self.marker_step = MarkerStep(self.config, self.camera_T)
-        positions, pixels, bridged = self.marker_step.update(frame)
-        # the dowel before the markers reach the core, which waits for it (None: frame skipped, behind)
-        dowel = self.dowel_step.update(frame, positions, t_s) if self.dowel_step is not None else None
+        positions, pixels, bridged = self.marker_step.update(frame, t_s)
+        mocap = self.markers is not None
+        # the dowel before the markers reach the core, which waits for it (None: frame skipped, behind);
+        # with mocap, the dowel is placed by the mocap's markers (the latest: a few ms old)
+        near = (self._mocap_last or positions) if mocap else positions
+        dowel = self.dowel_step.update(frame, near, t_s) if self.dowel_step is not None else None
         if dowel is not None:
             self.core.push_dowel(block_of(dowel))
-        self._emit(FrameData(frame, t_s, host_ns / 1e9, dropped, positions, pixels, bridged, dowel))
+        self._emit(FrameData(frame, t_s, host_ns / 1e9, dropped, positions, pixels, bridged, dowel,
+                             markers_from_camera=not mocap))
+        if mocap:
+            return  # the core's markers come from the mocap (_on_markers)
         nan3 = np.full(3, np.nan)
         block = MarkerBlock(t_s=np.array([t_s]),
                             positions={k: positions.get(k, nan3)[None] for k in MARKER_NAMES},
                             bridged={k: np.array([bridged.get(k, False)]) for k in MARKER_NAMES})
         self.core.push_markers(block)
         self._sync_hip.append((t_s, float(positions.get("hip", nan3)[2])))
+
+    def _on_markers(self, chunk: MarkerChunk) -> None:
+        """Mocap markers: trial clock (the source's stamps through the clock step), plate frame
+        (MocapStep), then the core, exactly as the camera's would."""
+        if len(chunk) == 0 or self.mocap_step is None:
+            return
+        host_ns = self.markers_clock.host_ns(chunk.t_device_s, chunk.t_host_ns)
+        t_s = (host_ns - self.t0_host_ns) / 1e9
+        positions = self.mocap_step.update(chunk)
+        self._counts["marker_samples"] = self._counts.get("marker_samples", 0) + len(chunk)
+        self._mocap_last = {k: v[-1] for k, v in positions.items() if np.all(np.isfinite(v[-1]))}
+        self._emit(MarkerData(t_s, host_ns / 1e9, positions, getattr(self.markers, "name", "")))
+        nan = np.full((len(chunk), 3), np.nan)
+        block = MarkerBlock(t_s=t_s, positions={k: positions.get(k, nan) for k in MARKER_NAMES},
+                            bridged={k: np.zeros(len(chunk), bool) for k in MARKER_NAMES})
+        self.core.push_markers(block)
+        hip_z = positions.get("hip", nan)[:, 2]
+        self._sync_hip.extend(zip(t_s.tolist(), hip_z.tolist(), strict=True))
 
     # ---- core ---------------------------------------------------------------------------------
     def _dowel_step(self) -> DowelStep:
