@@ -51,6 +51,9 @@ class ForcePlate:
         self.stalls = 0
         self.events: list[str] = []  # human-readable happenings (disconnects, overflows), newest last
         self._lost_at_disconnect: int | None = None
+        # host monotonic ns of the last disconnect and reconnect (station.trial.device_watch's times)
+        self.disconnected_ns: int | None = None
+        self.reconnected_ns: int | None = None
 
     # --- Source protocol ----------------------------------------------------------------------------
     def start(self) -> None:
@@ -90,6 +93,7 @@ class ForcePlate:
             "overflows": self.overflows, "overflow_samples": self.overflow_samples,
             "disconnects": self.disconnects, "reconnects": self.reconnects, "stalls": self.stalls,
             "connected": self._serial is not None, "buffered": self._buffered,
+            "disconnected_ns": self.disconnected_ns, "reconnected_ns": self.reconnected_ns,
         }
 
     def __enter__(self) -> ForcePlate:
@@ -186,6 +190,7 @@ class ForcePlate:
                             f"(after {self.parser.samples} samples)")
 
     def _disconnected(self, exc: Exception) -> None:
+        self.disconnected_ns = time.monotonic_ns()
         self._close()
         self.parser.discard_partial()
         self.disconnects += 1
@@ -199,6 +204,7 @@ class ForcePlate:
         except StationError:
             return False
         self.reconnects += 1
+        self.reconnected_ns = time.monotonic_ns()
         self._event(f"plate {self.port}: reconnected")
         return True
 

@@ -5,7 +5,10 @@ share the stereo module's counter; the playback syncer sometimes hands them out 
 stamps host arrival time and pushes CameraFrames into a bounded buffer. Live: the oldest frame is dropped
 and counted when the consumer falls behind. Recordings: the reader waits instead (nothing is lost).
 Gaps in frame numbers are counted as dropped frames; a live camera that stops delivering is recorded
-as a stall (start, end host times) and the source keeps waiting for it.
+as a stall (start, end host times) and the source keeps waiting for it. A live camera unplugged mid-trial
+(the SDK's devices-changed callback) is a disconnect: when its serial comes back the reader restarts the
+pipeline, and a frame counter that starts again (a replugged camera) starts the pairing again
+(drivers.camera_reconnect).
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
+from drivers.camera_reconnect import ReconnectState
 from drivers.rs_import import import_pyrealsense2
 from drivers.samples import CameraFrame, Intrinsics
 from station.config import StationConfig
@@ -97,6 +101,7 @@ class RealSenseCamera:
         self.depth_scale_m: float | None = None
         self.intrinsics: Intrinsics | None = None
         self.device_info: dict = {}
+        self.link = ReconnectState(self.name)  # unplugged / back: stats()["connected"], events
 
     # --- Source protocol -----------------------------------------------------------------------------
     def start(self) -> None:
@@ -107,7 +112,7 @@ class RealSenseCamera:
             self._start_file(rs, pipe, cfg)
         else:
             self._start_live(rs, pipe, cfg)
-        self._pipe = pipe
+        self._pipe, self._cfg = pipe, cfg  # the config again when a replugged camera restarts the pipeline
         self._thread = threading.Thread(target=self._reader, name=f"reader {self.name}", daemon=True)
         self._thread.start()
 
@@ -181,6 +186,9 @@ class RealSenseCamera:
 
     def _start_live(self, rs, pipe, cfg) -> None:
         ctx = self._context if self._context is not None else rs.context()
+        if self._context is None:  # (a stand-in's context has its own callback: drivers.sim.simcamera)
+            self._ctx = ctx  # kept: the callback lives as long as its context
+            ctx.set_devices_changed_callback(self._devices_changed)
         devices = list(ctx.query_devices())
         if not devices:
             raise StationError(NO_CAMERA)
@@ -210,7 +218,35 @@ class RealSenseCamera:
         if depth_sensor.supports(rs.option.emitter_enabled) and not depth_sensor.is_option_read_only(
                 rs.option.emitter_enabled):
             depth_sensor.set_option(rs.option.emitter_enabled, 1.0 if self.emitter else 0.0)
-        self._describe(rs, profile)
+
+    # --- unplugged and back (drivers.camera_reconnect) -------------------------------------------------
+    def _devices_changed(self, event) -> None:
+        """The SDK's devices-changed callback (its own thread): our camera went, or a camera came."""
+        try:
+            if getattr(self, "_device", None) is not None and event.was_removed(self._device):
+                self.link.removed()
+            serials = [d.get_info(self.rs.camera_info.serial_number) for d in event.get_new_devices()]
+        except RuntimeError:  # a device gone again while we asked: the next event says more
+            return
+        if self.link.removed_ns is not None and (self.serial is None or self.serial in serials):
+            self.link.added()
+
+    def _restart_pipeline(self) -> bool:
+        """Stop and start the pipeline with the first config (reader thread); False while it cannot."""
+        rs = self.rs
+        with self.link.push_lock:
+            try:
+                try:
+                    self._pipe.stop()
+                except RuntimeError:  # stopped already (the device vanished under it)
+                    pass
+                profile = self._pipe.start(self._cfg)
+                self._set_emitter(rs, profile)
+            except RuntimeError as exc:
+                self.link.restart_failed(exc)
+                return False
+        self.link.restarted()
+        return True
 
     def _describe(self, rs, profile) -> None:
         dev = profile.get_device()
@@ -235,6 +271,14 @@ class RealSenseCamera:
         stalled = False
         try:
             while not self._stop.is_set():
+                if self._playback is None and self.link.wants_restart():
+                    if self._restart_pipeline():  # a new stream: numbers start again
+                        pending.clear()
+                        last_emitted = -1
+                    continue
+                if self._playback is None and not self.link.connected:
+                    self._stop.wait(0.1)  # unplugged: nothing to wait for on the pipeline
+                    continue
                 ok, frameset = self._pipe.try_wait_for_frames(100)
                 now_ns = time.monotonic_ns()
                 if not ok:
@@ -250,10 +294,20 @@ class RealSenseCamera:
                 if stalled:
                     self.stall_intervals_ns.append((silent_since_ns, now_ns))
                 stalled, silent_since_ns = False, None
+                self.link.stalled = False
                 for kind, frame in (("depth", frameset.get_depth_frame()),
                                     ("ir", frameset.get_infrared_frame(self._ir_index))):
-                    if frame and frame.get_frame_number() > last_emitted:
+                    if not frame:
+                        continue
+                    if self._playback is None and last_emitted - frame.get_frame_number() > self.fps:
+                        pending.clear()  # over a second back: the camera restarted its counter
+                        last_emitted = -1
+                        self.link.counter_restarted()
+                    if frame.get_frame_number() > last_emitted:
                         pending.setdefault(frame.get_frame_number(), {})[kind] = frame
+                while len(pending) > _PENDING_MAX:  # the oldest half-pair will not be completed now
+                    del pending[min(pending)]
+                    self._stats["incomplete"] += 1
                 for number in sorted(pending):
                     parts = pending[number]
                     if len(parts) < 2:

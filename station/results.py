@@ -45,7 +45,13 @@ FORM_METRIC_KEYS = (
     "form_break_trunk_deg",
 )
 # every per-rep value, in the order `analyze --json`, the CSV and the summary's means list them
-REP_VALUE_KEYS = (*REP_METRIC_KEYS, "dowel_gap_mm", *FORM_METRIC_KEYS)
+# issue 19 item 8: the step tap-down's hip/knee ratio, the kettlebell swing's hip snap and peak force
+# (docs/metrics.md); null for the movements they do not belong to
+MOVEMENT_METRIC_KEYS = ("hip_knee_ratio", "hip_snap_mps", "peak_fz_bw")
+REP_VALUE_KEYS = (*REP_METRIC_KEYS, "dowel_gap_mm", *FORM_METRIC_KEYS, *MOVEMENT_METRIC_KEYS)
+# the wall drill (issue 19 item 7, station.core.target): null when no wall is set; after the values in the
+# JSON and the CSV (reached_target is true/false, so it is not one of the summary's means)
+TARGET_KEYS = ("reached_target", "target_short_mm")
 
 
 def _clean(value: float | None) -> float | None:

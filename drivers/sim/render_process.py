@@ -101,6 +101,9 @@ def _render_loop(subject: Any, renderer: Any, shape: tuple[int, int], slots: int
             renderer.render(subject.pose(t_subject_s), out=(depth[slot], ir[slot]))
             took_s = time.monotonic() - t0
             render_s = 0.8 * render_s + 0.2 * took_s  # one slow render costs one frame
+            # capped: an estimate above lead_s (a render of seconds on a stalled host) made every frame
+            # "too late" before it was early enough to start, so nothing was rendered again (soak, 172 s)
+            render_s = min(render_s, 0.5 * plan.lead_s)
             rendered, total_s, max_s = rendered + 1, total_s + took_s, max(max_s, took_s)
             ready.put((n, slot, worker, (skipped, rendered, total_s, max_s)))
             n += workers

@@ -33,7 +33,7 @@ class SimCamera(RealSenseCamera):
                  seconds: float | None = None, subject=None, renderer: Renderer | None = None,
                  shared_timeline: bool = False) -> None:
         super().__init__(serial=SIM_SERIAL, width=width, height=height, fps=fps)
-        self.name = f"sim:{pattern}"
+        self.name = self.link.name = f"sim:{pattern}"
         self.config = config or StationConfig()
         self.subject = subject if subject is not None else make_subject(
             pattern, seed=seed, arms=arms, config=self.config)
@@ -42,6 +42,12 @@ class SimCamera(RealSenseCamera):
         self._feeder: threading.Thread | None = None
         self.feeding_done = False  # the subject's trial has been rendered to its end
         self.pause_event = threading.Event()  # set it to stop delivering frames (a camera gap)
+        # unplug() / replug(): frame n of the plan goes out as number n + 1 - _number_base, stamped
+        # (n - _number_base) periods after DEVICE_CLOCK_START_MS: a replugged camera counts from 1 again
+        self._number_base = 0
+        self._plugged = True
+        self.loop_s: float | None = None  # set before start: stream this long, the subject looping
+        self.frames_pushed = 0  # into the software device (what the SDK had to deliver)
         self.frames_skipped_late = 0  # frames the renderer could not have ready in time (lost)
         self.render_stats: dict = {}  # the render process's counters (RenderProcess.stats) at the end
         # True: render the subject at drivers.sim.timeline's shared t (same subject as the sim plate)
@@ -73,6 +79,8 @@ class SimCamera(RealSenseCamera):
         """Frame n is due at t_wall0 + n / fps and shows the subject at t_offset + n / fps."""
         duration_s = self.subject.duration_s if self.seconds is None else min(self.seconds,
                                                                                self.subject.duration_s)
+        if self.loop_s is not None:  # the subject's trial over and over (as the sim plate does): a soak
+            duration_s = self.loop_s
         t_offset_s = 0.0
         if self.shared_timeline:
             from drivers.sim.timeline import sim_time_s
@@ -99,10 +107,36 @@ class SimCamera(RealSenseCamera):
                 time.sleep(max(0.0, plan.t_wall0 + n / plan.fps - time.monotonic()))
                 if self.pause_event.is_set():
                     continue  # the camera delivers nothing for this frame period
-                self._softcam.push(n + 1, DEVICE_CLOCK_START_MS + n * 1000.0 / self.fps, depth, ir)
+                with self.link.push_lock:  # never into a pipeline that is restarting
+                    if not self.link.connected:
+                        continue  # unplugged: the frame goes nowhere
+                    k = n - self._number_base
+                    self._softcam.push(k + 1, DEVICE_CLOCK_START_MS + k * 1000.0 / self.fps, depth, ir)
+                    self.frames_pushed += 1
         finally:
             self.frames_skipped_late = self._render.skipped
             self.render_stats = self._render.stats()
+
+    def unplug(self) -> None:
+        """The USB cable comes out: no more frames, and the driver is told as the SDK's devices-changed
+        callback tells it for a real camera (drivers.realsense._devices_changed)."""
+        self._plugged = False
+        self.link.removed()
+
+    def replug(self) -> None:
+        """The cable goes back in: the camera powers up again (frame counter from 1, device clock from its
+        start) and the driver restarts its pipeline on the software device, as for a real one."""
+        with self.link.push_lock:
+            plan = self._render_plan
+            self._number_base = max(0, int((time.monotonic() - plan.t_wall0) * plan.fps))
+            self._plugged = True
+        self.link.added()
+
+    def _restart_pipeline(self) -> bool:
+        if not self._plugged:  # the cable is out: the SDK would find no device to start
+            self.link.restart_failed(RuntimeError(f"{self.name}: no device"))
+            return False
+        return super()._restart_pipeline()
 
     def stats(self) -> dict:
         """The driver's counters plus the render processes': frames they skipped as late (they show as
@@ -113,7 +147,8 @@ class SimCamera(RealSenseCamera):
         render = process.stats() if process is not None else self.render_stats
         out.update({"render_workers": render.get("workers", 0), "frames_rendered": render.get("rendered", 0),
                     "frames_skipped_late": render.get("skipped_late", 0),
-                    "frames_out_of_order": render.get("out_of_order", 0),
+                    "frames_out_of_order": render.get("out_of_order", 0), "frames_pushed": self.frames_pushed,
+                    "feeding_done": self.feeding_done,
                     "render_ms_mean": render.get("render_ms_mean"),
                     "render_ms_max": render.get("render_ms_max")})
         return out

@@ -46,6 +46,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         help="run time with --screenshot or --stats (s)")
     parser.add_argument("--stats", metavar="FILE.json", help="run --seconds, then write what was delivered "
                                                             "and drawn (frames, samples, redraw_hz)")
+    add_live_flags(parser)  # --wall-mm, --breathing
+    parser.add_argument("--keep-faces", action="store_true",
+                        help="research consent: recordings and --screenshot keep the head unmasked "
+                             "(recorded in each trial as faces_kept)")
+    parser.add_argument("--operator", help="who records, for the face consent (default: the login name)")
     parser.set_defaults(func=run)
 
 
@@ -79,9 +84,19 @@ def run_dashboard(plate_spec: str | None, camera_spec: str | None, config: Stati
         controller = LiveController(plate_spec, camera_spec, config, out_dir=out_dir,
                                     plate_calibration=plate_calibration, camera_T=camera_T,
                                     subject=subject_posture(drill_id, None, None),
-                                    archive_db=archive_db)
+                                    archive_db=archive_db, markers_spec=markers_spec)
     window = MainWindow(config, controller, ask_calibration=not timed and not record,
                         subject_id=subject_id, drill_id=drill_id)
+    if keep_faces and controller is not None:
+        from station.archive.audit import operator_name
+
+        controller.faces_consent = {"faces_kept": True, "faces_consent_operator": operator_name(operator)}
+    if screenshot is not None and not keep_faces:  # the saved window shows the camera: head masked
+        from station.privacy.faces import FaceMasker, nominal_geometry
+
+        window.image.faces = FaceMasker(nominal_geometry(
+            config.camera.width, config.camera.height,
+            camera_T if camera_T is not None else config.camera.T_plate_from_camera()))
     if controller is not None:
         if record:
             controller.start_recording(subject_id, drill_id)

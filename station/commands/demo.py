@@ -37,7 +37,8 @@ def _display_available() -> bool:
     return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
 
 
-def _dashboard(pattern: str, config_path: str | None) -> int | None:
+def _dashboard(pattern: str, config_path: str | None, keep_faces: bool = False,
+               args: argparse.Namespace | None = None) -> int | None:
     try:
         from station.commands.dashboard import run_dashboard
     except ModuleNotFoundError:
@@ -80,7 +81,7 @@ def _truth_table(trial_path: Path, pattern: str) -> str:
 
 def run(args: argparse.Namespace) -> int:
     if not args.headless and _display_available():
-        code = _dashboard(args.pattern, args.config)
+        code = _dashboard(args.pattern, args.config, getattr(args, "keep_faces", False), args)
         if code is not None:
             return code
     from drivers.sim.subject import VirtualSubject

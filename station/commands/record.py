@@ -40,6 +40,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-stills", dest="stills", action="store_false",
                         help="do not keep the camera frame at each rep's bottom (/stills, ~0.8 MB per rep; "
                              "the report then draws a stick figure)")
+    parser.add_argument("--keep-faces", action="store_true",
+                        help="research consent: keep the head unmasked in stored pictures (stills, "
+                             "--frames); the trial records the consent and the operator (faces_kept)")
     parser.add_argument("--lsl", action="store_true", help="stream force, CoP, hip and reps over LSL")
     parser.add_argument("--force", action="store_true", help="overwrite an existing output file")
     parser.add_argument("--db", metavar="URL", help="archive the trial is indexed in when it ends (default: "

@@ -26,6 +26,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     who.add_argument("--identify", action="store_true",
                      help="the clinic's copy: name and date of birth from the identity list (audited)")
     parser.add_argument("--operator", help="who makes the report, for the audit log (default: login name)")
+    parser.add_argument("--keep-faces", action="store_true",
+                        help="draw camera pictures with the face, only for trials that recorded the "
+                             "subject's consent (faces_kept); otherwise, and by default, the head is masked")
     parser.add_argument("--db", metavar="URL", help="archive holding the audit log and the earlier visits "
                         "for the Progress section (default: $HINGE_ARCHIVE_URL, [archive] url, else "
                         "hinge-archive.sqlite in the data root)")
@@ -42,7 +45,8 @@ def run(args: argparse.Namespace) -> int:
     config = load_config(args.config)
     shifted = None  # the de-identified report's date shift (days), for the Progress section too
     session = load_for_report(args.source, config)
-    model = build_report_model(session, args.source, config)  # built once, rendered to both formats
+    model = build_report_model(session, args.source, config,  # built once, rendered to both formats
+                               keep_faces=getattr(args, "keep_faces", False))
     code = session.subject_id
     out = args.out or args.source.with_suffix(".report.html")
     if args.identify:

@@ -2,9 +2,11 @@
 
 HingeCore is the one implementation live trials, `analyze` and `replay` all run. Inside: centre of
 pressure and foot position (cop), the causal rep detector (reps), per-rep metrics (metrics) with the
-lockout, neck, bottom hold and form break (form), the clinician's fault thresholds (faults), zero-lag
-filtering tolerant of gaps (filtering), the session summary (summary). Imports only the station's base
-and calibration-free numerics.
+lockout, neck, bottom hold and form break (form), the wall drill (target), the clinician's fault
+thresholds (faults), zero-lag
+filtering tolerant of gaps (filtering), the session summary (summary); the kettlebell swing (swing) and the
+step tap-down (step), chosen by the movement (movements). Imports only the station's base and
+calibration-free numerics.
 """
 
 from station.lazy import lazy_exports

@@ -14,9 +14,10 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from station.config import StationConfig
-from station.core import form
+from station.core import form, target
 from station.core.faults import judge
 from station.core.filtering import lowpass, nan_gap_spans
+from station.core.gaps import time_gap_spans
 from station.core.reps import Excursion
 from station.results import RepResult
 from station.streams import DOWEL_REGIONS
@@ -210,8 +211,11 @@ def measure_rep(data: TrialData, exc: Excursion, j_now: int, prev_end_t: float, 
                     descent_s=t_bottom - t_start, ascent_s=t_end - t_bottom)
     missing: list[str] = []
     hip_ok = np.isfinite(hip[:, 0])
-    hip_gaps = nan_gap_spans(t[in_rep], hip_ok[in_rep], th.tracking_gap_max_s)
-    bottom_seen = not any(a <= t_bottom <= z for a, z in nan_gap_spans(t, hip_ok, th.tracking_gap_max_s))
+    # frames missing in time (a camera unplugged: no rows at all) count as NaN gaps do
+    hip_gaps = nan_gap_spans(t[in_rep], hip_ok[in_rep], th.tracking_gap_max_s) \
+        + time_gap_spans(t, th.tracking_gap_max_s, t_start, t_end)
+    bottom_seen = not any(a <= t_bottom <= z for a, z in nan_gap_spans(t, hip_ok, th.tracking_gap_max_s)
+                          + time_gap_spans(t, th.tracking_gap_max_s))
     if hip_gaps:
         missing.append("hip")
     if bottom_seen:
@@ -290,6 +294,9 @@ def _kinetics(rep: RepResult, data: TrialData, t_start: float, t_end: float, t_b
     a = int(np.searchsorted(ft, min(t_stand0, t_start) - 0.5))
     z = int(np.searchsorted(ft, t_end + 0.5, side="right"))
     t = ft[a:z]
+    if t.size == 0:  # no plate data anywhere near this rep (the plate was unplugged across it)
+        missing.append("force")
+        return
     loaded = data.fz_n[a:z] > gate_n
     cop_x = np.where(loaded, data.cop_x_m[a:z], np.nan)
     share = np.where(loaded, data.rear_share[a:z], np.nan)

@@ -67,6 +67,7 @@ class LiveController:
         self.archive_note: str | None = None  # the last recording's "indexed" / "not indexed" line
         self.last_summary: dict | None = None
         self.error: str | None = None
+        self.faces_consent: dict = {}  # with --keep-faces: {faces_kept, faces_consent_operator} per recording
         self._lock = threading.Lock()
         self._switch: threading.Thread | None = None
 
@@ -106,7 +107,7 @@ class LiveController:
         path = recording_path(self.out_dir, subject_id, drill_id)
         metadata = {"subject_id": subject_id, "drill": drill_id, "plate_source": self.plate_spec or "",
                     "camera_source": self.camera_spec or "", "side": self.config.camera.side,
-                    "notes": "recorded from the dashboard", **meta}
+                    "notes": "recorded from the dashboard", **self.faces_consent, **meta}
         self._in_background(lambda: self._restart(path, metadata))
         return path
 

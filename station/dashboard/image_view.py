@@ -8,6 +8,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtCore, QtWidgets
 
+from station.privacy.faces import FaceMasker, other_markers
 from station.trial.live import LiveSnapshot
 
 from .dots import Dots
@@ -46,6 +47,7 @@ class ImageView(pg.GraphicsLayoutWidget):
         self._last_frame: int | None = None
         self._shape: tuple[int, int] | None = None
         self._depth_lut = pg.colormap.get("turbo").getLookupTable(nPts=256)
+        self.faces: FaceMasker | None = None  # set when this picture is saved (dashboard --screenshot)
 
     def set_show_depth(self, on: bool) -> None:
         self.show_depth = on
@@ -70,6 +72,10 @@ class ImageView(pg.GraphicsLayoutWidget):
         if snap.frame_number == self._last_frame:
             return
         self._last_frame = snap.frame_number
+        if self.faces is not None:  # the picture is saved: the head masked (station.privacy.faces)
+            ir, depth, _ = self.faces.apply(snap.ir, snap.depth, snap.marker_pixels.get("head"),
+                                            other_markers(snap.marker_pixels))
+            img = depth if self.show_depth else ir
         full_h, full_w = img.shape[:2]
         step = DISPLAY_STEP if full_w > 640 else 1
         img = img[::step, ::step]  # the panel is narrower than the sensor: half the pixels to colour

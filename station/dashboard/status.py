@@ -52,6 +52,18 @@ def device_problems(snap: LiveSnapshot, *, expect_plate: bool, expect_camera: bo
     return problems
 
 
+def device_outages_text(snap: LiveSnapshot) -> str:
+    """One line per device that went during the trial: which, how, when, and when it came back
+    (runner.stats()["outages"], station.trial.device_watch); empty when none went."""
+    lines = []
+    for o in (snap.stats or {}).get("outages", []):
+        back = "not back yet" if o.get("back_s") is None else \
+            f"back at t={o['back_s']:.1f} s ({o['back_s'] - o['went_s']:.1f} s away)"
+        lost = f", {o['lost_samples']} samples lost" if o.get("lost_samples") is not None else ""
+        lines.append(f"{o['device']} {o['name']}: {o['how']} at t={o['went_s']:.1f} s, {back}{lost}")
+    return "\n".join(lines)
+
+
 def _fmt(value: float | None, spec: str, unit: str = "") -> str:
     try:
         v = float(value)

@@ -1,5 +1,6 @@
 """Health data kept safe: owner-only files (files), the identity list that alone maps subject codes to
-names (identities), and moving dates for de-identified exports and reports (dates).
+names (identities), moving dates for de-identified exports and reports (dates), and the head masked in
+every stored or printed camera picture (faces).
 
 Part of the station base (any layer may use it); the audit log, which needs the archive, is
 station.archive.audit.
@@ -12,6 +13,7 @@ _EXPORTS = {
     "write_atomic": "files", "secure": "files", "set_group": "files", "exposed_warning": "files",
     "IdentityList": "identities", "Identity": "identities", "name_like": "identities",
     "shift_dates_in": "dates",
+    "FaceMasker": "faces", "CameraGeometry": "faces", "nominal_geometry": "faces",
 }
 __all__ = sorted(_EXPORTS)
 __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -88,11 +89,14 @@ class StillSink(Protocol):
 class StillKeeper:
     """The runner's side: feed frames and dowel results, hand it reps; it writes one still per rep bottom."""
 
-    def __init__(self, writer: StillSink | None, span_s: float = STILL_RING_S, step_s: float = STILL_STEP_S
-                 ) -> None:
+    def __init__(self, writer: StillSink | None, span_s: float = STILL_RING_S, step_s: float = STILL_STEP_S,
+                 redact: Callable[[Still], Still] | None = None) -> None:
+        """redact: makes the copy that is stored (the head masked, station.privacy.faces); the ring keeps
+        the camera's own arrays, which the live measurement used."""
         self.writer = writer
         self.ring = StillRing(span_s, step_s)
         self.kept: list[Still] = []
+        self.redact = redact
 
     def on_frame(self, t_s: float, frame: CameraFrame, pixels: dict[str, np.ndarray]) -> None:
         self.ring.push(t_s, frame.frame_number, frame.ir, frame.depth, pixels)
@@ -110,6 +114,8 @@ class StillKeeper:
             return None
         still = Still(near.t_s, near.frame_number, near.ir, near.depth, dict(near.marker_pixels),
                       near.overlay, int(getattr(rep, "index", len(self.kept))), t_bottom)
+        if self.redact is not None:
+            still = self.redact(still)
         self.kept.append(still)
         if self.writer is not None:
             self.writer.append_still(still)

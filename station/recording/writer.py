@@ -46,6 +46,7 @@ from station.recording.rows import (
     to_json,
 )
 from station.recording.stills import Still, StillStore
+from station.recording.swmr import PART_SUFFIX, reopen_swmr_write
 from station.results import RepResult
 from station.streams import MARKER_NAMES
 
@@ -94,8 +95,11 @@ class TrialWriter:
             # dataset never holds unwritten chunks. With a cache, closing a dataset after a write error
             # (disk full) must write its dirty chunks, fails, and leaves a half-closed dataset id that
             # HDF5's atexit clean-up closes again: a segfault at interpreter exit (about 1 run in 3).
-            prepare(self.path)  # owner-only from its first byte (HDF5 truncates it and keeps the mode)
-            self._file = h5py.File(self.path, "w", libver=LIBVER, rdcc_nbytes=0)
+            # made as NAME.part and renamed once in SWMR mode (end of start): a kill at any moment leaves
+            # either no trial file or one that opens (a file killed before SWMR mode never opens again)
+            part = self.path.with_name(self.path.name + PART_SUFFIX)
+            prepare(part)  # owner-only from its first byte (HDF5 truncates it and keeps the mode)
+            self._file = h5py.File(part, "w", libver=LIBVER, rdcc_nbytes=0)
         except OSError as exc:
             raise StationError(f"{self.path}: cannot create trial file ({exc})") from None
         f = self._file
@@ -139,6 +143,12 @@ class TrialWriter:
         if self._calibration is not None:
             self._write_calibration(f, self._calibration)
         f.flush()
+        try:
+            f.swmr_mode = True  # every dataset exists; from now on attributes wait for stop (_late_attrs)
+            self._swmr = True
+            os.replace(part, self.path)
+        except OSError as exc:
+            raise StationError(f"{self.path}: cannot create trial file ({exc})") from None
 
     def descriptor(self, stream: str, dtype: str | None = None, shape: tuple | None = None,
                    units: str | None = None, rate: float | None = None, **extra: object) -> None:

@@ -141,7 +141,8 @@ def _deepest(reps: list) -> tuple[int, object] | None:
     return max(candidates, key=lambda nr: nr[1].hip_back_mm) if candidates else None
 
 
-def _camera_still(trial: SessionTrial, path: Path | None) -> tuple[Figure | None, str | None]:
+def _camera_still(trial: SessionTrial, path: Path | None, keep_faces: bool = False
+                  ) -> tuple[Figure | None, str | None]:
     """The IR still of the deepest rep from the trial file's /stills (recording.stills), or a note why not."""
     from station.recording.reader import read_trial_stills
     from station.recording.stills import still_for_rep
@@ -158,13 +159,16 @@ def _camera_still(trial: SessionTrial, path: Path | None) -> tuple[Figure | None
     still = still_for_rep(stills, rep)
     if still is None:
         return None, None
-    title = f"Deepest rep: camera still of rep {number} at its bottom (IR, markers, virtual dowel)"
-    png = rf.camera_still_png(still.ir, still.marker_pixels, still.overlay,
+    from station.report.faces import still_ir_for_report
+
+    ir, faces = still_ir_for_report(still, path, keep_faces)  # the head masked unless consented and asked
+    title = f"Deepest rep: camera still of rep {number} at its bottom (IR, markers, virtual dowel; {faces})"
+    png = rf.camera_still_png(ir, still.marker_pixels, still.overlay,
                               f"Rep {number}, bottom (t = {still.t_s:.2f} s, frame {still.frame_number})")
     return Figure(title, png), None
 
 
-def _figures(trial: SessionTrial, config: StationConfig, path: Path | None = None
+def _figures(trial: SessionTrial, config: StationConfig, path: Path | None = None, keep_faces: bool = False
              ) -> tuple[list[Figure], list[str]]:
     from station.report import figures as rf
 
@@ -174,7 +178,7 @@ def _figures(trial: SessionTrial, config: StationConfig, path: Path | None = Non
     figs = [Figure("Hip path", rf.hip_path_png(trial.series, trial.reps, 2.0, th.hinge_ratio_squat_max)),
             Figure("Foot position over time", rf.foot_pos_png(trial.series, trial.reps,
                                                               th.foot_pos_bottom_max))]
-    camera, why = _camera_still(trial, path)
+    camera, why = _camera_still(trial, path, keep_faces)
     notes = [why] if why else []
     if camera is not None:
         figs.append(camera)
@@ -186,7 +190,8 @@ def _figures(trial: SessionTrial, config: StationConfig, path: Path | None = Non
     return figs, notes
 
 
-def _section(trial: SessionTrial, session_path: Path | None, config: StationConfig) -> TrialSection:
+def _section(trial: SessionTrial, session_path: Path | None, config: StationConfig, keep_faces: bool = False
+             ) -> TrialSection:
     title = f"{trial.trial_id}: {describe_set(trial.drill, trial.arms, trial.implement, trial.load_kg)}"
     status = {"complete": "completed", "stopped": f"stopped: {trial.stop_reason or 'by the operator'}",
               "refused": refusal_words(trial)}
@@ -199,10 +204,10 @@ def _section(trial: SessionTrial, session_path: Path | None, config: StationConf
     notes = _trial_notes(trial, session_path)
     if trial.status == "refused":
         return TrialSection(title, facts, [], [], [], notes)
-    figs, fig_notes = _figures(trial, config, resolve_trial_file(trial, session_path))
-    feedback = set_feedback(trial.reps, trial.status, trial.pain_at_rep)
+    figs, fig_notes = _figures(trial, config, resolve_trial_file(trial, session_path), keep_faces)
+    feedback = set_feedback(trial.reps, trial.status, trial.pain_at_rep, trial.felt)
     return TrialSection(title, facts, rep_rows(trial), feedback, figs, notes + fig_notes,
-                        usable_range_lines(trial.reps))
+                        usable_range_lines(trial.reps) + movement_lines(trial.analysis))  # swing, step
 
 
 def _gate(session: Session, config: StationConfig) -> tuple[list[str], list[list[str]]]:
@@ -221,7 +226,8 @@ def _gate(session: Session, config: StationConfig) -> tuple[list[str], list[list
 
 
 def build_report_model(session: Session, session_path: Path | None = None,
-                       config: StationConfig | None = None) -> ReportModel:
+                       config: StationConfig | None = None, *, keep_faces: bool = False) -> ReportModel:
+    """keep_faces: camera pictures keep the head only where the trial recorded the subject's consent."""
     config = config or StationConfig()
     header = ["Set", "Asked at"] + [SHORT_QUESTIONS[k] for k, _, _ in QUESTIONS] + ["Outcome"]
     rows = []
@@ -238,7 +244,7 @@ def build_report_model(session: Session, session_path: Path | None = None,
     return ReportModel(subject_id=session.subject_id, date=session.date,
                        station_version=session.station_version, notes=list(session.notes),
                        screening_header=header, screening_rows=rows,
-                       sections=[_section(t, session_path, config) for t in session.trials],
+                       sections=[_section(t, session_path, config, keep_faces) for t in session.trials],
                        gate_lines=gate_lines, gate_rows=gate_rows)
 
 

@@ -10,9 +10,11 @@ from collections.abc import Callable
 
 import numpy as np
 
+from drivers.samples import CameraFrame
 from station.export.lsl import LslOutlets
+from station.privacy.faces import CameraGeometry, FaceMasker, other_markers
 from station.recording.rows import dowel_row
-from station.recording.stills import StillKeeper
+from station.recording.stills import Still, StillKeeper
 from station.recording.writer import TrialWriter
 from station.results import RepResult
 from station.trial.documents import (
@@ -26,6 +28,7 @@ from station.trial.documents import (
     TrialEvent,
     TrialStart,
 )
+from station.trial.held import HeldPlate
 
 
 class TrialFileConsumer:
@@ -39,11 +42,18 @@ class TrialFileConsumer:
 
     def __init__(self, writer: TrialWriter) -> None:
         self.writer = writer
-        self.stills = StillKeeper(writer)  # the frame nearest each rep's bottom, for the report
+        # the frame nearest each rep's bottom, for the report; stored with the head masked
+        self.stills = StillKeeper(writer, redact=self._redact_still)
+        self.faces: FaceMasker | None = None  # made at the first frame (its intrinsics); None: faces kept
+        self._camera_T: np.ndarray | None = None
+        self._raw_ahead: set[int] = set()  # ids of chunks whose raw rows were written as HeldPlate
 
     def receive(self, doc: TrialDocument) -> dict | None:
         w = self.writer
         match doc:
+            case HeldPlate():  # held for the zero check: raw counts on disk now, force rows at release
+                w.append_plate(doc.chunk)
+                self._raw_ahead.add(id(doc.chunk))
             case TrialStart():
                 self._calibration(doc.calibration)
                 w.start(doc.metadata, t0_host_ns=doc.t0_host_ns)
@@ -96,6 +106,21 @@ class TrialFileConsumer:
         if doc.dowel is not None:
             self.stills.on_dowel(doc.t_s, doc.dowel)
             w.append_dowel(dowel_row(doc.dowel))
+
+    def _face_masker(self, frame: CameraFrame) -> None:
+        """The masker of this camera (its own intrinsics), unless the subject consented to keep faces."""
+        if self.faces is not None or self.writer.metadata.get("faces_kept"):
+            return
+        k = frame.intrinsics
+        self.faces = FaceMasker(CameraGeometry(k.fx, k.fy, k.ppx, k.ppy, frame.depth_scale_m, self._camera_T))
+
+    def _redact_still(self, still: Still) -> Still:
+        """The copy of a rep still that is stored: the head masked (after the dowel measured the frame)."""
+        if self.faces is None:
+            return still
+        ir, depth, _ = self.faces.apply(still.ir, still.depth, still.marker_pixels.get("head"),
+                                        other_markers(still.marker_pixels))
+        return dataclasses.replace(still, ir=ir, depth=depth)
 
     def _end(self, end: TrialEnd) -> dict:
         for rep in end.reps:  # a still for any rep first found at stop (live ones are not stored twice)

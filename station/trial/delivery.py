@@ -20,9 +20,19 @@ class FrameNumbers:
     def __init__(self) -> None:
         self.first: tuple[int, int] | None = None  # (frame number, host ns) of the first frame
         self.last: tuple[int, int] | None = None
+        self.expected_before = 0  # frame numbers spanned before the camera restarted its counter
+        self.restarts = 0
 
     def arrived(self, frame_number: int, t_host_ns: int) -> int:
         """Record a frame; returns how many frame numbers were skipped just before it."""
+        if self.first is not None and self.last is not None and frame_number <= self.last[0]:
+            # a replugged camera counts from 1 again: a new span (the unplugged time is a gap in time,
+            # not frames the station dropped; the trial's events say when it went and came back)
+            self.expected_before += self.last[0] - self.first[0] + 1
+            self.restarts += 1
+            self.first = (frame_number, self.first[1])
+            self.last = (frame_number, t_host_ns)
+            return 0
         dropped = 0 if self.last is None else max(0, frame_number - self.last[0] - 1)
         if self.first is None:
             self.first = (frame_number, t_host_ns)

@@ -30,6 +30,7 @@ from station.results import RepResult
 from station.streams import MARKER_NAMES, ForceBlock, MarkerBlock
 from station.trial.consumers import RepCallback
 from station.trial.delivery import FrameNumbers, delivery_stats
+from station.trial.device_watch import DeviceWatch
 from station.trial.documents import (
     Calibration,
     FrameData,
@@ -111,6 +112,7 @@ class TrialRunner:
         self._counts = {"plate_samples": 0, "plate_lost": 0, "camera_frames": 0, "camera_dropped": 0}
         self._last_seq: int | None = None
         self._frame_numbers = FrameNumbers()
+        self.device_watch = DeviceWatch()  # which device went and when it came back (events, stats)
         self._stop_reason = "stopped"
         self._summary: dict | None = None
         self.reps: list[RepResult] = []
@@ -161,6 +163,8 @@ class TrialRunner:
             for chunk in self.zero_step.release():
                 self._on_plate(chunk)
             self.zero_step.result = {"status": "skipped", "message": "zero check skipped: trial too short"}
+        for kind, text in self.device_watch.finish(self.elapsed_s()):  # (not polled: sources are stopped)
+            self._warn(kind, text)
         final = self._finish_core()
         sync = self._sync_check()
         delivery = self.delivery()
@@ -168,8 +172,7 @@ class TrialRunner:
                    "reps": [r.to_json() for r in final], "warnings": list(self.state.warnings),
                    "calibration": self.force_step.status, "sync": sync, "zero_check": self.zero_step.result,
                    "delivery": delivery}
-        end = TrialEnd(self._stop_reason, dict(self._counts), final, sync,
-                       {"plate": self.plate_clock.stats(), "camera": self.camera_clock.stats()})
+        end = TrialEnd(self._stop_reason, dict(self._counts), final, sync, self._clocks())
         for consumer in self.consumers:  # failed ones too: each closes what it holds
             try:
                 summary.update(consumer.receive(end) or {})
@@ -195,7 +198,8 @@ class TrialRunner:
     def stats(self) -> dict:
         out = dict(self._counts)
         for name, src, clock in (("plate", self.plate, self.plate_clock),
-                                 ("camera", self.camera, self.camera_clock)):
+                                 ("camera", self.camera, self.camera_clock),
+                                 ("markers", self.markers, self.markers_clock)):
             if src is None:
                 continue
             try:
@@ -362,6 +366,7 @@ class TrialRunner:
         if self.zero_step.done:
             return [chunk]
         ready = self.zero_step.feed(chunk)
+        self._emit(HeldPlate(chunk))  # its raw counts to the file now (a kill in the window loses no more)
         if ready:
             retared = self.zero_step.decide(self.force_step.calibration, self.config, ready)
             message = self.zero_step.result["message"]

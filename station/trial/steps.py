@@ -16,6 +16,7 @@ from calibration.plate import PlateCalibration, PlateGains
 from drivers.samples import CameraFrame, PlateChunk, PlateSource
 from station.config import GRAVITY_M_S2, StationConfig
 from station.core.cop import cop_and_foot_pos, force_gate_n
+from station.trial.camera_clock import ContinuousDeviceClock, clock_restarted
 
 NOMINAL = "nominal defaults"
 
@@ -93,6 +94,8 @@ class ClockStep:
 
     def __init__(self, name: str) -> None:
         self.name = name
+        self.restarts = 0  # device clocks that started again (a replugged device): a new mapping each
+        self._last: tuple[float, int] | None = None  # (t_device_s, t_host_ns) of the last sample
         try:
             from calibration.clocks import ClockMapper
 
@@ -104,6 +107,11 @@ class ClockStep:
         m = self.mapper
         if m is None:
             return np.asarray(t_host_ns, np.int64)
+        if len(t_device_s) and clock_restarted(self._last, float(t_device_s[0]), int(t_host_ns[0])):
+            self.mapper = m = type(m)()  # the old line does not hold for the new clock
+            self.restarts += 1
+        if len(t_device_s):
+            self._last = (float(t_device_s[-1]), int(t_host_ns[-1]))
         m.update(np.asarray(t_device_s, float), np.asarray(t_host_ns, np.int64))
         return np.round(np.asarray(m.map(np.asarray(t_device_s, float))) * 1e9).astype(np.int64)
 
@@ -113,7 +121,7 @@ class ClockStep:
             return {"mapping": "arrival stamps"}
         state = dict(m.state())
         state.pop("envelope_points", None)  # long; the trial stores the summary
-        return state
+        return state | ({"restarts": self.restarts} if self.restarts else {})
 
 
 def plate_gaps(chunk: PlateChunk, last_seq: int | None) -> tuple[list[tuple[int, int, int]], int | None]:

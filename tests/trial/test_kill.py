@@ -96,3 +96,19 @@ def test_sigkill_record_command_with_sim_sources(tmp_path, artifacts_dir):
     if camera:
         with h5py.File(path, "r", swmr=True) as f:
             assert f["markers/t_s"].shape[0] > 0  # the camera's stream survived too
+
+
+def test_twenty_sigkills_at_random_moments_with_the_archive_on(tmp_path, artifacts_dir):
+    """Power loss 20 times (tests/support/kill_loop.py): `record` with the sim plate and the archive on,
+    SIGKILLed at moments from random.Random(20) while it starts, records, stops, writes and indexes. Each
+    time the trial file (if made) and the archive open, at most LOSS_BOUND_S was lost, and every archive
+    row's file is there with the bytes the row says. bench/kill_loop.py runs it longer, with the camera."""
+    from tests.support.kill_loop import kill_loop, summary
+
+    runs = kill_loop(tmp_path, runs=20, seed=20)
+    result = summary(runs)
+    (artifacts_dir / "kill-loop.json").write_text(json.dumps(result, indent=1))
+    print(f"kill loop: {result['killed']} killed, files {result['files']}, lost max {result['lost_s_max']} s")
+    assert result["problems"] == []
+    assert result["killed"] >= 8 and result["files"]["interrupted"] >= 5  # the kills did land mid-recording
+    assert result["files"]["unreadable"] == 0 and result["archive_rows"] >= 3
