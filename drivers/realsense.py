@@ -30,6 +30,9 @@ from station.errors import StationError
 
 NO_CAMERA = "no RealSense camera found; use a recording: --camera path/to/trial.db3 or --camera sim:hinge"
 _STALL_S = 0.5  # a live camera silent this long is reported as stalled
+# frame numbers waiting for their other half: each holds SDK frames, and a device's frame pool is small
+# (a reader holding too many gets no new frames at all: the stream stops for good)
+_PENDING_MAX = 4
 _METADATA = ("frame_counter", "sensor_timestamp", "time_of_arrival", "actual_exposure", "gain_level",
              "frame_emitter_mode", "frame_laser_power", "actual_fps")
 
@@ -145,7 +148,7 @@ class RealSenseCamera:
         out = dict(self._stats)
         out["finished"] = self.finished
         out["stalled_s"] = sum(b - a for a, b in self.stall_intervals_ns) / 1e9
-        return out
+        return out | self.link.stats()
 
     def __enter__(self) -> RealSenseCamera:
         self.start()
@@ -199,7 +202,7 @@ class RealSenseCamera:
         cfg.enable_device(serial)
         cfg.enable_stream(rs.stream.depth, self.width, self.height, rs.format.z16, self.fps)
         cfg.enable_stream(rs.stream.infrared, 1, self.width, self.height, rs.format.y8, self.fps)
-        device = devices[serials.index(serial)]
+        device = self._device = devices[serials.index(serial)]
         usb = device.get_info(rs.camera_info.usb_type_descriptor) \
             if device.supports(rs.camera_info.usb_type_descriptor) else ""
         try:
@@ -214,6 +217,10 @@ class RealSenseCamera:
             self.device_info["usb_type"] = usb
         self._ir_index = 1
         self._playback = None
+        self._set_emitter(rs, profile)
+        self._describe(rs, profile)
+
+    def _set_emitter(self, rs, profile) -> None:
         depth_sensor = profile.get_device().first_depth_sensor()
         if depth_sensor.supports(rs.option.emitter_enabled) and not depth_sensor.is_option_read_only(
                 rs.option.emitter_enabled):
@@ -288,7 +295,7 @@ class RealSenseCamera:
                         continue
                     silent_since_ns = silent_since_ns or now_ns
                     if not stalled and now_ns - silent_since_ns > _STALL_S * 1e9:
-                        stalled = True
+                        stalled = self.link.stalled = True
                         self._stats["stalls"] += 1
                     continue
                 if stalled:

@@ -53,6 +53,8 @@ class FeetConfig:
 
     heel_x_m: float = -0.13
     foot_length_m: float = 0.26
+    # the wall drill's wall, mm behind the heel line (station.core.target; `--wall-mm`); None = no wall
+    wall_mm: float | None = None
 
 
 @dataclass
@@ -106,6 +108,11 @@ class Thresholds:
     lockout_lean_back_deg: float = 10.0  # trunk this far behind the subject's standing trunk
     neck_extension_max_deg: float = 20.0  # head extended on the trunk beyond the standing head carriage
     bottom_hold_band_frac: float = 0.05  # "at the bottom": hip within this share of the amplitude of it
+    # the kettlebell swing and the step tap-down (issue 19 item 8; docs/metrics.md says why these values)
+    swing_rep_min_duration_s: float = 0.4  # a swing's hips-back excursion takes 0.6-0.9 s (not 1 s or more)
+    swing_hinge_ratio_squat_max: float = 1.0  # squat_swing: hips back no more than down
+    swing_knee_flexion_squat_deg: float = 45.0  # squat_swing: knees bent beyond this at the backswing
+    step_hip_knee_ratio_min: float = 1.0  # knee_dominant: hip flexion less than knee flexion (shin ahead)
     tempo_min_s: float = 0.5
     tracking_gap_max_s: float = 0.3
     sync_warn_frames: float = 1.0
@@ -124,6 +131,8 @@ class GateConfig:
     weighted_set_min_reps: int = 6  # "2-3 sets of 6-10": a shorter weighted set does not count
     # a set stopped for pain, or a contraindication answered yes, blocks progression for the session
     block_on_pain: bool = True
+    # a set felt in the low back ("Where did you feel it?", station.screening.felt) blocks it too
+    block_on_low_back: bool = True
 
 
 @dataclass
@@ -141,6 +150,14 @@ class DashboardConfig:
     hip_back_target_mm: float = 150.0  # hips this far back = the target line / target cue
     window_s: float = 10.0  # seconds of force and hip history on the live plots
     redraw_ms: int = 30  # GUI redraw period (ARCHITECTURE pattern 9: 30-50 ms; 33 could never reach 30/s)
+
+
+@dataclass
+class CuesConfig:
+    """Live cues beyond the target and fault cues (station.dashboard). `breathing`: "inhale" while hinging
+    down, "exhale" on the way up, shown in the coach view with a short tone (`--breathing` turns it on)."""
+
+    breathing: bool = False
 
 
 @dataclass
@@ -209,6 +226,7 @@ class StationConfig:
     gate: GateConfig = field(default_factory=GateConfig)
     c3d: C3DConfig = field(default_factory=C3DConfig)
     dashboard: DashboardConfig = field(default_factory=DashboardConfig)
+    cues: CuesConfig = field(default_factory=CuesConfig)
     archive: ArchiveConfig = field(default_factory=ArchiveConfig)
     privacy: PrivacyConfig = field(default_factory=PrivacyConfig)
     lsl_plate: LslPlateConfig = field(default_factory=LslPlateConfig)
@@ -292,6 +310,11 @@ def config_from_dict(data: dict, where: str = "config") -> StationConfig:
         raise StationError(f"{where}: plate.rear_channels must be channel numbers 0-3")
     if cfg.feet.foot_length_m <= 0.05:
         raise StationError(f"{where}: feet.foot_length_m must be > 0.05 m")
+    wall = cfg.feet.wall_mm  # None skips _apply's type check: a wall is a number of mm or absent
+    if wall is not None:
+        if isinstance(wall, bool) or not isinstance(wall, (int, float)) or not 1.0 <= wall <= 2000.0:
+            raise StationError(f"{where}: feet.wall_mm must be 1-2000 mm behind the heel line, got {wall!r}")
+        cfg.feet.wall_mm = float(wall)
     return cfg
 
 

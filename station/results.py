@@ -8,6 +8,8 @@ from dataclasses import dataclass, field, fields
 # Every fault a rep can have; a rep's `faults` list follows this order.
 ALL_FAULTS = (
     "squat_pattern",
+    "squat_swing",
+    "knee_dominant",
     "toe_shift",
     "shallow",
     "back_rounding",
@@ -85,8 +87,13 @@ class RepResult:
     lockout_hip_back_mm: float | None = None  # hip behind its standing place at that instant
     neck_extension_deg: float | None = None  # at the bottom, against the standing head carriage (+ = up)
     bottom_hold_s: float | None = None  # time with the hip near its deepest point
+    hip_knee_ratio: float | None = None  # step: hip flexion over knee flexion at the bottom (vs standing)
+    hip_snap_mps: float | None = None  # swing: peak forward hip speed, bottom -> end
+    peak_fz_bw: float | None = None  # swing: peak vertical force over body weight
     dowel_gap_mm: float | None = None
     form_break_trunk_deg: float | None = None  # trunk angle when the dowel first lost a contact going down
+    reached_target: bool | None = None  # the hip reached the wall drill's wall (None: no wall set)
+    target_short_mm: float | None = None  # how far short of the wall the hip stayed, 0 when reached
     faults: list[str] = field(default_factory=list)
     notes: dict = field(default_factory=dict)  # e.g. {"hip_source": "trochanter", "missing": [...]}
 
@@ -99,6 +106,8 @@ class RepResult:
                      "t_end": self.t_end}
         for key in REP_VALUE_KEYS:
             out[key] = _clean(getattr(self, key))
+        out["reached_target"] = None if self.reached_target is None else bool(self.reached_target)
+        out["target_short_mm"] = _clean(self.target_short_mm)
         out["faults"] = list(self.faults)
         out["pass"] = self.passed
         if self.notes:

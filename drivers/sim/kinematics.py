@@ -16,7 +16,8 @@ import numpy as np
 from drivers.sim.anthropometry import COM_FRACTION, Body
 
 # "dowel": right hand behind the neck, left at the low back; "dowel_left_high": the mirror grip
-ARM_OPTIONS = ("crossed", "hips", "dowel", "dowel_left_high", "weights", "hands_low_back", "fingertips_ears")
+ARM_OPTIONS = ("crossed", "hips", "dowel", "dowel_left_high", "weights", "hands_low_back", "fingertips_ears",
+               "swing")  # "swing": both hands on a kettlebell, the arms swinging (drivers.sim.swing_arm)
 DOWEL_GRIPS = {"dowel": -1, "dowel_left_high": +1}  # the side (s) whose hand is behind the neck
 MTP_FRACTION = 0.75      # metatarsal heads along the foot (heel raise pivot)
 ANKLE_FRACTION = 0.21    # lateral malleolus along the foot from the heel
@@ -34,8 +35,9 @@ class Dofs:
     heel: np.ndarray                      # heel raise: foot rotation about the metatarsal heads
     lift_m: np.ndarray                    # whole-body vertical offset (hop flight only)
     neck: np.ndarray                      # head flexion relative to the thorax (+ chin down / head forward)
+    arm: np.ndarray | None = None         # "swing" arms: angle from hanging (forward +); None: not swinging
 
-    FIELDS = ("knee", "pelvis", "lumbar", "shank", "heel", "lift_m", "neck")
+    FIELDS = ("knee", "pelvis", "lumbar", "shank", "heel", "lift_m", "neck", "arm")
 
 
 @dataclass
@@ -173,6 +175,8 @@ def skeleton(body: Body, feet: Feet, dofs: Dofs, arms: str) -> Skeleton:
     sk.p["lumbar_com"] = l5s1 + tilt(lumbar_seg, body.r_lumbar_m - b, 0.0,
                                      (1 - COM_FRACTION["lumbar"]) * body.lumbar_m)
     sk.p["thorax_com"] = t12 + tilt(thorax, body.r_thorax_m - b, 0.0, 0.5 * body.thorax_m)
+    if dofs.arm is not None:
+        sk.angles["arm"] = dofs.arm
     post = -tilt(thorax, 1.0, 0.0, 0.0)
     sk.p["dowel_a"], sk.p["dowel_b"] = _dowel_line(sk.p["sacrum"], sk.p["upper_back"], sk.p["head_back"],
                                                    post)
@@ -194,6 +198,11 @@ def _arm(sk: Skeleton, body: Body, s: int, arms: str, thorax: np.ndarray, pelvis
     gh = c7 + tilt(thorax, body.shoulder_fwd_m, s * body.shoulder_half_width_m, -body.shoulder_down_m)
     l1, l2 = body.upper_arm_m, body.forearm_m
     down = np.array([0.0, 0.0, -1.0])
+    if arms == "swing":
+        from drivers.sim.swing_arm import swing_arm
+        sk.side["shoulder", s] = gh
+        swing_arm(sk, body, s, sk.angles.get("arm", np.zeros(gh.shape[0])))
+        return
     if arms == "weights":
         # arms hang a little abducted so the forearms pass outside the hips (and the hip marker)
         clear_y = body.leg_marker_y_m + body.marker_radius_m + body.r_forearm_m + 0.01 * k

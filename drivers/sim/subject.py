@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.interpolate import CubicSpline
 
+from drivers.sim import movements as mv
 from drivers.sim import patterns as pt
 from drivers.sim.anthropometry import body_from_height_mass
 from drivers.sim.forces import ForceTruth, cell_loads
@@ -117,6 +118,7 @@ class VirtualSubject:
                  fidget: bool = True, hop: bool = False, heel_raise: bool = False, tempo_s: float = 2.0,
                  config: StationConfig | None = None, lumbar_flexion_deg: float | None = None) -> None:
         arms = ARM_ALIASES.get(arms, arms)
+        arms, load_kg = mv.setup(pattern, arms, load_kg)  # a swing holds its bell
         if arms not in ARM_OPTIONS:
             raise ValueError(f"arms={arms!r}: expected one of {ARM_OPTIONS}")
         if load_kg < 0:
@@ -131,9 +133,13 @@ class VirtualSubject:
         self.body = body_from_height_mass(height_m, mass_kg)
         self.feet = Feet(self.config.feet.heel_x_m, self.config.feet.foot_length_m)
         self.side_sign = -1 if self.config.camera.side == "right" else 1
-        self.timeline = pt.build_timeline(pattern, reps=reps, seed=seed, standing_s=standing_s, fidget=fidget,
-                                          hop=hop, heel_raise=heel_raise, tempo_s=tempo_s,
-                                          lumbar_flexion_deg=lumbar_flexion_deg)
+        if pattern in mv.MOVEMENT_PATTERNS:  # swing, step tap-down: the stance leg is the camera-side one
+            self.timeline = mv.build_timeline(pattern, reps=reps, seed=seed, standing_s=standing_s,
+                                              tempo_s=tempo_s, stance_side=self.side_sign)
+        else:
+            self.timeline = pt.build_timeline(pattern, reps=reps, seed=seed, standing_s=standing_s,
+                                              fidget=fidget, hop=hop, heel_raise=heel_raise, tempo_s=tempo_s,
+                                              lumbar_flexion_deg=lumbar_flexion_deg)
         self.duration_s = self.timeline.duration_s
         self._grid = self._build_grid()
         self.truth = self._build_truth()
@@ -142,15 +148,18 @@ class VirtualSubject:
     def _build_grid(self) -> _Grid:
         n = int(round(self.duration_s * GRID_HZ)) + 1
         t = np.arange(n) / GRID_HZ
-        tracks = pt.angle_tracks(self.timeline, t)
+        tracks = mv.angle_tracks(self.timeline, t)
         target_x = (self.feet.heel_x_m + self.feet.foot_length_m * tracks["com_foot_pos"]
                     + pt.sway_m(t, self.seed))
         dofs = Dofs(knee=np.radians(tracks["knee"]), pelvis=np.radians(tracks["pelvis"]),
                     lumbar=np.radians(tracks["lumbar"]), shank=np.zeros(n), heel=np.radians(tracks["heel"]),
-                    lift_m=np.zeros(n), neck=np.radians(tracks["neck"]))
+                    lift_m=np.zeros(n), neck=np.radians(tracks["neck"]), arm=np.radians(tracks["arm"]))
         # balance on a coarser grid, then a C2 spline: smooth accelerations at a fraction of the cost
         coarse = slice(None, None, int(GRID_HZ // SOLVE_HZ))
         coarse_dofs = Dofs(*(getattr(dofs, f)[coarse] for f in Dofs.FIELDS))
+        if self.arms == "swing":  # the body moves against the swinging bell to keep the CoP on the foot
+            target_x = mv.swing_com_target_x(self.body, self.feet, dofs, self.load_kg, target_x,
+                                             1.0 / GRID_HZ)
         solved = solve_shank_for_com(self.body, self.feet, coarse_dofs, self.arms, self.load_kg,
                                      target_x[coarse])
         dofs.shank = CubicSpline(t[coarse], solved.shank)(t)
@@ -167,6 +176,9 @@ class VirtualSubject:
         with np.errstate(invalid="ignore", divide="ignore"):
             cop = com[:, :2] - com[:, 2:3] * acc[:, :2] / (GRAVITY_M_S2 + acc[:, 2:3])
         cop[fz <= 0] = np.nan
+        if self.arms == "swing":  # a swung bell carries angular momentum: the CoP from every segment
+            fz, cop[:, 0] = mv.multibody_cop_x(self.body, sk, self.load_kg, dt)
+        cop = mv.stance_cop(self.timeline, cop, self.body.ankle_half_width_m)  # one foot on the plate
         cells = cell_loads(fz, cop, self.config.plate.channel_xy)
         # column-major: _interp reads one column at a time, and np.interp copies a strided column on every
         # call (the plate emulator asks for a few samples a thousand times a second)
@@ -197,6 +209,9 @@ class VirtualSubject:
             sacrum=sk.p["sacrum"], upper_back=sk.p["upper_back"], head_back=sk.p["head_back"],
             posterior=posterior, head=g.markers["head"])
         tl = self.timeline
+        if isinstance(tl, mv.MovementTimeline):
+            from drivers.sim.movement_truth import trial_truth
+            return trial_truth(self, sig, g.cells_n.sum(axis=1))  # the plate's Fz, as forces() gives it
         rep_ex = [ex for ex in tl.excursions if ex.is_rep]
         windows = [(ex.t0_s - 0.2, ex.t_end_s + 0.2, ex.t0_s + ex.descent_s + ex.hold_s / 2) for ex in rep_ex]
         reps = rep_truths(sig, windows, tl.standing_end_s, self.config.thresholds,

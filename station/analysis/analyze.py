@@ -16,6 +16,7 @@ from station.analysis.inputs import LoadOptions, loader_for
 from station.config import StationConfig
 from station.core import cop
 from station.core.hinge_core import HingeCore
+from station.core.target import with_recorded_wall
 from station.errors import StationError
 from station.results import AnalysisResult
 from station.streams import DowelBlock, ForceBlock, MarkerBlock
@@ -41,7 +42,8 @@ def _force_summary(force: ForceBlock, config: StationConfig, body_weight_n: floa
 
 def analyze_blocks(force: ForceBlock | None, markers: MarkerBlock | None, config: StationConfig, *,
                    source: str, dowel: DowelBlock | None = None, body_mass_kg: float | None = None,
-                   chunk_s: float = CHUNK_S, t_origin_s: float | None = None) -> AnalysisResult:
+                   chunk_s: float = CHUNK_S, t_origin_s: float | None = None,
+                   movement: str = "hinge") -> AnalysisResult:
     """Run the live core over recorded blocks (time order, chunk by chunk) and summarise.
 
     Rep times are seconds from t_origin_s (default: the first sample), e.g. 0 for a station trial whose
@@ -52,7 +54,8 @@ def analyze_blocks(force: ForceBlock | None, markers: MarkerBlock | None, config
     if force is None and markers is None:
         raise StationError(f"{source}: no force samples and no marker frames to analyse")
     core = HingeCore(config, body_mass_kg=body_mass_kg, expect_force=force is not None,
-                     expect_markers=markers is not None, expect_dowel=dowel is not None and len(dowel) > 0)
+                     expect_markers=markers is not None, expect_dowel=dowel is not None and len(dowel) > 0,
+                     movement=movement)  # the swing and the step are found and judged their own way
     starts = [b.t_s[0] for b in (force, markers) if b is not None]
     ends = [b.t_s[-1] for b in (force, markers, dowel) if b is not None and len(b)]
     t0, t_last = float(min(starts)), float(max(ends))
@@ -101,9 +104,11 @@ def analyze_path(path: str | Path, options: LoadOptions) -> AnalysisResult:
     if meta.get("feet"):
         config = copy.deepcopy(config)
         config.feet = dataclasses.replace(config.feet, **meta["feet"])
+    config = with_recorded_wall(config, meta.get("wall_mm"))  # the wall drill as recorded
     result = analyze_blocks(force, markers, config, source=str(path), dowel=meta.get("dowel"),
                             body_mass_kg=options.body_mass_kg or meta.get("body_mass_kg"),
-                            t_origin_s=meta.get("t_origin_s"))
+                            t_origin_s=meta.get("t_origin_s"),
+                            movement=options.movement or meta.get("movement") or "hinge")
     result.warnings = list(meta.get("warnings", [])) + result.warnings
     if notes:
         result.summary["input"] = notes

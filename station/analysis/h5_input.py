@@ -6,6 +6,7 @@ re-derives the force from the raw counts, a camera calibration file moves the ma
 
 from __future__ import annotations
 
+import json
 import os
 
 import numpy as np

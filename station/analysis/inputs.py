@@ -47,6 +47,7 @@ class LoadOptions:
     plate_cal: str | None = None
     camera_cal: str | None = None
     body_mass_kg: float | None = None
+    movement: str | None = None  # "hinge", "swing" or "step"; None: as recorded (hinge for other files)
 
 
 def register_input(suffix: str, loader: Loader | str) -> None:

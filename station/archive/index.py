@@ -70,6 +70,7 @@ class SetInfo:
     pain_at_rep: int | None
     implement: str | None
     screening: dict | None
+    felt: str | None = None  # "Where did you feel it?" (station.screening.felt), schema 4
 
 
 class Indexer:
@@ -190,7 +191,8 @@ class Indexer:
         outcome = ADDED if row is None else UNCHANGED
         for trial in session.trials:
             info = SetInfo(uid, trial.trial_id, trial.status, trial.stop_reason, trial.pain_at_rep,
-                           trial.implement, trial.screening.to_json() if trial.screening else None)
+                           trial.implement, trial.screening.to_json() if trial.screening else None,
+                           trial.felt)
             before = known.get(trial.trial_id)
             if before is not None:
                 if before.drill != trial.drill or before.status != trial.status:
@@ -285,6 +287,7 @@ class Indexer:
 def _set_values(info: SetInfo) -> dict:
     return {"session_uid": info.session_uid, "set_id": info.set_id, "status": info.status,
             "stop_reason": info.stop_reason, "pain_at_rep": info.pain_at_rep, "implement": info.implement,
+            "felt": info.felt,
             "screening_json": json.dumps(info.screening) if info.screening is not None else None}
 
 

@@ -46,10 +46,12 @@ class StageInfo:
 def stage_reached(conn: Connection, subject: str) -> StageInfo:
     """Every stage a session's gate passed unlocks the next one (a session that ends judged on its bw
     sets still passed its dowel stage); a session stopped for pain or refused unlocks nothing."""
+    stops = [t.trials.c.status == "refused", t.trials.c.pain_at_rep.isnot(None)]
+    if _has_column(conn, "trials", "felt"):  # schema 4; an older archive read without upgrading has none
+        stops.append(t.trials.c.felt == "low_back")  # felt in the low back (screening.felt): blocked too
     blocked = {r.session_uid for r in conn.execute(
         sa.select(t.trials.c.session_uid).where(
-            t.trials.c.subject == subject, t.trials.c.session_uid.isnot(None),
-            sa.or_(t.trials.c.status == "refused", t.trials.c.pain_at_rep.isnot(None))))}
+            t.trials.c.subject == subject, t.trials.c.session_uid.isnot(None), sa.or_(*stops)))}
     events: list[tuple[str, int, StageInfo]] = []
     decisions = conn.execute(
         sa.select(t.gate_decisions.c.decided_at, t.gate_decisions.c.session_uid,
@@ -73,6 +75,11 @@ def stage_reached(conn: Connection, subject: str) -> StageInfo:
         if info.source == "override" or _rank(info.stage) > _rank(current.stage) or current.source == "start":
             current = info
     return current
+
+
+def _has_column(conn: Connection, table: str, column: str) -> bool:
+    """The archive has this column: read-only commands do not upgrade an archive of an older schema."""
+    return column in {c["name"] for c in sa.inspect(conn).get_columns(table)}
 
 
 def _rank(stage: str) -> int:
@@ -108,8 +115,10 @@ def history(archive: Archive, subject: str) -> dict:
         known = sa.select(t.subjects.c.subject).where(t.subjects.c.subject == subject)
         if conn.execute(known).first() is None:
             return {}
+        have = {c["name"] for c in sa.inspect(conn).get_columns("trials")}  # an older archive, read as is
+        present = [c for c in t.trials.c if c.name in have]
         trial_rows = conn.execute(
-            sa.select(t.trials).where(t.trials.c.subject == subject)
+            sa.select(*present).where(t.trials.c.subject == subject)
             .order_by(t.trials.c.date, t.trials.c.started_at)).mappings().all()
         uids = [r["trial_uid"] for r in trial_rows]
         newest: dict[str, tuple[str, str, str]] = {}  # trial -> (created_at, analysis_uid, version)

@@ -38,6 +38,7 @@ from station.archive.index import Indexer
 from station.archive.location import resolve_stored
 from station.archive.rows import analysis_version, config_dict_from_json, file_sha256
 from station.config import config_from_dict
+from station.core.target import with_recorded_wall
 from station.errors import StationError
 from station.results import RepResult
 
@@ -139,6 +140,12 @@ def load_streams(path: str | os.PathLike) -> tuple:
             body_mass if body_mass not in (None, "") else None)
 
 
+def _recorded_wall_mm(path: str | os.PathLike) -> object:
+    """The trial's root attribute wall_mm (NaN: recorded without a wall; None: a file from before it)."""
+    with _open_trial(Path(path)) as f:
+        return _attr(f, "wall_mm")
+
+
 def _config(config: dict, where: str):  # -> StationConfig
     data = {k: v for k, v in config.items() if k not in _NOT_CONFIG}
     return config_from_dict(data, where=where)
@@ -153,6 +160,7 @@ def reanalyse_file(path: str, config: dict) -> dict:
     try:
         cfg = _config(config, f"{path}: config")
         force, markers, dowel, body_mass = load_streams(path)
+        cfg = with_recorded_wall(cfg, _recorded_wall_mm(path))  # the wall drill as recorded (core.target)
         result = analyze_blocks(force, markers, cfg, source=str(path), dowel=dowel, body_mass_kg=body_mass,
                                 t_origin_s=0.0)
         out = {"reps": [r.to_json() for r in result.reps], "duration_s": result.summary.get("duration_s"),

@@ -25,7 +25,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
-HEAD_VERSION = 3  # the newest migration (migrations/versions/000N_*.py); stored in alembic_version
+HEAD_VERSION = 4  # the newest migration (migrations/versions/000N_*.py); stored in alembic_version
 
 metadata = MetaData()
 
@@ -67,6 +67,8 @@ trials = Table(
     Column("status", String(16), nullable=False, comment="complete | stopped | refused | interrupted"),
     Column("stop_reason", Text),
     Column("pain_at_rep", Integer),
+    Column("felt", String(32), comment="schema 4: where the set was felt (hamstrings_glutes | low_back | "
+                                       "nowhere); NULL: not asked"),
     Column("started_at", String(32)),
     Column("date", String(10), nullable=False),
     Column("duration_s", Float),

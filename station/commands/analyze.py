@@ -25,13 +25,17 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--plate-cal", help="plate calibration file to use instead of the trial's")
     parser.add_argument("--camera-cal", help="camera calibration file to use instead of the trial's "
                         "(.db3: else the config's camera pose, said in the result)")
-    parser.add_argument("--markers", help="C3D label mapping, e.g. hip=RGT,knee=RKNE,ankle=RANK")
+    parser.add_argument("--markers", help="C3D label mapping, e.g. hip=RGT,knee=RKNE,ankle=RANK; or depth "
+                        "(.db3, or a trial with stored frames: no stickers, the landmarks estimated from the "
+                        "depth image, said as such)")
     parser.add_argument("--preset", choices=("station", "plug-in-gait"), help="C3D marker label preset")
     parser.add_argument("--side", choices=("left", "right"), help="C3D: which side's markers to use")
     parser.add_argument("--plate", metavar="TRIAL.h5",
                         help=".db3 only: a station trial whose plate stream to pair with the recording "
                              "(clock from its camera index when it recorded this camera, else by start)")
     parser.add_argument("--body-mass-kg", type=float, help="body mass for the CoP force gate")
+    parser.add_argument("--movement", choices=("hinge", "swing", "step"),
+                        help="judge the reps as this movement (default: the recorded drill's; hinge)")
     parser.set_defaults(func=run)
 
 
@@ -66,7 +70,8 @@ def run(args: argparse.Namespace) -> int:
 
     options = LoadOptions(config=load_config(args.config), preset=args.preset, markers=args.markers,
                           side=args.side, plate=args.plate, plate_cal=args.plate_cal,
-                          camera_cal=args.camera_cal, body_mass_kg=args.body_mass_kg)
+                          camera_cal=args.camera_cal, body_mass_kg=args.body_mass_kg,
+                          movement=args.movement)
     result = analyze_path(args.input, options)
     if args.json:
         json.dump(result.to_json(), sys.stdout)

@@ -12,7 +12,8 @@ import sys
 import time
 from typing import TYPE_CHECKING
 
-from station.commands.shared import calibrations, write_stats
+from station.commands.live_flags import add_live_flags, apply_live_flags
+from station.commands.shared import add_marker_options, calibrations, marker_source, write_stats
 from station.errors import StationError
 from station.privacy.files import prepare
 
@@ -28,6 +29,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
                                         "(default sim:hinge when neither --plate nor --camera is given)")
     parser.add_argument("--camera", help="camera source: realsense:, realsense:SERIAL, FILE.db3 "
                                          "or sim:PATTERN")
+    add_marker_options(parser)
     parser.add_argument("--subject", default="S01", help="subject code for recordings, never a name")
     parser.add_argument("--drill", default="bw_rdl",
                         help="drill id (station/screening/drills.py: dowel_hinge, bw_rdl, weighted_rdl, ...)")
@@ -79,7 +81,7 @@ def run_dashboard(plate_spec: str | None, camera_spec: str | None, config: Stati
     app = QtWidgets.QApplication.instance() or QtWidgets.QApplication([])
     controller = None
     if replay is None:
-        if not plate_spec and not camera_spec:
+        if not plate_spec and not camera_spec and not markers_spec:
             plate_spec = camera_spec = "sim:hinge"
         controller = LiveController(plate_spec, camera_spec, config, out_dir=out_dir,
                                     plate_calibration=plate_calibration, camera_T=camera_T,

@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 from drivers.sim.subject import PATTERNS
+from station.commands.live_flags import add_live_flags, apply_live_flags
 from station.privacy.files import make_dirs
 
 

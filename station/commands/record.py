@@ -9,15 +9,16 @@ import threading
 from pathlib import Path
 from types import FrameType
 
-from station.commands.shared import calibrations, write_stats
+from station.commands.shared import add_marker_options, calibrations, marker_source, write_stats
 from station.errors import StationError
 from station.results import RepResult
-from station.screening.drills import ARM_VARIATIONS, DRILLS, check_names, subject_posture
+from station.screening.drills import ARM_VARIATIONS, DRILLS, check_names, movement_of, subject_posture
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--plate", help="plate source: serial port, serial:///dev/ttyACM0 or sim:PATTERN")
     parser.add_argument("--camera", help="camera source: realsense:, realsense:FILE.db3 or sim:PATTERN")
+    add_marker_options(parser)
     parser.add_argument("--subject", required=True,
                         help="subject code, never a name (`hinge-station subject add` gives one)")
     parser.add_argument("--drill", required=True, help=f"drill: {', '.join(DRILLS)}")
@@ -26,6 +27,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--side", choices=("left", "right"), help="subject's side facing the camera")
     parser.add_argument("--notes", default="", help="operator notes")
     parser.add_argument("--body-mass-kg", type=float, help="subject mass (else from standing)")
+    parser.add_argument("--wall-mm", type=float, metavar="N", help="the wall drill: a wall N mm behind the "
+                        "heel line (stored in the trial; each rep says whether the hips reached it)")
     parser.add_argument("--duration", type=float, help="stop after this many seconds")
     parser.add_argument("--plate-cal", help="plate calibration file (default: nominal gains, marked as such)")
     parser.add_argument("--camera-cal", help="camera calibration file (T_plate_from_camera)")
@@ -129,7 +132,7 @@ def run(args: argparse.Namespace) -> int:
     runner = TrialRunner(plate, camera, config, consumers=consumers, plate_calibration=plate_cal,
                          camera_T=camera_T, metadata=meta, body_mass_kg=args.body_mass_kg,
                          duration_s=args.duration, on_rep=lambda rep: print(rep_line(rep), flush=True),
-                         zero_check_s=args.zero_check_s)
+                         zero_check_s=args.zero_check_s, markers=markers)
     stop_requested = threading.Event()
     reason = {"text": "duration reached"}
 

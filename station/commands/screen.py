@@ -17,6 +17,7 @@ from station.errors import StationError
 from station.privacy.files import make_dirs
 from station.screening.drills import ARM_VARIATIONS, DRILLS, IMPLEMENTS, check_setup, describe_set
 from station.screening.feedback import set_feedback
+from station.screening.felt import FELT_VALUES, ask_felt, parse_felt
 from station.screening.gate import evaluate_gate, evidence_words
 from station.screening.questions import ask_interactively, parse_answers
 from station.screening.session import Session, SessionTrial, load_session, path_for_session, save_session
@@ -53,6 +54,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=1, help="virtual subject seed (--sim)")
     parser.add_argument("--pain-at-rep", type=int, metavar="N", help="pain reported during rep N: the "
                         "set stops there and the reason is recorded")
+    parser.add_argument("--felt", metavar="WHERE", help="where the subject felt the set: "
+                        f"{', '.join(FELT_VALUES)} (asked after the set when omitted and interactive)")
+    parser.add_argument("--wall-mm", type=float, metavar="N", help="the wall drill: a wall N mm behind the "
+                        "heel line; each rep says whether the hips reached it (a --trial keeps its own wall)")
     parser.add_argument("--session", type=Path, help="session JSON to append to "
                         "(default OUT_DIR/SUBJECT_DATE.session.json)")
     parser.add_argument("--out-dir", type=Path, default=Path("recordings"))
@@ -188,6 +193,11 @@ def run(args: argparse.Namespace) -> int:
 
     config = load_config(args.config)
     args.subject = check_subject(args.subject, config)  # before the archive, a file or a device
+    args.felt = parse_felt(args.felt)  # bad words fail before anything is recorded
+    if args.wall_mm is not None:
+        from station.core.target import check_wall_mm
+
+        config.feet.wall_mm = check_wall_mm(args.wall_mm)
     if warning := exposed_warning(args.out_dir if args.session is None else args.session.parent):
         print(f"warning: {warning}", file=sys.stderr)
     _stage_from_archive(args, config)
@@ -207,6 +217,9 @@ def run(args: argparse.Namespace) -> int:
             args.pain_at_rep = _ask_pain()  # asked after the set when not scripted
             if args.pain_at_rep is not None:  # judge only what came before the pain
                 recorded = _record(args, config)
+        if args.felt is None and args.answers is None and sys.stdin.isatty():
+            args.felt = ask_felt()  # "Where did you feel it?" after every set, unless scripted
+        trial.felt = args.felt
         pain = args.pain_at_rep
         trial.source, trial.calibration = recorded.source, recorded.calibration
         trial.analysis = recorded.analysis
@@ -215,7 +228,7 @@ def run(args: argparse.Namespace) -> int:
         if pain is not None:
             trial.status, trial.pain_at_rep = "stopped", pain
             trial.stop_reason = f"pain reported during rep {pain}"
-        for line in set_feedback(trial.reps, trial.status, trial.pain_at_rep):
+        for line in set_feedback(trial.reps, trial.status, trial.pain_at_rep, trial.felt):
             print(f"  {line}")
     session.trials.append(trial)
     decision = evaluate_gate(session, config.gate)

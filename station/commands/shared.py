@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     import numpy as np
 
     from calibration.plate import PlateGains
+    from station.config import StationConfig
 
 
 def calibrations(args: argparse.Namespace) -> tuple[PlateGains | None, np.ndarray | None]:

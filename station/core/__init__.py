@@ -15,6 +15,7 @@ _EXPORTS = {
     "HingeCore": "hinge_core", "LiveValues": "hinge_core", "RepDetector": "reps", "Excursion": "reps",
     "measure_rep": "metrics", "judge": "faults", "lowpass": "filtering", "summarize": "summary",
     "cop_and_foot_pos": "cop", "BodyWeightEstimator": "cop",
+    "MOVEMENTS": "movements", "SwingDetector": "swing", "measure_swing": "swing", "measure_step": "step",
 }
 __all__ = sorted(_EXPORTS)
 __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

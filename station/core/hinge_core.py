@@ -22,11 +22,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from station.config import StationConfig
-from station.core import cop
+from station.core import cop, movements
 from station.core.buffers import ColumnBuffer
 from station.core.form import LOCKOUT_WAIT
-from station.core.metrics import Outcome, TrialData, measure_rep
-from station.core.reps import Excursion, RepDetector
+from station.core.metrics import Outcome, TrialData
+from station.core.reps import Excursion
 from station.core.summary import summarize
 from station.results import AnalysisResult, RepResult
 from station.streams import MARKER_NAMES, DowelBlock, ForceBlock, MarkerBlock, time_slice
@@ -59,8 +59,9 @@ class HingeCore:
     """Push calibrated blocks in time order; poll new reps; finish for the session result."""
 
     def __init__(self, config: StationConfig, *, body_mass_kg: float | None = None, expect_force: bool = True,
-                 expect_markers: bool = True, expect_dowel: bool = False):
+                 expect_markers: bool = True, expect_dowel: bool = False, movement: str = "hinge"):
         self.config = config
+        self.movement = movements.check_movement(movement)  # hinge drills, "swing" or "step"
         self.expect_force = expect_force
         self.expect_markers = expect_markers
         self.expect_dowel = expect_dowel
@@ -69,7 +70,7 @@ class HingeCore:
         self._marker_seen: set[str] = set()
         self._dowel = ColumnBuffer(3)  # t, gap mm, region index
         self._bw = cop.BodyWeightEstimator(config, body_mass_kg)
-        self._detector = RepDetector(config.thresholds)
+        self._detector = movements.detector(self.movement, config.thresholds)
         self._detected_upto = 0  # marker frames given to the detector
         self._pending: list[tuple[Excursion, int]] = []  # (excursion, next frame index to try)
         self._reps: list[RepResult] = []
@@ -154,8 +155,9 @@ class HingeCore:
     def _advance(self, final: bool = False) -> None:
         m = self._markers.view
         hip_col = 1 + 3 * MARKER_NAMES.index("hip")
+        axes = [hip_col + a for a in movements.detect_axes(self.movement)]  # hip x; height for the step
         for i in range(self._detected_upto, self._markers.n):
-            exc = self._detector.push(i, float(m[i, 0]), float(m[i, hip_col]))
+            exc = self._detector.push(i, float(m[i, 0]), *(float(v) for v in m[i, axes]))
             if exc is not None:
                 self._pending.append((exc, exc.detect_index))
         if self._markers.n > self._detected_upto:
@@ -178,8 +180,8 @@ class HingeCore:
     def _attempt(self, exc: Excursion, j: int, last: bool) -> Outcome:
         t_j = float(self._markers.view[j, 0])
         gate = cop.force_gate_n(self.config, self._bw.at(t_j))
-        outcome = measure_rep(self._trial_data_upto(j), exc, j, self._prev_end_t, self.config, gate,
-                              final=last)
+        outcome = movements.measure(self.movement, self._trial_data_upto(j), exc, j, self._prev_end_t,
+                                    self.config, gate, self._bw.at(t_j), final=last)
         # waiting for the rep's end is limited here; waiting for its lockout is bounded by the window itself
         waiting_end = outcome.status == "defer" and outcome.reason != LOCKOUT_WAIT
         if waiting_end and (last or t_j - float(self._markers.view[exc.detect_index, 0]) > DEFER_LIMIT_S):
@@ -270,4 +272,5 @@ class HingeCore:
             warnings.append("no " + ", ".join(missing) + " marker: metrics needing it are null")
         summary = summarize(reps, body_weight_n=self._bw.body_weight_n,
                             body_weight_source="given" if self._bw.given else "quiet standing")
+        movements.summarize_movement(self.movement, reps, summary, warnings, self._markers.view[:, 0])
         return AnalysisResult(source="", reps=reps, summary=summary, warnings=warnings)

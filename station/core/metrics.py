@@ -226,6 +226,8 @@ def measure_rep(data: TrialData, exc: Excursion, j_now: int, prev_end_t: float, 
             # a hinge may not drop at all: floor the divisor at 1 mm so the ratio stays finite
             rep.hinge_ratio = rep.hip_back_mm / max(rep.hip_drop_mm, 1.0)
         rep.bottom_hold_s = _finite(form.bottom_hold_s(t, d, b, t_start, t_end, th.bottom_hold_band_frac))
+        rep.reached_target, rep.target_short_mm = target.wall_reach(hip[in_rep, 0], config.feet.heel_x_m,
+                                                                    config.feet.wall_mm)  # the wall drill
     _kinematics(rep, data, filt, b, exc)
     if trunk is not None and t_close is not None:
         _lockout(rep, t, slow[:, 1], slow[:, 0], t_end, t_close, standing_trunk)

@@ -15,6 +15,7 @@ from station.config import StationConfig
 from station.errors import StationError
 from station.trial.live import LiveSnapshot
 
+from .breathing import BreathingCue
 from .coach_view import CoachView
 from .controller import LiveController
 from .controls import ControlPanel
@@ -24,6 +25,8 @@ from .plots import ForcePlots, HipPathPlot
 from .rep_table import RepTable
 from .replay import ReplayBar, ReplayFeed, load_in_background
 from .status import device_problems, live_value
+from .tone import Tone
+from .wall_view import WallTarget, with_wall
 
 GUI_CPU_MAX = 0.48  # of one core; above it the redraw period grows (issue goal: GUI thread < 50%)
 SHORTEN_MARGIN = 0.96  # shorten the period only when the predicted CPU is this far under the cap (no flap)
@@ -69,6 +72,11 @@ class MainWindow(QtWidgets.QMainWindow):
         self.replay_bar.setVisible(False)
         self.cues = CueEngine(config.dashboard.hip_back_target_mm,
                               lambda kind: self.coach.flash(kind, time.monotonic()))
+        # issue 19: the wall drill (the target becomes a wall) and the breathing cue
+        self.wall = WallTarget(self.hip_plot, self.coach, self.cues, config)
+        self.panel.wall.setValue(config.feet.wall_mm or 0.0)
+        self.breathing = BreathingCue(self.coach.show_breath, Tone(), enabled=config.cues.breathing)
+        self.panel.breathing.setChecked(config.cues.breathing)
         for view in (self.image, self.hip_plot, self.force_plots):
             # items move every redraw: keeping a BSP index of them up to date costs more than it saves
             view.scene().setItemIndexMethod(QtWidgets.QGraphicsScene.ItemIndexMethod.NoIndex)
@@ -115,13 +123,24 @@ class MainWindow(QtWidgets.QMainWindow):
         p.depth_view.toggled.connect(self.image.set_show_depth)
         p.dowel_view.toggled.connect(self.image.set_show_dowel)
         p.target.valueChanged.connect(self._on_target)
+        p.wall.valueChanged.connect(self._on_wall)
+        p.breathing.toggled.connect(self.breathing.set_enabled)
         p.open_replay.clicked.connect(self._on_open_replay)
         p.record_button.setEnabled(self.controller is not None)
 
     # ---- actions --------------------------------------------------------------------------------
     def _on_target(self, mm: float) -> None:
-        self.hip_plot.set_target_mm(mm)
-        self.cues.target_mm = mm
+        self.wall.standing_target_mm = mm
+        if self.wall.wall_mm is None:  # with a wall set, the wall is the target (wall_view)
+            self.hip_plot.set_target_mm(mm)
+            self.cues.target_mm = mm
+
+    def _on_wall(self, mm: float) -> None:
+        wall = float(mm) if mm > 0 else None  # 0 shows "off"
+        self.wall.set_wall_mm(wall)
+        self.config = with_wall(self.config, wall)
+        if self.controller is not None:  # from the next recording (a running one keeps its own wall)
+            self.controller.config = with_wall(self.controller.config, wall)
 
     def _on_record_clicked(self, checked: bool) -> None:
         if checked:
@@ -229,6 +248,8 @@ class MainWindow(QtWidgets.QMainWindow):
         back = live_value(snap, "hip_back_m")
         if back is None and len(snap.hip_back_m):
             back = float(snap.hip_back_m[-1])
+        self.wall.update(snap)  # before the cues: it moves their target to the wall
+        self.breathing.update(snap)
         if self.replay is None or self.replay_bar.play_button.isChecked():
             self.cues.update(snap, back)
 
@@ -240,6 +261,9 @@ class MainWindow(QtWidgets.QMainWindow):
             self._show_banner([result])
             return
         self.replay = result
+        recorded_wall = result.trial.metadata.get("wall_mm")  # a wall-drill trial shows its own wall
+        if isinstance(recorded_wall, float) and recorded_wall == recorded_wall:
+            self.panel.wall.setValue(recorded_wall)
         self.replay_bar.set_feed(result)
         self.replay_bar.setVisible(True)
         self.cues.reset()

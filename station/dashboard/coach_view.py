@@ -17,6 +17,8 @@ BG = "#101010"
 FG = "#f5f5f5"
 PASS_FG, FAIL_FG = "#38e038", "#ff4a4a"
 FLASH_BG = {"target": "#0b5d1e", "fault": "#7a0f0f"}
+BREATH_WORDS = {"inhale": "INHALE \u2193", "exhale": "EXHALE \u2191"}  # arrows: hinging down, coming up
+BREATH_FG = {"inhale": "#7fd4ff", "exhale": "#ffc04d"}
 
 
 def _big(pt: int, bold: bool = True) -> QtWidgets.QLabel:
@@ -54,6 +56,14 @@ class CoachView(QtWidgets.QFrame):
             grid.addWidget(_big(22, bold=False), 3, col)
             grid.itemAtPosition(3, col).widget().setText(title)
             grid.addWidget(widget, 4, col)
+        # issue 19: the breathing cue (breathing.py) and the wall drill (wall_view.py), hidden while unused
+        self.breath = _big(64)
+        self.wall = _big(28, bold=False)
+        grid.addWidget(self.wall, 5, 0)
+        grid.addWidget(self.breath, 5, 1)
+        for label in (self.breath, self.wall):
+            label.setText("")
+            label.setVisible(False)
         self._flash_until = 0.0
         self._flash_kind = ""
         self._apply_bg(BG)
@@ -65,6 +75,17 @@ class CoachView(QtWidgets.QFrame):
     def _style(widget: QtWidgets.QWidget, sheet: str) -> None:
         if widget.styleSheet() != sheet:  # re-styling is costly; only on change
             widget.setStyleSheet(sheet)
+
+    def show_breath(self, word: str) -> None:
+        """'inhale' (sky blue, arrow down), 'exhale' (amber, arrow up) or '' (hidden)."""
+        self.breath.setText(BREATH_WORDS.get(word, ""))
+        self._style(self.breath, f"color: {BREATH_FG.get(word, FG)};")
+        self.breath.setVisible(bool(word))
+
+    def show_wall(self, text: str) -> None:
+        if text != self.wall.text():
+            self.wall.setText(text)
+        self.wall.setVisible(bool(text))
 
     def flash(self, kind: str, now_s: float, duration_s: float = 0.6) -> None:
         self._flash_kind, self._flash_until = kind, now_s + duration_s

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from drivers.registry import open_sources
+from drivers.registry import open_markers, open_sources
 from drivers.samples import CameraSource, PlateSource
 from station.config import StationConfig
 from station.errors import StationError
@@ -172,9 +172,10 @@ class LiveController:
             make_dirs(path.parent)  # owner-only folder (station.privacy)
             consumers.append(TrialFileConsumer(TrialWriter(path, config=self.config, metadata=metadata)))
         plate, camera = self.opener(self.plate_spec, self.camera_spec, self.config)
+        markers = open_markers(self.markers_spec, self.config) if self.markers_spec else None
         runner = TrialRunner(plate, camera, self.config, consumers=consumers,
                              plate_calibration=self.plate_calibration, camera_T=self.camera_T,
-                             metadata=metadata, window_s=self.config.dashboard.window_s)
+                             metadata=metadata, window_s=self.config.dashboard.window_s, markers=markers)
         runner.start()
         with self._lock:
             self.runner = runner

@@ -53,12 +53,23 @@ class ControlPanel(QtWidgets.QWidget):
         self.target.setSuffix(" mm")
         self.target.setDecimals(0)
         self.target.setValue(target_mm)
+        # issue 19: the wall drill's wall (0 = off: the standing-relative target) and the breathing cue
+        self.wall = QtWidgets.QDoubleSpinBox()
+        self.wall.setRange(0.0, 1000.0)
+        self.wall.setSingleStep(10.0)
+        self.wall.setDecimals(0)
+        self.wall.setSuffix(" mm")
+        self.wall.setSpecialValueText("off")
+        self.wall.setToolTip("Wall drill: a wall this far behind the heel line (mm); the hip target becomes "
+                             "it. A recording keeps the wall it started with.")
+        self.breathing = QtWidgets.QCheckBox("breathing cue (inhale / exhale)")
         self.open_replay = QtWidgets.QPushButton("Open trial for replay\u2026")
 
         who = QtWidgets.QFormLayout()
         who.addRow("Subject", self.subject)
         who.addRow("Drill", self.drill)
         who.addRow("Hip target", self.target)
+        who.addRow("Wall behind heels", self.wall)
         for widget in (self.record_button, self.recording_label):
             form.addWidget(widget)
         form.addLayout(who)
@@ -67,7 +78,7 @@ class ControlPanel(QtWidgets.QWidget):
         form.addWidget(self._title("Devices"))
         form.addWidget(self.status_label)
         form.addWidget(self._title("Cues and view"))
-        toggles = (self.visual_cues, self.audible_cues, self.depth_view, self.dowel_view)
+        toggles = (self.visual_cues, self.audible_cues, self.breathing, self.depth_view, self.dowel_view)
         for widget in (*toggles, self.open_replay):
             form.addWidget(widget)
         form.addStretch(1)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from PySide6 import QtGui, QtWidgets
 
 from station.results import RepResult
+from station.screening.wall import wall_cell
 
 # (header, attribute, format); None attribute = computed in _cells
 COLUMNS: tuple[tuple[str, str, str], ...] = (
@@ -24,6 +25,10 @@ COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("lockout \u00b0", "lockout_trunk_deg", "{:.0f}"),
     ("lockout mm", "lockout_hip_back_mm", "{:.0f}"),
     ("break \u00b0", "form_break_trunk_deg", "{:.0f}"),
+    ("hip/knee", "hip_knee_ratio", "{:.2f}"),  # the step tap-down (issue 19 item 8)
+    ("snap m/s", "hip_snap_mps", "{:.2f}"),  # the kettlebell swing's hip snap and peak force
+    ("peak BW", "peak_fz_bw", "{:.2f}"),
+    ("wall", "reached_target", "{}"),  # the wall drill: reached / N short / - (wall_text)
     ("faults", "faults", "{}"),
     ("verdict", "passed", "{}"),
 )
@@ -49,7 +54,18 @@ def form_text(rep: RepResult) -> str:
         parts.append(f"hold {rep.bottom_hold_s:.1f} s")
     if rep.form_break_trunk_deg is not None:
         parts.append(f"usable to {rep.form_break_trunk_deg:.0f}\u00b0")
+    if rep.hip_knee_ratio is not None:  # the step tap-down; the swing's snap and peak force
+        parts.append(f"hip/knee {rep.hip_knee_ratio:.2f}")
+    if rep.hip_snap_mps is not None:
+        parts.append(f"snap {rep.hip_snap_mps:.2f} m/s")
+    if rep.peak_fz_bw is not None:
+        parts.append(f"peak {rep.peak_fz_bw:.2f} BW")
     return "  \u00b7  ".join(parts)
+
+
+def wall_text(rep: RepResult) -> str:
+    """The wall drill's verdict in a cell: 'reached', '35 short', or '-' without a wall (core.target)."""
+    return wall_cell(rep, "-")
 
 
 def _cells(rep: RepResult, number: int) -> list[str]:
@@ -62,6 +78,8 @@ def _cells(rep: RepResult, number: int) -> list[str]:
             out.append(fault_text(rep) or "-")
         elif attr == "passed":
             out.append(verdict_text(rep))
+        elif attr == "reached_target":
+            out.append(wall_text(rep))
         else:
             out.append("-" if value is None else fmt.format(value))
     return out

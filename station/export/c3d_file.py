@@ -1,7 +1,8 @@
 """A trial file -> C3D: markers (mm) + one TYPE-2 force platform that any C3D reader turns into its CoP.
 
-Per-rep values of the lockout, neck, bottom hold and form break go in parameter group HINGE_REPS
-(REP_PARAMETERS), beside the Rep start / bottom / end events.
+Per-rep values of the lockout, neck, bottom hold, form break, the step's hip/knee ratio and the swing's hip
+snap and peak force go in parameter group HINGE_REPS (REP_PARAMETERS), beside the Rep start / bottom / end
+events.
 
 The lab frame of the file is the plate frame. The platform's CORNERS are the plate's top corners in
 the order the C3D standard asks (+x+y, -x+y, -x-y, +x-y of the platform's own axes), so its axes are
@@ -36,7 +37,10 @@ FP_LABELS = ("Fx1", "Fy1", "Fz1", "Mx1", "My1", "Mz1")
 # per-rep values as REAL parameters of group HINGE_REPS, one entry per rep in rep order (NaN = not measured)
 REP_PARAMETERS = {"INDEX": "index", "T_END_S": "t_end", "LOCKOUT_TRUNK_DEG": "lockout_trunk_deg",
                   "LOCKOUT_HIP_BACK_MM": "lockout_hip_back_mm", "NECK_EXT_DEG": "neck_extension_deg",
-                  "BOTTOM_HOLD_S": "bottom_hold_s", "FORM_BREAK_TRUNK_DEG": "form_break_trunk_deg"}
+                  "BOTTOM_HOLD_S": "bottom_hold_s", "FORM_BREAK_TRUNK_DEG": "form_break_trunk_deg",
+                  # the step tap-down and the kettlebell swing (issue 19 item 8; NaN for other movements)
+                  "HIP_KNEE_RATIO": "hip_knee_ratio", "HIP_SNAP_MPS": "hip_snap_mps",
+                  "PEAK_FZ_BW": "peak_fz_bw"}
 CELL_LABELS = ("F_cell0", "F_cell1", "F_cell2", "F_cell3")
 
 

@@ -8,7 +8,7 @@ import numpy as np
 
 from station.privacy.files import open_private
 from station.recording.reader import RecordedTrial
-from station.results import REP_VALUE_KEYS
+from station.results import REP_VALUE_KEYS, TARGET_KEYS
 
 CSV_STREAMS = ("plate_raw", "force", "camera_index", "markers", "reps", "events")
 
@@ -58,11 +58,13 @@ def export_csv(trial: RecordedTrial, base: Path) -> list[Path]:
         fmts += [".5f"] * 3 + [".2f"] * 2 + ["d"]
     _write(paths["markers"], header, cols, fmts)
     with open_private(paths["reps"]) as fh:
-        keys = ["index", "t_start", "t_bottom", "t_end", *REP_VALUE_KEYS, "faults", "pass"]
+        keys = ["index", "t_start", "t_bottom", "t_end", *REP_VALUE_KEYS, *TARGET_KEYS, "faults", "pass"]
         fh.write(",".join(keys) + "\n")
         for rep in trial.reps:
             data = rep.to_json()
             data["faults"] = ";".join(data["faults"])
+            if data["reached_target"] is not None:  # as in the JSON: true / false (empty: no wall set)
+                data["reached_target"] = "true" if data["reached_target"] else "false"
             fh.write(",".join("" if data[k] is None else str(data[k]) for k in keys) + "\n")
     with open_private(paths["events"]) as fh:
         fh.write("t_s,kind,text\n")

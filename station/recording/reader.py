@@ -24,6 +24,7 @@ from station.recording.format import (
     N_MARKERS,
     REQUIRED_GROUPS,
     SCHEMA_VERSION,
+    SIX_DATASETS,
 )
 from station.recording.stills import read_stills
 from station.results import RepResult
@@ -182,7 +183,7 @@ def check_trial_file(f: h5py.File, path: Path) -> int:
     missing += [d.path for d in DATASETS if d.path not in f and d.path.rsplit("/", 1)[0] not in missing]
     if missing:
         raise StationError(f"{path}: missing group(s)/dataset(s) {', '.join('/' + m for m in missing)}")
-    for spec in DATASETS + tuple(d for d in DOWEL_DATASETS if d.path in f):
+    for spec in DATASETS + tuple(d for d in DOWEL_DATASETS + SIX_DATASETS if d.path in f):
         ds = f[spec.path]
         if not isinstance(ds, h5py.Dataset) or ds.dtype != spec.dtype or ds.shape[1:] != spec.row_shape \
                 or ds.ndim != 1 + len(spec.row_shape):

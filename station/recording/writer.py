@@ -125,6 +125,8 @@ class TrialWriter:
         for key in ("subject_id", "drill", "arms", "side", "notes", "plate_source", "camera_source"):
             attrs[key] = str(md.get(key) or "")
         attrs["load_kg"] = float(md["load_kg"]) if md.get("load_kg") is not None else float("nan")
+        wall = self.config.feet.wall_mm  # the wall drill's wall, mm behind the heel line (NaN = none)
+        attrs["wall_mm"] = float(wall) if wall is not None else float("nan")
         attrs["start_wall_time"] = md.get("start_wall_time") or _dt.datetime.now(_dt.UTC).isoformat()
         attrs["t0_host_ns"] = self.t0_host_ns
         attrs["station_config_json"] = to_json(self.config.to_dict())
@@ -231,7 +233,8 @@ class TrialWriter:
         self._queue("markers/bridged", stack_markers(bridged, m, None, False))
         self._after_append()
 
-    def append_frames(self, frame_number: int, depth: np.ndarray, ir: np.ndarray) -> None:
+    def append_frames(self, frame_number: int, depth: np.ndarray, ir: np.ndarray,
+                      camera_frame: object | None = None) -> None:
         if self._frames is None or self.failed is not None or self._stopped:
             return
         try:

@@ -11,17 +11,20 @@ from pathlib import Path
 
 from station.config import StationConfig
 from station.errors import StationError
+from station.report.movement import movement_lines
 from station.results import RepResult
 from station.screening.drills import DRILLS, describe_set
 from station.screening.feedback import set_feedback
+from station.screening.felt import FELT_WORDS
 from station.screening.gate import GateDecision, evaluate_gate, evidence_words, refusal_words
 from station.screening.questions import QUESTIONS
 from station.screening.session import Session, SessionTrial, load_session, resolve_trial_file
+from station.screening.wall import wall_cell
 
 NOTE_MARK = "\u26a0 NOTE"  # printed before every "could not show" note (also reads in black and white)
 REP_COLUMNS = ("Rep", "Back mm", "Drop mm", "Back/down", "Knee \u00b0", "Trunk \u00b0", "Foot pos",
                "Heel %", "Down/up s", "Hold s", "Neck \u00b0", "Lockout \u00b0", "Dowel mm", "Break \u00b0",
-               "Result", "Faults")
+               "Wall", "Result", "Faults")  # Wall: the wall drill, "reached" / "35 short" (wall_cell)
 
 SHORT_QUESTIONS = {"acute_low_back_pain": "Low-back pain now?",
                    "severe_hamstring_injury": "Hamstring injury?",
@@ -98,7 +101,7 @@ def rep_rows(trial: SessionTrial) -> list[list[str]]:
                      _num(r.heel_load_pct, ".0f"), tempo, _num(getattr(r, "bottom_hold_s", None), ".1f"),
                      _num(getattr(r, "neck_extension_deg", None), "+.0f"),
                      _num(getattr(r, "lockout_trunk_deg", None), ".0f"), dowel_cell(r),
-                     _num(getattr(r, "form_break_trunk_deg", None), ".0f"), verdict,
+                     _num(getattr(r, "form_break_trunk_deg", None), ".0f"), wall_cell(r, "\u2013"), verdict,
                      ", ".join(f.replace("_", " ") for f in r.faults) or "\u2013"])
     return rows
 
@@ -201,6 +204,8 @@ def _section(trial: SessionTrial, session_path: Path | None, config: StationConf
     if trial.status != "refused":
         n_pass = sum(r.passed for r in trial.reps)
         facts.append(("Reps", f"{len(trial.reps)} ({n_pass} clean)"))
+        if trial.felt is not None:  # "Where did you feel it?" (screening.felt)
+            facts.append(("Felt it in", FELT_WORDS.get(trial.felt, trial.felt)))
     notes = _trial_notes(trial, session_path)
     if trial.status == "refused":
         return TrialSection(title, facts, [], [], [], notes)

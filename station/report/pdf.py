@@ -162,6 +162,8 @@ def write_pdf(model: ReportModel, out: Path) -> None:
                 p.text(f"\u2022 {line}", 9.5, indent_in=0.1)
             if s.rep_rows:
                 p.table(list(REP_COLUMNS), s.rep_rows, size=7.5)
+                for line in s.rep_lines:  # usable range; the swing's and the step's values (as in the HTML)
+                    p.text(line, 8.5)
             for f in s.figures:
                 width = (4.6 if "camera still" in f.title else 3.4) if f.title.startswith("Deepest rep") \
                     else (6.2 if f.title.startswith("Foot") else 5.0)

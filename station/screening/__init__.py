@@ -1,6 +1,7 @@
 """Screening before loaded progressions: the contraindication questions (questions), the drill catalogue
-(drills), where a set's data comes from (sets), the session file (session), the progression gate (gate)
-and the client's feedback in words (feedback).
+(drills), where a set's data comes from (sets), the session file (session), the progression gate (gate),
+the client's feedback in words (feedback), "Where did you feel it?" after each set (felt) and the wall
+drill in words (wall).
 """
 
 from station.lazy import lazy_exports

@@ -20,6 +20,7 @@ class Drill:
     takes_load: bool = False
     short: str = ""  # for sentences: "dowel hinge", "bodyweight RDL"
     holds_dowel: bool = False  # a real dowel along the back (head, upper back, sacrum)
+    movement: str = "hinge"  # how the core finds and judges its reps: "hinge", "swing" or "step"
 
 
 DRILLS: dict[str, Drill] = {d.id: d for d in (
@@ -31,7 +32,10 @@ DRILLS: dict[str, Drill] = {d.id: d for d in (
     Drill("goblet_hinge", "Goblet hinge (load held in front)", gated=False, takes_load=True),
     Drill("kb_upper_back", "Hinge with kettlebell on the upper back", gated=False, takes_load=True),
     Drill("pull_through", "Cable/band pull-through", gated=False, takes_load=True),
-    Drill("kb_swing", "Kettlebell swing", gated=False, takes_load=True),
+    Drill("kb_swing", "Kettlebell swing", gated=False, takes_load=True, movement="swing"),
+    Drill("step_down", "Step tap-down (one foot on the plate, the other taps the floor)", gated=False,
+          movement="step"),
+    Drill("step_up", "Step-up (the working foot on the plate on the step)", gated=False, movement="step"),
     Drill("deadlift", "Deadlift", gated=False, takes_load=True),
 )}
 
@@ -46,6 +50,12 @@ ARM_VARIATIONS: dict[str, str] = {
 }
 
 IMPLEMENTS: dict[str, str] = {"dumbbell": "dumbbell", "kettlebell": "kettlebell", "barbell": "barbell"}
+
+
+def movement_of(drill_id: str | None) -> str:
+    """The movement the core judges a drill's reps as (hinge for an unknown or missing drill)."""
+    d = DRILLS.get(drill_id or "")
+    return d.movement if d else "hinge"
 
 
 def drill(drill_id: str) -> Drill:

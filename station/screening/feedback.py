@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 from station.results import FAULTS, RepResult
+from station.screening.felt import felt_lines
 from station.screening.gate import rep_list_words
+from station.screening.wall import wall_lines
 
 # fault -> (what happened, a cue to fix it)
 FAULT_WORDS: dict[str, tuple[str, str]] = {
     "squat_pattern": ("your hips dropped like a squat",
                       "push your hips back towards the wall behind you and keep your shins nearly upright"),
+    "squat_swing": ("your swing turned into a squat",
+                    "snap the hips back and forward; the knees only soften, the bell swings from the hips"),
+    "knee_dominant": ("your knee led the step-down more than your hips",
+                      "sit the hips back and lean the chest forward as you lower, shin and trunk parallel"),
     "toe_shift": ("your weight moved onto your toes",
                   "keep your weight over the middle of your feet, heels heavy"),
     "shallow": ("your chest stayed too upright",
@@ -51,8 +57,14 @@ def fault_sentences(reps: list[RepResult]) -> list[str]:
 
 
 def set_feedback(reps: list[RepResult], status: str = "complete",
-                 pain_at_rep: int | None = None) -> list[str]:
-    """Plain sentences for one set: faults by rep, or praise when every rep was clean."""
+                 pain_at_rep: int | None = None, felt: str | None = None) -> list[str]:
+    """Plain sentences for one set: faults by rep, or praise when every rep was clean; then the wall drill
+    (wall.py, when a wall was set) and the coaching note for where the set was felt (felt.py)."""
+    lines = _rep_feedback(reps, status, pain_at_rep)
+    return lines + wall_lines(reps) + felt_lines(felt)
+
+
+def _rep_feedback(reps: list[RepResult], status: str, pain_at_rep: int | None) -> list[str]:
     lines: list[str] = []
     if status == "stopped" and pain_at_rep is not None:
         lines.append(f"The set was stopped at rep {pain_at_rep} because you reported pain.")

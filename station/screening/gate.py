@@ -7,6 +7,7 @@ Rules (numbers from config.gate, so a clinic can change them):
 - weighted_rdl: `weighted_clean_sets` clean sets (>= `weighted_set_min_reps` reps, every rep passes) at
   the prescribed load (session.prescribed_load_kg, else the heaviest load used that day).
 - A set stopped for pain or a contraindication answered yes blocks progression for the session.
+- So does a set the subject felt in the low back (`felt` = low_back, station.screening.felt).
 A rep is clean when it has no fault. Rep numbers in evidence count from 1 within a set.
 The decision is about the highest gated drill tried in the session: a session that starts at the
 bodyweight RDL (dowel passed on an earlier day) is judged on its bodyweight sets.
@@ -19,6 +20,7 @@ from dataclasses import asdict, dataclass, field
 from station.config import GateConfig
 from station.results import RepResult
 from station.screening.drills import ARM_VARIATIONS, DRILLS, GATED_STAGES
+from station.screening.felt import low_back_stop
 from station.screening.session import Session, SessionTrial
 
 Evidence = list[tuple[str, list[int]]]  # (trial_id, rep numbers from 1)
@@ -210,6 +212,8 @@ def evaluate_gate(session: Session, cfg: GateConfig) -> GateDecision:
     index = attempted[-1] if attempted else 0
     stage = stages[index]
     safety = _safety_stop(session) if cfg.block_on_pain else None
+    if safety is None and cfg.block_on_low_back:  # felt in the low back, not the hamstrings (felt.py)
+        safety = low_back_stop(session.trials)
     if safety is not None:
         return GateDecision(None, stage.stage, False, safety, stage.evidence, stages, rules)
     if not attempted:

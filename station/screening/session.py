@@ -9,6 +9,7 @@ loses the sets already recorded:
                  "started_at": "...", "source": "sim:hinge", "trial_file": null, "calibration": {...}|null,
                  "screening": {"answers": {"acute_low_back_pain": false, ...}, "asked_at": "..."},
                  "status": "complete|stopped|refused", "stop_reason": null, "pain_at_rep": null,
+                 "felt": "hamstrings_glutes|low_back|nowhere"|null,
                  "analysis": <AnalysisResult.to_json()>|null, "series": <TrialSeries.to_json()>|null}],
      "gate": <GateDecision.to_json()>}
 
@@ -31,6 +32,7 @@ from station.documents import read_document
 from station.errors import StationError
 from station.privacy.files import write_atomic
 from station.results import AnalysisResult, RepResult
+from station.screening.felt import parse_felt
 from station.screening.questions import ScreeningAnswers
 
 SESSION_SCHEMA_VERSION = 1
@@ -61,6 +63,7 @@ class SessionTrial:
     calibration: dict | None = None  # ids of the plate/camera/feet calibrations used; None = defaults
     stop_reason: str | None = None
     pain_at_rep: int | None = None
+    felt: str | None = None  # "Where did you feel it?" (screening.felt.FELT_VALUES); None = not asked
     analysis: AnalysisResult | None = None
     series: TrialSeries | None = None
 
@@ -73,7 +76,7 @@ class SessionTrial:
                 "implement": self.implement, "load_kg": self.load_kg, "started_at": self.started_at,
                 "source": self.source, "trial_file": self.trial_file, "calibration": self.calibration,
                 "screening": self.screening.to_json() if self.screening else None, "status": self.status,
-                "stop_reason": self.stop_reason, "pain_at_rep": self.pain_at_rep,
+                "stop_reason": self.stop_reason, "pain_at_rep": self.pain_at_rep, "felt": self.felt,
                 "analysis": self.analysis.to_json() if self.analysis is not None else None,
                 "series": self.series.to_json() if self.series is not None else None}
 
@@ -93,6 +96,7 @@ class SessionTrial:
                        source=str(data.get("source", "")), trial_file=data.get("trial_file"),
                        calibration=data.get("calibration"), stop_reason=data.get("stop_reason"),
                        pain_at_rep=data.get("pain_at_rep"),
+                       felt=parse_felt(data.get("felt"), f"{where}.felt"),
                        analysis=analysis_from_json(analysis) if analysis else None,
                        series=TrialSeries.from_json(series) if series else None)
         except KeyError as exc:

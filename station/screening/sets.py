@@ -126,6 +126,9 @@ def set_from_trial_file(path: Path, config: StationConfig, pain_at_rep: int | No
     trial = read_trial(path)
     if config.source_path is None:
         config = trial.config
+    from station.core.target import with_recorded_wall
+
+    config = with_recorded_wall(config, trial.metadata.get("wall_mm"))  # the wall drill as recorded
     force = trial.force if len(trial.force) else None
     markers = trial.markers if len(trial.markers) else None
     dowel = None

@@ -6,6 +6,7 @@ TrialConsumer protocol. The live view (station.trial.live.LiveView) is one too.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 
 import numpy as np
@@ -20,6 +21,7 @@ from station.results import RepResult
 from station.trial.documents import (
     Calibration,
     FrameData,
+    MarkerData,
     PlateData,
     StopTrial,
     StreamInfo,
@@ -57,6 +59,8 @@ class TrialFileConsumer:
             case TrialStart():
                 self._calibration(doc.calibration)
                 w.start(doc.metadata, t0_host_ns=doc.t0_host_ns)
+                self._camera_T = doc.calibration.camera_T if doc.calibration.camera_T is not None \
+                    else doc.config.camera.T_plate_from_camera()
             case StreamInfo():
                 w.descriptor(doc.stream, rate=doc.rate_hz, units=doc.units, shape=doc.shape)
             case Calibration():

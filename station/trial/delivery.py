@@ -41,7 +41,9 @@ class FrameNumbers:
 
     @property
     def expected(self) -> int:
-        return 0 if self.first is None or self.last is None else self.last[0] - self.first[0] + 1
+        if self.first is None or self.last is None:
+            return 0
+        return self.expected_before + self.last[0] - self.first[0] + 1
 
     @property
     def span_s(self) -> float:

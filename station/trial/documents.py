@@ -134,8 +134,8 @@ class TrialEnd:
     clocks: dict[str, dict] = field(default_factory=dict)
 
 
-TrialDocument = (TrialStart | StreamInfo | Calibration | PlateData | FrameData | RepResult | TrialEvent
-                 | TrialEnd)
+TrialDocument = (TrialStart | StreamInfo | Calibration | PlateData | FrameData | MarkerData | RepResult
+                 | TrialEvent | TrialEnd)
 
 
 class StopTrial(StationError):

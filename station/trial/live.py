@@ -14,7 +14,7 @@ import numpy as np
 from station.core.hinge_core import LiveValues
 from station.dowel.frame import live_dict
 from station.results import RepResult
-from station.trial.documents import FrameData, PlateData, TrialDocument, TrialEvent
+from station.trial.documents import FrameData, MarkerData, PlateData, StreamInfo, TrialDocument, TrialEvent
 
 
 class Ring:
@@ -125,7 +125,8 @@ class LiveView:
         pixels = {k: (float(v[0]), float(v[1])) for k, v in doc.pixels.items()}
         dowel = live_dict(doc.dowel) if doc.dowel is not None else None
         with self.lock:
-            self.push_hip(np.array([[doc.t_s, *hip]]))
+            if doc.markers_from_camera:
+                self.push_hip(np.array([[doc.t_s, *hip]]))
             self.ir, self.depth = doc.frame.ir, doc.frame.depth
             self.frame_number = doc.frame.frame_number
             self.marker_pixels = pixels

@@ -18,7 +18,15 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from calibration.plate import PlateGains
-from drivers.samples import CameraFrame, CameraSource, PlateChunk, PlateSource, Source
+from drivers.samples import (
+    CameraFrame,
+    CameraSource,
+    MarkerChunk,
+    MarkerSource,
+    PlateChunk,
+    PlateSource,
+    Source,
+)
 from station.config import StationConfig
 from station.core.cop import cop_and_foot_pos
 from station.core.filtering import preload as preload_filters
@@ -34,6 +42,7 @@ from station.trial.device_watch import DeviceWatch
 from station.trial.documents import (
     Calibration,
     FrameData,
+    MarkerData,
     PlateData,
     StopTrial,
     StreamInfo,
@@ -97,7 +106,8 @@ class TrialRunner:
         self.marker_step: MarkerStep | None = None  # built at the first frame
         self.dowel_step = self._dowel_step() if camera is not None else None
         self.plate_clock, self.camera_clock = ClockStep("plate"), ClockStep("camera")
-        self.core = HingeCore(config, body_mass_kg=body_mass_kg, expect_dowel=camera is not None)
+        self.core = HingeCore(config, body_mass_kg=body_mass_kg, expect_dowel=camera is not None,
+                              movement=self.metadata.get("movement") or "hinge")  # the drill's (swing, step)
         preload_filters()  # no first import inside the worker (seconds on a loaded host): scipy.signal
         self.state = LiveView(window_s, config.plate.rate_hz, float(config.camera.fps))
         self.consumers: list[TrialConsumer] = [*consumers, self.state]
@@ -312,14 +322,17 @@ class TrialRunner:
                 got = 0
                 if self.plate is not None and "plate" not in self._dead:
                     got += self._read("plate", self.plate, 0.005)
+                if self.markers is not None and "markers" not in self._dead:
+                    got += self._read("markers", self.markers, 0.0 if got else 0.005)
                 if self.camera is not None and "camera" not in self._dead:
                     got += self._read("camera", self.camera, 0.0 if got else 0.005)
                 self._poll_core()
+                self._watch_devices()
                 if self.duration_s is not None and \
                         time.monotonic_ns() - self._sources_started_ns >= self.duration_s * 1e9:
                     self._end("duration reached")
-                live = [n for n, s in (("plate", self.plate), ("camera", self.camera))
-                        if s is not None and n not in self._dead]
+                live = [n for n, s in (("plate", self.plate), ("camera", self.camera),
+                                       ("markers", self.markers)) if s is not None and n not in self._dead]
                 if not live:
                     self._end("all sources failed")
         except Exception as exc:  # a bug must not lose the file: record it and stop cleanly
@@ -350,6 +363,9 @@ class TrialRunner:
         if name == "plate":
             for chunk in self._zero_gate(PlateChunk.concat([c for c in items if isinstance(c, PlateChunk)])):
                 self._on_plate(chunk)
+            return len(items)
+        if name == "markers":
+            self._on_markers(MarkerChunk.concat([c for c in items if isinstance(c, MarkerChunk)]))
             return len(items)
         for frame in items:
             try:
@@ -469,9 +485,11 @@ class TrialRunner:
     def _finish_core(self) -> list[RepResult]:
         self._poll_core()
         self._final = self.core.finish()
-        if self.dowel_step is not None:
-            for rep in self._final.reps:
+        for rep in self._final.reps:
+            if self.dowel_step is not None:
                 self.dowel_step.explain(rep)
+            if self.marker_step is not None:
+                self.marker_step.explain(rep)
         return list(self._final.reps)
 
     def _sync_check(self) -> dict | None:

@@ -15,7 +15,7 @@ from tests.conftest import run_cli
 
 def test_the_migrations_build_exactly_the_schema_the_code_uses(db_url):
     archive = open_archive(db_url)
-    assert archive.version == schema.HEAD_VERSION == 3
+    assert archive.version == schema.HEAD_VERSION == 4
     with archive.engine.connect() as conn:
         diffs = compare_metadata(MigrationContext.configure(conn), schema.metadata)
     archive.dispose()
@@ -36,9 +36,10 @@ def test_an_archive_of_the_first_schema_is_upgraded_with_its_rows(db_url):
         assert conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar() == "0001"
         assert not sa.inspect(conn).has_table("gate_overrides")
     engine.dispose()
-    archive = open_archive(db_url)  # a station of schema 3 opens it for writing: upgraded in place
+    archive = open_archive(db_url)  # a station of schema 4 opens it for writing: upgraded in place
     with archive.engine.connect() as conn:
-        assert conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar() == "0003"
+        assert conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar() == "0004"
+        assert "felt" in {c["name"] for c in sa.inspect(conn).get_columns("trials")}  # schema 4
         old = conn.execute(sa.text("SELECT station_id FROM subjects WHERE subject='S07'")).scalar()
         assert old == "st-old"
         assert conn.execute(sa.text("SELECT count(*) FROM sessions")).scalar() == 1
@@ -51,7 +52,7 @@ def test_an_archive_with_a_newer_schema_is_refused_for_writing_naming_the_versio
     with archive.transaction() as conn:
         conn.execute(sa.text("UPDATE alembic_version SET version_num = '0009'"))
     archive.dispose()
-    with pytest.raises(StationError, match=r"schema version 9 is newer than this station writes \(3\)"):
+    with pytest.raises(StationError, match=r"schema version 9 is newer than this station writes \(4\)"):
         open_archive(db_url)
     assert open_archive(db_url, write=False).version == 9  # reading what it can is still allowed
     r = run_cli("archive", "scan", str(tmp_path), "--db", db_url)
