@@ -28,7 +28,7 @@ from pathlib import Path
 from station import __version__
 from station.documents import read_document
 from station.errors import StationError
-from station.privacy.files import write_atomic
+from station.owner_files import write_atomic
 
 # layout version per kind: bump when a kind's `result` changes incompatibly
 VERSIONS: dict[str, int] = {"plate": 1, "camera": 1, "feet": 1}

@@ -8,7 +8,7 @@ import sys
 
 from station import __version__
 from station.errors import StationError
-from station.privacy.files import restrict_umask
+from station.owner_files import restrict_umask
 
 # name -> (module, one-line help). Each module defines `configure(parser)` which sets `func`.
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -58,7 +58,7 @@ def main(argv: list[str] | None = None) -> int:
             raise
         print(f"hinge-station {name}: not available in this build", file=sys.stderr)
         return 2
-    restrict_umask()  # whatever this process creates is its owner's only (station.privacy.files)
+    restrict_umask()  # whatever this process creates is its owner's only (station.owner_files)
     parser = argparse.ArgumentParser(prog=f"hinge-station {name}", description=text)
     module.configure(parser)
     args = parser.parse_args(argv[1:])

@@ -21,7 +21,7 @@ import numpy as np
 
 from station.documents import read_document
 from station.errors import StationError
-from station.privacy.files import set_group
+from station.owner_files import set_group
 
 GRAVITY_M_S2 = 9.80665
 

@@ -23,7 +23,7 @@ from drivers.rs_import import import_pyrealsense2
 from drivers.samples import Intrinsics
 from station.config import StationConfig, load_config
 from station.errors import StationError
-from station.privacy.files import make_dirs, secure, write_text
+from station.owner_files import make_dirs, secure, write_text
 
 SIM_SERIAL = "SIMD4XX0001"
 RESOLUTIONS = ("848x480", "640x480", "1280x720")

@@ -25,7 +25,7 @@ from station.archive.rows import new_uid
 from station.archive.store import Archive, open_archive
 from station.config import StationConfig
 from station.errors import StationError
-from station.privacy.files import open_private
+from station.owner_files import open_private
 
 ACTIONS = ("record", "screen", "export", "report", "identity_lookup", "subject_add", "delete")
 JSONL_NAME = "hinge-audit.jsonl"

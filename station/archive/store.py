@@ -18,7 +18,7 @@ from sqlalchemy.engine import Connection, Engine
 from station.archive.location import hide_password
 from station.archive.schema import HEAD_VERSION
 from station.errors import StationError
-from station.privacy.files import prepare
+from station.owner_files import prepare
 
 SQLITE_BUSY_TIMEOUT_S = 60.0  # another station or scan holding the write lock: wait, do not fail
 _MIGRATIONS = Path(__file__).with_name("migrations")

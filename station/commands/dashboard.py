@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from station.commands.live_flags import add_live_flags, apply_live_flags
 from station.commands.shared import add_marker_options, calibrations, marker_source, write_stats
 from station.errors import StationError
-from station.privacy.files import prepare
+from station.owner_files import prepare
 
 if TYPE_CHECKING:
     import numpy as np
@@ -139,7 +139,7 @@ def run(args: argparse.Namespace) -> int:
     config = apply_live_flags(load_config(args.config), args)
     mocap = marker_source(args, config)  # --markers lsl:NAME [--markers hip=LABEL,...]
     from station.archive.identity_list import check_subject
-    from station.privacy.files import exposed_warning
+    from station.owner_files import exposed_warning
 
     check_subject(args.subject, config)
     if warning := exposed_warning(args.out_dir):

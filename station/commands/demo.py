@@ -15,7 +15,7 @@ from pathlib import Path
 
 from drivers.sim.subject import PATTERNS
 from station.commands.live_flags import add_live_flags, apply_live_flags
-from station.privacy.files import make_dirs
+from station.owner_files import make_dirs
 
 
 def configure(parser: argparse.ArgumentParser) -> None:

@@ -82,7 +82,7 @@ def run(args: argparse.Namespace) -> int:
         raise StationError("--markers depth: with a load in the hands they hang in front of the thighs, "
                            "where the depth image cannot tell hip and knee (put markers on for this drill)")
     from station.archive.identity_list import check_notes, check_subject
-    from station.privacy.files import exposed_warning
+    from station.owner_files import exposed_warning
 
     check_subject(args.subject, config)  # before any file or device: a name never reaches a record
     check_notes(args.notes, config)

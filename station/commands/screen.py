@@ -14,7 +14,7 @@ from pathlib import Path
 
 from station.config import load_config
 from station.errors import StationError
-from station.privacy.files import make_dirs
+from station.owner_files import make_dirs
 from station.screening.drills import ARM_VARIATIONS, DRILLS, IMPLEMENTS, check_setup, describe_set
 from station.screening.feedback import set_feedback
 from station.screening.felt import FELT_VALUES, ask_felt, parse_felt
@@ -189,7 +189,7 @@ def _stage_from_archive(args: argparse.Namespace, config) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from station.archive.identity_list import check_subject
-    from station.privacy.files import exposed_warning
+    from station.owner_files import exposed_warning
 
     config = load_config(args.config)
     args.subject = check_subject(args.subject, config)  # before the archive, a file or a device

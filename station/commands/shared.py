@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 from station.errors import StationError
 from station.markers.labels import parse_mapping
-from station.privacy.files import write_text
+from station.owner_files import write_text
 
 if TYPE_CHECKING:
     import numpy as np

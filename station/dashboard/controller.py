@@ -19,7 +19,7 @@ from drivers.registry import open_markers, open_sources
 from drivers.samples import CameraSource, PlateSource
 from station.config import StationConfig
 from station.errors import StationError
-from station.privacy.files import make_dirs
+from station.owner_files import make_dirs
 from station.trial.live import LiveSnapshot
 
 if TYPE_CHECKING:

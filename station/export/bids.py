@@ -36,7 +36,7 @@ import numpy as np
 
 from station import __version__
 from station.errors import StationError
-from station.privacy.files import make_dirs, open_private
+from station.owner_files import make_dirs, open_private
 from station.recording.reader import RecordedTrial
 
 BIDS_VERSION = "1.9.0"

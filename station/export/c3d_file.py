@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from station.privacy.files import prepare
+from station.owner_files import prepare
 from station.recording.reader import RecordedTrial
 
 if TYPE_CHECKING:

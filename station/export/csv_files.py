@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from station.privacy.files import open_private
+from station.owner_files import open_private
 from station.recording.reader import RecordedTrial
 from station.results import REP_VALUE_KEYS, TARGET_KEYS
 

@@ -35,7 +35,7 @@ from pathlib import Path
 
 import numpy as np
 
-from station.privacy.files import open_private
+from station.owner_files import open_private
 from station.recording.reader import RecordedTrial
 
 # plate frame (x anterior, y left, z up) -> OpenSim ground (X forward, Y up, Z right): v_os = R @ v_plate

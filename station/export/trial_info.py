@@ -13,8 +13,8 @@ import math
 from datetime import datetime, timedelta
 from pathlib import Path
 
+from station.owner_files import open_private
 from station.privacy.dates import shift_dates_in
-from station.privacy.files import open_private
 from station.recording.reader import RecordedTrial
 
 FREE_TEXT = ("notes", "command", "plate_source", "camera_source")  # left out of de-identified exports

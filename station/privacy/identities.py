@@ -30,7 +30,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 from station.errors import StationError
-from station.privacy.files import make_dirs, write_atomic
+from station.owner_files import make_dirs, write_atomic
 
 DEFAULT_NAME = "hinge-identities.json"
 VERSION = 1

@@ -29,7 +29,7 @@ from drivers.samples import PlateChunk
 from station import __version__
 from station.config import StationConfig
 from station.errors import StationError
-from station.privacy.files import prepare
+from station.owner_files import prepare
 from station.recording.format import (
     DATASET_BY_PATH,
     EVENT_DTYPE,

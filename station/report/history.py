@@ -354,7 +354,7 @@ def write_history(doc: dict, out: str | Path, config: StationConfig | None = Non
     out = Path(out)
     if out.suffix.lower() not in (".html", ".htm", ".pdf"):
         raise StationError(f"--out {out}: give a .html or .pdf file")
-    from station.privacy.files import prepare, write_text
+    from station.owner_files import prepare, write_text
 
     config = config or load_config()
     prepare(out)  # owner-only (or the [privacy] group), as every report the station writes

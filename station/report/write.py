@@ -6,7 +6,7 @@ from pathlib import Path
 
 from station.config import StationConfig, load_config
 from station.errors import StationError
-from station.privacy.files import prepare, write_text
+from station.owner_files import prepare, write_text
 from station.report.html import render_html
 from station.report.model import ReportModel, build_report_model, load_for_report
 from station.screening.session import Session

@@ -30,7 +30,7 @@ from station import __version__
 from station.analysis.series import TrialSeries
 from station.documents import read_document
 from station.errors import StationError
-from station.privacy.files import write_atomic
+from station.owner_files import write_atomic
 from station.results import AnalysisResult, RepResult
 from station.screening.felt import parse_felt
 from station.screening.questions import ScreeningAnswers

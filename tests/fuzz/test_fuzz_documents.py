@@ -23,7 +23,7 @@ from calibration.feet import load_feet
 from calibration.plate import PlateCalibration
 from calibration.plate_session import load_steps
 from station.config import StationConfig, load_config
-from station.privacy.files import set_group
+from station.owner_files import set_group
 from station.screening.session import load_session
 from tests.fuzz import seeds
 from tests.fuzz.harness import budget, keep_crasher, run_guarded

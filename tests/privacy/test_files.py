@@ -1,6 +1,6 @@
 """Every file the station writes is its owner's only (0600, folders it makes 0700); with [privacy] group
 they are that group's to read (0640 / 0750 + setgid). Writers are called in-process with a permissive
-umask (022), so the modes come from station.privacy.files, not from the command line's umask."""
+umask (022), so the modes come from station.owner_files, not from the command line's umask."""
 
 from __future__ import annotations
 
@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
+from station import owner_files as files
 from station.config import StationConfig, load_config
 from station.errors import StationError
-from station.privacy import files
 from tests.support.archive_files import rep, write_session
 
 
