@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from station.documents import read_document
+from station.documents import DocumentValue, read_document
 from station.errors import StationError
 from station.owner_files import set_group
 
@@ -243,7 +243,7 @@ class StationConfig:
         return out
 
 
-def _like(value: object, default: object) -> bool:
+def _like(value: DocumentValue, default: DocumentValue) -> bool:
     """value has the default's type: a number for a number (integral for an int), and for a list a list
     whose items are each like the default's first item (so [[x, y], ...] holds pairs of numbers)."""
     if isinstance(default, bool):

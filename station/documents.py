@@ -10,6 +10,10 @@ from typing import Any
 
 from station.errors import StationError
 
+# a value as a JSON or TOML document, an HDF5 attribute or a command line gives it: what the station's
+# validators take before they know its type
+DocumentValue = str | bytes | int | float | bool | list | dict | None
+
 
 def read_document(path: str | os.PathLike, what: str, *, parse: Callable[[str], Any] = json.loads,
                   invalid: str = "not a valid JSON {what} ({error})") -> Any:

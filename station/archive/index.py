@@ -31,6 +31,7 @@ from station.archive.rows import (
     rep_row,
 )
 from station.archive.store import Archive
+from station.documents import DocumentValue
 from station.errors import StationError
 from station.results import RepResult
 
@@ -291,7 +292,7 @@ def _set_values(info: SetInfo) -> dict:
             "screening_json": json.dumps(info.screening) if info.screening is not None else None}
 
 
-def _finite(value: object) -> float | None:
+def _finite(value: DocumentValue) -> float | None:
     try:
         x = float(value)  # type: ignore[arg-type]
     except (TypeError, ValueError):

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from station import __version__
 from station.config import config_from_dict
+from station.documents import DocumentValue
 from station.errors import StationError
 from station.results import RepResult
 
@@ -81,7 +82,7 @@ def local_date(iso_time: str | None) -> str:
     return (t.astimezone() if t.tzinfo else t).date().isoformat()
 
 
-def _number(value: object) -> float | None:
+def _number(value: DocumentValue) -> float | None:
     if value is None or isinstance(value, bool):
         return None
     try:

@@ -16,6 +16,7 @@ import math
 import numpy as np
 
 from station.config import StationConfig
+from station.documents import DocumentValue
 from station.errors import StationError
 
 # the wall stands behind the heel line (at least 1 mm); 2 m behind it is beyond any plate and camera view
@@ -23,7 +24,7 @@ WALL_MIN_MM = 1.0
 WALL_MAX_MM = 2000.0
 
 
-def check_wall_mm(value: object, where: str = "--wall-mm") -> float | None:
+def check_wall_mm(value: DocumentValue, where: str = "--wall-mm") -> float | None:
     """The wall distance as a float in mm, None for no wall; one-line StationError naming `where`."""
     if value is None:
         return None
@@ -54,7 +55,7 @@ def wall_reach(hip_x_m: np.ndarray, heel_x_m: float, wall_mm: float | None
     return reached, 0.0 if reached else short_mm
 
 
-def with_recorded_wall(config: StationConfig, recorded_wall_mm: object) -> StationConfig:
+def with_recorded_wall(config: StationConfig, recorded_wall_mm: DocumentValue) -> StationConfig:
     """The config a recorded trial is analysed with: its own wall (root attribute `wall_mm`, NaN = none set)
     wins over the config's, so `analyze` gives the values the live core gave; a file from before the wall
     drill (no attribute: None here) keeps the config's."""

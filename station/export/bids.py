@@ -35,6 +35,7 @@ from pathlib import Path
 import numpy as np
 
 from station import __version__
+from station.documents import DocumentValue
 from station.errors import StationError
 from station.owner_files import make_dirs, open_private
 from station.recording.reader import RecordedTrial
@@ -114,7 +115,7 @@ def plan(trials: list[RecordedTrial]) -> list[BidsItem]:
     return items
 
 
-def _cell(value: object, fmt: str = "") -> str:
+def _cell(value: DocumentValue, fmt: str = "") -> str:
     if value is None or (isinstance(value, (float, np.floating)) and math.isnan(value)):
         return "n/a"
     if isinstance(value, bool):
@@ -151,7 +152,7 @@ def _write_json(path: Path, data: dict) -> Path:
     return path
 
 
-def _rate(t_s: np.ndarray, declared: object) -> tuple[float, float]:
+def _rate(t_s: np.ndarray, declared: DocumentValue) -> tuple[float, float]:
     """(nominal, effective) Hz: the declared rate (else the median) and the frames per second of the span."""
     measured = float(1.0 / np.median(np.diff(t_s))) if len(t_s) > 1 else 0.0
     nominal = float(declared) if isinstance(declared, (int, float)) and declared > 0 else measured

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
+from station.documents import DocumentValue
 from station.owner_files import open_private
 from station.recording.reader import RecordedTrial
 from station.results import REP_VALUE_KEYS, TARGET_KEYS
@@ -26,7 +27,7 @@ def _write(path: Path, header: list[str], columns: list[np.ndarray], fmt: list[s
                 fh.write(",".join(_fmt(v, f) for v, f in zip(row, fmt, strict=True)) + "\n")
 
 
-def _fmt(value: object, fmt: str) -> str:
+def _fmt(value: DocumentValue, fmt: str) -> str:
     if isinstance(value, (float, np.floating)) and np.isnan(value):
         return ""
     return format(value, fmt)

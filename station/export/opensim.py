@@ -35,6 +35,7 @@ from pathlib import Path
 
 import numpy as np
 
+from station.documents import DocumentValue
 from station.owner_files import open_private
 from station.recording.reader import RecordedTrial
 
@@ -59,7 +60,7 @@ def opensim_paths(out_dir: Path, stem: str) -> dict[str, Path]:
             "xml": out_dir / f"{stem}_external_loads.xml"}
 
 
-def _rate_hz(t_s: np.ndarray, declared: object) -> float:
+def _rate_hz(t_s: np.ndarray, declared: DocumentValue) -> float:
     """The declared rate when the samples agree with it (within 5%), else the measured median rate."""
     if len(t_s) < 2:
         return float(declared) if isinstance(declared, (int, float)) and declared > 0 else 0.0

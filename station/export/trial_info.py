@@ -13,6 +13,7 @@ import math
 from datetime import datetime, timedelta
 from pathlib import Path
 
+from station.documents import DocumentValue
 from station.owner_files import open_private
 from station.privacy.dates import shift_dates_in
 from station.recording.reader import RecordedTrial
@@ -20,7 +21,7 @@ from station.recording.reader import RecordedTrial
 FREE_TEXT = ("notes", "command", "plate_source", "camera_source")  # left out of de-identified exports
 
 
-def _day_and_time(stamp: object, shift_days: int) -> tuple[str, str]:
+def _day_and_time(stamp: DocumentValue, shift_days: int) -> tuple[str, str]:
     """("YYYY-MM-DD", "HH:MM:SS+00:00") of an ISO time, moved by shift_days; ("", "") if none."""
     try:
         when = datetime.fromisoformat(str(stamp)) + timedelta(days=shift_days)

@@ -48,6 +48,7 @@ from station.markerless.chain import (
 )
 from station.markerless.labels import EXPECTED_ERROR, SOURCE_LABEL, expected_error_text
 from station.markerless.silhouette import Silhouette, SilhouetteMaker
+from station.results import RepResult
 from station.streams import MARKER_NAMES, MarkerBlock
 
 # a limb's sagittal thickness this much over its standing thickness has something over it (a limb bends,
@@ -336,7 +337,7 @@ class DepthMarkerTracker:
                          else np.full(2, np.nan))
         return out
 
-    def explain(self, rep: object) -> None:
+    def explain(self, rep: RepResult) -> None:
         """Say in rep.notes["markers"] that its landmarks are estimates, and what was not measured in the
         rep's frames and why (the commonest reason), never leaving a gap unexplained."""
         notes = getattr(rep, "notes", None)

@@ -31,6 +31,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+# the head marker's (u, v) pixel as the tracker gives it (an array, a pair, or None when not seen)
+HeadPixel = np.ndarray | tuple[float, float] | None
+
 HEAD_RADIUS_M = 0.15  # tragus to crown, chin or nose tip is < 0.13 m in adults
 MARGIN_M = 0.05
 SILHOUETTE_RADIUS_M = 0.25  # the head's place from the outline is rougher than from the marker
@@ -97,7 +100,7 @@ def depth_near_m(depth: np.ndarray | None, u_px: float, v_px: float, depth_scale
     return float(np.percentile(valid, 25)) * depth_scale_m
 
 
-def head_from_marker(geometry: CameraGeometry, depth: np.ndarray | None, head_px: object
+def head_from_marker(geometry: CameraGeometry, depth: np.ndarray | None, head_px: HeadPixel
                      ) -> HeadRegion | None:
     """The disc around the tracked head marker, or None when the marker was not seen on this frame."""
     if head_px is None:
@@ -196,10 +199,10 @@ class FaceMasker:
         self.ir_fill = int(ir_fill)
         self.stats = MaskStats()
 
-    def region(self, depth: np.ndarray | None, head_px: object = None) -> HeadRegion | None:
+    def region(self, depth: np.ndarray | None, head_px: HeadPixel = None) -> HeadRegion | None:
         return head_from_marker(self.geometry, depth, head_px) or head_from_silhouette(self.geometry, depth)
 
-    def apply(self, ir: np.ndarray | None, depth: np.ndarray | None, head_px: object = None,
+    def apply(self, ir: np.ndarray | None, depth: np.ndarray | None, head_px: HeadPixel = None,
               keep_px: Iterable = ()) -> tuple[np.ndarray | None, np.ndarray | None, HeadRegion | None]:
         """(masked IR copy, masked depth copy, the region) or the inputs themselves when no head is found.
         keep_px: (u, v) of the other markers (not the head's): their own discs are left visible."""

@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from station.documents import DocumentValue
 from station.dowel.frame import DowelFrame
 from station.errors import StationError
 from station.recording.format import DOWEL_REASON_BYTES, REP_JSON_BYTES, WORST_REGION_CODES
@@ -41,7 +42,7 @@ def _json_default(obj: Any) -> Any:  # json's `default` hook
     return str(obj)
 
 
-def to_json(value: object) -> str:
+def to_json(value: DocumentValue) -> str:
     return json.dumps(value, default=_json_default, sort_keys=True)
 
 

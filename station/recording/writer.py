@@ -28,6 +28,7 @@ from numpy.typing import ArrayLike
 from drivers.samples import PlateChunk
 from station import __version__
 from station.config import StationConfig
+from station.documents import DocumentValue
 from station.errors import StationError
 from station.owner_files import prepare
 from station.recording.format import (
@@ -153,7 +154,7 @@ class TrialWriter:
             raise StationError(f"{self.path}: cannot create trial file ({exc})") from None
 
     def descriptor(self, stream: str, dtype: str | None = None, shape: tuple | None = None,
-                   units: str | None = None, rate: float | None = None, **extra: object) -> None:
+                   units: str | None = None, rate: float | None = None, **extra: DocumentValue) -> None:
         """Describe a stream (plate, force, camera, markers): rate in Hz, units, anything else."""
         values = {k: v for k, v in {"dtype": dtype, "shape": shape, "units": units,
                                     "rate_hz": rate, **extra}.items() if v is not None}
@@ -171,7 +172,7 @@ class TrialWriter:
             else:
                 self._write_calibration(self._file, cal)
 
-    def set_sync(self, **values: object) -> None:
+    def set_sync(self, **values: DocumentValue) -> None:
         """The sync check (offset plate vs camera, its uncertainty, verdict): attributes of /sync."""
         self._set_attrs("sync", {k: (to_json(v) if isinstance(v, (dict, list, tuple)) else v)
                                  for k, v in values.items() if v is not None})

@@ -16,6 +16,7 @@ import h5py
 import numpy as np
 
 from station.config import StationConfig, config_from_dict
+from station.documents import DocumentValue
 from station.errors import StationError
 from station.privacy.faces import FaceMasker, nominal_geometry, other_markers
 from station.recording.stills import Still
@@ -44,7 +45,7 @@ def face_consent(path: Path | None) -> tuple[bool, np.ndarray | None]:
     return kept, T
 
 
-def _config_T(text: object) -> np.ndarray:
+def _config_T(text: DocumentValue) -> np.ndarray:
     """The recorded config's nominal camera pose (the station's defaults when it is not readable)."""
     try:
         data = json.loads(text) if isinstance(text, str) else {}

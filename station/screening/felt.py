@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING
 
+from station.documents import DocumentValue
 from station.errors import StationError
 
 if TYPE_CHECKING:
@@ -32,7 +33,7 @@ LOW_BACK_NOTE = ("You felt it in your low back: no progression today. Keep your 
                  "the hips, not the back, do the bending; please tell your clinician.")
 
 
-def parse_felt(value: object, where: str = "--felt") -> str | None:
+def parse_felt(value: DocumentValue, where: str = "--felt") -> str | None:
     """A FELT_VALUES key (aliases accepted), None for None; one-line StationError naming `where`."""
     if value is None:
         return None

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from station.documents import read_document
+from station.documents import DocumentValue, read_document
 from station.errors import StationError
 
 # key, question asked, reason recorded when answered yes
@@ -55,7 +55,7 @@ def _join_words(items: list[str]) -> str:
     return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
 
-def _as_bool(value: object, where: str) -> bool:
+def _as_bool(value: DocumentValue, where: str) -> bool:
     if isinstance(value, bool):
         return value
     text = str(value).strip().lower()

@@ -28,7 +28,7 @@ from pathlib import Path
 
 from station import __version__
 from station.analysis.series import TrialSeries
-from station.documents import read_document
+from station.documents import DocumentValue, read_document
 from station.errors import StationError
 from station.owner_files import write_atomic
 from station.results import AnalysisResult, RepResult
@@ -135,7 +135,7 @@ class Session:
                 "trials": [t.to_json() for t in self.trials], "gate": self.gate}
 
 
-def session_from_json(data: object, where: str, lenient: bool = False) -> Session:
+def session_from_json(data: DocumentValue, where: str, lenient: bool = False) -> Session:
     """Parse a session; a newer/unknown schema raises, or with lenient=True loads what it can, noted."""
     if not isinstance(data, dict):
         raise StationError(f"{where}: not a hinge-station session (expected a JSON object)")

@@ -13,6 +13,7 @@ import numpy as np
 
 from station.analysis.series import TrialSeries, series_from_blocks
 from station.config import StationConfig
+from station.documents import DocumentValue
 from station.errors import StationError
 from station.results import AnalysisResult
 from station.streams import DowelBlock, ForceBlock, MarkerBlock
@@ -151,7 +152,7 @@ def set_from_trial_file(path: Path, config: StationConfig, pain_at_rep: int | No
     return recorded
 
 
-def _is_nan(value: object) -> bool:
+def _is_nan(value: DocumentValue) -> bool:
     """The trial file stores "no load" as load_kg NaN (docs/trial-format.md)."""
     return isinstance(value, float) and value != value
 

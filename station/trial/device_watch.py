@@ -13,6 +13,8 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
+from station.documents import DocumentValue
+
 POLL_PERIOD_S = 0.1
 
 
@@ -91,7 +93,7 @@ class DeviceWatch:
         return [o.as_dict() for o in self.outages]
 
 
-def _stamp_s(ns: object, t0_host_ns: int | None, fallback_s: float) -> float:
+def _stamp_s(ns: DocumentValue, t0_host_ns: int | None, fallback_s: float) -> float:
     """A source's host monotonic stamp on the trial clock; fallback_s when it has none."""
     if isinstance(ns, int) and t0_host_ns:
         return (ns - t0_host_ns) / 1e9

@@ -16,6 +16,7 @@ from calibration.plate import PlateCalibration, PlateGains
 from drivers.samples import CameraFrame, PlateChunk, PlateSource
 from station.config import GRAVITY_M_S2, StationConfig
 from station.core.cop import cop_and_foot_pos, force_gate_n
+from station.results import RepResult
 from station.trial.camera_clock import ContinuousDeviceClock, clock_restarted
 
 NOMINAL = "nominal defaults"
@@ -167,7 +168,7 @@ class MarkerStep:
             pixels = {k: np.asarray(v[-1], float) for k, v in pix_lists.items() if v}
         return ({k: np.asarray(v, float).reshape(3) for k, v in positions.items()}, pixels, {})
 
-    def explain(self, rep: object) -> None:
+    def explain(self, rep: RepResult) -> None:
         """Markerless: a rep with frames not measured says what and why (notes["markers"])."""
         if self.depth:
             self.tracker.explain(rep)
