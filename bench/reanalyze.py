@@ -135,7 +135,7 @@ def compute_only(sources: list[Path], config: dict, repeat: int = 5) -> dict:
     from station.analysis.analyze import analyze_blocks
     from station.analysis.h5_input import load_h5
     from station.analysis.inputs import LoadOptions
-    from station.archive.reanalysis import load_streams, reanalyse_file
+    from station.archive.rerun_worker import load_streams, reanalyse_file
     from station.config import config_from_dict
 
     cfg = config_from_dict({k: v for k, v in config.items() if k != "source_path"})

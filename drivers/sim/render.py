@@ -4,11 +4,11 @@ The static scene (floor, plate box, a back wall) is ray-cast once, and so is all
 noise sigma, stereo shadow, IR. Per frame only rays that can hit the body are cast: each capsule's projected
 bounding box, narrowed for a slanted limb to the band of pixel rows' spans whose rays pass within the
 capsule's largest radius of the plane through the camera and its axis (a conservative bound: the hits are
-the same as over the whole box). The body is drawn into persistent full-frame buffers (z, sigma, IR,
-invalid) that hold the static scene everywhere else and are restored where the last frame drew; sigma and
-IR are recomputed only at pixels the body covers, the stereo shadow only in the rows it covers and as far
-to either side as a shadow can reach, and the full-frame work is a dozen in-place numpy passes
-(tests/drivers/test_render_fast.py compares the frames with the plain full-frame renderer).
+the same as over the whole box; drivers.sim.capsule_rays). The body is drawn into persistent full-frame
+buffers (z, sigma, IR, invalid) that hold the static scene everywhere else and are restored where the last
+frame drew; sigma and IR are recomputed only at pixels the body covers, the stereo shadow only in the rows
+it covers and as far to either side as a shadow can reach, and the full-frame work is a dozen in-place
+numpy passes (tests/drivers/test_render_fast.py compares the frames with the plain full-frame renderer).
 
 The D4xx artefacts: depth noise sigma = z^2 * subpixel / (fx * baseline), spatially correlated over ~2 px
 like a block matcher's; stereo shadow (no depth where the right imager cannot see the point); random
@@ -25,6 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from drivers.samples import Intrinsics
+from drivers.sim.capsule_rays import NEAR_M, capsule_bands, capsule_pixels, cone_terms, round_cones
 from drivers.sim.pose import Pose
 from drivers.sim.raycast import ray_box, ray_plane, ray_plane_z
 from station.config import StationConfig
@@ -35,9 +36,7 @@ _ALBEDO = {"none": 8.0, "wall": 34.0, "floor": 42.0, "plate": 66.0, "body": 56.0
 _MARKER_IR = 255.0
 _SUPERSAMPLE = 4  # marker edge coverage: 4x4 rays per pixel, so disc centroids are sub-pixel exact
 _MAX_SHIFT_PX = 64  # emitter parallax range kept in the dot texture; also the widest shadow drawn
-_NEAR_M = 0.05  # geometry closer to the camera than this gets the whole frame as its window
 _CORNERS = np.array([[x, y, z] for x in (0, 1) for y in (0, 1) for z in (0, 1)], dtype=bool)
-_INF = np.float32(np.inf)
 
 Window = tuple[int, int, int, int]  # v0, v1, u0, u1 (rows v0..v1-1, columns u0..u1-1)
 
@@ -46,72 +45,6 @@ def default_intrinsics(width: int = 848, height: int = 480) -> Intrinsics:
     """D435-like pinhole intrinsics (no distortion) for 848x480, 640x480 or 1280x720 (others scaled)."""
     fx = _FX_PX.get((width, height), 426.0 * width / 848.0)
     return Intrinsics(width, height, fx, fx, width / 2.0, height / 2.0)
-
-
-def _round_cones(rd: np.ndarray, par: np.ndarray) -> np.ndarray:
-    """Ray parameter (float32, inf on a miss) of each ray's first hit with its capsule (the hull of two
-    spheres), all rays from one origin: rd (3, P) unit directions, par (12, P) the terms of the ray's
-    capsule (_cone_terms). The closed form of drivers.sim.raycast.ray_round_cone, one pass for all capsules.
-    """
-    bax, bay, baz, oax, oay, oaz, ca, cb, d2, k0, e, cy = par
-    x, y, z = rd
-    m2 = x * bax  # rd . (pb - pa)
-    m2 += y * bay
-    m2 += z * baz
-    m3 = x * oax  # rd . (o - pa)
-    m3 += y * oay
-    m3 += z * oaz
-    t = np.empty_like(m2)
-    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
-        # end spheres: t = -b - sqrt(b^2 - (|o - c|^2 - r^2)); a miss gives nan and fails t > 0
-        b = np.subtract(m3, m2)  # rd . (o - pb)
-        np.multiply(b, b, out=t)
-        t -= cb
-        np.sqrt(t, out=t)
-        t += b
-        np.negative(t, out=t)
-        t_b = np.where(t > 0, t, _INF)
-        np.multiply(m3, m3, out=t)
-        t -= ca
-        np.sqrt(t, out=t)
-        t += m3
-        np.negative(t, out=t)
-        t_caps = np.where(t > 0, t, _INF)
-        np.minimum(t_caps, t_b, out=t_caps)
-        # cone body between the tangent circles: k2 t^2 + 2 k1 t + k0 = 0, valid where 0 < y < d2
-        k2 = np.multiply(m2, m2, out=t_b)
-        np.subtract(d2, k2, out=k2)
-        k1 = np.multiply(d2, m3, out=m3)
-        k1 += np.multiply(m2, e, out=b)
-        h = np.multiply(k1, k1, out=t)
-        h -= np.multiply(k0, k2, out=b)
-        np.sqrt(h, out=h)
-        h += k1
-        np.negative(h, out=h)
-        t_body = np.divide(h, k2, out=h)  # nan where the ray misses the cone's surface
-        y_ax = np.multiply(t_body, m2, out=m2)
-        y_ax += cy
-        ok = t_body > 0
-        ok &= y_ax > 0
-        ok &= y_ax < d2
-        ok &= d2 > 1e-12  # else one sphere swallows the other: no cone body
-        np.abs(k2, out=k2)
-        ok &= k2 > 1e-12
-        np.copyto(t_caps, t_body, where=ok)
-    return t_caps
-
-
-def _cone_terms(origin: np.ndarray, p0: np.ndarray, p1: np.ndarray, r0: np.ndarray,
-                r1: np.ndarray) -> np.ndarray:
-    """Per capsule (rows of p0, p1, r0, r1) the terms _round_cones needs, (12, C) float32."""
-    ba, oa = p1 - p0, origin - p0
-    ob = origin - p1
-    rr = r0 - r1
-    m0, m1, m5 = np.sum(ba * ba, axis=1), np.sum(ba * oa, axis=1), np.sum(oa * oa, axis=1)
-    d2 = m0 - rr * rr
-    k0 = d2 * m5 - m1 * m1 + m1 * rr * r0 * 2.0 - m0 * r0 * r0
-    return np.vstack([ba.T, oa.T, m5 - r0 * r0, np.sum(ob * ob, axis=1) - r1 * r1, d2, k0, rr * r0 - m1,
-                      m1 - r0 * rr]).astype(np.float32)
 
 
 @dataclass
@@ -249,7 +182,7 @@ class Renderer:
         corners = np.where(_CORNERS[None], hi[:, None, :], lo[:, None, :])  # (N, 8, 3)
         p_cam = (corners - self._origin) @ self._R
         z = p_cam[..., 2]
-        near = z <= _NEAR_M
+        near = z <= NEAR_M
         with np.errstate(divide="ignore", invalid="ignore"):
             u = intr.fx * p_cam[..., 0] / z + intr.ppx
             v = intr.fy * p_cam[..., 1] / z + intr.ppy
@@ -270,52 +203,14 @@ class Renderer:
         return out
 
     def _bands(self, c0: np.ndarray, c1: np.ndarray, r_max: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Per capsule (axis c0-c1 in the camera frame, largest radius r_max): the unit normal n of the
-        plane through the camera and the axis, and k such that a ray d hitting the capsule has |d.n| <= k
-        (k = 0 where no such bound holds: the axis points at the camera or the capsule is too near).
-
-        Every point q of the capsule is within r_max of that plane and at least d_min (the axis's distance
-        minus r_max) from the camera, so k = r_max / d_min."""
-        n = np.cross(c0, c1)
-        n_len = np.linalg.norm(n, axis=1)
-        seg = c1 - c0
-        s = np.clip(-np.sum(c0 * seg, axis=1) / np.maximum(np.sum(seg * seg, axis=1), 1e-12), 0.0, 1.0)
-        d_min = np.linalg.norm(c0 + s[:, None] * seg, axis=1) - r_max
-        ok = (n_len > 1e-9) & (d_min > _NEAR_M)
-        n = n / np.where(ok, n_len, 1.0)[:, None]
-        k = np.where(ok, r_max / np.where(ok, d_min, 1.0) * 1.001 + 1e-6, 0.0)  # (float32 rays: margin)
-        return n, k
+        """Per capsule: the plane's unit normal n and the bound k of its rays (capsule_rays.capsule_bands).
+        A method so that one renderer can cast whole boxes (tests/drivers/test_render_fast.py sets k = 0)."""
+        return capsule_bands(c0, c1, r_max)
 
     def _pixels(self, win: np.ndarray, n: np.ndarray, k: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Flat indices of the pixels to cast for each capsule (window rows v0, v1, u0, u1 and band n, k per
-        row of `win`): per window row, the columns whose rays d have |d.n| <= k, widened a pixel each way
-        (all of them where k = 0). Returns the indices, grouped by capsule, and the count per capsule."""
-        intr = self.intrinsics
-        v0, v1, u0, u1 = win.T
-        n_rows = v1 - v0
-        cap = np.repeat(np.arange(len(win)), n_rows)
-        first = np.cumsum(n_rows) - n_rows
-        rows = np.arange(int(n_rows.sum())) - np.repeat(first - v0, n_rows)
-        lo, hi = u0[cap], u1[cap]
-        y = (rows - intr.ppy) / intr.fy
-        x_far = np.maximum(np.abs(u0 - intr.ppx), np.abs(u1 - 1 - intr.ppx)) / intr.fx
-        kr = k[cap]
-        reach = kr * np.sqrt(x_far[cap] ** 2 + 1.0 + y * y)  # |(x, y, 1).n| <= k |(x, y, 1)| in the window
-        b = n[cap, 1] * y + n[cap, 2]
-        nx = n[cap, 0]
-        banded = kr > 0
-        slanted = banded & (np.abs(nx) >= 1e-9)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            centre = intr.ppx - intr.fx * b / nx
-            half = intr.fx * reach / np.abs(nx)
-            lo = np.where(slanted, np.clip(np.floor(centre - half) - 1, lo, hi), lo).astype(np.intp)
-            hi = np.where(slanted, np.clip(np.ceil(centre + half) + 2, lo, hi), hi).astype(np.intp)
-        level = banded & ~slanted  # the axis looks horizontal: whole rows in or out
-        hi = np.where(level & (np.abs(b) > reach), lo, hi)
-        length = np.maximum(hi - lo, 0)
-        start = rows * intr.width + lo - (np.cumsum(length) - length)
-        idx = np.arange(int(length.sum())) + np.repeat(start, length)
-        return idx, np.bincount(cap, weights=length, minlength=len(win)).astype(np.intp)
+        """Flat indices of the pixels to cast for each capsule, and the count per capsule
+        (capsule_rays.capsule_pixels)."""
+        return capsule_pixels(self.intrinsics, win, n, k)
 
     # --- per frame ------------------------------------------------------------------------------------
     def render(self, pose: Pose, out: tuple[np.ndarray, np.ndarray] | None = None
@@ -395,8 +290,8 @@ class Renderer:
         self.last_rays_cast = idx.size
         if not idx.size:
             return None
-        par = np.repeat(_cone_terms(self._origin, p0[seen], p1[seen], r0[seen], r1[seen]), count, axis=1)
-        z = _round_cones(np.take(f.rd_soa, idx, axis=1), par)
+        par = np.repeat(cone_terms(self._origin, p0[seen], p1[seen], r0[seen], r1[seen]), count, axis=1)
+        z = round_cones(np.take(f.rd_soa, idx, axis=1), par)
         z *= np.take(self._z_per_range.reshape(-1), idx)
         np.minimum.at(f.z.reshape(-1), idx, z)
         drawn = win[count > 0]

@@ -85,7 +85,7 @@ def test_record_refuses_a_wall_that_is_not_a_distance(tmp_path):
 
 
 def test_archive_reanalysis_keeps_the_recorded_wall(walled_trial):
-    from station.archive.reanalysis import reanalyse_file
+    from station.archive.rerun_worker import reanalyse_file
     from station.config import StationConfig
 
     live = read_trial(walled_trial).reps
