@@ -195,17 +195,25 @@ def soak(minutes: float, folder: Path, log=print) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--minutes", type=float, default=60.0)
-    parser.add_argument("--ci", action="store_true", help="exit 1 when a goal is missed")
+    parser.add_argument("--ci", action="store_true",
+                        help="exit 1 when a hard goal is missed (plate samples lost, the trial's reps); the "
+                             "frame-drop and memory goals are reported (they are the 60-minute run's, on a "
+                             "quiet machine: CI runs this beside its own set-up)")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "soak.json")
     opts = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="hinge-soak-") as tmp:
         result = soak(opts.minutes, Path(tmp))
     write_results(opts.out, {**result, **machine_fields()})
-    if opts.ci and not result["holds"]:
-        missed = [k for k, ok in result["goals"].items() if not ok]
-        print(f"soak: goal missed: {', '.join(missed)}", file=sys.stderr)
+    goals = result["goals"]
+    print(f"soak {opts.minutes:g} min: plate lost {result['plate']['lost']}, station dropped "
+          f"{result['camera']['station_dropped_pct']}% of frames, "
+          f"RSS growth {result['rss_mb']['growth_mb']} MB, "
+          f"reps {'match' if goals['trial_opens_and_reps_match'] else 'DIFFER'}; goals missed: "
+          f"{', '.join(k for k, ok in goals.items() if not ok) or 'none'}")
+    hard = ("plate_samples_lost_0", "trial_opens_and_reps_match")
+    if opts.ci and not all(goals[k] for k in hard):
+        print(f"soak: hard goal missed: {', '.join(k for k in hard if not goals[k])}", file=sys.stderr)
         raise SystemExit(1)
-
 
 if __name__ == "__main__":
     main()

@@ -25,6 +25,7 @@ from scipy.optimize import linear_sum_assignment
 from drivers.samples import CameraFrame
 from station.config import StationConfig
 from station.markers.detect import Detections, detect_markers, to_plate
+from station.markers.discs import warm_up
 from station.streams import MARKER_NAMES, MarkerBlock
 
 _CHAIN = MARKER_NAMES_TOP_DOWN = ("head", "shoulder", "hip", "knee", "ankle")
@@ -93,6 +94,9 @@ class MarkerTracker:
         cfg = config or StationConfig()
         T = cfg.camera.T_plate_from_camera() if T_plate_from_camera is None else T_plate_from_camera
         self.T_plate_from_camera = np.asarray(T, dtype=float)
+        # the disc finder's compiled loops load (0.3 s from numba's cache; compiled once, ~20 s, on a fresh
+        # install) now, before frames flow, not on the first frame of a trial
+        warm_up()
         self.gap_max_s = cfg.thresholds.tracking_gap_max_s
         self.marker_radius_m = marker_radius_m
         self.names = tuple(n for n in _CHAIN if n in names)
