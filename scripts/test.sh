@@ -16,4 +16,5 @@ if [ -z "${HINGE_TEST_PG_URL:-}" ]; then
     echo "test.sh: PostgreSQL/Dask not started: those archive tests will be skipped" >&2
   fi
 fi
-.venv/bin/python -m pytest -q -n auto --dist loadfile "$@"
+# 3 workers on 2 cores: a third of the suite's wall time is real-time recordings waiting on their sources
+.venv/bin/python -m pytest -q -n 3 --dist loadfile --durations=25 "$@"
