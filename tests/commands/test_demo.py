@@ -25,10 +25,10 @@ def test_demo_headless_records_the_virtual_subjects_first_rep(tmp_path):
     reps = read_trial(out).reps
     assert len(reps) == 1
     rep = reps[0]
-    # live, the simulated camera renders each frame before pushing it, so its frames arrive one render
-    # time late and the camera clock mapping keeps that as a lag (0.02-0.14 s measured, more under CPU
-    # load): start/end 0.15 s, bottom (on a flat top) 0.3 s; hip travel 10 mm; the verdict is the truth's
-    assert abs(rep.t_start - truth.t_start) <= 0.15 and abs(rep.t_end - truth.t_end) <= 0.15
+    # live, the simulated camera's frames arrive a render (and a queue) late and the camera clock mapping
+    # keeps that as a lag (0.02-0.14 s measured quiet, 0.15 s at load 8): start/end 0.25 s, bottom (on a
+    # flat top) 0.3 s; hip travel 10 mm; the verdict is the truth's
+    assert abs(rep.t_start - truth.t_start) <= 0.25 and abs(rep.t_end - truth.t_end) <= 0.25
     assert abs(rep.t_bottom - truth.t_bottom) <= 0.3
     assert abs(rep.hip_back_mm - truth.hip_back_mm) <= 10 and abs(rep.hip_drop_mm - truth.hip_drop_mm) <= 10
     assert rep.passed and not truth.faults
