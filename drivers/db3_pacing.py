@@ -29,7 +29,8 @@ import time
 from collections import deque
 from dataclasses import replace
 
-from drivers.samples import CameraFrame
+from drivers.chunk_buffer import stop_reader_thread
+from drivers.samples import CameraFrame, frames_until_finished
 
 log = logging.getLogger(__name__)
 _LAG_NOTICE_S = 0.5  # handing on this far behind the timestamps: the decoder cannot keep the pace
@@ -80,12 +81,8 @@ class TimestampPaced:
         return out
 
     def stop(self) -> None:
-        self._stop.set()
-        with self._cond:
-            self._cond.notify_all()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
+        stop_reader_thread(self._stop, self._cond, self._thread)
+        self._thread = None
         self.camera.stop()
 
     @property
@@ -103,14 +100,7 @@ class TimestampPaced:
 
     def frames(self, timeout_s: float = 5.0):
         """Iterate every CameraFrame handed on until the recording ends."""
-        idle_since = time.monotonic()
-        while True:
-            batch = self.read(0.1)
-            if batch:
-                idle_since = time.monotonic()
-                yield from batch
-            elif self.finished or time.monotonic() - idle_since > timeout_s:
-                return
+        yield from frames_until_finished(self, timeout_s)
 
     # --- the pacing thread ---------------------------------------------------------------------------
     def _pace(self) -> None:

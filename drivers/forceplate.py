@@ -9,12 +9,12 @@ never silent.
 
 from __future__ import annotations
 
-import collections
 import errno
 import logging
 import threading
 import time
 
+from drivers.chunk_buffer import BufferedReader
 from drivers.forceplate_parser import AsciiParser, BinaryParser, detect_variant
 from drivers.samples import PlateChunk
 from station.config import StationConfig
@@ -25,35 +25,25 @@ _DETECT_MAX_BYTES = 8192  # this much without a valid frame or sample line: not 
 _RECONNECT_PERIOD_S = 0.2
 
 
-class ForcePlate:
+class ForcePlate(BufferedReader):
     """Source of PlateChunk from a serial force plate (Source protocol: start/read/stop/stats)."""
+
+    _log = log
 
     def __init__(self, port: str, *, baudrate: int = 921600, buffer_samples: int = 120_000,
                  silence_timeout_s: float = 2.0, reconnect: bool = True, name: str | None = None) -> None:
+        super().__init__(buffer_samples=buffer_samples, silence_timeout_s=silence_timeout_s,
+                         reconnect=reconnect)
         self.port = port[len("serial://"):] if port.startswith("serial://") else port
         self.name = name or port
         self.baudrate = baudrate
-        self.buffer_samples = int(buffer_samples)
-        self.silence_timeout_s = float(silence_timeout_s)
-        self.reconnect = reconnect
         self.variant: str | None = None
         self.parser: BinaryParser | AsciiParser | None = None
         self._serial = None
-        self._thread: threading.Thread | None = None
-        self._stop = threading.Event()
-        self._cond = threading.Condition()
-        self._buffer: collections.deque[PlateChunk] = collections.deque()
-        self._buffered = 0
-        self.overflow_samples = 0
-        self.overflows = 0
-        self.disconnects = 0
-        self.reconnects = 0
-        self.stalls = 0
-        self.events: list[str] = []  # human-readable happenings (disconnects, overflows), newest last
-        self._lost_at_disconnect: int | None = None
-        # host monotonic ns of the last disconnect and reconnect (station.trial.device_watch's times)
-        self.disconnected_ns: int | None = None
-        self.reconnected_ns: int | None = None
+
+    @property
+    def what(self) -> str:
+        return f"plate {self.port}"
 
     # --- Source protocol ----------------------------------------------------------------------------
     def start(self) -> None:
@@ -70,38 +60,12 @@ class ForcePlate:
         self._thread = threading.Thread(target=self._run, name=f"plate-reader {self.port}", daemon=True)
         self._thread.start()
 
-    def read(self, timeout_s: float = 0.1) -> list[PlateChunk]:
-        with self._cond:
-            if not self._buffer:
-                self._cond.wait(timeout_s)
-            chunks = list(self._buffer)
-            self._buffer.clear()
-            self._buffered = 0
-        return chunks
-
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=2.0)
-        self._close()
-
     def stats(self) -> dict:
         parser = self.parser.stats() if self.parser else {"samples": 0, "lost": 0, "crc_errors": 0}
         return parser | {
             "port": self.port, "variant": self.variant,
             "rate_hz": self.parser.rate_hz if self.parser else None,
-            "overflows": self.overflows, "overflow_samples": self.overflow_samples,
-            "disconnects": self.disconnects, "reconnects": self.reconnects, "stalls": self.stalls,
-            "connected": self._serial is not None, "buffered": self._buffered,
-            "disconnected_ns": self.disconnected_ns, "reconnected_ns": self.reconnected_ns,
-        }
-
-    def __enter__(self) -> ForcePlate:
-        self.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
+        } | self._link_stats(self._serial is not None)
 
     # --- port ---------------------------------------------------------------------------------------
     def _open(self):
@@ -180,57 +144,30 @@ class ForcePlate:
             if data:
                 chunk = self.parser.feed(data, time.monotonic_ns())
                 if len(chunk):
-                    self._after_reconnect_gap()
+                    self._after_reconnect_gap(self.parser.lost)
                     self._push(chunk)
                 last_data_s, stalled = now_s, False
             elif not stalled and now_s - last_data_s > self.silence_timeout_s:
                 stalled = True
-                self.stalls += 1
-                self._event(f"plate {self.port}: no data for {self.silence_timeout_s:.1f} s "
-                            f"(after {self.parser.samples} samples)")
+                self._stalled(self.parser.samples)
 
     def _disconnected(self, exc: Exception) -> None:
         self.disconnected_ns = time.monotonic_ns()
         self._close()
         self.parser.discard_partial()
-        self.disconnects += 1
-        self._lost_at_disconnect = self.parser.lost
-        again = "; reconnecting when it comes back" if self.reconnect else ""
-        self._event(f"plate {self.port}: disconnected after {self.parser.samples} samples ({exc}){again}")
+        self._count_disconnect(self.parser.lost, f"disconnected after {self.parser.samples} samples ({exc})")
 
     def _try_reconnect(self) -> bool:
         try:
             self._serial = self._open()
         except StationError:
             return False
-        self.reconnects += 1
-        self.reconnected_ns = time.monotonic_ns()
-        self._event(f"plate {self.port}: reconnected")
+        self._count_reconnect()
         return True
 
-    def _after_reconnect_gap(self) -> None:
-        if self._lost_at_disconnect is not None:
-            gap = self.parser.lost - self._lost_at_disconnect
-            self._lost_at_disconnect = None
-            self._event(f"plate {self.port}: {gap} samples lost while disconnected")
-
     def _push(self, chunk: PlateChunk) -> None:
-        if not len(chunk):
-            return
-        with self._cond:
-            self._buffer.append(chunk)
-            self._buffered += len(chunk)
-            dropped = 0
-            while self._buffered > self.buffer_samples and len(self._buffer) > 1:
-                old = self._buffer.popleft()  # nobody is reading: keep the newest, count the rest
-                self._buffered -= len(old)
-                dropped += len(old)
-            self._cond.notify_all()
-        if dropped:
-            if not self.overflow_samples:
-                self._event(f"plate {self.port}: buffer overflow, the reader is not keeping up")
-            self.overflows += 1
-            self.overflow_samples += dropped
+        if len(chunk):
+            super()._push(chunk)
 
     def factory_calibration(self) -> dict | None:
         """The plate's factory sheet (offsets counts, gains N/count), if the device ships one.
@@ -239,10 +176,6 @@ class ForcePlate:
         gains, as a vendor's sheet would give); real plates return None and are calibrated with
         `calibrate plate`."""
         return None
-
-    def _event(self, text: str) -> None:
-        self.events.append(text)
-        log.warning(text)
 
 
 def open_serial_plate(port: str, config: StationConfig, **plate_options: object) -> ForcePlate:

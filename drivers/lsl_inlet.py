@@ -15,7 +15,6 @@ reported). Samples missed meanwhile are counted from the time stamps (seq advanc
 
 from __future__ import annotations
 
-import collections
 import logging
 import threading
 import time
@@ -23,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from drivers.chunk_buffer import BufferedReader
 from station.errors import StationError
 
 log = logging.getLogger(__name__)
@@ -60,44 +60,32 @@ def describe_stream(info: Any) -> str:
             f"{info.nominal_srate():g} Hz, {fmt})")
 
 
-class LslInlet:
+class LslInlet(BufferedReader):
     """A Source over one LSL inlet. Subclasses say what fits (`_layout(info)`, raising StationError) and
     what a block of samples becomes (`_chunk(data, ts)`); `what` names the source in messages
     ("plate lsl:X", "markers lsl:X") and `flag` the option that names it (`--plate`, `--markers`)."""
 
     flag = "--source"
     kind = "source"
+    _log = log
 
     def __init__(self, stream: str, *, name: str | None = None, resolve_timeout_s: float = 5.0,
                  buffer_samples: int = 120_000, silence_timeout_s: float = 2.0,
                  reconnect: bool = True) -> None:
+        super().__init__(buffer_samples=buffer_samples, silence_timeout_s=silence_timeout_s,
+                         reconnect=reconnect)
         self.stream = stream
         self.name = name or f"lsl:{stream}"
         self.resolve_timeout_s = float(resolve_timeout_s)
-        self.buffer_samples = int(buffer_samples)
-        self.silence_timeout_s = float(silence_timeout_s)
-        self.reconnect = reconnect
         self.rate_hz: float | None = None
         self.source_id = self.hostname = ""
         self._inlet = None
-        self._thread: threading.Thread | None = None
-        self._stop = threading.Event()
-        self._cond = threading.Condition()
-        self._buffer: collections.deque = collections.deque()
-        self._buffered = 0
         self.samples = self.lost = 0
-        self.overflows = self.overflow_samples = 0
-        self.disconnects = self.reconnects = self.stalls = 0
-        self.events: list[str] = []
         self.correction_s: float | None = None
         self.correction_updates = 0
         self._mono_offset_ns = 0
         self._last_ts: float | None = None
         self._last_seq = -1
-        self._lost_at_disconnect: int | None = None
-        # host monotonic ns of the last loss and return (station.trial.device_watch dates outages by them)
-        self.disconnected_ns: int | None = None
-        self.reconnected_ns: int | None = None
 
     @property
     def what(self) -> str:
@@ -129,43 +117,17 @@ class LslInlet:
         self._thread = threading.Thread(target=self._run, name=f"{self.kind}-reader {self.name}", daemon=True)
         self._thread.start()
 
-    def read(self, timeout_s: float = 0.1) -> list:
-        with self._cond:
-            if not self._buffer:
-                self._cond.wait(timeout_s)
-            chunks = list(self._buffer)
-            self._buffer.clear()
-            self._buffered = 0
-        return chunks
-
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=2.0)
-        self._close()
-
     def stats(self) -> dict:
         return {
             "samples": self.samples, "lost": self.lost, "stream": self.stream, "rate_hz": self.rate_hz,
             "source_id": self.source_id, "hostname": self.hostname,
-            "overflows": self.overflows, "overflow_samples": self.overflow_samples,
-            "disconnects": self.disconnects, "reconnects": self.reconnects, "stalls": self.stalls,
-            "connected": self._inlet is not None, "buffered": self._buffered, "clock": self.clock(),
-            "disconnected_ns": self.disconnected_ns, "reconnected_ns": self.reconnected_ns,
-        }
+        } | self._link_stats(self._inlet is not None, clock=self.clock())
 
     def clock(self) -> dict:
         """How the stamps reach the host clock: LSL's time_correction (s, sender -> this host's LSL clock)
         and the constant from LSL's local_clock() to time.monotonic_ns()."""
         return {"mapping": "lsl time_correction", "correction_s": self.correction_s,
                 "updates": self.correction_updates, "monotonic_offset_ns": self._mono_offset_ns}
-
-    def __enter__(self) -> Any:
-        self.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
     # --- stream -------------------------------------------------------------------------------------
     @staticmethod
@@ -252,22 +214,17 @@ class LslInlet:
                 last_corr_s = now_s
             if ts:
                 chunk = self._chunk(np.asarray(data, float), np.asarray(ts, float))
-                self._after_reconnect_gap()
+                self._after_reconnect_gap(self.lost)
                 self._push(chunk)
                 last_data_s, stalled = now_s, False
             elif not stalled and now_s - last_data_s > self.silence_timeout_s:
                 stalled = True
-                self.stalls += 1
-                self._event(f"{self.what}: no data for {self.silence_timeout_s:.1f} s "
-                            f"(after {self.samples} samples)")
+                self._stalled(self.samples)
 
     def _disconnected(self, exc: Exception) -> None:
         self.disconnected_ns = time.monotonic_ns()
         self._close()
-        self.disconnects += 1
-        self._lost_at_disconnect = self.lost
-        again = "; reconnecting when it comes back" if self.reconnect else ""
-        self._event(f"{self.what}: LSL stream lost after {self.samples} samples ({exc}){again}")
+        self._count_disconnect(self.lost, f"LSL stream lost after {self.samples} samples ({exc})")
 
     def _try_reconnect(self, pylsl: Any) -> bool:
         infos = pylsl.resolve_byprop("name", self.stream, 1, RECONNECT_PERIOD_S)
@@ -281,33 +238,5 @@ class LslInlet:
             return False
         except Exception:  # noqa: BLE001 - went again while opening: try later
             return False
-        self.reconnects += 1
-        self.reconnected_ns = time.monotonic_ns()
-        self._event(f"{self.what}: reconnected")
+        self._count_reconnect()
         return True
-
-    def _after_reconnect_gap(self) -> None:
-        if self._lost_at_disconnect is not None:
-            gap = self.lost - self._lost_at_disconnect
-            self._lost_at_disconnect = None
-            self._event(f"{self.what}: {gap} samples lost while disconnected")
-
-    def _push(self, chunk: Any) -> None:
-        with self._cond:
-            self._buffer.append(chunk)
-            self._buffered += len(chunk)
-            dropped = 0
-            while self._buffered > self.buffer_samples and len(self._buffer) > 1:
-                old = self._buffer.popleft()  # nobody is reading: keep the newest, count the rest
-                self._buffered -= len(old)
-                dropped += len(old)
-            self._cond.notify_all()
-        if dropped:
-            if not self.overflow_samples:
-                self._event(f"{self.what}: buffer overflow, the reader is not keeping up")
-            self.overflows += 1
-            self.overflow_samples += dropped
-
-    def _event(self, text: str) -> None:
-        self.events.append(text)
-        log.warning(text)

@@ -23,8 +23,9 @@ from pathlib import Path
 import numpy as np
 
 from drivers.camera_reconnect import ReconnectState
+from drivers.chunk_buffer import stop_reader_thread
 from drivers.rs_import import import_pyrealsense2
-from drivers.samples import CameraFrame, Intrinsics
+from drivers.samples import CameraFrame, Intrinsics, frames_until_finished
 from station.config import StationConfig
 from station.errors import StationError
 
@@ -131,12 +132,8 @@ class RealSenseCamera:
         return out
 
     def stop(self) -> None:
-        self._stop.set()
-        with self._cond:
-            self._cond.notify_all()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
+        stop_reader_thread(self._stop, self._cond, self._thread)
+        self._thread = None
         if self._pipe is not None:
             try:
                 self._pipe.stop()
@@ -369,14 +366,7 @@ class RealSenseCamera:
 
     def frames(self, timeout_s: float = 5.0):
         """Iterate every CameraFrame until a recording ends (or nothing arrives for timeout_s)."""
-        idle_since = time.monotonic()
-        while True:
-            batch = self.read(0.1)
-            if batch:
-                idle_since = time.monotonic()
-                yield from batch
-            elif self.finished or time.monotonic() - idle_since > timeout_s:
-                return
+        yield from frames_until_finished(self, timeout_s)
 
 
 def _size(config: StationConfig) -> dict[str, int]:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
@@ -150,3 +152,16 @@ class MarkerSource(Source, Protocol):
     used instead of the depth camera's markers (station.trial.mocap maps them to the plate frame)."""
 
     def read(self, timeout_s: float = 0.1) -> list[MarkerChunk]: ...
+
+
+def frames_until_finished(source: Any, timeout_s: float = 5.0) -> Iterator[CameraFrame]:
+    """Every CameraFrame `source` (a CameraSource with `finished`) hands on until it is finished (a
+    recording ended) or nothing has arrived for timeout_s: the frames() of a camera playing a recording."""
+    idle_since = time.monotonic()
+    while True:
+        batch = source.read(0.1)
+        if batch:
+            idle_since = time.monotonic()
+            yield from batch
+        elif source.finished or time.monotonic() - idle_since > timeout_s:
+            return
