@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-import uuid
 
 import numpy as np
 import pytest
@@ -15,40 +14,32 @@ from drivers.registry import open_plate, resolve  # noqa: E402
 from drivers.samples import PlateChunk, PlateSource  # noqa: E402
 from station.config import StationConfig, config_from_dict  # noqa: E402
 from station.errors import StationError  # noqa: E402
+from tests.support.lsl_outlets import (  # noqa: E402
+    assert_reported_gap,
+    collect,
+    open_outlet,
+    push_rows,
+    pushing_in_real_time,
+    read_across_an_unplug,
+    start_refused,
+    stream_name,
+    wait_consumer,
+    wrong_shapes,
+)
 
 RATE = 500.0
 DZ = 0.041
 
 
-def _name(tag: str) -> str:
-    return f"hinge-test-{tag}-{uuid.uuid4().hex[:8]}"
-
-
 def _outlet(name: str, n: int, *, rate: float = RATE, fmt: str = "float32", labels=None, units=None,
             source_id: str | None = None):
-    info = pylsl.StreamInfo(name, "Force", n, rate, fmt, source_id or name)
-    if labels:
-        chans = info.desc().append_child("channels")
-        for lbl, unit in zip(labels, units or [""] * n, strict=True):
-            ch = chans.append_child("channel")
-            ch.append_child_value("label", lbl)
-            ch.append_child_value("unit", unit)
-            ch.append_child_value("type", "Force")
-    return pylsl.StreamOutlet(info)
-
-
-def _wait_consumer(outlet, timeout_s: float = 5.0) -> None:
-    assert outlet.wait_for_consumers(timeout_s)
-    time.sleep(0.2)  # the inlet's data connection is up before the first sample is pushed
+    channels = ([(("label", lbl), ("unit", unit), ("type", "Force"))
+                 for lbl, unit in zip(labels, units or [""] * n, strict=True)] if labels else ())
+    return open_outlet(name, n, kind="Force", rate=rate, fmt=fmt, channels=channels, source_id=source_id)
 
 
 def _collect(plate: LslPlate, n: int, timeout_s: float = 10.0) -> PlateChunk:
-    chunks, got, t_end = [], 0, time.monotonic() + timeout_s
-    while got < n and time.monotonic() < t_end:
-        for c in plate.read(0.1):
-            chunks.append(c)
-            got += len(c)
-    return PlateChunk.concat(chunks)
+    return collect(plate, n, PlateChunk.concat, timeout_s)
 
 
 def _truth(k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -76,9 +67,7 @@ def _fz_cop(chunk: PlateChunk, plate: LslPlate, config: StationConfig) -> tuple[
 
 
 def _push(outlet, rows: np.ndarray, t0: float, k0: int = 0) -> None:
-    ts = t0 + (k0 + np.arange(len(rows))) / RATE
-    for i in range(0, len(rows), 50):
-        outlet.push_chunk(rows[i:i + 50].tolist(), ts[i:i + 50].tolist())
+    push_rows(outlet, rows, t0, RATE, k0=k0, per_chunk=50)
 
 
 def test_registry_names_lsl():
@@ -89,7 +78,7 @@ def test_registry_names_lsl():
 
 @pytest.mark.parametrize("metadata", [True, False])
 def test_six_component_plate_gives_truth_fz_and_cop(metadata):
-    name = _name("six")
+    name = stream_name("six")
     config = config_from_dict({"lsl_plate": {"origin_depth_m": DZ}})
     k = 1000
     fz, cop, shear = _truth(k)
@@ -103,7 +92,7 @@ def test_six_component_plate_gives_truth_fz_and_cop(metadata):
     else:
         rows, outlet = six, _outlet(name, 6)
     with LslPlate(name, config, resolve_timeout_s=5.0) as plate:
-        _wait_consumer(outlet)
+        wait_consumer(outlet)
         t0 = pylsl.local_clock()
         _push(outlet, rows, t0)
         chunk = _collect(plate, k)
@@ -121,14 +110,14 @@ def test_six_component_plate_gives_truth_fz_and_cop(metadata):
 
 
 def test_four_cell_plate_in_newtons():
-    name = _name("four")
+    name = stream_name("four")
     config = StationConfig()
     k = 400
     rng = np.random.default_rng(1)
     cells = 150.0 + 40.0 * rng.random((k, 4))
     outlet = _outlet(name, 4, labels=["c0", "c1", "c2", "c3"], units=["N"] * 4)
     with LslPlate(name, config) as plate:
-        _wait_consumer(outlet)
+        wait_consumer(outlet)
         _push(outlet, cells, pylsl.local_clock())
         chunk = _collect(plate, k)
     got = chunk.counts * np.asarray(plate.factory_calibration()["gains_n_per_count"])
@@ -136,22 +125,15 @@ def test_four_cell_plate_in_newtons():
     assert plate.stats()["variant"] == "lsl-4cell" and plate.stats()["channels"] == ["c0", "c1", "c2", "c3"]
 
 
-@pytest.mark.parametrize(("n", "rate", "fmt", "said"), [
-    (5, RATE, "float32", "5 channels"),
-    (6, 0.0, "float32", "irregular rate"),
-    (4, RATE, "string", "string samples"),
-])
+@pytest.mark.parametrize(("n", "rate", "fmt", "said"), wrong_shapes(RATE, channels=5, irregular=6, string=4))
 def test_wrong_shape_is_refused_naming_the_stream(n, rate, fmt, said):
-    name = _name("bad")
-    outlet = _outlet(name, n, rate=rate, fmt=fmt)
-    with pytest.raises(StationError) as err:
-        LslPlate(name, resolve_timeout_s=5.0).start()
-    assert name in str(err.value) and said in str(err.value)
-    del outlet
+    name = stream_name("bad")
+    text = start_refused(_outlet(name, n, rate=rate, fmt=fmt), LslPlate(name, resolve_timeout_s=5.0))
+    assert name in text and said in text
 
 
 def test_stream_not_found_is_one_line():
-    name = _name("absent")
+    name = stream_name("absent")
     with pytest.raises(StationError) as err:
         LslPlate(name, resolve_timeout_s=0.5).start()
     text = str(err.value)
@@ -159,48 +141,26 @@ def test_stream_not_found_is_one_line():
 
 
 def test_stream_vanishing_then_returning_is_a_reported_gap():
-    name = _name("gone")
+    name = stream_name("gone")
     k1, gap, k2 = 200, 150, 200
     rows = np.tile([0.0, 0.0, 600.0, 0.0, 0.0, 0.0], (k1 + gap + k2, 1))
-    outlet = _outlet(name, 6, source_id=f"{name}-a")
     plate = LslPlate(name, StationConfig())
-    plate.start()
-    try:
-        _wait_consumer(outlet)
-        t0 = pylsl.local_clock()
-        _push(outlet, rows[:k1], t0)
-        first = _collect(plate, k1)
-        del outlet  # the plate is unplugged
-        t_end = time.monotonic() + 10
-        while plate.stats()["disconnects"] == 0 and time.monotonic() < t_end:
-            plate.read(0.1)
-        assert plate.stats()["disconnects"] == 1 and not plate.stats()["connected"]
-        outlet = _outlet(name, 6, source_id=f"{name}-b")  # plugged back in
-        _wait_consumer(outlet, 10.0)
-        _push(outlet, rows[k1 + gap:], t0, k1 + gap)
-        second = _collect(plate, k2)
-    finally:
-        plate.stop()
-    assert len(first) == k1 and len(second) == k2
-    stats = plate.stats()
-    assert stats["reconnects"] == 1 and stats["lost"] == gap
+    first, second = read_across_an_unplug(plate, lambda tag: _outlet(name, 6, source_id=f"{name}-{tag}"),
+                                          _push, lambda n: _collect(plate, n), rows, k1, gap)
+    assert_reported_gap(plate, first, second, k1, k2, gap)
     assert int(second.seq[0]) - int(first.seq[-1]) - 1 == gap
-    assert any("lost" in e and "reconnecting" in e for e in plate.events)
-    assert any(f"{gap} samples lost while disconnected" in e for e in plate.events)
 
 
 @pytest.mark.slow
 def test_record_with_an_lsl_six_component_plate_gives_the_sims_reps(tmp_path, monkeypatch):
     """`record --plate lsl:NAME --camera sim:hinge`: a lab's six-component plate streaming the virtual
     subject's forces (on the simulator's shared timeline) is recorded like the station's own plate."""
-    import threading
-
     from drivers.sim.subject import VirtualSubject
     from drivers.sim.timeline import reset_trial_epoch, trial_epoch_ns
     from station.cli import main
     from station.recording.reader import read_trial
 
-    name, rate, duration = _name("record"), 1000.0, 17
+    name, rate, duration = stream_name("record"), 1000.0, 17
     (tmp_path / "station.toml").write_text(f"[lsl_plate]\norigin_depth_m = {DZ}\n")
     monkeypatch.setenv("HINGE_STATION_CONFIG", str(tmp_path / "station.toml"))
     config = config_from_dict({"lsl_plate": {"origin_depth_m": DZ}})
@@ -209,34 +169,20 @@ def test_record_with_an_lsl_six_component_plate_gives_the_sims_reps(tmp_path, mo
                      units=["N", "N", "N", "N.m", "N.m", "N.m"])
     reset_trial_epoch()
     epoch_ns = trial_epoch_ns()  # the sim camera starts on this same t=0
-    lsl_epoch_s = pylsl.local_clock() - (time.monotonic_ns() - epoch_ns) / 1e9  # t=0 on LSL's clock
-    done = threading.Event()
 
-    def stream() -> None:
-        k = 0
-        while not done.is_set():
-            k_now = int((time.monotonic_ns() - epoch_ns) / 1e9 * rate)
-            if k_now > k:
-                ks = np.arange(k, k_now)
-                t = ks / rate
-                cells = subject.cell_loads_n(np.mod(t, subject.duration_s))
-                fz = cells.sum(axis=1)
-                cop = cells @ config.plate.channel_xy / np.maximum(fz, 1e-9)[:, None]
-                six = _six(fz, cop, np.zeros((len(ks), 2)))
-                outlet.push_chunk(six.tolist(), (lsl_epoch_s + t).tolist())
-                k = k_now
-            done.wait(0.01)
+    def six_of(t: np.ndarray) -> np.ndarray:
+        cells = subject.cell_loads_n(np.mod(t, subject.duration_s))
+        fz = cells.sum(axis=1)
+        cop = cells @ config.plate.channel_xy / np.maximum(fz, 1e-9)[:, None]
+        return _six(fz, cop, np.zeros((len(t), 2)))
 
-    pusher = threading.Thread(target=stream, daemon=True)
-    pusher.start()
     out = tmp_path / "t.h5"
     try:
-        rc = main(["record", "--plate", f"lsl:{name}", "--camera", "sim:hinge", "--subject", "S-LSL",
-                   "--drill", "bw_rdl", "--arms", "arms_crossed", "--duration", str(duration),
-                   "--out", str(out)])
+        with pushing_in_real_time(epoch_ns, [(outlet, rate, six_of)]):
+            rc = main(["record", "--plate", f"lsl:{name}", "--camera", "sim:hinge", "--subject", "S-LSL",
+                       "--drill", "bw_rdl", "--arms", "arms_crossed", "--duration", str(duration),
+                       "--out", str(out)])
     finally:
-        done.set()
-        pusher.join(2)
         reset_trial_epoch()
     assert rc == 0
     trial = read_trial(out)

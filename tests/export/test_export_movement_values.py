@@ -6,34 +6,19 @@ from __future__ import annotations
 import math
 
 from station.export.c3d_file import REP_PARAMETERS, export_c3d
-from station.export.csv_files import export_csv
-from station.recording.reader import read_trial
 from station.results import MOVEMENT_METRIC_KEYS
-from tests.support.trial_fixtures import write_synthetic_trial
+from tests.support.rep_values import csv_rep_rows, trial_with_rep_values
 
 VALUES = [{"hip_knee_ratio": 1.58, "hip_snap_mps": None, "peak_fz_bw": None},
           {"hip_knee_ratio": None, "hip_snap_mps": 0.62, "peak_fz_bw": 1.91}]
 
 
-def _trial(tmp_path):
-    path = tmp_path / "trial.h5"
-    write_synthetic_trial(path, duration_s=8.0)
-    trial = read_trial(path)
-    for rep, values in zip(trial.reps, VALUES, strict=True):
-        for key, value in values.items():
-            setattr(rep, key, value)
-    return trial
-
-
 def test_csv_json_and_c3d_carry_the_movement_values(tmp_path):
     import ezc3d
 
-    trial = _trial(tmp_path)
-    export_csv(trial, tmp_path / "out")
-    lines = (tmp_path / "out_reps.csv").read_text().splitlines()
-    header = lines[0].split(",")
-    for line, values, rep in zip(lines[1:], VALUES, trial.reps, strict=True):
-        row = dict(zip(header, line.split(","), strict=True))
+    trial = trial_with_rep_values(tmp_path, VALUES)
+    _, rows = csv_rep_rows(trial, tmp_path)
+    for row, values, rep in zip(rows, VALUES, trial.reps, strict=True):
         data = rep.to_json()
         for key in MOVEMENT_METRIC_KEYS:
             want = values[key]

@@ -7,10 +7,8 @@ import math
 import numpy as np
 
 from station.export.c3d_file import REP_PARAMETERS, export_c3d
-from station.export.csv_files import export_csv
-from station.recording.reader import read_trial
 from station.results import FORM_METRIC_KEYS
-from tests.support.trial_fixtures import write_synthetic_trial
+from tests.support.rep_values import csv_rep_rows, trial_with_rep_values
 
 VALUES = [{"lockout_trunk_deg": 3.5, "lockout_hip_back_mm": 4.0, "neck_extension_deg": 2.0,
            "bottom_hold_s": 1.2, "form_break_trunk_deg": None},
@@ -18,25 +16,11 @@ VALUES = [{"lockout_trunk_deg": 3.5, "lockout_hip_back_mm": 4.0, "neck_extension
            "bottom_hold_s": 2.3, "form_break_trunk_deg": 38.0}]
 
 
-def _trial(tmp_path):
-    path = tmp_path / "trial.h5"
-    write_synthetic_trial(path, duration_s=8.0)
-    trial = read_trial(path)
-    for rep, values in zip(trial.reps, VALUES, strict=True):
-        for key, value in values.items():
-            setattr(rep, key, value)
-    return trial
-
-
 def test_csv_reps_table_has_the_new_columns(tmp_path):
-    trial = _trial(tmp_path)
-    export_csv(trial, tmp_path / "out")
-    lines = (tmp_path / "out_reps.csv").read_text().splitlines()
-    header = lines[0].split(",")
+    header, rows = csv_rep_rows(trial_with_rep_values(tmp_path, VALUES), tmp_path)
     assert header[-2:] == ["faults", "pass"]
     assert header.index("dowel_gap_mm") < header.index("lockout_trunk_deg")
-    for line, values in zip(lines[1:], VALUES, strict=True):
-        row = dict(zip(header, line.split(","), strict=True))
+    for row, values in zip(rows, VALUES, strict=True):
         for key in FORM_METRIC_KEYS:
             want = values[key]
             assert row[key] == ("" if want is None else str(float(want))), key
@@ -45,7 +29,7 @@ def test_csv_reps_table_has_the_new_columns(tmp_path):
 def test_c3d_carries_the_rep_values(tmp_path):
     import ezc3d
 
-    trial = _trial(tmp_path)
+    trial = trial_with_rep_values(tmp_path, VALUES)
     out = export_c3d(trial, tmp_path / "trial.c3d")
     group = ezc3d.c3d(str(out))["parameters"]["HINGE_REPS"]
     assert np.allclose(group["INDEX"]["value"], [r.index for r in trial.reps])
