@@ -29,7 +29,7 @@ def test_no_import_cycles():
 
 def test_the_top_of_station_keeps_only_the_shared_base():
     top = sorted(p.stem for p in (REPO / "station").glob("*.py") if p.stem not in ("__init__", "__main__"))
-    assert top == ["cli", "config", "documents", "errors", "lazy", "results", "streams"]
+    assert top == ["cli", "config", "documents", "errors", "lazy", "owner_files", "results", "streams"]
 
 
 @pytest.mark.parametrize("package", PACKAGES)
