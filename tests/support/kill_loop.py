@@ -189,12 +189,16 @@ def check_archive(url: str, data_root: Path, run: KillRun) -> None:
 
 
 def kill_loop(workdir: Path, *, runs: int = 20, seed: int = 20, duration_s: float = 1.0,
-              kill_window_s: tuple[float, float] = (0.2, 2.6), plate: str = "sim:stand",
+              kill_window_s: tuple[float, float] | None = None, plate: str = "sim:stand",
               camera: str | None = None, log=print) -> list[KillRun]:
     """`runs` recordings of `duration_s` (the plate: `sim:stand`, a person standing still, needs no
     virtual subject built per run; `sim:hinge` plate and camera in bench/kill_loop.py), each killed at a
     moment drawn uniformly from kill_window_s (seconds after its fork; random.Random(seed)): some while it
-    starts, records, stops, writes and indexes, some after it ended."""
+    starts, records, stops, writes and indexes, some after it ended.
+
+    Without kill_window_s the window is set from one recording let run to its end first (its lifetime L,
+    0.1 L to 1.25 L): how long a run lives depends on the host's load, and a fixed window put most kills
+    after the end on a quiet host and none after it on a busy one."""
     from station.archive.store import open_archive
 
     rng = random.Random(seed)
@@ -207,11 +211,14 @@ def kill_loop(workdir: Path, *, runs: int = 20, seed: int = 20, duration_s: floa
     zygote = Zygote(env)
     out: list[KillRun] = []
     try:
+        if kill_window_s is None:
+            lifetime_s = _lifetime_s(zygote, workdir, data_root, duration_s, plate, camera)
+            kill_window_s = (round(0.1 * lifetime_s, 3), round(1.25 * lifetime_s, 3))
+            log(f"one run lives {lifetime_s:.2f} s: kills from {kill_window_s[0]} to {kill_window_s[1]} s")
         for i in range(runs):
             run = KillRun(i, round(rng.uniform(*kill_window_s), 3))
             path = data_root / "recordings" / f"kill-{i:02d}.h5"
-            argv = ["record", "--plate", plate, *(["--camera", camera] if camera else []),
-                    "--subject", "K1", "--drill", "bw_rdl", "--duration", str(duration_s), "--out", str(path)]
+            argv = _record_argv(plate, camera, duration_s, path)
             pid, fork_ns = zygote.run(argv, workdir / f"kill-{i:02d}.log")
             kill_ns, run.outcome = zygote.kill(pid, fork_ns + int(run.kill_after_s * 1e9))
             said = (workdir / f"kill-{i:02d}.log").read_text(errors="replace")
@@ -225,6 +232,23 @@ def kill_loop(workdir: Path, *, runs: int = 20, seed: int = 20, duration_s: floa
     finally:
         zygote.close()
     return out
+
+
+def _record_argv(plate: str, camera: str | None, duration_s: float, path: Path) -> list[str]:
+    return ["record", "--plate", plate, *(["--camera", camera] if camera else []), "--subject", "K1",
+            "--drill", "bw_rdl", "--duration", str(duration_s), "--out", str(path)]
+
+
+def _lifetime_s(zygote: Zygote, workdir: Path, data_root: Path, duration_s: float, plate: str,
+                camera: str | None) -> float:
+    """Seconds from fork to exit of one recording nobody kills (it is indexed like the others)."""
+    path = data_root / "recordings" / "lifetime.h5"
+    pid, fork_ns = zygote.run(_record_argv(plate, camera, duration_s, path), workdir / "lifetime.log")
+    end_ns, outcome = zygote.kill(pid, fork_ns + int(600e9))
+    if outcome != "exited:0":
+        said = (workdir / "lifetime.log").read_text()
+        raise RuntimeError(f"kill loop: the unkilled run ended {outcome}: {said}")
+    return (end_ns - fork_ns) / 1e9
 
 
 def summary(runs: list[KillRun]) -> dict:
