@@ -34,6 +34,7 @@ _STALL_S = 0.5  # a live camera silent this long is reported as stalled
 # frame numbers waiting for their other half: each holds SDK frames, and a device's frame pool is small
 # (a reader holding too many gets no new frames at all: the stream stops for good)
 _PENDING_MAX = 4
+_SDK_QUEUE_MIN = 8  # framesets the SDK may hold for the reader (at least 1/3 s of them at high rates)
 _METADATA = ("frame_counter", "sensor_timestamp", "time_of_arrival", "actual_exposure", "gain_level",
              "frame_emitter_mode", "frame_laser_power", "actual_fps")
 
@@ -98,6 +99,7 @@ class RealSenseCamera:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._pipe = None
+        self._sdk_queue = None  # live cameras: the SDK's frames wait here for the reader (see _start_live)
         self._error: BaseException | None = None
         self.finished = False  # a recording reached its end
         self._stats = {"frames": 0, "dropped": 0, "overflows": 0, "stalls": 0, "incomplete": 0}
@@ -202,8 +204,11 @@ class RealSenseCamera:
         device = self._device = devices[serials.index(serial)]
         usb = device.get_info(rs.camera_info.usb_type_descriptor) \
             if device.supports(rs.camera_info.usb_type_descriptor) else ""
+        # frames go from the SDK into a queue of its own (C++, no GIL): the pipeline's own holds one frameset,
+        # so a reader thread kept from the interpreter for one frame period lost frames in the SDK
+        self._sdk_queue = rs.frame_queue(max(_SDK_QUEUE_MIN, self.fps // 3), keep_frames=True)
         try:
-            profile = pipe.start(cfg)
+            profile = pipe.start(cfg, self._sdk_queue)
         except RuntimeError as exc:
             hint = ""
             if usb.startswith("2"):  # a USB 2 link offers few modes: the usual cause, worth saying
@@ -244,7 +249,8 @@ class RealSenseCamera:
                     self._pipe.stop()
                 except RuntimeError:  # stopped already (the device vanished under it)
                     pass
-                profile = self._pipe.start(self._cfg)
+                self._sdk_queue = rs.frame_queue(self._sdk_queue.capacity(), keep_frames=True)
+                profile = self._pipe.start(self._cfg, self._sdk_queue)
                 self._set_emitter(rs, profile)
             except RuntimeError as exc:
                 self.link.restart_failed(exc)
@@ -283,7 +289,7 @@ class RealSenseCamera:
                 if self._playback is None and not self.link.connected:
                     self._stop.wait(0.1)  # unplugged: nothing to wait for on the pipeline
                     continue
-                ok, frameset = self._pipe.try_wait_for_frames(100)
+                ok, frameset = self._next_frameset(100)
                 now_ns = time.monotonic_ns()
                 if not ok:
                     if self._playback is not None:
@@ -299,10 +305,7 @@ class RealSenseCamera:
                     self.stall_intervals_ns.append((silent_since_ns, now_ns))
                 stalled, silent_since_ns = False, None
                 self.link.stalled = False
-                for kind, frame in (("depth", frameset.get_depth_frame()),
-                                    ("ir", frameset.get_infrared_frame(self._ir_index))):
-                    if not frame:
-                        continue
+                for kind, frame in self._depth_and_ir(frameset):
                     if self._playback is None and last_emitted - frame.get_frame_number() > self.fps:
                         pending.clear()  # over a second back: the camera restarted its counter
                         last_emitted = -1
@@ -332,6 +335,26 @@ class RealSenseCamera:
             with self._cond:
                 self.finished = self._playback is not None and self._error is None and not self._stop.is_set()
                 self._cond.notify_all()
+
+    def _next_frameset(self, timeout_ms: int):
+        """(ok, frameset or frame): a live camera's from our SDK queue, a recording's from the pipeline."""
+        if self._sdk_queue is not None:
+            return self._sdk_queue.try_wait_for_frame(timeout_ms)
+        return self._pipe.try_wait_for_frames(timeout_ms)
+
+    def _depth_and_ir(self, got) -> list[tuple[str, object]]:
+        """("depth" | "ir", frame) of a frameset, or of a single frame the syncer handed out alone."""
+        rs = self.rs
+        if got.is_frameset():
+            fs = got.as_frameset()
+            pairs = (("depth", fs.get_depth_frame()), ("ir", fs.get_infrared_frame(self._ir_index)))
+            return [(kind, f) for kind, f in pairs if f]
+        profile = got.get_profile()
+        if profile.stream_type() == rs.stream.depth:
+            return [("depth", got)]
+        if profile.stream_type() == rs.stream.infrared and profile.stream_index() == self._ir_index:
+            return [("ir", got)]
+        return []
 
     def _camera_frame(self, depth_frame, ir_frame, t_host_ns: int) -> CameraFrame:
         rs = self.rs
