@@ -1,10 +1,10 @@
-"""Ground truth for the swing and the step tap-down (drivers.sim.movements), by the definitions in
-docs/metrics.md, from the exact noise-free signals on the 2 kHz grid.
+"""Ground truth for the swing, the step tap-down and the step-up (drivers.sim.movements), by the definitions
+in docs/metrics.md, from the exact noise-free signals on the 2 kHz grid.
 
 Written independently of station.core (the core is tested against it). The swing reuses the hinge's
 truth (truth.rep_truths: the 15% rule on the hip's backward excursion, the lockout window) and adds the hip
 snap and the peak force; the step's rep is the hip's *downward* excursion (a knee-dominant step-down barely
-moves the hips back), with the same 15% rule.
+moves the hips back), or for the step-up its *upward* one from the rest posture, with the same 15% rule.
 """
 
 from __future__ import annotations
@@ -131,13 +131,19 @@ def _crossing(t: np.ndarray, d: np.ndarray, level: float, i: int, step: int) -> 
 
 
 def step_truths(sig: Signals, steps: list[tuple[float, float, float]], standing_end_s: float,
-                th: Thresholds) -> list[MovementRepTruth]:
-    """steps: (t0, t_end, middle of the tap) per rep. The rep: the 15% rule on the hip's drop; at the bottom
-    (the middle of the tap) knee and hip flexion against quiet standing, their ratio, trunk, CoP."""
+                th: Thresholds, *, rise: bool = False) -> list[MovementRepTruth]:
+    """steps: (t0, t_end, turn) per rep, the turn being the middle of the tap (tap-down) or of the stand on
+    the step (step-up, `rise`). The rep: the 15% rule on the hip's drop, or for a step-up on its rise above
+    the rest posture; at the turn knee and hip flexion against quiet standing (the rest), their ratio, the
+    CoP along the foot. Trunk lean: at the turn for a tap-down; for a step-up the most forward trunk from the
+    rep's start to the turn (the drive up: at the top the trunk is upright whatever the strategy).
+    `hip_drop_mm` is signed: a step-up's is minus its rise."""
     t = sig.t_s
     quiet = t <= standing_end_s
     hip0 = sig.hip[quiet].mean(axis=0)
+    sign = -1.0 if rise else 1.0
     drop = hip0[2] - sig.hip[:, 2]
+    away = sign * drop  # the excursion the rep is found on: down for a tap-down, up for a step-up
     back = hip0[0] - sig.hip[:, 0]
     knee = knee_flexion_deg(sig.hip, sig.knee, sig.ankle)
     hipf = hip_flexion_deg(sig.shoulder, sig.hip, sig.knee)
@@ -147,18 +153,19 @@ def step_truths(sig: Signals, steps: list[tuple[float, float, float]], standing_
     out = []
     for index, (t0, t1, tb) in enumerate(steps):
         sel = np.flatnonzero((t >= t0 - 0.2) & (t <= t1 + 0.2))
-        i_max = int(sel[np.argmax(drop[sel])])
-        level = th.rep_start_frac * drop[i_max]
-        t_start, t_end = _crossing(t, drop, level, i_max, -1), _crossing(t, drop, level, i_max, +1)
+        i_max = int(sel[np.argmax(away[sel])])
+        level = th.rep_start_frac * away[i_max]
+        t_start, t_end = _crossing(t, away, level, i_max, -1), _crossing(t, away, level, i_max, +1)
         b = int(np.argmin(np.abs(t - tb)))
         in_rep = (t >= t_start) & (t <= t_end)
+        drive = (t >= t_start) & (t <= t[b])
         knee_change, hip_change = float(knee[b] - knee0), float(hipf[b] - hipf0)
         r = MovementRepTruth(
             index=index + 1, t_start=t_start, t_bottom=float(t[b]), t_end=t_end,
             hip_back_mm=1000 * float(back[b]), hip_drop_mm=1000 * float(drop[i_max]),
             hinge_ratio=float("nan"), knee_flexion_deg=float(knee[b]), knee_flexion_change_deg=knee_change,
-            trunk_inclination_deg=float(trunk[b]), foot_pos_bottom=float(sig.foot_pos[b]),
-            foot_pos_shift=float(sig.foot_pos[in_rep].max() - fp0),
+            trunk_inclination_deg=float(trunk[drive].max() if rise else trunk[b]),
+            foot_pos_bottom=float(sig.foot_pos[b]), foot_pos_shift=float(sig.foot_pos[in_rep].max() - fp0),
             heel_load_pct=100 * float(sig.heel_load_frac[b]), descent_s=float(t[b]) - t_start,
             ascent_s=t_end - float(t[b]), lumbar_flexion_deg=float(sig.lumbar_deg[b]),
             dowel_gap_mm={r: float("nan") for r in DOWEL_REGIONS},
@@ -179,7 +186,7 @@ def trial_truth(subject, sig: Signals, fz_n: np.ndarray) -> TrialTruth:
         reps = swing_truths(sig, swings, fz_n, subject.mass_kg, tl.standing_end_s, th)
     else:
         reps = step_truths(sig, [(e.t0_s, e.t_end_s, e.t0_s + e.descent_s + e.hold_s / 2) for e in ex],
-                           tl.standing_end_s, th)
+                           tl.standing_end_s, th, rise=getattr(tl, "rest", None) is not None)
     return TrialTruth(pattern=subject.pattern, arms=subject.arms, reps=list(reps), fidget_t_s=None,
                       hop_t_s=None, heel_raise_t_s=None, standing_end_s=tl.standing_end_s,
                       mass_kg=subject.mass_kg, total_mass_kg=subject.total_mass_kg, height_m=subject.height_m,

@@ -1,4 +1,5 @@
-"""The two movements besides the hinge drills (issue 19, item 8): the kettlebell swing and the step tap-down.
+"""The two movements besides the hinge drills (issue 19, item 8): the kettlebell swing and the step tap-down
+and step-up.
 
 - **Swing** (`swing`, `swing_squat`, `swing_lean_back`): the ballistic hinge with a kettlebell held in both
   hands. Each swing is a backswing (hips back, bell between the thighs) and a hip snap (hips forward to a
@@ -16,6 +17,14 @@
   follows the balance along the foot. The stance leg is the camera-side leg (its markers are the ones
   worn). In the figure the far leg mirrors the stance leg (the chain is symmetric); its mass is where it
   is drawn, so forces and figure agree.
+- **Step-up** (`step_up` hip-dominant, `step_up_knee` knee-dominant): the plate on the step, the working
+  (camera-side) foot on it; between reps the other foot rests on the floor in front of the step, so the
+  subject waits with the working leg bent (the rest posture, the quiet standing the metrics refer to). A rep
+  rises onto the step (the hip goes *up*: the leg straightens, the trunk comes up), stands on it a moment
+  and steps back down to the rest posture. The floor foot bears no weight ("drive through the top foot, do
+  not push off the bottom one"), so, as in the tap-down, the plate carries the whole body throughout. A
+  hip-dominant step-up waits and drives with the trunk leaning forward about as far as the shin; a
+  knee-dominant one keeps the trunk upright with the knee far over the toes.
 
 Patterns here are kept out of patterns.PATTERNS: the hinge drills' tests run over that tuple with the hinge
 core, and these movements need the movement's own core (`station.core` movement "swing" / "step").
@@ -31,7 +40,8 @@ from drivers.sim import patterns as pt
 from drivers.sim.patterns import STANDING, Movement, Posture, Timeline, min_jerk
 
 SWING_PATTERNS = ("swing", "swing_squat", "swing_lean_back")
-STEP_PATTERNS = ("step_down", "step_down_knee")
+STEP_UP_PATTERNS = ("step_up", "step_up_knee")
+STEP_PATTERNS = ("step_down", "step_down_knee", *STEP_UP_PATTERNS)
 MOVEMENT_PATTERNS = SWING_PATTERNS + STEP_PATTERNS
 MOVEMENT_OF = {**{p: "swing" for p in SWING_PATTERNS}, **{p: "step" for p in STEP_PATTERNS}}
 
@@ -57,7 +67,7 @@ SWING_PARK_S = 0.8                # after the last swing: the bell lowered to ha
 SWING_COP_SHIFT_FOOT = 0.28       # CoP along the foot per unit sin(arm angle): 0.30 back, 0.73 at the top
 SWING_BELL_KG = 16.0              # the default bell when the pattern is given without a load
 EXPECTED = {"swing": [], "swing_squat": ["squat_swing"], "swing_lean_back": ["lean_back"], "step_down": [],
-            "step_down_knee": ["knee_dominant"]}
+            "step_down_knee": ["knee_dominant"], "step_up": [], "step_up_knee": ["knee_dominant"]}
 
 # step tap-down bottoms on the stance leg: hip-dominant = trunk leans forward more than the shin, hips go
 # back; knee-dominant = the knee travels forward over the toes with the trunk upright
@@ -66,6 +76,14 @@ STEP_BOTTOM = {
     "step_down_knee": Posture(knee_deg=68.0, pelvis_deg=10.0, lumbar_deg=0.0, com_foot_pos=0.55),
 }
 STEP_TAP_S = (0.15, 0.30)  # the foot touches the floor at the bottom
+# step-up rest postures (working foot on a ~25 cm step, the other on the floor); the top is standing on the
+# step, each rep straightening this share of the way (a tall finish leaves the knee a few degrees bent)
+STEP_UP_REST = {
+    "step_up": Posture(knee_deg=62.0, pelvis_deg=48.0, lumbar_deg=0.0, com_foot_pos=0.45),
+    "step_up_knee": Posture(knee_deg=72.0, pelvis_deg=14.0, lumbar_deg=0.0, com_foot_pos=0.56),
+}
+STEP_UP_REACH = (0.93, 1.0)
+STEP_UP_TOP_S = (0.25, 0.45)  # standing on the step before stepping back down
 
 
 @dataclass(frozen=True)
@@ -73,6 +91,7 @@ class MovementTimeline(Timeline):
     movement: str = "hinge"
     arm_keys: tuple[tuple[float, float], ...] = ()  # (t s, arm angle deg from hanging, forward +)
     stance_side: int = 0  # the loaded foot for a single-leg movement (+1 left, -1 right), 0 = both
+    rest: Posture | None = None  # the posture between reps when it is not standing (the step-up's)
 
 
 def setup(pattern: str, arms: str, load_kg: float) -> tuple[str, float]:
@@ -109,6 +128,17 @@ def build_timeline(pattern: str, *, reps: int, seed: int, standing_s: float, tem
         keys.append((keys[-1][0] + SWING_PARK_S, 0.0))
         t = keys[-1][0] + 1.5
         side = 0
+    elif pattern in STEP_UP_PATTERNS:
+        rest = STEP_UP_REST[pattern]
+        for _ in range(reps):
+            top = _toward(rest, STANDING, rng.uniform(*STEP_UP_REACH))
+            ex = Movement(t, tempo_s * rng.uniform(0.85, 1.15), rng.uniform(*STEP_UP_TOP_S),
+                          tempo_s * rng.uniform(0.85, 1.1), _relative(top, rest), True)
+            out.append(ex)
+            t = ex.t_end_s + rng.uniform(0.9, 1.3)
+        t += 0.8
+        return MovementTimeline(out, float(standing_s), None, None, None, t, movement="step",
+                                stance_side=stance_side, rest=rest)
     elif pattern in STEP_PATTERNS:
         base = STEP_BOTTOM[pattern]
         for _ in range(reps):
@@ -131,10 +161,31 @@ def _mix(p: Posture, f: float) -> Posture:
                      for n in ("knee_deg", "pelvis_deg", "lumbar_deg", "com_foot_pos", "neck_deg")))
 
 
+POSTURE_FIELDS = {"knee": "knee_deg", "pelvis": "pelvis_deg", "lumbar": "lumbar_deg",
+                  "com_foot_pos": "com_foot_pos", "neck": "neck_deg"}
+
+
+def _toward(a: Posture, b: Posture, f: float) -> Posture:
+    """The posture f of the way from a to b."""
+    return Posture(*(getattr(a, n) + f * (getattr(b, n) - getattr(a, n)) for n in POSTURE_FIELDS.values()))
+
+
+def _relative(p: Posture, rest: Posture) -> Posture:
+    """p as a movement's target for patterns.angle_tracks, which moves from STANDING: the tracks get the
+    rest posture's offset from standing added back (angle_tracks)."""
+    names = POSTURE_FIELDS.values()
+    return Posture(*(getattr(STANDING, n) + getattr(p, n) - getattr(rest, n) for n in names))
+
+
 def angle_tracks(tl: Timeline, t_s: np.ndarray) -> dict[str, np.ndarray]:
     """patterns.angle_tracks plus "arm" (deg from hanging, forward +): minimum-jerk between the swing's key
-    angles (the bell stops at the back and at the top of each swing), hanging for every other pattern."""
+    angles (the bell stops at the back and at the top of each swing), hanging for every other pattern.
+    A timeline with a rest posture (the step-up) has every track moved from standing to that posture."""
     tracks = pt.angle_tracks(tl, t_s)
+    rest = getattr(tl, "rest", None)
+    if rest is not None:
+        for track, name in POSTURE_FIELDS.items():
+            tracks[track] += getattr(rest, name) - getattr(STANDING, name)
     arm = np.zeros_like(t_s)
     keys = getattr(tl, "arm_keys", ())
     for (t0, a0), (t1, a1) in zip(keys[:-1], keys[1:], strict=True):

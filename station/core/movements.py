@@ -25,13 +25,17 @@ def check_movement(movement: str | None) -> str:
     return movement
 
 
-def detector(movement: str, thresholds: Thresholds) -> RepDetector | swing.SwingDetector:
-    return swing.SwingDetector(thresholds) if movement == "swing" else RepDetector(thresholds)
+def detector(movement: str, thresholds: Thresholds) -> RepDetector | swing.SwingDetector | step.StepDetector:
+    """The rep finder: hip x for the hinge; the swing's own; hip height down or up for the step."""
+    if movement == "swing":
+        return swing.SwingDetector(thresholds)
+    return step.StepDetector(thresholds) if movement == "step" else RepDetector(thresholds)
 
 
 def detect_axes(movement: str) -> tuple[int, ...]:
-    """The hip coordinates the rep detector is pushed: x (0) for hips back, z (2) for the step's drop, both
-    for the swing (it follows the hip's distance from where it stood: a squat swing goes down, not back)."""
+    """The hip coordinates the rep detector is pushed: x (0) for hips back, z (2) for the step's drop or rise,
+    both for the swing (it follows the hip's distance from where it stood: a squat swing goes down, not
+    back)."""
     return {"step": (step.DETECT_AXIS,), "swing": (0, 2)}.get(movement, (0,))
 
 

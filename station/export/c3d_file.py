@@ -1,8 +1,10 @@
 """A trial file -> C3D: markers (mm) + one TYPE-2 force platform that any C3D reader turns into its CoP.
 
-Per-rep values of the lockout, neck, bottom hold, form break, the step's hip/knee ratio and the swing's hip
-snap and peak force go in parameter group HINGE_REPS (REP_PARAMETERS), beside the Rep start / bottom / end
-events.
+Per-rep values of the lockout, neck, bottom hold, form break, the step's hip/knee ratio, the swing's hip
+snap and peak force and the wall drill's verdict go in parameter group HINGE_REPS (REP_PARAMETERS), beside the
+Rep start / bottom / end events. C3D has no boolean or null: REACHED_TARGET is 1 (the hip reached the wall),
+0 (it stayed short) or NaN (no wall set, or not measured), as every other value is NaN when not measured. The
+trial's wall is HINGE_TRIAL:WALL_MM (mm behind the heel line; NaN: recorded without a wall).
 
 The lab frame of the file is the plate frame. The platform's CORNERS are the plate's top corners in
 the order the C3D standard asks (+x+y, -x+y, -x-y, +x-y of the platform's own axes), so its axes are
@@ -40,7 +42,9 @@ REP_PARAMETERS = {"INDEX": "index", "T_END_S": "t_end", "LOCKOUT_TRUNK_DEG": "lo
                   "BOTTOM_HOLD_S": "bottom_hold_s", "FORM_BREAK_TRUNK_DEG": "form_break_trunk_deg",
                   # the step tap-down and the kettlebell swing (issue 19 item 8; NaN for other movements)
                   "HIP_KNEE_RATIO": "hip_knee_ratio", "HIP_SNAP_MPS": "hip_snap_mps",
-                  "PEAK_FZ_BW": "peak_fz_bw"}
+                  "PEAK_FZ_BW": "peak_fz_bw",
+                  # the wall drill (issue 19 item 7): 1 reached / 0 short / NaN no wall; mm short (0: reached)
+                  "REACHED_TARGET": "reached_target", "TARGET_SHORT_MM": "target_short_mm"}
 CELL_LABELS = ("F_cell0", "F_cell1", "F_cell2", "F_cell3")
 
 
@@ -101,6 +105,15 @@ def _int_param(c: ezc3d.c3d, group: str, name: str, values: Iterable[int], dims:
     c["parameters"].add_parameter(group, param)
 
 
+def _wall_mm(value: object) -> float:
+    """The recorded wall (mm behind the heel line) as a REAL; NaN without one (or in older files)."""
+    try:
+        wall = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return math.nan
+    return wall if math.isfinite(wall) and wall > 0 else math.nan
+
+
 def export_c3d(trial: RecordedTrial, out: Path, info: dict[str, str] | None = None) -> Path:
     import ezc3d  # only the exporter needs it
 
@@ -156,6 +169,7 @@ def export_c3d(trial: RecordedTrial, out: Path, info: dict[str, str] | None = No
     # what the plate measured: Fx, Fy, Mz are 0 (not measured) from a four-cell plate
     c.add_parameter("HINGE_TRIAL", "PLATE_COMPONENTS",
                     ["six-component" if trial.force.shear_n is not None else "4-cell"])
+    c.add_parameter("HINGE_TRIAL", "WALL_MM", [_wall_mm(md.get("wall_mm"))])
     for rep in trial.reps:
         for label, t in (("Rep start", rep.t_start), ("Rep bottom", rep.t_bottom), ("Rep end", rep.t_end)):
             rel = float(t - t_points[0])

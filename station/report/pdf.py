@@ -1,7 +1,8 @@
 """The report model laid out on A4 pages with matplotlib's PDF backend (no extra dependency).
 
-A tiny flow layout: a cursor moves down the page; text wraps, tables wrap cells, images keep their aspect
-and a block that does not fit starts a new page.
+A tiny flow layout: a cursor moves down the page; text wraps, tables wrap cells (and repeat their header
+on a new page), images keep their aspect and a block that does not fit starts a new page. The sets' rep
+tables are laid out by station.report.pdf_reps.
 """
 
 from __future__ import annotations
@@ -10,17 +11,21 @@ import io
 import textwrap
 from pathlib import Path
 
-from station.report.model import NOTE_MARK, REP_COLUMNS, ReportModel
+from station.report.model import NOTE_MARK, ReportModel
+from station.report.pdf_reps import rep_tables
 
 PAGE_W_IN, PAGE_H_IN = 8.27, 11.69  # A4
 MARGIN_IN = 0.6
 CHAR_W_EM = 0.56  # average glyph width of DejaVu Sans in em, for wrapping estimates
 CHAR_W_EM_BOLD = 0.64
+REP_TABLE_PT = 8.0  # the rep tables' text: split in two (pdf_reps), they have room for more than 7.5 pt
 
 
 def _wrap(text: str, width_in: float, size_pt: float, bold: bool = False) -> list[str]:
+    """Lines of text wrapped to width_in; a "\n" in the text always starts a new line (units in headers)."""
     chars = max(4, int(width_in * 72 / (size_pt * (CHAR_W_EM_BOLD if bold else CHAR_W_EM))))
-    return textwrap.wrap(text, chars, break_long_words=True) or [""]
+    return [line for part in text.split("\n")
+            for line in (textwrap.wrap(part, chars, break_long_words=True) or [""])]
 
 
 class _Pages:
@@ -77,31 +82,44 @@ class _Pages:
 
     def table(self, header: list[str], rows: list[list[str]], size: float = 7.5,
               widths: list[float] | None = None) -> None:
-        from matplotlib.lines import Line2D
-
         if widths is None:  # proportional to content, long columns capped (they wrap)
             longest = [max([len(header[i])] + [len(r[i]) for r in rows]) for i in range(len(header))]
             weights = [min(n, 40) + 2 for n in longest]
             widths = [w / sum(weights) * self.width_in for w in weights]
         line_h = size * 1.3 / 72
-        for r, row in enumerate([header] + rows):
-            cells = [_wrap(c, w - 0.08, size, bold=r == 0) for c, w in zip(row, widths, strict=True)]
-            h = line_h * max(len(c) for c in cells) + 0.06
-            self.ensure(h + (line_h if r == 0 else 0))
-            x = MARGIN_IN
-            for c, w in zip(cells, widths, strict=True):
-                for k, line in enumerate(c):
-                    bold = r == 0 or "\u2717" in line or line in ("YES", "NOT STARTED")
-                    self._put(x + 0.04, self.y_in - 0.03 - k * line_h, line, size, bold)
-                x += w
-            y0, y1 = self.y_in / PAGE_H_IN, (self.y_in - h) / PAGE_H_IN
-            x0, x1 = MARGIN_IN / PAGE_W_IN, (MARGIN_IN + sum(widths)) / PAGE_W_IN
-            lw = 1.0 if r == 0 else 0.5
-            self.fig.add_artist(Line2D([x0, x1], [y1, y1], lw=lw, color="black"))
-            if r == 0:
-                self.fig.add_artist(Line2D([x0, x1], [y0, y0], lw=lw, color="black"))
-            self.y_in -= h
+
+        def wrapped(row: list[str], bold: bool) -> tuple[list[list[str]], float]:
+            cells = [_wrap(c, w - 0.08, size, bold=bold) for c, w in zip(row, widths, strict=True)]
+            return cells, line_h * max(len(c) for c in cells) + 0.06
+
+        head, head_h = wrapped(header, True)
+        self.ensure(head_h + line_h * 2 + 0.06)  # the header never stands alone at a page's foot
+        self._table_row(head, head_h, widths, size, line_h, header=True)
+        for row in rows:
+            cells, h = wrapped(row, False)
+            if self.y_in - h < MARGIN_IN + 0.2:  # a new page repeats the header
+                self._new_page()
+                self._table_row(head, head_h, widths, size, line_h, header=True)
+            self._table_row(cells, h, widths, size, line_h, header=False)
         self.y_in -= 0.08
+
+    def _table_row(self, cells: list[list[str]], h: float, widths: list[float], size: float, line_h: float,
+                   *, header: bool) -> None:
+        from matplotlib.lines import Line2D
+
+        x = MARGIN_IN
+        for c, w in zip(cells, widths, strict=True):
+            for k, line in enumerate(c):
+                bold = header or "\u2717" in line or line in ("YES", "NOT STARTED")
+                self._put(x + 0.04, self.y_in - 0.03 - k * line_h, line, size, bold)
+            x += w
+        y0, y1 = self.y_in / PAGE_H_IN, (self.y_in - h) / PAGE_H_IN
+        x0, x1 = MARGIN_IN / PAGE_W_IN, (MARGIN_IN + sum(widths)) / PAGE_W_IN
+        lw = 1.0 if header else 0.5
+        self.fig.add_artist(Line2D([x0, x1], [y1, y1], lw=lw, color="black"))
+        if header:
+            self.fig.add_artist(Line2D([x0, x1], [y0, y0], lw=lw, color="black"))
+        self.y_in -= h
 
     def image(self, png: bytes, width_in: float, caption: str) -> None:
         import matplotlib.image as mpimg
@@ -161,7 +179,13 @@ def write_pdf(model: ReportModel, out: Path) -> None:
             for line in s.feedback:
                 p.text(f"\u2022 {line}", 9.5, indent_in=0.1)
             if s.rep_rows:
-                p.table(list(REP_COLUMNS), s.rep_rows, size=7.5)
+                tables, key = rep_tables(s.rep_rows, p.width_in, REP_TABLE_PT)
+                for t in tables:
+                    p.ensure(0.9)  # the title with the header and a row or two
+                    p.text(t.title, 8.5, bold=True)
+                    p.table(t.header, t.rows, size=REP_TABLE_PT, widths=t.widths_in)
+                for line in key:  # what was not measured, and what the columns mean
+                    p.text(line, 7.5)
                 for line in s.rep_lines:  # usable range; the swing's and the step's values (as in the HTML)
                     p.text(line, 8.5)
             for f in s.figures:

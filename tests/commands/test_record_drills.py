@@ -101,6 +101,42 @@ def test_a_step_down_drill_is_recorded_and_judged_as_a_step(tmp_path):
     assert all(r["hip_snap_mps"] is None for r in again)
 
 
+def test_a_step_up_drill_is_recorded_and_judged_as_a_step_up(tmp_path):
+    """`--drill step_up`: the subject waits with the working foot on the step and rises first; the live core
+    finds the rep on the hip's rise (no tap-down rep on the way back down) and `analyze --json` gives the
+    same reps with the truth's hip/knee ratio, a negative hip_drop_mm (the hip went up) and no fault."""
+    import json
+
+    out = tmp_path / "step_up.h5"
+    res = run_cli("record", "--plate", "sim:step_up", "--camera", "sim:step_up", "--subject", "S-SU",
+                  "--drill", "step_up", "--duration", "13", "--out", str(out),
+                  "--db", f"sqlite:///{tmp_path / 'a.sqlite'}", timeout=240)
+    assert res.returncode == 0, res.stderr
+    trial = read_trial(out)
+    assert trial.metadata["movement"] == "step"
+    truth = VirtualSubject("step_up").truth.reps
+    ratios = [r.hip_knee_ratio for r in truth]
+    assert max(ratios) - min(ratios) < 0.01 * min(ratios)  # every simulated rep has about the same ratio
+    # as for the tap-down: judge the reps seen whole, with quiet standing before them (the first frames may
+    # carry no marker while the tracker starts: count from the first hip seen)
+    hip = np.asarray(trial.markers.positions["hip"])
+    seen = float(np.asarray(trial.markers.t_s)[np.isfinite(hip[:, 0])][0])
+    whole = [r for r in trial.reps if r.t_start > seen + 1.0]
+    assert whole
+    for rep in whole:
+        assert rep.notes["step"] == "up"
+        assert abs(rep.hip_knee_ratio - ratios[0]) <= 0.10 * ratios[0]
+        assert abs(rep.hip_drop_mm - truth[0].hip_drop_mm) < 15.0 and rep.hip_drop_mm < 0
+        assert rep.faults == []
+    # no more reps than the subject did in the recorded time (a way back down is not a rep of its own)
+    assert len(trial.reps) <= sum(t.t_start < float(trial.markers.t_s[-1]) for t in truth)
+    res = run_cli("analyze", str(out), "--json", timeout=120)
+    assert res.returncode == 0, res.stderr
+    again = json.loads(res.stdout)["reps"]
+    assert [r["hip_knee_ratio"] for r in again] == pytest.approx([r.hip_knee_ratio for r in trial.reps])
+    assert [r["hip_drop_mm"] for r in again] == pytest.approx([r.hip_drop_mm for r in trial.reps])
+
+
 def test_a_swing_drill_is_recorded_as_a_swing(tmp_path):
     """`--drill kb_swing` (with its bell) names the swing movement; the trial keeps it for `analyze`."""
     out = tmp_path / "swing.h5"

@@ -39,3 +39,21 @@ def test_c3d_carries_the_rep_values(tmp_path):
         assert len(got) == len(want), name
         for g, w in zip(got, want, strict=True):
             assert (math.isnan(g) if w is None else abs(g - w) < 1e-4), (name, got, want)
+
+
+def test_c3d_carries_the_wall_drill_verdict_as_numbers(tmp_path):
+    """C3D has no boolean or null: reached 1, short 0, no wall NaN (its shortfall NaN too), beside the other
+    rep values; a trial recorded without a wall has HINGE_TRIAL:WALL_MM NaN."""
+    import ezc3d
+
+    wall = [{"reached_target": True, "target_short_mm": 0.0},
+            {"reached_target": False, "target_short_mm": 35.5}]
+    trial = trial_with_rep_values(tmp_path, wall)
+    params = ezc3d.c3d(str(export_c3d(trial, tmp_path / "wall.c3d")))["parameters"]
+    assert list(params["HINGE_REPS"]["REACHED_TARGET"]["value"]) == [1.0, 0.0]
+    assert list(params["HINGE_REPS"]["TARGET_SHORT_MM"]["value"]) == [0.0, 35.5]
+    assert math.isnan(params["HINGE_TRIAL"]["WALL_MM"]["value"][0])
+    (tmp_path / "none").mkdir()
+    none = trial_with_rep_values(tmp_path / "none", [{}, {}])  # no wall set: both null in the JSON
+    group = ezc3d.c3d(str(export_c3d(none, tmp_path / "none" / "none.c3d")))["parameters"]["HINGE_REPS"]
+    assert all(math.isnan(v) for v in [*group["REACHED_TARGET"]["value"], *group["TARGET_SHORT_MM"]["value"]])

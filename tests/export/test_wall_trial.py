@@ -1,6 +1,6 @@
 """The wall drill through a real recording (issue 19, item 7): `record --wall-mm` stores the wall in the trial
 (root attribute wall_mm), the live core judges each rep against it, `analyze` gives the same values from the
-file (whatever config it is given), and the CSV reps table carries them.
+file (whatever config it is given), and the CSV reps table and the C3D carry them.
 
 Known truth: the virtual subject's own hip path (seed 0, the subject `sim:hinge` plays), which takes the
 trochanter ~100-112 mm behind the heel line; a wall 150 mm behind it is out of reach by ~40-50 mm."""
@@ -75,6 +75,36 @@ def test_the_csv_reps_table_carries_reached_target_and_target_short_mm(walled_tr
         row = dict(zip(header, line.split(","), strict=True))
         assert row["reached_target"] == "false"
         assert float(row["target_short_mm"]) == pytest.approx(rep.target_short_mm)
+
+
+def test_the_c3d_carries_the_wall_and_each_reps_verdict_against_the_true_hip(walled_trial, tmp_path):
+    """C3D (read back with ezc3d): HINGE_TRIAL:WALL_MM is the recorded wall; per rep, in HINGE_REPS beside the
+    other rep values, REACHED_TARGET 0 (short: the true hip stays ~40-50 mm in front of this wall) and
+    TARGET_SHORT_MM the true shortfall within the live pipeline's tolerance (and the recorded value)."""
+    import ezc3d
+
+    out = tmp_path / "wall.c3d"
+    r = run_cli("export", str(walled_trial), "--format", "c3d", "--out", str(out),
+                "--db", f"sqlite:///{tmp_path / 'a.sqlite'}")
+    assert r.returncode == 0, r.stderr
+    params = ezc3d.c3d(str(out))["parameters"]
+    assert list(params["HINGE_TRIAL"]["WALL_MM"]["value"]) == pytest.approx([WALL_MM])
+    reps = params["HINGE_REPS"]
+    live = read_trial(walled_trial).reps
+    assert list(reps["INDEX"]["value"]) == pytest.approx([rep.index for rep in live])
+    subject = VirtualSubject("hinge")
+    t = np.arange(0.0, subject.duration_s, 0.001)
+    hip_x = subject.markers(t)["hip"][:, 0]
+    reached, short = list(reps["REACHED_TARGET"]["value"]), list(reps["TARGET_SHORT_MM"]["value"])
+    assert len(reached) == len(short) == len(live) >= 1
+    for got_reached, got_short, rep in zip(reached, short, live, strict=True):
+        true = min(subject.truth.reps, key=lambda tr: abs(tr.t_bottom - rep.t_bottom))
+        in_rep = (t >= true.t_start) & (t <= true.t_end)
+        true_short_mm = WALL_MM - (subject.config.feet.heel_x_m - hip_x[in_rep].min()) * 1e3
+        assert true_short_mm > 2 * TOL_MM  # the truth: short of this wall by a clear margin
+        assert got_reached == 0.0
+        assert got_short == pytest.approx(true_short_mm, abs=TOL_MM)
+        assert got_short == pytest.approx(rep.target_short_mm, abs=1e-3)
 
 
 def test_record_refuses_a_wall_that_is_not_a_distance(tmp_path):
