@@ -10,8 +10,8 @@ ended (a 2-minute recording would be 13 GB uncompressed). Measured in the statio
 * frames processed / delivered (runner's delivery figures) and the camera's drops by reason;
 * plate samples lost (sequence-number gaps);
 * latency frame arrival (its paced hand-on) -> the live state updated with it (runner._poll_core);
-* rep verdict after rep end: the RepResult reaching the consumers minus the rep's end on the host clock
-  (today this includes the lockout window, 0.5-1 s: station/core/form.py);
+* rep verdict after rep end: the rep's first RepResult reaching the consumers minus the rep's end on the
+  host clock (its lockout follows in a second RepResult, 0.5-1 s after the end, reported apart);
 * time per stage of the worker thread (markers, dowel, core, each consumer), process CPU, load average.
 
     .venv/bin/python bench/live90.py [--seconds 120] [--frames h5-lz4]   -> bench/results/live90.json
@@ -176,7 +176,9 @@ class Probe:
     def __init__(self) -> None:
         self.pending: list[int] = []  # arrival host ns of frames handed on since the last live-state update
         self.latency_ms: list[float] = []
-        self.verdict_ms: list[float] = []
+        self.verdict_ms: list[float] = []  # each rep's first verdict (at its end, the lockout to come)
+        self.lockout_ms: list[float] = []  # the same rep again, its lockout judged
+        self._seen: set[int] = set()
         self.t0_host_ns = 0
 
     def receive(self, doc) -> None:
@@ -188,7 +190,9 @@ class Probe:
         elif isinstance(doc, FrameData):
             self.pending.append(doc.frame.t_host_ns)
         elif isinstance(doc, RepResult):
-            self.verdict_ms.append((time.monotonic_ns() - (self.t0_host_ns + doc.t_end * 1e9)) / 1e6)
+            after_end_ms = (time.monotonic_ns() - (self.t0_host_ns + doc.t_end * 1e9)) / 1e6
+            (self.lockout_ms if doc.index in self._seen else self.verdict_ms).append(after_end_ms)
+            self._seen.add(doc.index)
 
     def live_state_updated(self) -> None:
         now = time.monotonic_ns()
@@ -337,8 +341,10 @@ def run(seconds: float, frames: str, render_s: float, folder: Path, profile: boo
         "plate_samples": delivery["plate_samples"], "plate_samples_lost": delivery["plate_samples_lost"],
         "plate_device_emulator": device, "plate_driver": plate_driver,
         "latency_frame_arrival_to_live_state": lat,
-        "verdict_after_rep_end": verdict | {"note": "includes the core's lockout window (0.5-1 s after the "
-                                                    "rep's end, station/core/form.py)"},
+        "verdict_after_rep_end": verdict | {"note": "the rep's first verdict, given at its end without the "
+                                                    "lockout (station/core/hinge_core.py live_verdicts)"},
+        "lockout_after_rep_end": _ms(probe.lockout_ms) | {
+            "note": "the same rep again, its lockout judged (0.5-1 s after its end, station/core/form.py)"},
         "reps": len(summary["reps"]),
         "trial_file_mb_per_min": round(h5.stat().st_size / 1e6 / seconds * 60, 1) if h5.exists() else None,
         "stages_worker_thread": stages.summary(),

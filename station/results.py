@@ -120,6 +120,17 @@ class RepResult:
         return cls(**{k: v for k, v in data.items() if k in names})
 
 
+def add_or_amend(reps: list[RepResult], rep: RepResult) -> bool:
+    """Put a live rep in a list of reps: a rep given again with the same index (its lockout judged after
+    a verdict at its end) replaces the first one. True when it was an amendment."""
+    for k in range(len(reps) - 1, -1, -1):  # an amended rep is one of the last
+        if reps[k].index == rep.index:
+            reps[k] = rep
+            return True
+    reps.append(rep)
+    return False
+
+
 @dataclass
 class AnalysisResult:
     source: str

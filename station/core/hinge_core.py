@@ -4,9 +4,12 @@ One path for live and offline: `analyze` feeds recorded streams to this same cla
 numbers agree by construction. Each decision is taken at a data-determined point (a marker frame index,
 once force has arrived up to that frame's time), never at a chunk boundary.
 
-A rep is emitted once its lockout has been seen (station.core.form): with a shoulder marker, when the
-trunk is steady after the rep's end (typically 0.4-0.7 s after it) and at most `lockout_window_s` after
-it, so the verdict includes lean_back / incomplete_lockout and is never amended afterwards.
+A rep's lockout is judged after its end (station.core.form): with a shoulder marker, when the trunk is
+steady after the rep's end (typically 0.4-0.7 s after it) and at most `lockout_window_s` after it. Offline
+(`analyze`) a rep is emitted once, with its lockout. Live (`live_verdicts`, the trial runner) a rep is
+emitted at its end judged on everything but the lockout (notes.lockout = form.LOCKOUT_PENDING), and again,
+same index, once the lockout is judged: a coach hears the verdict as the subject stands up, and the
+lockout faults follow. The emitted reps of the two end the same.
 
 The session-wide "reject excursions below 50% of the median amplitude" rule (metrics.md) cannot be
 known live. Live (`poll`) a rep is judged against the median of the reps so far including itself;
@@ -59,7 +62,9 @@ class HingeCore:
     """Push calibrated blocks in time order; poll new reps; finish for the session result."""
 
     def __init__(self, config: StationConfig, *, body_mass_kg: float | None = None, expect_force: bool = True,
-                 expect_markers: bool = True, expect_dowel: bool = False, movement: str = "hinge"):
+                 expect_markers: bool = True, expect_dowel: bool = False, movement: str = "hinge",
+                 live_verdicts: bool = False):
+        """live_verdicts: give each rep at its end, before its lockout, and again with it (a live trial)."""
         self.config = config
         self.movement = movements.check_movement(movement)  # hinge drills, "swing" or "step"
         self.expect_force = expect_force
@@ -81,6 +86,10 @@ class HingeCore:
         self.live = LiveValues()
         self._dropped_samples = 0
         self._standing_z: tuple[tuple[int, int], float] = ((-1, -1), math.nan)
+        # live: a rep is given at its end without its lockout and again once that is judged (poll gives
+        # both; finish the whole reps): {excursion entry frame: index of the rep given}
+        self.live_verdicts = live_verdicts
+        self._given: dict[int, int] = {}
 
     # ---- input -----------------------------------------------------------------------------------
     def _monotonic(self, buf: ColumnBuffer, t_s: np.ndarray) -> np.ndarray:
@@ -168,6 +177,9 @@ class HingeCore:
             outcome = None
             while j < self._markers.n and (final or self._streams_ready(float(m[j, 0]))):
                 outcome = self._attempt(exc, j, final and j == self._markers.n - 1)
+                if outcome.status == "rep" and outcome.reason == LOCKOUT_WAIT:  # the verdict at its end
+                    self._accept(outcome, exc, provisional=True)
+                    outcome = Outcome("defer", amplitude_m=outcome.amplitude_m, reason=LOCKOUT_WAIT)
                 if outcome.status != "defer":
                     break
                 j += 1
@@ -175,13 +187,14 @@ class HingeCore:
                 self._pending[0] = (exc, j)
                 return
             self._pending.pop(0)
-            self._accept(outcome)
+            self._accept(outcome, exc)
 
     def _attempt(self, exc: Excursion, j: int, last: bool) -> Outcome:
         t_j = float(self._markers.view[j, 0])
         gate = cop.force_gate_n(self.config, self._bw.at(t_j))
+        provisional = self.live_verdicts and exc.entry_index not in self._given
         outcome = movements.measure(self.movement, self._trial_data_upto(j), exc, j, self._prev_end_t,
-                                    self.config, gate, self._bw.at(t_j), final=last)
+                                    self.config, gate, self._bw.at(t_j), final=last, provisional=provisional)
         # waiting for the rep's end is limited here; waiting for its lockout is bounded by the window itself
         waiting_end = outcome.status == "defer" and outcome.reason != LOCKOUT_WAIT
         if waiting_end and (last or t_j - float(self._markers.view[exc.detect_index, 0]) > DEFER_LIMIT_S):
@@ -204,7 +217,11 @@ class HingeCore:
             data.dowel_region = data.dowel_region[z]
         return data
 
-    def _accept(self, outcome: Outcome) -> None:
+    def _accept(self, outcome: Outcome, exc: Excursion, *, provisional: bool = False) -> None:
+        given = None if provisional else self._given.pop(exc.entry_index, None)
+        if given is not None:  # the rep given at its end, now with its lockout: the same rep, amended
+            self._amend(given, outcome)
+            return
         if outcome.status != "rep":
             return
         amps = sorted(self._amplitudes + [outcome.amplitude_m])
@@ -215,6 +232,20 @@ class HingeCore:
         rep.index = len(self._reps) + 1
         self._reps.append(rep)
         self._amplitudes.append(outcome.amplitude_m)
+        self._new.append(rep)
+        self._prev_end_t = rep.t_end
+        if provisional:
+            self._given[exc.entry_index] = rep.index
+
+    def _amend(self, index: int, outcome: Outcome) -> None:
+        k = next(k for k, r in enumerate(self._reps) if r.index == index)
+        if outcome.status != "rep":  # not expected (the rep's times were known): withdrawn, said once
+            del self._reps[k], self._amplitudes[k]
+            self.warnings.append(f"rep {index} withdrawn after its verdict: {outcome.reason}")
+            return
+        rep = outcome.rep
+        rep.index = index
+        self._reps[k] = rep
         self._new.append(rep)
         self._prev_end_t = rep.t_end
 

@@ -2,8 +2,9 @@
 
 `measure_rep` is a pure function of the arrays it is given and of the frame index at which it is asked:
 the core calls it at a data-determined frame, so live and offline give the same numbers. A rep is
-measured once its lockout has been seen (station.core.form): with a shoulder marker that is up to
-`lockout_window_s` after its end, usually less (the window closes early once the trunk is steady).
+measured whole once its lockout has been seen (station.core.form): with a shoulder marker that is up to
+`lockout_window_s` after its end, usually less (the window closes early once the trunk is steady); live,
+it is also measured at its end without the lockout (`provisional`), for the verdict as the subject stands.
 """
 
 from __future__ import annotations
@@ -151,10 +152,13 @@ def _standing_mean(data: TrialData, name: str, exc: Excursion) -> np.ndarray:
 
 
 def measure_rep(data: TrialData, exc: Excursion, j_now: int, prev_end_t: float, config: StationConfig,
-                gate_n: float, *, final: bool = False) -> Outcome:
+                gate_n: float, *, final: bool = False, provisional: bool = False) -> Outcome:
     """Times, metrics and faults of one excursion, using marker frames up to j_now (inclusive).
 
     final: no frame after j_now will come (the input ended), so a lockout window still open is closed here.
+    provisional: a rep whose lockout window is still open is returned now, judged on everything but its
+    lockout (status "rep", reason LOCKOUT_WAIT, notes["lockout"] = LOCKOUT_PENDING), instead of deferred:
+    the live verdict at the rep's end; the same call without it later gives the whole rep.
     """
     th = config.thresholds
     t_all = data.marker_t
@@ -189,11 +193,14 @@ def measure_rep(data: TrialData, exc: Excursion, j_now: int, prev_end_t: float, 
     if t_end - t_start < th.rep_min_duration_s:
         return Outcome("reject", amplitude_m=amplitude, reason="shorter than the minimum duration")
     after = t > t_end
+    t_close_pending = False  # provisional: the lockout is judged later (measure_rep's docstring)
     if not final and "shoulder" in data.markers and t[-1] < t_end + form.LOCKOUT_STILL_S \
             and not np.any(d[after] >= 0.75 * form.NEXT_REP_LEVELS * level):
         # the lockout window cannot close yet (no early close within LOCKOUT_STILL_S of the end, no next rep
         # begun): wait without filtering the rest (this runs on every frame while a rep waits)
-        return Outcome("defer", amplitude_m=amplitude, reason=form.LOCKOUT_WAIT)
+        if not provisional:
+            return Outcome("defer", amplitude_m=amplitude, reason=form.LOCKOUT_WAIT)
+        t_close_pending = True
     filt = _Filtered(data, t, w0, w1, th.filter_cutoff_hz, hip)
     shoulder = filt.get("shoulder")
     standing_trunk = _finite(float(form.lean_deg(_standing_mean(data, "hip", exc),
@@ -201,11 +208,14 @@ def measure_rep(data: TrialData, exc: Excursion, j_now: int, prev_end_t: float, 
     trunk = None if shoulder is None else form.lean_deg(hip, shoulder)
     in_rep = (t >= t_start) & (t <= t_end)
     t_close = None
-    if trunk is not None and np.any(np.isfinite(trunk[in_rep])):  # a trunk to judge: wait for its lockout
+    if trunk is not None and np.any(np.isfinite(trunk[in_rep])) and not t_close_pending:
+        # a trunk to judge: wait for its lockout
         slow = lowpass(t, np.column_stack([trunk, d]), form.LOCKOUT_CUTOFF_HZ, bridge_max_s=BRIDGE_MAX_S)
         t_close = form.lockout_close_s(t, slow[:, 1], slow[:, 0], t_end, level, standing_trunk, th, final)
         if t_close is None:
-            return Outcome("defer", amplitude_m=amplitude, reason=form.LOCKOUT_WAIT)
+            if not provisional:
+                return Outcome("defer", amplitude_m=amplitude, reason=form.LOCKOUT_WAIT)
+            t_close_pending = True
 
     rep = RepResult(index=0, t_start=t_start, t_bottom=t_bottom, t_end=t_end,
                     descent_s=t_bottom - t_start, ascent_s=t_end - t_bottom)
@@ -239,9 +249,11 @@ def measure_rep(data: TrialData, exc: Excursion, j_now: int, prev_end_t: float, 
             rep.form_break_trunk_deg = _finite(form.value_at(t, trunk, t_break, th.tracking_gap_max_s))
     if missing:
         rep.notes["missing"] = missing
+    if t_close_pending:
+        rep.notes["lockout"] = form.LOCKOUT_PENDING
     rep.faults = judge(rep, th, incomplete=bool(missing), dowel_region=region_name,
                        standing_trunk_deg=standing_trunk)
-    return Outcome("rep", rep=rep, amplitude_m=amplitude)
+    return Outcome("rep", rep=rep, amplitude_m=amplitude, reason=form.LOCKOUT_WAIT if t_close_pending else "")
 
 
 def _lockout(rep: RepResult, t: np.ndarray, d: np.ndarray, trunk: np.ndarray, t_end: float, t_close: float,

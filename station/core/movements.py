@@ -40,13 +40,16 @@ def detect_axes(movement: str) -> tuple[int, ...]:
 
 
 def measure(movement: str, data: metrics.TrialData, exc: Excursion, j_now: int, prev_end_t: float,
-            config: StationConfig, gate_n: float, body_weight_n: float | None, *, final: bool
-            ) -> metrics.Outcome:
+            config: StationConfig, gate_n: float, body_weight_n: float | None, *, final: bool,
+            provisional: bool = False) -> metrics.Outcome:
+    """One excursion's outcome. provisional (hinge drills): a rep whose lockout is still to come is given
+    now without it (metrics.measure_rep); a swing's top is part of the swing, and a step has no lockout."""
     if movement == "swing":
         return swing.measure_swing(data, exc, j_now, prev_end_t, config, gate_n, body_weight_n, final=final)
     if movement == "step":
         return step.measure_step(data, exc, j_now, prev_end_t, config, gate_n, final=final)
-    return metrics.measure_rep(data, exc, j_now, prev_end_t, config, gate_n, final=final)
+    return metrics.measure_rep(data, exc, j_now, prev_end_t, config, gate_n, final=final,
+                               provisional=provisional)
 
 
 def summarize_movement(movement: str, reps: list, summary: dict, warnings: list[str],

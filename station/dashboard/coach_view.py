@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from PySide6 import QtCore, QtWidgets
 
-from station.dashboard.rep_table import fault_text, form_text
+from station.dashboard.rep_table import fault_text, form_text, verdict_text
 from station.dashboard.status import live_value
 from station.trial.live import LiveSnapshot
 
@@ -99,7 +99,7 @@ class CoachView(QtWidgets.QFrame):
         if snap.reps:
             last = snap.reps[-1]
             ok = last.passed
-            self.verdict.setText("PASS" if ok else "FAIL")
+            self.verdict.setText(verdict_text(last))
             self._style(self.verdict, f"color: {PASS_FG if ok else FAIL_FG};")
             self.faults.setText(fault_text(last) if not ok else "good hinge")
             self.form.setText(form_text(last))

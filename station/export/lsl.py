@@ -3,7 +3,9 @@
 Five outlets, named `<prefix>-Force`, `<prefix>-Hip`, `<prefix>-Reps`, `<prefix>-Cells`, `<prefix>-Camera`:
   Force:  Fz [N], CoPx [m], CoPy [m], foot_pos [1] at the plate rate (float32, NaN below the CoP gate)
   Hip:    x, y, z [m] in the plate frame at the camera rate
-  Reps:   one JSON string per rep (RepResult.to_json()), irregular rate, stamped at the rep's end
+  Reps:   one JSON string per rep (RepResult.to_json()), irregular rate, stamped at the rep's end; a rep
+          given at its end with notes.lockout "pending: ..." is sent again (same index) once its lockout
+          is judged: the later one counts
   Cells:  the four load cells [N] at the plate rate: what the core's CoP, gate and heel load come from
   Camera: per camera frame, the five markers' x, y, z [m] in the plate frame (hip, knee, ankle, shoulder,
           head; NaN = not seen), then the virtual dowel's worst gap [mm] and its region (index into

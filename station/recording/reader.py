@@ -97,9 +97,11 @@ def _json_attr(obj: h5py.HLObject, key: str, path: Path) -> dict:
 def _rep_rows(f: h5py.File, complete: bool, path: Path) -> list[RepResult]:
     rows = f["reps/json" if complete else "reps/live_json"][:]
     try:
-        return [RepResult.from_json(json.loads(raw.rstrip(b"\0").decode())) for raw in rows]
+        reps = [RepResult.from_json(json.loads(raw.rstrip(b"\0").decode())) for raw in rows]
     except (ValueError, TypeError, KeyError, AttributeError, RecursionError) as exc:
         raise StationError(f"{path}: /reps rows are not valid rep JSON ({exc})") from None
+    # live rows: a rep given at its end without its lockout is given again once judged; the last one counts
+    return list({rep.index: rep for rep in reps}.values())
 
 
 @contextlib.contextmanager

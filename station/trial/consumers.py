@@ -12,6 +12,7 @@ from collections.abc import Callable
 import numpy as np
 
 from drivers.samples import CameraFrame
+from station.core.form import LOCKOUT_PENDING
 from station.export.lsl import LslOutlets
 from station.privacy.faces import CameraGeometry, FaceMasker, other_markers
 from station.recording.rows import dowel_row
@@ -80,7 +81,8 @@ class TrialFileConsumer:
                 m = len(doc.t_s)
                 w.append_markers(doc.t_s, doc.positions, {}, {k: np.zeros(m, bool) for k in doc.positions})
             case RepResult():
-                self.stills.on_rep(doc)
+                if doc.notes.get("lockout") != LOCKOUT_PENDING:  # its still at the bottom the rep ends with
+                    self.stills.on_rep(doc)  # (the lockout comes <= ~1 s after the end: in the 4 s ring)
                 w.append_rep(doc)
             case TrialEvent():
                 w.event(doc.kind, doc.text, doc.t_s)

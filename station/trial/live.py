@@ -13,7 +13,7 @@ import numpy as np
 
 from station.core.hinge_core import LiveValues
 from station.dowel.frame import live_dict
-from station.results import RepResult
+from station.results import RepResult, add_or_amend
 from station.trial.documents import FrameData, MarkerData, PlateData, StreamInfo, TrialDocument, TrialEvent
 
 
@@ -114,7 +114,7 @@ class LiveView:
                     self.push_hip(np.column_stack([doc.t_s, hip]))
             case RepResult():
                 with self.lock:
-                    self.reps.append(doc)
+                    add_or_amend(self.reps, doc)
             case TrialEvent() if doc.warning:
                 with self.lock:
                     self.warnings.append(doc.text)

@@ -24,7 +24,7 @@ from station.config import StationConfig
 from station.core.filtering import preload as preload_filters
 from station.core.hinge_core import HingeCore
 from station.errors import StationError
-from station.results import RepResult
+from station.results import RepResult, add_or_amend
 from station.trial.consumers import RepCallback
 from station.trial.delivery import FrameNumbers, delivery_stats
 from station.trial.device_watch import DeviceWatch
@@ -86,7 +86,8 @@ class TrialRunner(StreamIntake):
         self.dowel_step = self._dowel_step() if camera is not None else None
         self.plate_clock, self.camera_clock = ClockStep("plate"), ClockStep("camera")
         self.core = HingeCore(config, body_mass_kg=body_mass_kg, expect_dowel=camera is not None,
-                              movement=self.metadata.get("movement") or "hinge")  # the drill's (swing, step)
+                              movement=self.metadata.get("movement") or "hinge",  # the drill's (swing, step)
+                              live_verdicts=True)  # each rep at its end, then again with its lockout
         preload_filters()  # no first import inside the worker (seconds on a loaded host): scipy.signal
         self.state = LiveView(window_s, config.plate.rate_hz, float(config.camera.fps))
         self.consumers: list[TrialConsumer] = [*consumers, self.state]
@@ -349,7 +350,7 @@ class TrialRunner(StreamIntake):
             self.dowel_step.explain(rep)
         if self.marker_step is not None:  # markerless: what it could not measure in the rep, and why
             self.marker_step.explain(rep)
-        self.reps.append(rep)
+        add_or_amend(self.reps, rep)  # a rep given again once its lockout is judged replaces the first
         self._emit(rep)
 
     def _finish_core(self) -> list[RepResult]:

@@ -15,8 +15,9 @@ import pytest
 from drivers.sim.subject import VirtualSubject
 from station.analysis.analyze import analyze_blocks
 from station.config import StationConfig, config_from_dict
+from station.core.form import LOCKOUT_PENDING
 from station.core.hinge_core import HingeCore
-from station.results import FORM_FAULTS
+from station.results import FORM_FAULTS, RepResult
 from station.streams import DowelBlock, MarkerBlock
 from tests.support.dowel_helpers import true_gaps_mm
 from tests.support.sim_trials import measured
@@ -192,3 +193,43 @@ def test_without_head_or_shoulder_marker_the_new_values_are_null_not_guessed():
         for key in ("lockout_trunk_deg", "lockout_hip_back_mm", "neck_extension_deg", "bottom_hold_s",
                     "form_break_trunk_deg"):
             assert key in data
+
+
+def _live_emissions(subject: VirtualSubject, config: StationConfig) -> tuple[list[tuple[float, RepResult]],
+                                                                              HingeCore]:
+    """As _live_latencies, with live verdicts on: every rep the core gives, with its latency (trial time)."""
+    force, markers = measured(subject, seed=3)
+    core = HingeCore(config, live_verdicts=True)
+    out, previous = [], -np.inf
+    for j, t in enumerate(markers.t_s):
+        core.push_force(force.between(previous, t, include_end=True))
+        core.push_markers(markers.rows(slice(j, j + 1)))
+        previous = t
+        out += [(float(t - rep.t_end), rep) for rep in core.poll()]
+    return out, core
+
+
+@pytest.mark.parametrize("pattern, lockout_fault", [("hinge", None), ("lean_back", "lean_back"),
+                                                    ("incomplete_lockout", "incomplete_lockout")])
+def test_live_verdict_at_the_rep_end_then_its_lockout(pattern, lockout_fault):
+    """Live, each rep is given as soon as its end is in the data, judged on everything but the lockout, and
+    again (same index) once the lockout is judged; the reps at the end are the offline ones."""
+    config = StationConfig()
+    window = config.thresholds.lockout_window_s
+    subject = VirtualSubject(pattern, reps=3, seed=5)
+    emitted, core = _live_emissions(subject, config)
+    assert [rep.index for _, rep in emitted] == [1, 1, 2, 2, 3, 3]
+    first, second = emitted[0::2], emitted[1::2]
+    for (lat0, rep0), (lat1, rep1) in zip(first, second, strict=True):
+        assert rep0.notes.get("lockout") == LOCKOUT_PENDING and rep0.lockout_trunk_deg is None
+        assert rep0.faults == []  # the hinge itself is good in all three patterns
+        assert lat0 <= 3 / 30  # within 3 frames of the rep's end (30 fps)
+        # the same rep; its end read again with the frames after it (the filter's edge): within a frame
+        assert abs(rep0.t_start - rep1.t_start) < 1 / 30 and abs(rep0.t_end - rep1.t_end) < 1 / 30
+        assert abs(rep0.hip_back_mm - rep1.hip_back_mm) < 2.0
+        assert rep1.lockout_trunk_deg is not None and "lockout" not in rep1.notes
+        assert rep1.faults == ([lockout_fault] if lockout_fault else [])
+        assert lat0 < lat1 <= window + 3 / 30
+    force, markers = measured(subject, seed=3)
+    offline = analyze_blocks(force, markers, config, source=pattern)
+    assert [r.to_json() for r in core.finish().reps] == [r.to_json() for r in offline.reps]
