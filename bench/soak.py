@@ -12,9 +12,12 @@ markers, the virtual dowel, the trial file and LSL outlets on: the same TrialRun
   their half-way RSS as the reference);
 - the trial file opens and `analyze` finds the simulator's reps (each within 0.3 s of its bottom, none extra).
 
-    .venv/bin/python bench/soak.py [--minutes 60] [--ci] [--out FILE]
+    .venv/bin/python bench/soak.py [--minutes 60] [--ci] [--out FILE] [--tracemalloc]
 
 Writes bench/results/soak.json (or --out). --ci: exit 1 when a goal is missed (.ci/run runs 2 minutes).
+Memory is told per structure (the station's own Python objects, sized at the reference and at the end,
+MB/min); --tracemalloc also compares Python allocations at those two times by line (C-level allocations,
+h5py's and liblsl's, do not show there: RSS growth beyond the traced growth is theirs).
 """
 
 from __future__ import annotations
@@ -23,7 +26,11 @@ import argparse
 import os
 import sys
 import tempfile
+import tracemalloc
+from collections import deque
 from pathlib import Path
+
+import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -46,6 +53,61 @@ def rss_mb(pid: int | str = "self") -> float:
     except OSError:
         pass
     return 0.0
+
+
+def deep_bytes(obj: object, seen: set[int] | None = None, depth: int = 0) -> int:
+    """Bytes held by obj and what it refers to (containers, arrays' buffers once, plain objects' fields);
+    a rough count, for growth between two times. Tries again when the worker mutates a container."""
+    seen = set() if seen is None else seen
+    if id(obj) in seen or depth > 12 or isinstance(obj, (type, type(sys), type(deep_bytes))):
+        return 0
+    seen.add(id(obj))
+    if isinstance(obj, np.ndarray):  # an array owning its data counts it; a view, its base's once
+        base = obj
+        while isinstance(base.base, np.ndarray):
+            base = base.base
+        if base is obj or id(base) in seen:
+            return sys.getsizeof(obj)
+        seen.add(id(base))
+        return sys.getsizeof(obj) + base.nbytes
+    size = sys.getsizeof(obj)
+    for _ in range(5):
+        try:
+            if isinstance(obj, dict):
+                items = [v for kv in list(obj.items()) for v in kv]
+            elif isinstance(obj, (list, tuple, set, frozenset, deque)):
+                items = list(obj)
+            elif hasattr(obj, "__dict__") and not isinstance(obj, (str, bytes)):
+                items = list(vars(obj).values())
+            else:
+                items = []
+            break
+        except RuntimeError:  # changed size during iteration (the worker thread)
+            continue
+    else:
+        items = []
+    return size + sum(deep_bytes(v, seen, depth + 1) for v in items)
+
+
+def structures_mb(runner) -> dict[str, float]:
+    """The station's growing suspects, MB each: the core's buffers by the rows they hold (what is resident;
+    their arrays double ahead of it), the rest by deep_bytes."""
+    core = runner.core
+    held = {k: round(getattr(core, f"_{k[5:]}").view.nbytes / 1e6, 2)
+            for k in ("core_force", "core_markers", "core_dowel")}
+    parts = {"core_other": [v for k, v in vars(core).items() if k not in ("_force", "_markers", "_dowel",
+                                                                           "config")],
+             "marker_tracker": getattr(runner.marker_step, "tracker", None),
+             "sync_buffers": [getattr(runner, k) for k in vars(runner) if k.startswith("_sync")],
+             "live_view": runner.state, "dowel_step": runner.dowel_step,
+             "clocks": [runner.plate_clock, runner.camera_clock],
+             "frame_numbers": runner._frame_numbers, "device_watch": runner.device_watch,
+             "camera_queue": runner.camera}  # frames waiting for the worker: a backlog, not a leak
+    for consumer in runner.consumers:
+        if consumer is not runner.state:
+            parts[f"consumer: {consumer.name}"] = consumer
+    seen: set[int] = {id(runner.config)}
+    return held | {k: round(deep_bytes(v, seen) / 1e6, 2) for k, v in parts.items()}
 
 
 def children_rss_mb() -> float:
@@ -93,7 +155,16 @@ def compare_reps(found: list, truth: list[dict], t_from: float, t_to: float) -> 
             "holds": not missed and not extra and len(truth) > 0}
 
 
-def soak(minutes: float, folder: Path, log=print) -> dict:
+def tracemalloc_growth(before: tracemalloc.Snapshot, after: tracemalloc.Snapshot, minutes: float,
+                       top: int = 25) -> list[dict]:
+    """The lines whose traced allocations grew most between two snapshots, MB/min."""
+    stats = after.compare_to(before, "lineno")
+    return [{"where": f"{s.traceback[0].filename.split('/main/')[-1]}:{s.traceback[0].lineno}",
+             "mb_per_min": round(s.size_diff / 1e6 / minutes, 3), "blocks_diff": s.count_diff}
+            for s in stats[:top] if s.size_diff > 0]
+
+
+def soak(minutes: float, folder: Path, log=print, trace: bool = False) -> dict:
     from drivers.registry import open_sources
     from drivers.sim import timeline
     from drivers.sim.softcam import make_subject
@@ -121,10 +192,13 @@ def soak(minutes: float, folder: Path, log=print) -> dict:
     runner = TrialRunner(plate, camera, config, consumers=consumers, metadata=meta, duration_s=seconds,
                          zero_check_s=1.5)
     load0 = os.getloadavg()
+    if trace:
+        tracemalloc.start(1)
     runner.start()
     offset_s = (timeline.trial_epoch_ns() - runner.t0_host_ns) / 1e9  # trial t of the subject's t=0
     samples: list[dict] = []
     rss_ref = None
+    mem_ref = None
     next_s = 0.0
     while not runner.wait(0.5):
         t = runner.elapsed_s()
@@ -135,12 +209,15 @@ def soak(minutes: float, folder: Path, log=print) -> dict:
             next_s += SAMPLE_PERIOD_S
             if rss_ref is None and t >= ref_s:
                 rss_ref = row
+                mem_ref = (t, structures_mb(runner), tracemalloc.take_snapshot() if trace else None,
+                           tracemalloc.get_traced_memory()[0] / 1e6 if trace else None)
             if len(samples) % 12 == 1:
                 stats = runner.stats()
                 log(f"soak {t / 60:5.1f} min: rss {row['rss_mb']:.0f} MB, plate lost {stats['plate_lost']}, "
                     f"camera dropped {stats['camera_dropped']}, load {row['load_1min']}")
     rss_end = {"t_s": round(runner.elapsed_s(), 1), "rss_mb": round(rss_mb(), 1),
                "render_rss_mb": round(children_rss_mb(), 1)}
+    memory = memory_growth(runner, mem_ref, rss_end, rss_ref, trace)
     summary = runner.stop("soak done")
     delivery = summary["delivery"]
     cam = camera.stats()
@@ -183,6 +260,7 @@ def soak(minutes: float, folder: Path, log=print) -> dict:
                    "feeding_done": cam.get("feeding_done"), "last_frame_t_s": round(float(mt[-1]), 2)},
         "rss_mb": {"reference": rss_ref, "end": rss_end, "growth_mb": round(growth, 1),
                    "samples": samples[:: max(1, len(samples) // 60)]},
+        "memory": memory,
         "trial": {"complete": trial.complete, "warnings": trial.warnings[:5],
                   "events": [e["text"] for e in trial.events][:10],
                   "file_mb": round(path.stat().st_size / 1e6, 1)},
@@ -190,6 +268,25 @@ def soak(minutes: float, folder: Path, log=print) -> dict:
         "load_avg_at_start": [round(x, 2) for x in load0],
         "load_avg_at_end": [round(x, 2) for x in os.getloadavg()],
     }
+
+
+def memory_growth(runner, mem_ref: tuple | None, rss_end: dict, rss_ref: dict | None, trace: bool) -> dict:
+    """Per structure (and, traced, per line) growth from the reference to now, MB/min."""
+    if mem_ref is None or rss_ref is None:
+        return {}
+    t_ref, struct_ref, snap_ref, traced_ref = mem_ref
+    minutes = max(rss_end["t_s"] - t_ref, 1e-9) / 60.0
+    struct_end = structures_mb(runner)
+    out: dict = {"minutes": round(minutes, 2),
+                 "rss_mb_per_min": round((rss_end["rss_mb"] - rss_ref["rss_mb"]) / minutes, 2),
+                 "structures_mb": {"reference": struct_ref, "end": struct_end},
+                 "structures_mb_per_min": {k: round((v - struct_ref.get(k, 0.0)) / minutes, 3)
+                                           for k, v in struct_end.items()}}
+    if trace:
+        out["traced_mb_per_min"] = round((tracemalloc.get_traced_memory()[0] / 1e6 - traced_ref) / minutes, 2)
+        out["tracemalloc_top"] = tracemalloc_growth(snap_ref, tracemalloc.take_snapshot(), minutes)
+        tracemalloc.stop()
+    return out
 
 
 def main() -> None:
@@ -200,9 +297,11 @@ def main() -> None:
                              "frame-drop and memory goals are reported (they are the 60-minute run's, on a "
                              "quiet machine: CI runs this beside its own set-up)")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "soak.json")
+    parser.add_argument("--tracemalloc", action="store_true",
+                        help="compare Python allocations by line between the reference and the end (slower)")
     opts = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="hinge-soak-") as tmp:
-        result = soak(opts.minutes, Path(tmp))
+        result = soak(opts.minutes, Path(tmp), trace=opts.tracemalloc)
     write_results(opts.out, {**result, **machine_fields()})
     goals = result["goals"]
     print(f"soak {opts.minutes:g} min: plate lost {result['plate']['lost']}, station dropped "

@@ -15,6 +15,13 @@ The session-wide "reject excursions below 50% of the median amplitude" rule (met
 known live. Live (`poll`) a rep is judged against the median of the reps so far including itself;
 `finish` re-applies the rule with the whole session's median and drops (with a warning) any rep that
 falls below it. `finish` is the final answer, live and offline alike.
+
+Memory: marker rows are addressed by frame index and are all kept (16 floats a frame). Force and dowel
+rows are read by time only, and older ones are dropped once no rep can still read them (`_horizon_s`):
+what a measurement reads starts at the earliest of its excursion's entry, top and quiet standing (minus
+the filter context); rows of the last `keep_recent_s` always stay. The answers are the same as with
+everything kept. While the session's first quiet standing stays the reps' reference (the subject has not
+moved to a new place) the metrics read force from it on, so that much is kept.
 """
 
 from __future__ import annotations
@@ -27,15 +34,21 @@ import numpy as np
 from station.config import StationConfig
 from station.core import cop, movements
 from station.core.buffers import ColumnBuffer
-from station.core.form import LOCKOUT_WAIT
+from station.core.form import FORM_BREAK_FIT_FRAMES, LOCKOUT_WAIT
 from station.core.metrics import Outcome, TrialData
-from station.core.reps import Excursion
+from station.core.reps import Excursion, RepDetector
 from station.core.summary import summarize
+from station.core.swing import SWING_MARGIN_FRAMES
 from station.results import AnalysisResult, RepResult
 from station.streams import MARKER_NAMES, DowelBlock, ForceBlock, MarkerBlock, time_slice
 
 FORCE_WAIT_S = 2.0  # markers this far ahead of force: judge reps without waiting (plate stalled)
 DEFER_LIMIT_S = 1.0  # a closed excursion whose filtered end is not found by then is closed at the data end
+KEEP_RECENT_S = 60.0  # force and dowel rows this recent always stay
+# a measurement reads force from 0.5 s before its window, which starts up to metrics.PRE_WINDOW_S (2 s)
+# before the excursion's entry: rows this far before the earliest frame a rep can still use stay
+HORIZON_MARGIN_S = 5.0
+SPARE_DOWEL_ROWS = 2 * FORM_BREAK_FIT_FRAMES  # the form break's line fit reads dowel frames before the rep
 
 
 @dataclass
@@ -63,14 +76,16 @@ class HingeCore:
 
     def __init__(self, config: StationConfig, *, body_mass_kg: float | None = None, expect_force: bool = True,
                  expect_markers: bool = True, expect_dowel: bool = False, movement: str = "hinge",
-                 live_verdicts: bool = False):
-        """live_verdicts: give each rep at its end, before its lockout, and again with it (a live trial)."""
+                 keep_recent_s: float = KEEP_RECENT_S, live_verdicts: bool = False):
+        """keep_recent_s: force and dowel rows this recent always stay (inf: every row stays).
+        live_verdicts: give each rep at its end, before its lockout, and again with it (a live trial)."""
         self.config = config
+        self.keep_recent_s = keep_recent_s
         self.movement = movements.check_movement(movement)  # hinge drills, "swing" or "step"
         self.expect_force = expect_force
         self.expect_markers = expect_markers
         self.expect_dowel = expect_dowel
-        self._force = ColumnBuffer(1 + 4 + 4)  # t, cells, fz, cop x, cop y, rear share
+        self._force = ColumnBuffer(4)  # t, fz, cop x, rear share: what the metrics read
         self._markers = ColumnBuffer(1 + 3 * len(MARKER_NAMES))
         self._marker_seen: set[str] = set()
         self._dowel = ColumnBuffer(3)  # t, gap mm, region index
@@ -90,6 +105,7 @@ class HingeCore:
         # both; finish the whole reps): {excursion entry frame: index of the rep given}
         self.live_verdicts = live_verdicts
         self._given: dict[int, int] = {}
+        self._last_peak = 0  # peak frame of the newest excursion: a swing's next top is not before it
 
     # ---- input -----------------------------------------------------------------------------------
     def _monotonic(self, buf: ColumnBuffer, t_s: np.ndarray) -> np.ndarray:
@@ -107,7 +123,7 @@ class HingeCore:
         fz = cop.total_force_n(cells)
         xy = cop.cop_xy_m(cells, self.config.plate.channel_xy, fz)
         share = cop.rear_share(cells, self.config.plate.rear_channels, fz)
-        self._force.extend(np.column_stack([t, cells, fz, xy, share]))
+        self._force.extend(np.column_stack([t, fz, xy[:, 0], share]))
         self._bw.update(t, fz)
         self._live_force(t[-1], fz[-1], xy[-1], share[-1])
         if block.shear_n is not None and len(block.shear_n) and np.any(keep):  # six-component plate only
@@ -116,6 +132,7 @@ class HingeCore:
             if block.free_moment_nm is not None:
                 self.live.free_moment_nm = float(block.free_moment_nm[k])
         self._advance()
+        self._drop_old()
 
     def push_markers(self, block: MarkerBlock) -> None:
         if len(block) == 0:
@@ -140,6 +157,7 @@ class HingeCore:
         keep = self._monotonic(self._dowel, t)
         self._dowel.extend(np.column_stack([t, block.gap_mm, block.region])[keep])
         self._advance()
+        self._drop_old()
 
     # ---- processing --------------------------------------------------------------------------------
     def _trial_data(self) -> TrialData:
@@ -150,8 +168,8 @@ class HingeCore:
         dw = self._dowel.view if self._dowel.n else None
         return TrialData(
             marker_t=m[:, 0], markers=markers,
-            force_t=None if f is None else f[:, 0], fz_n=None if f is None else f[:, 5],
-            cop_x_m=None if f is None else f[:, 6], rear_share=None if f is None else f[:, 8],
+            force_t=None if f is None else f[:, 0], fz_n=None if f is None else f[:, 1],
+            cop_x_m=None if f is None else f[:, 2], rear_share=None if f is None else f[:, 3],
             dowel_t=None if dw is None else dw[:, 0], dowel_gap_mm=None if dw is None else dw[:, 1],
             dowel_region=None if dw is None else dw[:, 2].astype(int))
 
@@ -169,6 +187,7 @@ class HingeCore:
             exc = self._detector.push(i, float(m[i, 0]), *(float(v) for v in m[i, axes]))
             if exc is not None:
                 self._pending.append((exc, exc.detect_index))
+                self._last_peak = exc.peak_index
         if self._markers.n > self._detected_upto:
             self._live_markers(m[-1], hip_col)
         self._detected_upto = self._markers.n
@@ -248,6 +267,39 @@ class HingeCore:
         self._reps[k] = rep
         self._new.append(rep)
         self._prev_end_t = rep.t_end
+
+    # ---- memory ------------------------------------------------------------------------------------
+    def _earliest_frame(self) -> int:
+        """The earliest marker frame a rep not yet judged can start its reading from: a pending excursion's
+        entry, top or quiet standing; for one not yet closed or begun, the quiet standings and references
+        of the detector and of the RepDetectors it is made of (the swing's, the step's two directions: an
+        entry comes after the standing its detector last saw, a reference only moves on) and the newest
+        excursion's peak (a swing's top before it is looked for from there on)."""
+        det = self._detector
+        frames = [det.standing[0], self._last_peak]
+        for part in (det, *vars(det).values()):
+            if isinstance(part, RepDetector):
+                frames.append(part.standing[0])
+                if part.reference is not None:
+                    frames.append(part.reference[0])
+        for exc, _ in self._pending:
+            frames += [exc.entry_index, exc.standing[0], getattr(exc, "top_index", exc.entry_index)]
+        return max(min(frames) - SWING_MARGIN_FRAMES, 0)  # the swing's filter context, in frames
+
+    def _horizon_s(self) -> float:
+        """Force and dowel rows before this time cannot be read again (-inf: keep all)."""
+        now = max(self._force.last_t(), self._markers.last_t(), self._dowel.last_t())
+        recent = now - self.keep_recent_s
+        if self._markers.n == 0:  # frames still to come start no earlier than the recent rows
+            return recent
+        first = float(self._markers.view[self._earliest_frame(), 0])
+        return min(recent, first - HORIZON_MARGIN_S)
+
+    def _drop_old(self) -> None:
+        horizon = self._horizon_s()
+        if math.isfinite(horizon):
+            self._force.drop_before(horizon)
+            self._dowel.drop_before(horizon, spare_rows=SPARE_DOWEL_ROWS)
 
     # ---- live read-outs ----------------------------------------------------------------------------
     def _live_force(self, t: float, fz: float, xy: np.ndarray, share: float) -> None:

@@ -11,11 +11,16 @@ tracker starts over from an upright stance.
 Gaps: live `update` reports NaN for a missing marker; `finish()` returns a MarkerTrack whose `to_block`
 bridges gaps up to `tracking_gap_max_s` (PCHIP through the valid samples, flagged) and leaves longer
 gaps NaN.
+
+History: offline the tracker keeps every frame for `finish()`; live (`history_frames`) only the last few,
+since the live path reads the newest frame's answer and the core keeps the track (a long trial's per-frame
+history grew ~2 MB/min).
 """
 
 from __future__ import annotations
 
 import itertools
+from collections import deque
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -90,7 +95,8 @@ class MarkerTracker:
 
     def __init__(self, T_plate_from_camera: np.ndarray | None = None, *,
                  config: StationConfig | None = None, marker_radius_m: float = 0.0095,
-                 names: tuple[str, ...] = _CHAIN) -> None:
+                 names: tuple[str, ...] = _CHAIN, history_frames: int | None = None) -> None:
+        """history_frames: frames kept for `finish()` (the newest ones; None: every frame)."""
         cfg = config or StationConfig()
         T = cfg.camera.T_plate_from_camera() if T_plate_from_camera is None else T_plate_from_camera
         self.T_plate_from_camera = np.asarray(T, dtype=float)
@@ -102,10 +108,11 @@ class MarkerTracker:
         self.names = tuple(n for n in _CHAIN if n in names)
         self._t0_ms: float | None = None
         self._reset_state()
-        self._t: list[float] = []
-        self._frames: list[int] = []
-        self._pos: dict[str, list[np.ndarray]] = {n: [] for n in self.names}
-        self._pix: dict[str, list[np.ndarray]] = {n: [] for n in self.names}
+        keep = history_frames
+        self._t: deque[float] = deque(maxlen=keep)
+        self._frames: deque[int] = deque(maxlen=keep)
+        self._pos: dict[str, deque[np.ndarray]] = {n: deque(maxlen=keep) for n in self.names}
+        self._pix: dict[str, deque[np.ndarray]] = {n: deque(maxlen=keep) for n in self.names}
 
     def _reset_state(self) -> None:
         self.initialised = False
@@ -230,8 +237,14 @@ class MarkerTracker:
             ca, cb = cost[names.index(a), assigned[a]], cost[names.index(b), assigned[b]]
             del assigned[a if ca > cb else b]
 
+    @property
+    def last_pixels(self) -> dict[str, np.ndarray]:
+        """name -> (2,) sub-pixel (u, v) of the newest frame (NaN: not found); empty before the first."""
+        return {k: v[-1] for k, v in self._pix.items() if v}
+
     def finish(self) -> MarkerTrack:
-        """Everything tracked so far (raw: gaps NaN); `.to_block(gap_max_s)` bridges short gaps."""
+        """The frames kept (every frame unless history_frames; raw: gaps NaN); `.to_block(gap_max_s)`
+        bridges short gaps."""
         t = np.asarray(self._t, dtype=float)
         pos = {n: np.asarray(v, dtype=float).reshape(-1, 3) for n, v in self._pos.items()}
         pix = {n: np.asarray(v, dtype=float).reshape(-1, 2) for n, v in self._pix.items()}

@@ -95,7 +95,9 @@ class StillKeeper:
         the camera's own arrays, which the live measurement used."""
         self.writer = writer
         self.ring = StillRing(span_s, step_s)
-        self.kept: list[Still] = []
+        # the bottoms (s) already given a still; the stills themselves are in the file, not kept here (a
+        # long trial's IR + depth copies grew ~8 MB/min)
+        self.kept_bottoms_s: list[float] = []
         self.redact = redact
 
     def on_frame(self, t_s: float, frame: CameraFrame, pixels: dict[str, np.ndarray]) -> None:
@@ -107,16 +109,16 @@ class StillKeeper:
     def on_rep(self, rep: RepResult) -> Still | None:
         """Store the frame nearest rep.t_bottom, once per bottom (the final reps at stop repeat live ones)."""
         t_bottom = float(rep.t_bottom)
-        if any(abs(s.rep_t_bottom_s - t_bottom) < 0.5 for s in self.kept):  # reps are seconds apart
+        if any(abs(b - t_bottom) < 0.5 for b in self.kept_bottoms_s):  # reps are seconds apart
             return None
         near = self.ring.nearest(t_bottom)
         if near is None or abs(near.t_s - t_bottom) > self.ring.step_s + 0.1:  # out of the ring (slow rep)
             return None
         still = Still(near.t_s, near.frame_number, near.ir, near.depth, dict(near.marker_pixels),
-                      near.overlay, int(getattr(rep, "index", len(self.kept))), t_bottom)
+                      near.overlay, int(getattr(rep, "index", len(self.kept_bottoms_s))), t_bottom)
         if self.redact is not None:
             still = self.redact(still)
-        self.kept.append(still)
+        self.kept_bottoms_s.append(t_bottom)
         if self.writer is not None:
             self.writer.append_still(still)
         return still

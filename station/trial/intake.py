@@ -78,7 +78,7 @@ class StreamIntake:
         self._counts["plate_samples"] += len(chunk)
         for _t, _s, n in gaps:
             self._counts["plate_lost"] += n
-        self._sync_force.append(np.column_stack([t_s, fz]))
+        self._sync.add_force(t_s, fz)
         shear = tz = None
         if chunk.six is not None:  # a six-component plate: its shear and free moment too
             shear, tz = shear_and_free_moment(chunk.six, self.config.lsl_plate.origin_depth_m,
@@ -112,7 +112,7 @@ class StreamIntake:
                             positions={k: positions.get(k, nan3)[None] for k in MARKER_NAMES},
                             bridged={k: np.array([bridged.get(k, False)]) for k in MARKER_NAMES})
         self.core.push_markers(block)
-        self._sync_hip.append((t_s, float(positions.get("hip", nan3)[2])))
+        self._sync.add_hip(np.array([t_s]), np.array([positions.get("hip", nan3)[2]]))
 
     def _on_markers(self, chunk: MarkerChunk) -> None:
         """Mocap markers: trial clock (the source's stamps through the clock step), plate frame
@@ -130,4 +130,4 @@ class StreamIntake:
                             bridged={k: np.zeros(len(chunk), bool) for k in MARKER_NAMES})
         self.core.push_markers(block)
         hip_z = positions.get("hip", nan)[:, 2]
-        self._sync_hip.extend(zip(t_s.tolist(), hip_z.tolist(), strict=True))
+        self._sync.add_hip(t_s, hip_z)

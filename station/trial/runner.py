@@ -42,7 +42,7 @@ from station.trial.intake import StreamIntake
 from station.trial.live import LiveSnapshot, LiveView
 from station.trial.mocap import MocapStep
 from station.trial.steps import ClockStep, ForceStep, MarkerStep, ZeroCheckStep, factory_plate_calibration
-from station.trial.sync_check import sync_from_buffers
+from station.trial.sync_check import SyncBuffers
 
 if TYPE_CHECKING:
     from station.dowel.step import DowelStep
@@ -107,9 +107,8 @@ class TrialRunner(StreamIntake):
         self._summary: dict | None = None
         self.reps: list[RepResult] = []
         self._final = None  # the core's finish() result
-        # Fz and hip height of the whole trial for the sync check at stop (16 kB/s of plate: fine in RAM)
-        self._sync_force: list[np.ndarray] = []
-        self._sync_hip: list[tuple[float, float]] = []
+        # hip height of the whole trial and Fz around its highest points: the sync check at stop
+        self._sync = SyncBuffers()
 
     # ---- public -------------------------------------------------------------------------------
     def on_rep(self, callback: Callable[[RepResult], None]) -> None:
@@ -367,7 +366,7 @@ class TrialRunner(StreamIntake):
         """Camera-to-plate offset from a hop / heel raise in the trial; a result beyond the config's
         limit (thresholds.sync_warn_frames) is a warning."""
         body_weight_n = self._final.summary.get("body_weight_n") if self._final is not None else None
-        sync = sync_from_buffers(self._sync_force, self._sync_hip, self.config, body_weight_n)
+        sync = self._sync.check(self.config, body_weight_n)
         if sync and sync.get("warning"):
             self._warn("sync", sync["warning"])
         return sync

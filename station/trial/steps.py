@@ -20,6 +20,7 @@ from station.results import RepResult
 from station.trial.camera_clock import ContinuousDeviceClock, clock_restarted
 
 NOMINAL = "nominal defaults"
+LIVE_TRACK_FRAMES = 1  # frames the live marker tracker keeps for finish() (the live path reads the newest)
 
 __all__ = ["NOMINAL", "ClockStep", "ForceStep", "MarkerStep", "cop_and_foot_pos", "plate_gaps"]
 
@@ -150,7 +151,8 @@ class MarkerStep:
         else:
             from station.markers.tracking import MarkerTracker  # the camera helper's tracker
 
-            self.tracker = MarkerTracker(self.T, config=config)
+            # live, the newest frame's answer is all that is read: no per-frame history (a trial's grew)
+            self.tracker = MarkerTracker(self.T, config=config, history_frames=LIVE_TRACK_FRAMES)
         self.clock = ContinuousDeviceClock()  # a replugged camera's clock starts again: not for the tracker
 
     def update(self, frame: CameraFrame, t_s: float | None = None) -> tuple[dict, dict, dict]:
@@ -164,8 +166,7 @@ class MarkerStep:
         if self.depth:  # estimated landmarks have no disc in the image: their projection is drawn
             pixels = self.tracker.pixels(positions, frame.intrinsics)
         else:
-            pix_lists = getattr(self.tracker, "_pix", {})  # the tracker's per-frame pixel history
-            pixels = {k: np.asarray(v[-1], float) for k, v in pix_lists.items() if v}
+            pixels = {k: np.asarray(v, float) for k, v in self.tracker.last_pixels.items()}
         return ({k: np.asarray(v, float).reshape(3) for k, v in positions.items()}, pixels, {})
 
     def explain(self, rep: RepResult) -> None:
