@@ -16,12 +16,12 @@ known live. Live (`poll`) a rep is judged against the median of the reps so far 
 `finish` re-applies the rule with the whole session's median and drops (with a warning) any rep that
 falls below it. `finish` is the final answer, live and offline alike.
 
-Memory: marker rows are addressed by frame index and are all kept (16 floats a frame). Force and dowel
-rows are read by time only, and older ones are dropped once no rep can still read them (`_horizon_s`):
-what a measurement reads starts at the earliest of its excursion's entry, top and quiet standing (minus
-the filter context); rows of the last `keep_recent_s` always stay. The answers are the same as with
-everything kept. While the session's first quiet standing stays the reps' reference (the subject has not
-moved to a new place) the metrics read force from it on, so that much is kept.
+Memory: marker rows are addressed by frame index and are all kept (16 floats a frame, ~0.2 MB/min at
+30 fps). Force and dowel rows are read by time only, and older ones are dropped once no rep can still
+read them (`_horizon_s`): a measurement's window starts near its excursion (its entry, or a swing's top,
+minus the filter context), and the quiet standing it refers to (maybe the session's start) is read from
+its own rows, kept apart (`_pin_standings`); rows of the last `keep_recent_s` always stay. The answers
+are the same as with everything kept, and a rep costs the same at minute 60 as at minute 1.
 """
 
 from __future__ import annotations
@@ -37,6 +37,7 @@ from station.core.buffers import ColumnBuffer
 from station.core.form import FORM_BREAK_FIT_FRAMES, LOCKOUT_WAIT
 from station.core.metrics import Outcome, TrialData
 from station.core.reps import Excursion, RepDetector
+from station.core.step import StepDetector
 from station.core.summary import summarize
 from station.core.swing import SWING_MARGIN_FRAMES
 from station.results import AnalysisResult, RepResult
@@ -105,7 +106,7 @@ class HingeCore:
         # both; finish the whole reps): {excursion entry frame: index of the rep given}
         self.live_verdicts = live_verdicts
         self._given: dict[int, int] = {}
-        self._last_peak = 0  # peak frame of the newest excursion: a swing's next top is not before it
+        self._pinned: dict[tuple[int, int], np.ndarray] = {}  # quiet standing span -> its force rows
 
     # ---- input -----------------------------------------------------------------------------------
     def _monotonic(self, buf: ColumnBuffer, t_s: np.ndarray) -> np.ndarray:
@@ -187,7 +188,6 @@ class HingeCore:
             exc = self._detector.push(i, float(m[i, 0]), *(float(v) for v in m[i, axes]))
             if exc is not None:
                 self._pending.append((exc, exc.detect_index))
-                self._last_peak = exc.peak_index
         if self._markers.n > self._detected_upto:
             self._live_markers(m[-1], hip_col)
         self._detected_upto = self._markers.n
@@ -212,7 +212,9 @@ class HingeCore:
         t_j = float(self._markers.view[j, 0])
         gate = cop.force_gate_n(self.config, self._bw.at(t_j))
         provisional = self.live_verdicts and exc.entry_index not in self._given
-        outcome = movements.measure(self.movement, self._trial_data_upto(j), exc, j, self._prev_end_t,
+        data = self._trial_data_upto(j)
+        data.standing_force = self._pinned.get(exc.standing)  # None: the buffer still holds the standing
+        outcome = movements.measure(self.movement, data, exc, j, self._prev_end_t,
                                     self.config, gate, self._bw.at(t_j), final=last, provisional=provisional)
         # waiting for the rep's end is limited here; waiting for its lockout is bounded by the window itself
         waiting_end = outcome.status == "defer" and outcome.reason != LOCKOUT_WAIT
@@ -252,9 +254,10 @@ class HingeCore:
         self._reps.append(rep)
         self._amplitudes.append(outcome.amplitude_m)
         self._new.append(rep)
-        self._prev_end_t = rep.t_end
-        if provisional:
+        if provisional:  # its window must not start at its own end when it is measured again
             self._given[exc.entry_index] = rep.index
+        else:
+            self._prev_end_t = rep.t_end
 
     def _amend(self, index: int, outcome: Outcome) -> None:
         k = next(k for k, r in enumerate(self._reps) if r.index == index)
@@ -270,21 +273,41 @@ class HingeCore:
 
     # ---- memory ------------------------------------------------------------------------------------
     def _earliest_frame(self) -> int:
-        """The earliest marker frame a rep not yet judged can start its reading from: a pending excursion's
-        entry, top or quiet standing; for one not yet closed or begun, the quiet standings and references
-        of the detector and of the RepDetectors it is made of (the swing's, the step's two directions: an
-        entry comes after the standing its detector last saw, a reference only moves on) and the newest
-        excursion's peak (a swing's top before it is looked for from there on)."""
-        det = self._detector
-        frames = [det.standing[0], self._last_peak]
-        for part in (det, *vars(det).values()):
-            if isinstance(part, RepDetector):
-                frames.append(part.standing[0])
-                if part.reference is not None:
-                    frames.append(part.reference[0])
+        """The earliest marker frame a rep not yet judged reads its window from: a pending excursion's entry
+        (or a swing's top), the excursion under way in the detector, else the newest frame. Quiet standings
+        are not among them: their force rows are kept apart (`_pin_standings`)."""
+        frames = [self._markers.n - 1]
+        if (open_frame := self._detector.earliest_open_frame()) is not None:
+            frames.append(open_frame)
         for exc, _ in self._pending:
-            frames += [exc.entry_index, exc.standing[0], getattr(exc, "top_index", exc.entry_index)]
+            frames += [exc.entry_index, getattr(exc, "top_index", exc.entry_index)]
         return max(min(frames) - SWING_MARGIN_FRAMES, 0)  # the swing's filter context, in frames
+
+    def _standings(self) -> set[tuple[int, int]]:
+        """The quiet standings (frame spans) a rep not yet judged may refer to."""
+        spans = {exc.standing for exc, _ in self._pending}
+        det = self._detector
+        if isinstance(det, StepDetector):
+            spans |= det.referred_standings()
+        elif isinstance(det, RepDetector):
+            spans.add(det.referred_standing())
+        else:  # the swing's: reference or standing
+            spans.add(det.standing)
+        return {s for s in spans if s[1] > s[0]}
+
+    def _pin_standings(self, horizon_s: float) -> None:
+        """Force rows of the quiet standings still referred to, kept apart before the buffer drops them
+        (a few seconds each; the session's first standing may be an hour back)."""
+        spans = self._standings()
+        self._pinned = {s: rows for s, rows in self._pinned.items() if s in spans}
+        m, f = self._markers.view, self._force.view
+        for s0, s1 in spans:
+            t0 = float(m[s0, 0])
+            if (s0, s1) in self._pinned or t0 >= horizon_s or not f.shape[0] or f[0, 0] > t0:
+                continue
+            t1 = float(m[s1 - 1, 0])
+            a, z = int(np.searchsorted(f[:, 0], t0, "left")), int(np.searchsorted(f[:, 0], t1, "right"))
+            self._pinned[(s0, s1)] = f[a:z].copy()
 
     def _horizon_s(self) -> float:
         """Force and dowel rows before this time cannot be read again (-inf: keep all)."""
@@ -298,6 +321,7 @@ class HingeCore:
     def _drop_old(self) -> None:
         horizon = self._horizon_s()
         if math.isfinite(horizon):
+            self._pin_standings(horizon)
             self._force.drop_before(horizon)
             self._dowel.drop_before(horizon, spare_rows=SPARE_DOWEL_ROWS)
 

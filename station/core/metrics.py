@@ -41,6 +41,9 @@ class TrialData:
     dowel_t: np.ndarray | None = None
     dowel_gap_mm: np.ndarray | None = None
     dowel_region: np.ndarray | None = None
+    # (K, 4) force rows (t, fz, cop x, rear share) of the quiet standing the metrics refer to, when the core
+    # no longer holds the rows around it (a long session): its foot position is read from these
+    standing_force: np.ndarray | None = None
     notes: dict = field(default_factory=dict)
 
 
@@ -163,7 +166,9 @@ def measure_rep(data: TrialData, exc: Excursion, j_now: int, prev_end_t: float, 
     th = config.thresholds
     t_all = data.marker_t
     w0 = int(np.searchsorted(t_all, max(t_all[exc.entry_index] - PRE_WINDOW_S, prev_end_t)))
-    w0 = min(w0, exc.standing[0], exc.entry_index)
+    # the window starts near the rep, not at the quiet standing (maybe the session's start): the standing
+    # is read from its own rows, so a rep costs the same at minute 60 as at minute 1
+    w0 = min(w0, exc.entry_index)
     w1 = j_now + 1
     t = t_all[w0:w1]
     hip_raw = data.markers["hip"][w0:w1]
@@ -305,7 +310,7 @@ def _kinetics(rep: RepResult, data: TrialData, t_start: float, t_end: float, t_b
         missing.append("force")
         return
     ft = data.force_t
-    a = int(np.searchsorted(ft, min(t_stand0, t_start) - 0.5))
+    a = int(np.searchsorted(ft, t_start - 0.5))
     z = int(np.searchsorted(ft, t_end + 0.5, side="right"))
     t = ft[a:z]
     if t.size == 0:  # no plate data anywhere near this rep (the plate was unplugged across it)
@@ -328,10 +333,21 @@ def _kinetics(rep: RepResult, data: TrialData, t_start: float, t_end: float, t_b
     rep.foot_pos_bottom = _finite(_at(t, foot, t_bottom, th.tracking_gap_max_s))
     share_bottom = _at(t, share_f, t_bottom, th.tracking_gap_max_s)
     rep.heel_load_pct = _finite(100.0 * share_bottom)
-    standing = (t >= t_stand0) & (t <= t_stand1) & loaded
-    if np.any(standing) and np.any(np.isfinite(foot[in_rep])):
-        foot_standing = float(np.mean((cop_x[standing] - config.feet.heel_x_m) / config.feet.foot_length_m))
+    cop_standing = _standing_cop_x(data, t_stand0, t_stand1, gate_n)
+    if cop_standing.size and np.any(np.isfinite(foot[in_rep])):
+        foot_standing = float(np.mean((cop_standing - config.feet.heel_x_m) / config.feet.foot_length_m))
         rep.foot_pos_shift = _finite(float(np.nanmax(foot[in_rep])) - foot_standing)
+
+
+def _standing_cop_x(data: TrialData, t_stand0: float, t_stand1: float, gate_n: float) -> np.ndarray:
+    """CoP x (m) of the loaded force rows in the quiet standing [t_stand0, t_stand1] (raw, not filtered)."""
+    if data.standing_force is not None:
+        t, fz, cop_x = data.standing_force[:, 0], data.standing_force[:, 1], data.standing_force[:, 2]
+    else:
+        t, fz, cop_x = data.force_t, data.fz_n, data.cop_x_m
+    a, z = int(np.searchsorted(t, t_stand0, "left")), int(np.searchsorted(t, t_stand1, "right"))
+    keep = fz[a:z] > gate_n
+    return cop_x[a:z][keep]
 
 
 def _dowel(rep: RepResult, data: TrialData, t_start: float, t_end: float, hold: int) -> str | None:

@@ -75,6 +75,15 @@ class RepDetector:
             return "standing"
         return "descent" if self.displacement_m >= self._peak_m - 0.005 else "ascent"
 
+    def referred_standing(self) -> tuple[int, int]:
+        """The quiet standing (frame span) the next excursion will refer to."""
+        return self.reference or self.standing
+
+    def earliest_open_frame(self) -> int | None:
+        """The first frame of the excursion under way (None when standing): an excursion found later
+        starts no earlier than this, or than the frame it is found at (the core's memory horizon)."""
+        return self._entry if self.in_excursion else None
+
     def _smooth(self, t_s: float, x: float) -> float:
         gap = t_s - self._t_last
         if math.isnan(self._s1) or not gap < self.th.tracking_gap_max_s:

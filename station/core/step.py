@@ -79,6 +79,17 @@ class StepDetector:
         base = self._active.baseline_x_m
         return -base if self._active is self._up else base
 
+    def referred_standings(self) -> set[tuple[int, int]]:
+        """The quiet standings the next excursion of a direction still followed will refer to."""
+        return {det.referred_standing() for rise, det in ((False, self._down), (True, self._up))
+                if self.rise in (None, rise)}
+
+    def earliest_open_frame(self) -> int | None:
+        """As RepDetector's, over the directions still followed."""
+        frames = [f for rise, det in ((False, self._down), (True, self._up))
+                  if self.rise in (None, rise) and (f := det.earliest_open_frame()) is not None]
+        return min(frames) if frames else None
+
     def push(self, i: int, t_s: float, hip_z_m: float) -> StepExcursion | None:
         found = None
         for rise, det in ((False, self._down), (True, self._up)):
@@ -109,7 +120,7 @@ def measure_step(data: mt.TrialData, exc: Excursion, j_now: int, prev_end_t: flo
     th = config.thresholds
     t_all = data.marker_t
     w0 = int(np.searchsorted(t_all, max(t_all[exc.entry_index] - mt.PRE_WINDOW_S, prev_end_t)))
-    w0 = min(w0, exc.standing[0], exc.entry_index)
+    w0 = min(w0, exc.entry_index)  # near the rep: the standing is read from its own rows (metrics)
     t = t_all[w0:j_now + 1]
     hip = lowpass(t, data.markers["hip"][w0:j_now + 1], th.filter_cutoff_hz, bridge_max_s=mt.BRIDGE_MAX_S)
     base = mt._standing_mean(data, "hip", exc)

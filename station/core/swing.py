@@ -83,6 +83,11 @@ class SwingDetector:
             return "standing"
         return "descent" if self.displacement_m >= self._peak_m - 0.005 else "ascent"
 
+    def earliest_open_frame(self) -> int | None:
+        """As RepDetector's; a swing's window also reaches back to the top before it (found from the last
+        swing's end on), so that frame counts while the next swing is not yet found."""
+        return min(self._top_i, self._entry) if self.in_excursion else self._top_i
+
     def push(self, i: int, t_s: float, hip_x_m: float, hip_z_m: float) -> SwingExcursion | None:
         if not (math.isfinite(hip_x_m) and math.isfinite(hip_z_m)):
             return None
