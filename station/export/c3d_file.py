@@ -46,6 +46,7 @@ REP_PARAMETERS = {"INDEX": "index", "T_END_S": "t_end", "LOCKOUT_TRUNK_DEG": "lo
                   # the wall drill (issue 19 item 7): 1 reached / 0 short / NaN no wall; mm short (0: reached)
                   "REACHED_TARGET": "reached_target", "TARGET_SHORT_MM": "target_short_mm"}
 CELL_LABELS = ("F_cell0", "F_cell1", "F_cell2", "F_cell3")
+C3D_TEXT_MAX = 255  # characters in one C3D string parameter (its length is a byte)
 
 
 def _rate_hz(t_s: np.ndarray, declared: float | None) -> float:
@@ -103,6 +104,14 @@ def _int_param(c: ezc3d.c3d, group: str, name: str, values: Iterable[int], dims:
     param = ezc3d.ezc3d.Parameter(name)
     param.set(ezc3d.ezc3d.VecInt([int(v) for v in values]), dims)
     c["parameters"].add_parameter(group, param)
+
+
+def c3d_text(value: object) -> str:
+    """A C3D string parameter's text: its length is one byte in the file, so at most C3D_TEXT_MAX
+    characters (ezc3d writes a longer one with the length wrapped past 255, and every reader then refuses
+    the whole file: the record command line with long paths did). Cut, with an ellipsis to say so."""
+    text = str(value)
+    return text if len(text) <= C3D_TEXT_MAX else text[:C3D_TEXT_MAX - 3] + "..."
 
 
 def _wall_mm(value: object) -> float:
@@ -163,7 +172,7 @@ def export_c3d(trial: RecordedTrial, out: Path, info: dict[str, str] | None = No
     c.add_parameter("FORCE_PLATFORM", "ORIGIN", np.zeros((3, 1)))
     _int_param(c, "FORCE_PLATFORM", "CHANNEL", range(1, 7), [6, 1])
     md = trial.metadata
-    c.add_parameter("SUBJECTS", "NAMES", [str(md.get("subject_id") or "unknown")])
+    c.add_parameter("SUBJECTS", "NAMES", [c3d_text(md.get("subject_id") or "unknown")])
     c.add_parameter("MANUFACTURER", "SOFTWARE", [f"hinge-station {md.get('software_version', '')}"])
     c.add_parameter("TRIAL", "STATION_T0_S", [float(t_points[0])])  # trial-clock time of frame 1
     # what the plate measured: Fx, Fy, Mz are 0 (not measured) from a four-cell plate
@@ -181,7 +190,7 @@ def export_c3d(trial: RecordedTrial, out: Path, info: dict[str, str] | None = No
             values = [getattr(rep, key) for rep in trial.reps]
             c.add_parameter("HINGE_REPS", name, [math.nan if v is None else float(v) for v in values])
     for key, value in (info or {}).items():  # trial_info.trial_info(): date, drill, ... (de-identified)
-        c.add_parameter("HINGE_TRIAL", key.upper(), [str(value)])
+        c.add_parameter("HINGE_TRIAL", key.upper(), [c3d_text(value)])
     prepare(out)  # owner-only before ezc3d writes it (station.privacy)
     c.write(str(out))
     return out

@@ -61,3 +61,21 @@ def test_csv_one_file_per_stream(tmp_path):
     assert len(reps) == 3 and reps[2].endswith("shallow,False")
     for name in ("camera_index", "markers", "events"):
         assert (tmp_path / f"trial_{name}.csv").is_file()
+
+
+def test_a_long_text_does_not_break_the_c3d(tmp_path):
+    """A C3D string's length is one byte: the record command line with long paths (pytest's own tmp paths
+    under xdist) made a file every reader refused. Text is cut at 255 characters; the file opens."""
+    import ezc3d
+
+    from station.export.c3d_file import C3D_TEXT_MAX, export_c3d
+
+    path = tmp_path / "trial.h5"
+    write_synthetic_trial(path, duration_s=4.0)
+    long = "hinge-station record --out /" + "very/long/folder/" * 30 + "trial.h5"
+    assert len(long) > 300
+    out = export_c3d(read_trial(path), tmp_path / "long.c3d", {"command": long, "notes": "short"})
+    params = ezc3d.c3d(str(out))["parameters"]["HINGE_TRIAL"]
+    command = params["COMMAND"]["value"][0]
+    assert len(command) == C3D_TEXT_MAX and command.endswith("...") and long.startswith(command[:-3])
+    assert params["NOTES"]["value"][0] == "short"
