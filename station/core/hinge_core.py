@@ -184,6 +184,8 @@ class HingeCore:
         m = self._markers.view
         hip_col = 1 + 3 * MARKER_NAMES.index("hip")
         axes = [hip_col + a for a in movements.detect_axes(self.movement)]  # hip x; height for the step
+        if self.movement == "hinge":  # and the ankle's x: did the feet move (reps.RepDetector)
+            axes.append(1 + 3 * MARKER_NAMES.index("ankle"))
         for i in range(self._detected_upto, self._markers.n):
             exc = self._detector.push(i, float(m[i, 0]), *(float(v) for v in m[i, axes]))
             if exc is not None:

@@ -31,6 +31,12 @@ RESTAND_M = 0.02  # a later quiet standing this far from the first one is a new 
 # ... once still there this long: the turn of a lean-back at lockout (hips pushed forward, held a moment)
 # passes for a 0.5 s still window, and must not become the place the next reps are measured from
 RESTAND_STILL_S = 1.0
+# A place in front of the reference (+x: the hips forward, as in a lean-back) is a new place only if the
+# feet moved (the ankle marker), or, without an ankle marker, once still there this long: a glute squeeze
+# held at the top (0.6-0.7 s, with the turn about 1 s of near-still hips) must not become the place every
+# later rep is measured from (their standing trunk would read behind vertical, hip back +60-85 mm)
+RESTAND_FORWARD_STILL_S = 3.0
+FEET_MOVED_M = 0.03  # the ankle marker this far from where it was at the reference: the feet moved
 
 
 @dataclass
@@ -61,6 +67,7 @@ class RepDetector:
         # back to the same place (the short pauses between reps are still settling); a new one after a move
         self.reference: tuple[int, int] | None = None
         self._reference_x_m = math.nan
+        self._feet_x_m = self._reference_feet_x_m = math.nan  # ankle x now and at the reference (m)
         self._still: deque[tuple[int, float, float, float]] = deque()  # (index, t, raw x, smoothed x)
         self._far_since = math.nan  # since when still away from the reference place (RESTAND_STILL_S)
         self.in_excursion = False
@@ -115,7 +122,12 @@ class RepDetector:
         if far:
             if math.isnan(self._far_since):
                 self._far_since = self._still[0][1]
-            if t_s - self._far_since < RESTAND_STILL_S:
+            if place > self._reference_x_m and math.isfinite(self._feet_x_m) \
+                    and math.isfinite(self._reference_feet_x_m) \
+                    and abs(self._feet_x_m - self._reference_feet_x_m) < FEET_MOVED_M:
+                return  # hips forward over feet that stayed: a posture (a lean-back), not a new place
+            forward_unknown_feet = place > self._reference_x_m and not math.isfinite(self._feet_x_m)
+            if t_s - self._far_since < (RESTAND_FORWARD_STILL_S if forward_unknown_feet else RESTAND_STILL_S):
                 return
         else:
             self._far_since = math.nan
@@ -123,8 +135,13 @@ class RepDetector:
         self.standing = (self._still[0][0], i + 1)
         if self.reference is None or far:
             self.reference, self._reference_x_m = self.standing, self.baseline_x_m
+            self._reference_feet_x_m = self._feet_x_m
 
-    def push(self, i: int, t_s: float, hip_x_m: float) -> Excursion | None:
+    def push(self, i: int, t_s: float, hip_x_m: float, feet_x_m: float = math.nan) -> Excursion | None:
+        """feet_x_m: the ankle marker's x (NaN: not seen), which tells a new standing place (the feet moved)
+        from the hips held forward over the same feet."""
+        if math.isfinite(feet_x_m):
+            self._feet_x_m = feet_x_m
         if not math.isfinite(hip_x_m):
             return None
         xs = self._smooth(t_s, hip_x_m)
