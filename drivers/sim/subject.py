@@ -17,12 +17,12 @@ from drivers.sim import movements as mv
 from drivers.sim import patterns as pt
 from drivers.sim.anthropometry import body_from_height_mass
 from drivers.sim.forces import ForceTruth, cell_loads
+from drivers.sim.hanging_arms import HANGING, bar_capsules, kinematic_arms, skeleton_for
 from drivers.sim.kinematics import (
     ARM_OPTIONS,
     Dofs,
     Feet,
     centre_of_mass,
-    skeleton,
     solve_shank_for_com,
 )
 from drivers.sim.pose import Pose
@@ -119,8 +119,8 @@ class VirtualSubject:
                  config: StationConfig | None = None, lumbar_flexion_deg: float | None = None) -> None:
         arms = ARM_ALIASES.get(arms, arms)
         arms, load_kg = mv.setup(pattern, arms, load_kg)  # a swing holds its bell
-        if arms not in ARM_OPTIONS:
-            raise ValueError(f"arms={arms!r}: expected one of {ARM_OPTIONS}")
+        if arms not in (*ARM_OPTIONS, HANGING):
+            raise ValueError(f"arms={arms!r}: expected one of {(*ARM_OPTIONS, HANGING)}")
         if load_kg < 0:
             raise ValueError(f"load_kg={load_kg}: must be >= 0")
         if standing_s < 1.0:
@@ -160,12 +160,12 @@ class VirtualSubject:
         if self.arms == "swing":  # the body moves against the swinging bell to keep the CoP on the foot
             target_x = mv.swing_com_target_x(self.body, self.feet, dofs, self.load_kg, target_x,
                                              1.0 / GRID_HZ)
-        solved = solve_shank_for_com(self.body, self.feet, coarse_dofs, self.arms, self.load_kg,
-                                     target_x[coarse])
+        solved = solve_shank_for_com(self.body, self.feet, coarse_dofs, kinematic_arms(self.arms),
+                                     self.load_kg, target_x[coarse])
         dofs.shank = CubicSpline(t[coarse], solved.shank)(t)
         if self.timeline.hop_t_s is not None:
             raise NotImplementedError("hop: not implemented yet (use heel_raise)")
-        sk = skeleton(self.body, self.feet, dofs, self.arms)
+        sk = skeleton_for(self.body, self.feet, dofs, self.arms)
         com = centre_of_mass(self.body, sk, self.load_kg)
         dt = 1.0 / GRID_HZ
         acc = np.gradient(np.gradient(com, dt, axis=0), dt, axis=0)
@@ -197,7 +197,7 @@ class VirtualSubject:
 
     def _build_truth(self) -> TrialTruth:
         g = self._grid
-        sk = skeleton(self.body, self.feet, g.dofs, self.arms)
+        sk = skeleton_for(self.body, self.feet, g.dofs, self.arms)
         th = sk.angles["thorax"]
         posterior = np.stack([-np.cos(th), np.zeros_like(th), np.sin(th)], axis=-1)
         fz_safe = np.where(g.fz_n > 0, g.fz_n, np.nan)
@@ -270,13 +270,14 @@ class VirtualSubject:
 
     def spine_back_points(self, t_s: float) -> dict[str, np.ndarray]:
         """Posterior skin points (plate frame, m): sacrum, upper back (between the shoulder blades), head."""
-        sk = skeleton(self.body, self.feet, self._dofs_at(t_s), self.arms)
+        sk = skeleton_for(self.body, self.feet, self._dofs_at(t_s), self.arms)
         return {"sacrum": sk.p["sacrum"][0], "upper_back": sk.p["upper_back"][0],
                 "head": sk.p["head_back"][0]}
 
     def pose(self, t_s: float) -> Pose:
         """Capsules for the whole body (and dowel or weights) plus marker centres at t_s."""
-        sk = skeleton(self.body, self.feet, self._dofs_at(t_s), self.arms)
+        sk = skeleton_for(self.body, self.feet, self._dofs_at(t_s), self.arms)
         markers = {k: v[0] for k, v in self._markers_from(sk).items()}
-        caps = capsules_for(self.body, sk, self.arms, self.load_kg)
+        caps = capsules_for(self.body, sk, kinematic_arms(self.arms), self.load_kg)
+        caps += bar_capsules(sk, self.arms)  # "hanging": the bar in both hands
         return Pose(t_s=float(t_s), capsules=tuple(caps), markers=markers, marker_radius_m=MARKER_RADIUS_M)

@@ -56,6 +56,25 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.set_defaults(func=run)
 
 
+# drills whose load the markerless path cannot tell from the body (issue 23), and why. A load hanging at
+# arm's length beside or in front of the legs (weighted RDL, deadlift) is told apart by the lateral plane of
+# what the camera sees (station.markerless.limbs): it is measured, and frames it cannot separate are marked.
+MARKERLESS_REFUSED = {
+    "kb_swing": "the kettlebell swings between the legs, in their own plane, where the depth image cannot "
+                "tell it from the thighs",
+    "pull_through": "the hands and the cable pass between the legs, in their own plane, where the depth "
+                    "image cannot tell them from the thighs",
+    "kb_upper_back": "the kettlebell lies on the upper back, over the outline the trunk is read from",
+    "goblet_hinge": "a load held at the chest is not yet checked against the simulator's truth",
+}
+
+
+def markerless_refusal(drill_id: str) -> str | None:
+    """Why `--markers depth` does not record this drill (None: it does)."""
+    why = MARKERLESS_REFUSED.get(drill_id)
+    return None if why is None else f"--markers depth: {DRILLS[drill_id].name}: {why} (put markers on for it)"
+
+
 def rep_line(rep: RepResult) -> str:
     def mm(v: float | None) -> str:
         return "-" if v is None else f"{v:.0f} mm"
@@ -79,11 +98,8 @@ def run(args: argparse.Namespace) -> int:
     if not args.plate and not args.camera and not mocap:
         raise StationError("give --plate and/or --camera (or --markers lsl:NAME)")
     check_names(args.drill, args.arms)  # before any file or device: `--drill dowel` names dowel_hinge
-    if config.camera.markers == "depth" and \
-            subject_posture(args.drill, args.arms, args.load_kg)["arms"] == "weights":
-        # the loaded hands hang in front of the thighs: the legs cannot be read from the silhouette
-        raise StationError("--markers depth: with a load in the hands they hang in front of the thighs, "
-                           "where the depth image cannot tell hip and knee (put markers on for this drill)")
+    if config.camera.markers == "depth" and (why := markerless_refusal(args.drill)):
+        raise StationError(why)
     from station.archive.identity_list import check_notes, check_subject
     from station.owner_files import exposed_warning
 

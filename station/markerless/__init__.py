@@ -1,8 +1,9 @@
 """Markerless landmarks from depth alone (`--markers depth`, `[camera] markers = "depth"`): hip, knee,
 ankle, shoulder and head estimated from the subject's side silhouette over the plate (silhouette), a planar
-chain fitted to it (chain) with body proportions from the standing pose (body), handed on in the IR marker
-path's shape (tracker.DepthMarkerTracker). Every number from it is an estimate and says so (SOURCE_LABEL,
-EXPECTED_ERROR).
+chain fitted to it (limbs for the legs, told apart from hands hanging over them by the lateral plane of what
+is seen, with the legs' thickness from limb_profile; chain for the trunk and head) with body proportions from
+the standing pose (body), handed on in the IR marker path's shape (tracker.DepthMarkerTracker). Every number
+from it is an estimate and says so (SOURCE_LABEL, EXPECTED_ERROR).
 """
 
 from station.lazy import lazy_exports

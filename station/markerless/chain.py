@@ -2,10 +2,10 @@
 
 Each segment's line is read from cross-sections of the silhouette square to the segment, warm-started from
 the previous frame and refined twice:
-- shank and thigh: the midline between the front and back edges (a limb's sagittal outline is nearly
-  symmetric about its long bones; both legs move together in these drills and overlap in the side view);
-  the knee is the ankle plus the shank length along the shank's midline, the hip (greater trochanter, on
-  the thigh's axis at its top) the knee plus the thigh length along the thigh's midline;
+- shank and thigh (station.markerless.limbs): the midline between the front and back edges, an edge that
+  belongs to something over the limb (a hand, an arm: told by the lateral plane it lies in) replaced by the
+  other edge and the standing limb's thickness; the knee is the ankle plus the shank length along the
+  shank's midline, the hip (greater trochanter) the knee plus the thigh length along the thigh's midline;
 - trunk: the back's own outline, told from an arm beside it by being seen near the mid-sagittal plane (the
   per-cell y of the silhouette), and the front's outline moved back by the standing pose's trunk depth where
   the back is hidden (hands on hips); fitted robustly so that an elbow or a hand is dropped; the acromion
@@ -13,38 +13,36 @@ the previous frame and refined twice:
 - head: the standing skull (its cells and the empty ring around it) laid on this frame's silhouette by
   turning it about the lower neck; the standing tragus turns with it.
 Sections that do not cross the segment (the centre outside the silhouette) are left out; a segment with too
-few, or too wide for a limb (something hangs over it), is not measured and says why.
+few is not measured and says why.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from station.markerless.silhouette import Silhouette
 
-SHANK_SECTIONS = (0.25, 0.72, 12)   # fractions of the shank length above the ankle, count
-THIGH_SECTIONS = (0.18, 0.60, 12)   # of the thigh length above the knee (below the buttocks' overhang)
 TRUNK_SECTIONS = (0.15, 0.95, 28)   # of the trunk length above the hip: low back to the shoulder blades
 BACK_MIN_SECTIONS = 5               # back outline seen in at least this many sections ...
 BACK_MIN_SPAN_FRAC = 0.3            # ... spread over this much of the trunk
-LIMB_HALF_SPAN_M = 0.16             # how far either side of a limb's axis a section looks
 TRUNK_HALF_SPAN_M = 0.30
-MIN_SECTIONS_FRAC = 0.6             # of a segment's sections must cross it
-LIMB_MAX_WIDTH_FRAC = {"shank": 0.075, "thigh": 0.115}  # of stature: wider is something over the limb
 BACK_TRIM_M = 0.012                 # back-outline points this far behind the fitted line are not the back
-MIDLINE_MAX_RMS_M = 0.012           # a limb's midline this ragged is not a limb's
 NECK_CUT_FRAC = 0.052               # the skull: beyond this (of stature) above the acromion along the trunk
 
 
 @dataclass
 class ChainState:
-    """Unit directions (x, z) of shank, thigh and trunk (up the chain), warm-starting the next frame."""
+    """Unit directions (x, z) of shank, thigh and trunk (up the chain), warm-starting the next frame; and
+    per leg limb its midline's offset from its lower joint (m) and how far (m, plate y) its outline plane has
+    moved sideways since standing (limbs.fit_limb)."""
 
     shank: np.ndarray
     thigh: np.ndarray
     trunk: np.ndarray
+    offset_m: dict[str, float] = field(default_factory=dict)
+    plane_shift_m: dict[str, float] = field(default_factory=dict)
 
     @staticmethod
     def upright() -> ChainState:
@@ -63,6 +61,43 @@ def _first_false(a: np.ndarray) -> np.ndarray:
     return idx
 
 
+@dataclass
+class SectionSamples:
+    """The silhouette sampled across a segment: at each s_m along u from origin (rows), offsets w (m) along
+    the anterior normal every half cell (columns, c the axis); occ: occupied, y_at(grid): a per-cell grid
+    read at the samples (NaN off the grid)."""
+
+    w: np.ndarray
+    c: int
+    occ: np.ndarray
+    row: np.ndarray
+    col: np.ndarray
+    inside: np.ndarray
+
+    def y_at(self, grid: np.ndarray) -> np.ndarray:
+        y = np.full(self.col.shape, np.nan, np.float32)
+        y[self.inside] = grid[self.row[self.inside], self.col[self.inside]]
+        return y
+
+
+def sample_sections(sil: Silhouette, origin: np.ndarray, u: np.ndarray, s_m: np.ndarray,
+                    half_m: float, grid: np.ndarray | None = None) -> SectionSamples:
+    """grid: the occupancy to sample (default the silhouette's own)."""
+    grid = sil.grid if grid is None else grid
+    n = _normal(u)
+    step = sil.cell_m / 2
+    w = np.arange(-half_m, half_m + step / 2, step)
+    px = origin[0] + s_m[:, None] * u[0] + w[None, :] * n[0]
+    pz = origin[1] + s_m[:, None] * u[1] + w[None, :] * n[1]
+    col, row = sil.to_cells(px, pz)
+    col, row = col.astype(np.intp), row.astype(np.intp)
+    nz, nx = sil.grid.shape
+    inside = (col >= 0) & (col < nx) & (row >= 0) & (row < nz)
+    occ = np.zeros(col.shape, bool)
+    occ[inside] = grid[row[inside], col[inside]] > 0
+    return SectionSamples(w, len(w) // 2, occ, row, col, inside)
+
+
 def sections(sil: Silhouette, origin: np.ndarray, u: np.ndarray, s_m: np.ndarray, half_m: float,
              mid_y: tuple[float, float] | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Back and front edge offsets (m, along the anterior normal) of the silhouette's run through the axis
@@ -71,26 +106,16 @@ def sections(sil: Silhouette, origin: np.ndarray, u: np.ndarray, s_m: np.ndarray
     With mid_y = (y0, half width): each edge is instead the outermost point of the run seen within that band
     of the mid-sagittal plane (the trunk's own outline), NaN where the run has none on that side of the axis
     (an arm beside the trunk hides the outline there)."""
-    n = _normal(u)
+    smp = sample_sections(sil, origin, u, s_m, half_m)
+    w, c, occ = smp.w, smp.c, smp.occ
     step = sil.cell_m / 2
-    w = np.arange(-half_m, half_m + step / 2, step)
-    c = len(w) // 2
-    px = origin[0] + s_m[:, None] * u[0] + w[None, :] * n[0]
-    pz = origin[1] + s_m[:, None] * u[1] + w[None, :] * n[1]
-    col, row = sil.to_cells(px, pz)
-    col, row = col.astype(np.intp), row.astype(np.intp)
-    nz, nx = sil.grid.shape
-    inside = (col >= 0) & (col < nx) & (row >= 0) & (row < nz)
-    occ = np.zeros(col.shape, bool)
-    occ[inside] = sil.grid[row[inside], col[inside]] > 0
     front = (_first_false(occ[:, c:]) - 0.5) * step
     n_back = _first_false(occ[:, c::-1])
     back = -(n_back - 0.5) * step
     ok = occ[:, c]
     if mid_y is not None and sil.y_m is not None:
         n_front = _first_false(occ[:, c:])
-        y = np.full(col.shape, np.nan, np.float32)
-        y[inside] = sil.y_m[row[inside], col[inside]]
+        y = smp.y_at(sil.y_m)
         j = np.arange(len(w))[None, :]
         with np.errstate(invalid="ignore"):
             near_mid = np.abs(y - mid_y[0]) < mid_y[1]
@@ -112,37 +137,6 @@ def _line(s: np.ndarray, w: np.ndarray) -> tuple[float, float, float]:
     a = wm - b * sm
     rms = float(np.sqrt(np.mean((a + b * s - w) ** 2)))
     return a, b, rms
-
-
-@dataclass
-class LimbFit:
-    direction: np.ndarray   # unit (x, z), along the limb towards its top
-    offset_m: float         # the midline's offset from the origin along the normal, at s = 0
-    width_m: float          # median sagittal thickness
-    rms_m: float
-    ok: bool
-
-
-def fit_limb(sil: Silhouette, origin: np.ndarray, u0: np.ndarray, length_m: float,
-             frac: tuple[float, float, int], iterations: int = 2) -> LimbFit:
-    """The limb's midline through the sections; origin is its lower joint."""
-    u = u0 / np.linalg.norm(u0)
-    s = np.linspace(frac[0], frac[1], frac[2]) * length_m
-    offset, width, rms, ok = 0.0, float("nan"), float("nan"), False
-    for _ in range(iterations):
-        back, front = sections(sil, origin + offset * _normal(u), u, s, LIMB_HALF_SPAN_M)
-        good = np.isfinite(back)
-        ok = good.mean() >= MIN_SECTIONS_FRAC
-        if not ok:
-            break
-        mid = 0.5 * (back[good] + front[good])
-        a, b, rms = _line(s[good], mid)
-        n = _normal(u)
-        offset += a
-        u = u + b * n
-        u /= np.linalg.norm(u)
-        width = float(np.median(front[good] - back[good]))
-    return LimbFit(u, offset, width, rms, ok)
 
 
 @dataclass

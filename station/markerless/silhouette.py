@@ -12,7 +12,7 @@ bag) makes the frame ambiguous, never silently ignored.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import cv2
 import numpy as np
@@ -25,6 +25,9 @@ MARGIN_X_M = 0.55         # a hinge puts the buttocks ~0.45 m behind the heels a
 MARGIN_Y_M = 0.25         # feet at hip width, arms out: the body stays inside the plate's width plus this
 TOP_M = 2.4               # nobody on the plate is taller
 OTHER_PART_MIN_FRAC = 0.08  # a second part this large (share of the subject's area) is "something else"
+# the seen y averaged over this many cells square (3 cm): one pixel's depth is +-15 mm at 2 m, the planes
+# told apart (a limb's own outline, an arm hanging lateral to it) are 50 mm or more apart
+SMOOTH_Y_CELLS = 5
 
 
 @dataclass
@@ -32,7 +35,8 @@ class Silhouette:
     """Occupancy (nz, nx) uint8 (row 0 at z = z0_m, rising), cell size, grid origin; the subject's
     area (m^2), when another sizeable part is in view what it is (a reason string), and y_m: (nz, nx)
     float32 plate y of a point seen in each cell (NaN: none; the across-the-body coordinate that tells the
-    back's own outline, near the mid-sagittal plane, from an arm beside it)."""
+    back's own outline, near the mid-sagittal plane, from an arm beside it, and a leg's outline from a hand
+    hanging lateral to it)."""
 
     grid: np.ndarray
     cell_m: float
@@ -41,6 +45,35 @@ class Silhouette:
     area_m2: float
     other: str | None = None
     y_m: np.ndarray | None = None
+    _y_smooth: tuple[np.ndarray, int] | None = field(default=None, repr=False)
+    _solid: np.ndarray | None = field(default=None, repr=False)
+
+    def smooth_y_m(self, below_z_m: float | None = None) -> np.ndarray | None:
+        """y_m averaged over the seen cells within SMOOTH_Y_CELLS square (NaN where none), made once a frame;
+        below_z_m: only the rows up to that height are needed (the legs': a third of the work), NaN above."""
+        if self.y_m is None:
+            return None
+        rows = self.grid.shape[0] if below_z_m is None else \
+            min(int((below_z_m - self.z0_m) / self.cell_m) + SMOOTH_Y_CELLS, self.grid.shape[0])
+        if self._y_smooth is None or self._y_smooth[1] < rows:
+            y = self.y_m[:rows]
+            seen = np.isfinite(y)
+            k = (SMOOTH_Y_CELLS, SMOOTH_Y_CELLS)
+            total = cv2.boxFilter(np.where(seen, y, np.float32(0)), -1, k, normalize=False)
+            count = cv2.boxFilter(seen.astype(np.float32), -1, k, normalize=False)
+            out = np.full(self.y_m.shape, np.nan, np.float32)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                out[:rows] = total / count  # 0/0: NaN where no cell around was seen
+            self._y_smooth = (out, rows)
+        return self._y_smooth[0]
+
+    def solid_grid(self) -> np.ndarray:
+        """The grid opened by a 3x3 square (made once): spikes one or two cells thin off an outline (a depth
+        camera's flying pixels at an edge, a mix of the body's depth and the background's) are gone, a limb is
+        not. Limb edges are read from it; the trunk's reading keeps the plain grid."""
+        if self._solid is None:
+            self._solid = cv2.morphologyEx(self.grid, cv2.MORPH_OPEN, np.ones((3, 3), np.uint8))
+        return self._solid
 
     def to_cells(self, x_m: np.ndarray, z_m: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Plate (x, z) -> fractional cell (column, row)."""

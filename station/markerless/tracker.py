@@ -7,13 +7,16 @@ gives x and z, and the core's angles and travels are sagittal.
 
 The first `STANDING_FRAMES` frames in which the subject stands upright and still (the silhouette's top
 steady to 15 mm, its width that of a standing person) give the body's proportions (station.markerless.body)
-the standing skull and the trunk's depth profile; until then nothing is reported live (the history that
+the standing skull, the trunk's depth profile and the legs' thickness section by section
+(station.markerless.limb_profile; a standing leg thicker in a stretch than above it has something held
+against it, and no standing pose is taken); until then nothing is reported live (the history that
 `finish()` and `block()` return has those frames read too, once the body is known). Each later frame is
-read by station.markerless.chain, warm-started from the frame before. The frame that completes the standing
-pose costs ~50 ms once (every standing frame read twice); the others ~4 ms (bench/markerless.py).
-A frame that cannot be read honestly (another person or object in view, something wider than a limb over
-the legs, too little silhouette, the back or head hidden) gives NaN for what it could not measure and a
-reason (`last_reason`; every one is kept for the rep notes).
+read by station.markerless.limbs (shank, thigh: hands or a bar hanging in front of them told apart by the
+lateral plane of what is seen) and station.markerless.chain (trunk, head), warm-started from the frame
+before. The frame that completes the standing pose costs ~50-100 ms once (every standing frame read twice);
+the others ~4-6 ms (bench/markerless.py). A frame that cannot be read honestly (another person or object in
+view, something over the legs in their own plane, too little silhouette, the back or head hidden) gives NaN
+for what it could not measure and a reason (`last_reason`; every one is kept for the rep notes).
 
 Everything reported is an ESTIMATE: `SOURCE_LABEL` and `EXPECTED_ERROR` travel with it into trials,
 reports and the dashboard.
@@ -30,16 +33,11 @@ from drivers.samples import CameraFrame, Intrinsics
 from station.config import StationConfig
 from station.markerless.body import TRAGUS_H, Proportions
 from station.markerless.chain import (
-    LIMB_MAX_WIDTH_FRAC,
-    MIDLINE_MAX_RMS_M,
     NECK_CUT_FRAC,
-    SHANK_SECTIONS,
-    THIGH_SECTIONS,
     TRUNK_SECTIONS,
     ChainState,
     _normal,
     fit_back,
-    fit_limb,
     head_template,
     match_head,
     point_on_line_at,
@@ -47,13 +45,12 @@ from station.markerless.chain import (
     upper_body_axis,
 )
 from station.markerless.labels import EXPECTED_ERROR, SOURCE_LABEL, expected_error_text
+from station.markerless.limb_profile import LimbProfile
+from station.markerless.limbs import Legs, held_against_legs, read_legs, standing_limbs
 from station.markerless.silhouette import Silhouette, SilhouetteMaker
 from station.results import RepResult
 from station.streams import MARKER_NAMES, MarkerBlock
 
-# a limb's sagittal thickness this much over its standing thickness has something over it (a limb bends,
-# its sections stay as thick: the thigh's muscle bulk barely changes with knee flexion)
-LIMB_GROWTH = 1.2
 STANDING_FRAMES = 12            # ~0.4 s at 30 fps of upright, still standing
 STANDING_TOP_STEADY_M = 0.015
 STANDING_MAX_WIDTH_FRAC = 0.42  # of stature: crossed arms or hands on hips included, a hinge is wider
@@ -85,7 +82,7 @@ class StandingModel:
     front_profile: np.ndarray    # per trunk section: the front outline's offset from the back line (m)
     head_from_skull: np.ndarray  # tragus - skull centroid (x, z) in standing
     skull_angle: float           # direction of (skull centroid - acromion) in standing, rad
-    limb_width_m: dict[str, float] | None = None  # shank and thigh sagittal thickness in standing
+    limbs: dict[str, LimbProfile | None] = field(default_factory=dict)  # standing shank and thigh
     head: tuple[np.ndarray, np.ndarray] | None = None  # the standing skull about the neck (head_template)
     tragus_from_neck: np.ndarray | None = None  # standing tragus - neck pivot (x, z)
     back_angle: float = 0.0                     # standing back line's direction, rad
@@ -136,7 +133,9 @@ class DepthMarkerTracker:
         self._head_rel_deg: float | None = None  # last frame's head-on-trunk turn (deg), warm start
         self.last_reason = ""
         self.last_silhouette: Silhouette | None = None
+        self.last_legs: Legs | None = None  # the last estimate's leg fits (the standing profile's source)
         self._standing: list[Silhouette] = []
+        self._held = ""  # why the last standing pose could not be taken (something held against the legs)
         self._t0_ms: float | None = None
         self._t: list[float] = []
         self._frames: list[int] = []
@@ -195,7 +194,8 @@ class DepthMarkerTracker:
 
     def _calibrate(self, sil: Silhouette) -> str:
         """Collect upright, still standing frames; build the StandingModel from them."""
-        waiting = "markerless: waiting for the subject to stand still, upright, on the plate"
+        # what kept the last standing pose from being taken, said until one is (not "waiting" alone)
+        waiting = self._held or "markerless: waiting for the subject to stand still, upright, on the plate"
         top = sil.top_z_m()
         if sil.other or not np.isfinite(top) or not 1.2 <= top <= 2.2:
             self._standing.clear()
@@ -214,7 +214,7 @@ class DepthMarkerTracker:
         feet = self.config.feet
         body = Proportions.from_stature(stature, feet.heel_x_m, feet.foot_length_m)
         self.model = StandingModel(body, np.full(TRUNK_SECTIONS[2], np.nan), np.zeros(2), 0.0)
-        heads, angles, fronts, widths, why, tragi, backs, template = [], [], [], [], [], [], [], None
+        heads, angles, fronts, legs, why, tragi, backs, template = [], [], [], [], [], [], [], None
         for s in self._standing:  # the chain in each standing frame; the tragus from its height
             self.state = ChainState.upright()
             pts, reason = self.estimate(s, standing=True)
@@ -232,7 +232,8 @@ class DepthMarkerTracker:
             template = head_template(s, pts["_neck"], pts["_back_u"], NECK_CUT_FRAC * stature,
                                      SKULL_REACH_FRAC * stature) or template
             fronts.append(pts["_front_rel"])
-            widths.append(pts["_widths"])
+            if self.last_legs is not None:
+                legs.append(self.last_legs.fits)
             angles.append(_angle(skull - pts["_neck"]))
         self._standing.clear()
         if len(heads) < STANDING_FRAMES // 3:  # hands on hips hide the back in many standing frames
@@ -241,21 +242,16 @@ class DepthMarkerTracker:
         with warnings.catch_warnings():  # a section never seen in front stays NaN: unused
             warnings.simplefilter("ignore", RuntimeWarning)
             profile = np.nanmedian(np.array(fronts), axis=0)
-        w = np.median(np.array(widths), axis=0)
+        limbs = standing_limbs(legs)
+        self._held = held_against_legs(limbs)
+        if self._held:  # the legs' own thickness in doubt: nothing to read them by
+            self.model = None
+            return self._held
         self.model = StandingModel(body, profile, np.median(np.array(heads), axis=0),
-                                   float(np.median(angles)), {"shank": float(w[0]), "thigh": float(w[1])},
-                                   template, np.median(np.array(tragi), axis=0), float(np.median(backs)))
+                                   float(np.median(angles)), limbs, template,
+                                   np.median(np.array(tragi), axis=0), float(np.median(backs)))
         self.state = ChainState.upright()
         return "markerless: standing pose measured"
-
-    def _limb_like(self, limb: str, width_m: float, rms_m: float) -> bool:
-        """A limb's sections look like that limb: no wider than a limb of this stature can be, no wider than
-        in the standing pose by LIMB_GROWTH (a hand or an arm hanging over it), a straight midline."""
-        assert self.model is not None
-        standing = (self.model.limb_width_m or {}).get(limb)
-        if width_m > LIMB_MAX_WIDTH_FRAC[limb] * self.model.body.stature_m or rms_m > MIDLINE_MAX_RMS_M:
-            return False
-        return standing is None or width_m <= LIMB_GROWTH * standing
 
     def estimate(self, sil: Silhouette, *, standing: bool = False) -> tuple[dict[str, np.ndarray], str]:
         """(name -> (x, z)) of what could be read, and the reason for what could not ('' = all)."""
@@ -265,23 +261,10 @@ class DepthMarkerTracker:
             return {}, sil.other
         if sil.area_m2 < 0.05:
             return {}, "markerless: no subject over the plate"
-        ankle = np.array(b.ankle_xz)
-        shank = fit_limb(sil, ankle, self.state.shank, b.shank_m, SHANK_SECTIONS)
-        if not shank.ok:
-            return {}, "markerless: shank not seen"
-        if not self._limb_like("shank", shank.width_m, shank.rms_m):
-            return {}, "markerless: something over the lower legs (long coat?): legs not measured"
-        knee = ankle + shank.offset_m * _normal(shank.direction) + b.shank_m * shank.direction
-        thigh = fit_limb(sil, knee, self.state.thigh, b.thigh_m, THIGH_SECTIONS)
-        if not thigh.ok:
-            return {}, "markerless: thigh not seen"
-        if not self._limb_like("thigh", thigh.width_m, thigh.rms_m):
-            return {}, ("markerless: something over the thighs (hands hanging in front of them, a long "
-                        "coat): hip and knee not measured")
-        knee_on = knee + thigh.offset_m * _normal(thigh.direction)
-        hip = knee_on + b.thigh_m * thigh.direction
-        self.state.shank, self.state.thigh = shank.direction, thigh.direction
-        out = {"ankle": ankle, "knee": knee_on, "hip": hip}
+        self.last_legs = legs = read_legs(sil, b, m.limbs, self.state)
+        if legs.reason:
+            return {}, legs.reason
+        out, hip = dict(legs.points), legs.points["hip"]
         start = self.state.trunk if self._trunk_fresh else upper_body_axis(sil, hip, b.trunk_m)
         if start is None:
             return out, "markerless: trunk not seen"
@@ -302,7 +285,6 @@ class DepthMarkerTracker:
         out["_neck"] = neck
         if standing:
             out["_back_u"], out["_front_rel"] = back.direction, back.front_m
-            out["_widths"] = np.array([shank.width_m, thigh.width_m])
             return out, ""
         skull = skull_centroid(sil, shoulder, back.direction, NECK_CUT_FRAC * b.stature_m,
                                SKULL_REACH_FRAC * b.stature_m)

@@ -10,9 +10,13 @@ import numpy as np
 from drivers.sim.render import Renderer
 from drivers.sim.subject import VirtualSubject
 from drivers.sim.truth import knee_flexion_deg, trunk_inclination_deg
+from station.analysis.analyze import analyze_blocks
 from station.config import StationConfig
+from station.dowel.series import dowel_block
+from station.dowel.tracker import DowelTracker
 from station.markerless.tracker import DepthMarkerTracker
-from station.streams import ForceBlock
+from station.markers.tracking import MarkerTracker
+from station.streams import MARKER_NAMES, ForceBlock, MarkerBlock
 from tests.support.dowel_helpers import config_for, frame_at
 
 BODIES = {"small": (1.60, 55.0), "large": (1.90, 95.0)}
@@ -83,3 +87,34 @@ def _noisy_depth(clean: Renderer, subject: VirtualSubject, t_s: float, model) ->
 def force_block(subject: VirtualSubject, rate_hz: float = 1000.0) -> ForceBlock:
     t = np.arange(0.0, subject.duration_s, 1.0 / rate_hz)
     return ForceBlock(t, subject.cell_loads_n(t))
+
+
+def both_paths(pattern: str, side: str, arms: str, body: str) -> tuple[VirtualSubject, dict]:
+    """One trial rendered once, read by the IR marker path and the markerless path, each through the core:
+    (subject, {"ir": result, "depth": result}); the markerless reps say what they could not measure."""
+    # one rep: a second passes through the same poses (the rep count is still checked against the truth)
+    subject, cfg = subject_for(pattern, side, arms, body, reps=1, standing_s=2.0)
+    T = cfg.camera.T_plate_from_camera()
+    renderer = Renderer(config=cfg, seed=5)
+    paths = {"ir": MarkerTracker(T, config=cfg), "depth": DepthMarkerTracker(T, config=cfg)}
+    dowels = {k: DowelTracker(cfg, T) for k in paths}
+    dowel_frames: dict[str, list] = {k: [] for k in paths}
+    times = np.arange(0.0, subject.duration_s - 0.02, 1.0 / cfg.camera.fps)
+    for i, t in enumerate(times):
+        frame = frame_at(renderer, subject, float(t), i)
+        for name, tracker in paths.items():
+            positions = tracker.update(frame, float(t)) if name == "depth" else tracker.update(frame)
+            dowel_frames[name].append(dowels[name].update(frame, positions, float(t)))
+    force = force_block(subject)
+    results = {}
+    for name, tracker in paths.items():
+        block = tracker.block()
+        block = MarkerBlock(times.copy(), {k: block.positions[k] for k in MARKER_NAMES},
+                            {k: block.bridged.get(k, np.zeros(len(times), bool)) for k in MARKER_NAMES})
+        result = analyze_blocks(force, block, cfg, source=name, dowel=dowel_block(dowel_frames[name]),
+                                body_mass_kg=subject.mass_kg, t_origin_s=0.0)
+        if name == "depth":
+            for rep in result.reps:
+                tracker.explain(rep)
+        results[name] = result
+    return subject, results

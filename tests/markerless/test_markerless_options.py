@@ -67,8 +67,14 @@ def test_dashboard_status_says_markerless() -> None:
     assert "Landmarks" not in device_status_text(snap)
 
 
-def test_record_refuses_markerless_with_the_hands_hanging() -> None:
-    """A loaded drill (hands hanging in front of the thighs) is refused before any device opens."""
-    args = _args(record, "--markers", "depth", "--load-kg", "20", "--plate", "sim:hinge")
-    with pytest.raises(StationError, match="hang in front of the thighs"):
+def test_record_takes_markerless_with_the_hands_hanging() -> None:
+    """A load hanging at arm's length in front of the legs (weighted RDL, deadlift) is measured through
+    (test_markerless_hanging); drills whose load is in the legs' own plane or over the back are refused
+    before any device opens, saying why."""
+    assert record.markerless_refusal("weighted_rdl") is None
+    assert record.markerless_refusal("deadlift") is None
+    args = _args(record, "--markers", "depth", "--drill", "kb_swing", "--load-kg", "16",
+                 "--plate", "sim:swing")
+    with pytest.raises(StationError, match="swings between the legs, in their own plane"):
         record.run(args)
+    assert "upper back" in record.markerless_refusal("kb_upper_back")
