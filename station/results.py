@@ -64,6 +64,11 @@ def _clean(value: float | None) -> float | None:
     return None if math.isnan(value) or math.isinf(value) else value
 
 
+# a live rep's notes["lockout"] while its window is open: the verdict at the rep's end is given without the
+# lockout, and the rep is given again (same index) once the lockout is judged (station.core.hinge_core)
+LOCKOUT_PENDING = "pending: judged once the hips come through"
+
+
 @dataclass
 class RepResult:
     """One repetition. Times in seconds from the start of the input; None = not computable here."""
@@ -96,6 +101,11 @@ class RepResult:
     target_short_mm: float | None = None  # how far short of the wall the hip stayed, 0 when reached
     faults: list[str] = field(default_factory=list)
     notes: dict = field(default_factory=dict)  # e.g. {"hip_source": "trochanter", "missing": [...]}
+
+    @property
+    def lockout_pending(self) -> bool:
+        """A live rep given at its end whose lockout is still to be judged (it is given again then)."""
+        return self.notes.get("lockout") == LOCKOUT_PENDING
 
     @property
     def passed(self) -> bool:

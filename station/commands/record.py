@@ -10,7 +10,6 @@ from pathlib import Path
 from types import FrameType
 
 from station.commands.shared import add_marker_options, calibrations, marker_source, write_stats
-from station.core.form import LOCKOUT_PENDING
 from station.errors import StationError
 from station.results import RepResult
 from station.screening.drills import ARM_VARIATIONS, DRILLS, check_names, movement_of, subject_posture
@@ -82,8 +81,8 @@ def rep_line(rep: RepResult) -> str:
     verdict = "PASS" if rep.passed else "FAIL " + ",".join(rep.faults)
     ratio = "-" if rep.hinge_ratio is None else f"{rep.hinge_ratio:.1f}"
     fp = "-" if rep.foot_pos_bottom is None else f"{rep.foot_pos_bottom:.2f}"
-    # a live rep is given at its end and again once its lockout is judged (station.core.form.LOCKOUT_PENDING)
-    pending = "  (lockout pending)" if rep.notes.get("lockout") == LOCKOUT_PENDING else ""
+    # a live rep is given at its end and again once its lockout is judged (RepResult.lockout_pending)
+    pending = "  (lockout pending)" if rep.lockout_pending else ""
     return (f"rep {rep.index}: {rep.t_start:.2f}-{rep.t_end:.2f} s  hip back {mm(rep.hip_back_mm)}, "
             f"drop {mm(rep.hip_drop_mm)}, ratio {ratio}, foot_pos {fp}  {verdict}{pending}")
 

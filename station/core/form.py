@@ -29,9 +29,6 @@ import numpy as np
 from station.config import Thresholds
 
 LOCKOUT_WAIT = "lockout"  # Outcome.reason of a rep waiting for its lockout window
-# a live rep's notes["lockout"] while its window is open: the verdict at the rep's end is given without the
-# lockout, and the rep is given again (same index) once the lockout is judged (station.core.hinge_core)
-LOCKOUT_PENDING = "pending: judged once the hips come through"
 # the lockout reads trunk and hip smoothed at 3 Hz: the lowest of a noisier trunk would pick the frames
 # where marker noise tipped it back, and the hip's displacement at those frames with it (bias ~5 mm)
 LOCKOUT_CUTOFF_HZ = 3.0

@@ -7,7 +7,7 @@ once force has arrived up to that frame's time), never at a chunk boundary.
 A rep's lockout is judged after its end (station.core.form): with a shoulder marker, when the trunk is
 steady after the rep's end (typically 0.4-0.7 s after it) and at most `lockout_window_s` after it. Offline
 (`analyze`) a rep is emitted once, with its lockout. Live (`live_verdicts`, the trial runner) a rep is
-emitted at its end judged on everything but the lockout (notes.lockout = form.LOCKOUT_PENDING), and again,
+emitted at its end judged on everything but the lockout (notes.lockout = results.LOCKOUT_PENDING), and again,
 same index, once the lockout is judged: a coach hears the verdict as the subject stands up, and the
 lockout faults follow. The emitted reps of the two end the same.
 

@@ -20,7 +20,7 @@ from station.core.faults import judge
 from station.core.filtering import lowpass, nan_gap_spans
 from station.core.gaps import time_gap_spans
 from station.core.reps import Excursion
-from station.results import RepResult
+from station.results import LOCKOUT_PENDING, RepResult
 from station.streams import DOWEL_REGIONS
 
 PRE_WINDOW_S = 2.0  # zero-lag filter context before the excursion's entry
@@ -255,7 +255,7 @@ def measure_rep(data: TrialData, exc: Excursion, j_now: int, prev_end_t: float, 
     if missing:
         rep.notes["missing"] = missing
     if t_close_pending:
-        rep.notes["lockout"] = form.LOCKOUT_PENDING
+        rep.notes["lockout"] = LOCKOUT_PENDING
     rep.faults = judge(rep, th, incomplete=bool(missing), dowel_region=region_name,
                        standing_trunk_deg=standing_trunk)
     return Outcome("rep", rep=rep, amplitude_m=amplitude, reason=form.LOCKOUT_WAIT if t_close_pending else "")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from PySide6 import QtGui, QtWidgets
 
-from station.core.form import LOCKOUT_PENDING
 from station.results import RepResult
 from station.screening.wall import wall_cell
 
@@ -36,17 +35,12 @@ COLUMNS: tuple[tuple[str, str, str], ...] = (
 PASS_BG, FAIL_BG = QtGui.QColor(170, 235, 170), QtGui.QColor(250, 165, 165)
 
 
-def lockout_pending(rep: RepResult) -> bool:
-    """A live rep given at its end whose lockout is still to be judged (it is given again then)."""
-    return rep.notes.get("lockout") == LOCKOUT_PENDING
-
-
 def verdict_text(rep: RepResult) -> str:
     """PASS / FAIL; "PASS…" while the lockout is still to come (it may still add lean back or incomplete
     lockout: a coach sees that it is not final)."""
     if not rep.passed:
         return "FAIL"
-    return "PASS…" if lockout_pending(rep) else "PASS"
+    return "PASS…" if rep.lockout_pending else "PASS"
 
 
 def fault_text(rep: RepResult) -> str:
@@ -58,7 +52,7 @@ def form_text(rep: RepResult) -> str:
     parts = []
     if rep.lockout_trunk_deg is not None:
         parts.append(f"lockout {rep.lockout_trunk_deg:.0f}\u00b0")
-    elif lockout_pending(rep):
+    elif rep.lockout_pending:
         parts.append("lockout\u2026")
     if rep.neck_extension_deg is not None:
         parts.append(f"neck {rep.neck_extension_deg:+.0f}\u00b0")

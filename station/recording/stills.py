@@ -98,7 +98,13 @@ class StillKeeper:
         # the bottoms (s) already given a still; the stills themselves are in the file, not kept here (a
         # long trial's IR + depth copies grew ~8 MB/min)
         self.kept_bottoms_s: list[float] = []
+        self._held: dict[int, Still] = {}  # rep index -> nearest frame of a rep whose lockout is pending
         self.redact = redact
+
+    def _near(self, t_s: float) -> Still | None:
+        """The ring's frame nearest t_s, if within a step (+0.1 s) of it."""
+        near = self.ring.nearest(t_s)
+        return near if near is not None and abs(near.t_s - t_s) <= self.ring.step_s + 0.1 else None
 
     def on_frame(self, t_s: float, frame: CameraFrame, pixels: dict[str, np.ndarray]) -> None:
         self.ring.push(t_s, frame.frame_number, frame.ir, frame.depth, pixels)
@@ -107,12 +113,23 @@ class StillKeeper:
         self.ring.set_overlay(t_s, dowel_frame.overlay(with_contour=False))
 
     def on_rep(self, rep: RepResult) -> Still | None:
-        """Store the frame nearest rep.t_bottom, once per bottom (the final reps at stop repeat live ones)."""
+        """Store the frame nearest rep.t_bottom, once per bottom (the final reps at stop repeat live ones).
+
+        A live rep given before its lockout (rep.lockout_pending) is given again, same index, up to ~1 s
+        later, its bottom perhaps a frame away: its nearest frame is held (not stored) until then, and
+        stored only if the ring no longer has one near the final bottom (a slow rep, a busy host)."""
         t_bottom = float(rep.t_bottom)
         if any(abs(b - t_bottom) < 0.5 for b in self.kept_bottoms_s):  # reps are seconds apart
             return None
-        near = self.ring.nearest(t_bottom)
-        if near is None or abs(near.t_s - t_bottom) > self.ring.step_s + 0.1:  # out of the ring (slow rep)
+        near = self._near(t_bottom)
+        if rep.lockout_pending:
+            if near is not None:
+                self._held[rep.index] = near
+            return None
+        held = self._held.pop(rep.index, None)
+        if near is None and held is not None and abs(held.t_s - t_bottom) <= self.ring.step_s + 0.1:
+            near = held
+        if near is None:  # out of the ring (slow rep)
             return None
         still = Still(near.t_s, near.frame_number, near.ir, near.depth, dict(near.marker_pixels),
                       near.overlay, int(getattr(rep, "index", len(self.kept_bottoms_s))), t_bottom)

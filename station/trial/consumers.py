@@ -12,7 +12,6 @@ from collections.abc import Callable
 import numpy as np
 
 from drivers.samples import CameraFrame
-from station.core.form import LOCKOUT_PENDING
 from station.export.lsl import LslOutlets
 from station.privacy.faces import CameraGeometry, FaceMasker, other_markers
 from station.recording.rows import dowel_row
@@ -81,8 +80,7 @@ class TrialFileConsumer:
                 m = len(doc.t_s)
                 w.append_markers(doc.t_s, doc.positions, {}, {k: np.zeros(m, bool) for k in doc.positions})
             case RepResult():
-                if doc.notes.get("lockout") != LOCKOUT_PENDING:  # its still at the bottom the rep ends with
-                    self.stills.on_rep(doc)  # (the lockout comes <= ~1 s after the end: in the 4 s ring)
+                self.stills.on_rep(doc)
                 w.append_rep(doc)
             case TrialEvent():
                 w.event(doc.kind, doc.text, doc.t_s)

@@ -15,9 +15,8 @@ import pytest
 from drivers.sim.subject import VirtualSubject
 from station.analysis.analyze import analyze_blocks
 from station.config import StationConfig, config_from_dict
-from station.core.form import LOCKOUT_PENDING
 from station.core.hinge_core import HingeCore
-from station.results import FORM_FAULTS, RepResult
+from station.results import FORM_FAULTS, LOCKOUT_PENDING, RepResult
 from station.streams import DowelBlock, MarkerBlock
 from tests.support.dowel_helpers import true_gaps_mm
 from tests.support.sim_trials import measured

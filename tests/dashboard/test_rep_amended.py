@@ -8,10 +8,13 @@ from types import SimpleNamespace
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from station.core.form import LOCKOUT_PENDING  # noqa: E402
 from station.dashboard.cues import CueEngine  # noqa: E402
 from station.dashboard.rep_table import form_text, verdict_text  # noqa: E402
-from station.results import RepResult, add_or_amend  # noqa: E402
+from station.results import (  # noqa: E402
+    LOCKOUT_PENDING,  # noqa: E402
+    RepResult,
+    add_or_amend,
+)
 
 
 def _rep(index: int, faults: list[str], pending: bool) -> RepResult:
