@@ -5,9 +5,10 @@ settings (the trial's own stored config, or one config for all) and so its analy
 (rows.analysis_version: software + config hash), skips a trial that already has that version, and hands
 the rest to the workers. A worker runs `reanalyse_file(path, config)` (rerun_worker.py): it reads only
 the streams the core eats (force, markers, the virtual dowel series; no raw counts, camera index or
-stills) and returns the reps as plain JSON. The parent alone writes: the new analyses (a transaction per
-batch of finished trials) beside the older ones, never over them, each compared with the trial's newest
-previous analysis.
+stills) and returns the reps as plain JSON. The longest trials go first, so that no worker is left with a
+long one while the others have nothing left to do. The parent alone writes: the new analyses (a
+transaction per batch of finished trials) beside the older ones, never over them, each compared with the
+trial's newest previous analysis.
 
 The same task function runs in both executors and returns plain data, so a pool and a cluster give the
 same reps; a worker that loaded other analysis code (another install, or a long-running worker that
@@ -21,6 +22,7 @@ import os
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from multiprocessing.context import BaseContext
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -30,7 +32,7 @@ from station import __version__
 from station.archive import schema as t
 from station.archive.index import Indexer
 from station.archive.location import resolve_stored
-from station.archive.rerun_worker import CODE, NOT_CONFIG_KEYS, reanalyse_file, stored_config
+from station.archive.rerun_worker import CODE, NOT_CONFIG_KEYS, WARM_MODULES, reanalyse_file, stored_config
 from station.archive.rows import analysis_version, file_sha256
 from station.errors import StationError
 from station.results import RepResult
@@ -52,19 +54,47 @@ class Job:
     config: dict
     version: str
     config_hash: str
+    length_s: float = 0.0  # the trial's recorded duration (0: unknown): the longest are handed out first
+
+
+def _pool_context() -> BaseContext:
+    """A fork server that imported the worker's modules (WARM_MODULES) once: every worker forked from it
+    starts warm, where spawned ones each paid ~1 s of imports, all at once, on a machine with as many cores
+    as workers. The server is a fresh interpreter (no database connection, lock or thread of this process is
+    inherited) and its children leave with os._exit (no interpreter teardown at the pool's end). Spawn where
+    there is no fork server."""
+    import multiprocessing
+
+    if "forkserver" not in multiprocessing.get_all_start_methods():
+        return multiprocessing.get_context("spawn")
+    ctx = multiprocessing.get_context("forkserver")
+    ctx.set_forkserver_preload(["__main__", *WARM_MODULES])  # used when the server starts (once a process)
+    return ctx
+
+
+def start_local() -> None:
+    """Start the local pool's fork server now, so its imports overlap the parent's planning."""
+    if _pool_context().get_start_method() == "forkserver":
+        from multiprocessing import forkserver
+
+        forkserver.ensure_running()  # returns at once: the server imports in the background
+
+
+def by_length(jobs: list[Job]) -> list[Job]:
+    """Longest trial first (archive order among equals): the run ends with short trials on every worker, not
+    one worker finishing a long trial while the others wait."""
+    return sorted(jobs, key=lambda job: -job.length_s)
 
 
 def run_local(jobs: list[Job], workers: int) -> Iterator[tuple[Job, dict]]:
-    """(job, result) as each finishes, on `workers` spawned processes (no database or lock inherited)."""
-    import multiprocessing
+    """(job, result) as each finishes, on `workers` local processes (_pool_context), longest trial first."""
     from concurrent.futures import ProcessPoolExecutor, as_completed
 
     if not jobs:
         return
-    pool = ProcessPoolExecutor(max_workers=max(1, min(workers, len(jobs))),
-                               mp_context=multiprocessing.get_context("spawn"))
+    pool = ProcessPoolExecutor(max_workers=max(1, min(workers, len(jobs))), mp_context=_pool_context())
     try:
-        futures = {pool.submit(reanalyse_file, str(job.path), job.config): job for job in jobs}
+        futures = {pool.submit(reanalyse_file, str(job.path), job.config): job for job in by_length(jobs)}
         for future in as_completed(futures):
             yield futures[future], _result(future, futures[future])
     finally:
@@ -85,6 +115,7 @@ def run_dask(jobs: list[Job], address: str) -> Iterator[tuple[Job, dict]]:
     try:
         if not jobs:
             return
+        jobs = by_length(jobs)
         futures = client.map(reanalyse_file, [str(j.path) for j in jobs], [j.config for j in jobs],
                              pure=False)
         by_key = {f.key: job for f, job in zip(futures, jobs, strict=True)}
@@ -152,7 +183,8 @@ class ReanalysisReport:
 
 def _trial_rows(conn: Connection, subject: str | None) -> list:
     query = (sa.select(t.trials.c.trial_uid, t.trials.c.subject, t.trials.c.set_id, t.trials.c.file_path,
-                       t.trials.c.file_size, t.trials.c.file_mtime_ns, t.trials.c.file_sha256)
+                       t.trials.c.file_size, t.trials.c.file_mtime_ns, t.trials.c.file_sha256,
+                       t.trials.c.duration_s)
              .where(t.trials.c.file_path.isnot(None), t.trials.c.missing == sa.false())
              .order_by(t.trials.c.subject, t.trials.c.date, t.trials.c.started_at, t.trials.c.file_path))
     if subject is not None:
@@ -185,8 +217,10 @@ def _unchanged_file(path: Path, row) -> str | None:  # noqa: ANN001 (a trials ro
 
 
 def plan(indexer: Indexer, *, subject: str | None = None, config: dict | None = None,
-         report: ReanalysisReport | None = None) -> tuple[list[Job], ReanalysisReport]:
-    """The trials to reanalyse, with their settings; skipped and unreadable ones noted in the report."""
+         report: ReanalysisReport | None = None,
+         on_first_job: Callable[[], None] | None = None) -> tuple[list[Job], ReanalysisReport]:
+    """The trials to reanalyse, with their settings; skipped and unreadable ones noted in the report.
+    on_first_job() is called once, when the first trial to reanalyse is found (start the workers early)."""
     report = report or ReanalysisReport()
     with indexer.archive.engine.connect() as conn:
         if subject is not None and conn.execute(
@@ -215,8 +249,10 @@ def plan(indexer: Indexer, *, subject: str | None = None, config: dict | None = 
             report.skipped.append(row.file_path)
             continue
         name = row.set_id or row.file_path.rsplit("/", 1)[-1].removesuffix(".h5")
+        if not jobs and on_first_job is not None:
+            on_first_job()
         jobs.append(Job(order, row.trial_uid, row.subject, name, row.file_path, path.resolve(), own, version,
-                        chash))
+                        chash, float(row.duration_s or 0.0)))
     return jobs, report
 
 
@@ -325,7 +361,8 @@ def reanalyze(indexer: Indexer, *, subject: str | None = None, config: dict | No
     on_result(job, result) is called as each worker's result arrives (progress, timing).
     """
     start = time.perf_counter()
-    jobs, report = plan(indexer, subject=subject, config=config)
+    # local: the pool's fork server imports the worker's modules while the rest of the trials are planned
+    jobs, report = plan(indexer, subject=subject, config=config, on_first_job=None if dask else start_local)
     if dask:
         report.where = f"Dask {dask}" if jobs else ""
         results = run_dask(jobs, dask)

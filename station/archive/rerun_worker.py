@@ -7,6 +7,9 @@ module and what it needs, not the parent's planning and storing.
 
 Each result carries `CODE` (`code_fingerprint`): the parent refuses results from a worker that loaded other
 analysis code (another install, or a long-running worker that imported the core before it was edited).
+
+`WARM_MODULES` is what the task imports, this module and the ones it and the core import on first use: the
+local pool's fork server imports them once, and every worker forked from it starts warm.
 """
 
 from __future__ import annotations
@@ -55,6 +58,9 @@ def code_fingerprint() -> str:
 
 
 CODE = code_fingerprint()  # taken when the core is imported (above), so it describes the code in memory
+# imported on a task's first run otherwise: scipy.signal (the core's filter, ~1 s) and the trial readers
+WARM_MODULES = ("station.archive.rerun_worker", "station.recording.reader", "station.recording.rows",
+                "station.streams", "scipy.signal")
 
 
 def _open_trial(path: Path) -> h5py.File:
@@ -94,11 +100,16 @@ def load_streams(path: str | os.PathLike) -> tuple:
     The same blocks `analyze` (station.analysis.h5_input.load_h5) builds from the stored calibrated
     streams, reading nothing else: the core's input at a fraction of read_trial's cost.
     """
+    return _read(Path(path))[:4]
+
+
+def _read(p: Path) -> tuple:
+    """load_streams' blocks and the root attribute wall_mm (NaN: recorded without a wall; None: a file from
+    before it), from one opening of the file (a second open and schema check was ~6% of a task)."""
     from station.recording.format import DOWEL_DATASETS
     from station.recording.rows import dowel_block_from_rows
     from station.streams import MARKER_NAMES, ForceBlock, MarkerBlock
 
-    p = Path(path)
     with _open_trial(p) as f:
         n = _rows(f, "force")
         force = ForceBlock(t_s=f["force/t_s"][:n], cells_n=f["force/cells_n"][:n])
@@ -114,17 +125,12 @@ def load_streams(path: str | os.PathLike) -> tuple:
             if k:
                 dowel = dowel_block_from_rows({key: f[f"dowel/{key}"][:k]
                                                for key in ("t_s", "worst_gap_mm", "worst_region")})
+        wall_mm = _attr(f, "wall_mm")
         meta = {k: _attr(f, k) for k in f.attrs if not k.endswith("_json")}
         meta.update(config_dict_from_json(_attr(f, "metadata_json") or ""))
     body_mass = meta.get("body_mass_kg")
     return (force if len(force) else None, markers if len(markers) else None, dowel,
-            body_mass if body_mass not in (None, "") else None)
-
-
-def _recorded_wall_mm(path: str | os.PathLike) -> object:
-    """The trial's root attribute wall_mm (NaN: recorded without a wall; None: a file from before it)."""
-    with _open_trial(Path(path)) as f:
-        return _attr(f, "wall_mm")
+            body_mass if body_mass not in (None, "") else None, wall_mm)
 
 
 def _config(config: dict, where: str):  # -> StationConfig
@@ -140,8 +146,8 @@ def reanalyse_file(path: str, config: dict) -> dict:
     """
     try:
         cfg = _config(config, f"{path}: config")
-        force, markers, dowel, body_mass = load_streams(path)
-        cfg = with_recorded_wall(cfg, _recorded_wall_mm(path))  # the wall drill as recorded (core.target)
+        force, markers, dowel, body_mass, wall_mm = _read(Path(path))
+        cfg = with_recorded_wall(cfg, wall_mm)  # the wall drill as recorded (core.target)
         result = analyze_blocks(force, markers, cfg, source=str(path), dowel=dowel, body_mass_kg=body_mass,
                                 t_origin_s=0.0)
         out = {"reps": [r.to_json() for r in result.reps], "duration_s": result.summary.get("duration_s"),

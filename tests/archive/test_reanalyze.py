@@ -8,6 +8,8 @@ archive held before (read back with SQL), not against its own output.
 import json
 import os
 import shutil
+import subprocess
+import sys
 
 import pytest
 import sqlalchemy as sa
@@ -250,6 +252,47 @@ def test_a_worker_that_loaded_other_analysis_code_is_named_and_nothing_stored(re
     assert report.analysed == [] and len(report.errors) == 1
     assert "s02_hinge.h5" in report.errors[0] and "other analysis code" in report.errors[0]
     assert analyses(db) == before
+
+
+def test_the_local_pool_s_workers_start_warm(recorded):
+    """The fork server imports WARM_MODULES once; a worker forked from it must not import the numeric
+    libraries again at its first trial (scipy.signal alone was ~1 s in every spawned worker)."""
+    probe = ("import json, sys\n"
+             "from station.archive.rerun_worker import WARM_MODULES\n"
+             "for name in WARM_MODULES: __import__(name)\n"
+             "before = set(sys.modules)\n"
+             "from station.archive.rerun_worker import reanalyse_file\n"
+             "result = reanalyse_file(sys.argv[1], {})\n"
+             "print(json.dumps({'reps': len(result.get('reps', [])), 'error': result.get('error'),\n"
+             "                  'imported': sorted(set(sys.modules) - before)}))\n")
+    r = subprocess.run([sys.executable, "-c", probe, str(recorded / "rec" / "s01_hinge.h5")],
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    out = json.loads(r.stdout)
+    assert out["error"] is None and out["reps"] > 0
+    heavy = [m for m in out["imported"] if m.split(".")[0] in ("scipy", "numpy", "h5py", "sqlalchemy")]
+    assert heavy == [], f"imported at the first trial, add to rerun_worker.WARM_MODULES: {heavy}"
+
+
+def test_longest_trials_are_handed_out_first(recorded, tmp_path):
+    from station.archive.index import Indexer
+    from station.archive.reanalysis import Job, by_length, plan
+
+    db = f"sqlite:///{tmp_path / 'a.sqlite'}"
+    scan(recorded, db)
+    archive = open_archive(db)
+    try:
+        jobs, _ = plan(Indexer(archive, recorded, "test"),
+                       config={"thresholds": {"foot_pos_bottom_max": 0.5}})
+    finally:
+        archive.dispose()
+    assert len(jobs) == 3 and all(job.length_s > 10 for job in jobs)  # the recorded duration_s, 12 s each
+
+    def job(order: int, length_s: float) -> Job:
+        return Job(order, f"uid{order}", "S", f"t{order}", f"t{order}.h5", tmp_path, {}, "v", "h", length_s)
+
+    lengths = [(0, 30.0), (1, 300.0), (2, 0.0), (3, 30.0), (4, 60.0)]  # 0: unknown length
+    assert [j.order for j in by_length([job(o, s) for o, s in lengths])] == [1, 4, 0, 3, 2]
 
 
 def test_reps_are_paired_by_time_when_the_count_changes():
