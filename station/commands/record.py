@@ -47,6 +47,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         help="research consent: keep the head unmasked in stored pictures (stills, "
                              "--frames); the trial records the consent and the operator (faces_kept)")
     parser.add_argument("--lsl", action="store_true", help="stream force, CoP, hip and reps over LSL")
+    parser.add_argument("--camera-process", choices=("auto", "on", "off"), default="auto",
+                        help="the camera, its markers and the virtual dowel in a process of their own "
+                             "(auto: at 60 fps and above)")
     parser.add_argument("--force", action="store_true", help="overwrite an existing output file")
     parser.add_argument("--db", metavar="URL", help="archive the trial is indexed in when it ends (default: "
                         "$HINGE_ARCHIVE_URL, [archive] url, else hinge-archive.sqlite in the data root)")
@@ -129,8 +132,17 @@ def run(args: argparse.Namespace) -> int:
     from drivers.registry import open_sources
 
     # simulated sources act the drill out (a dowel on the back in a dowel drill); real ones ignore this
-    plate, camera = open_sources(args.plate, args.camera, config,
-                                 subject=subject_posture(args.drill, args.arms, args.load_kg))
+    posture = subject_posture(args.drill, args.arms, args.load_kg)
+    from station.trial.camera_process import open_in_process, wants_process
+
+    in_process = bool(args.camera) and wants_process(args.camera, config, getattr(args, "camera_process", "auto"))
+    plate, camera = open_sources(args.plate, None if in_process else args.camera, config, subject=posture)
+    if in_process:  # the camera, its markers and dowel in a process of their own (docs/live-90fps.md)
+        from station.dowel.step import is_dowel_drill
+
+        camera = open_in_process(args.camera, config, subject=posture, camera_T=camera_T,
+                                 analyse=not mocap and config.camera.markers != "depth",
+                                 holding_dowel=is_dowel_drill(args.drill))
     if mocap:
         from drivers.registry import open_markers
 

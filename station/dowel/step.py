@@ -68,6 +68,14 @@ class DowelStep:
             out = self.tracker.update(frame, positions, t_s)
         except Exception as exc:  # a failing frame is "not measured", never a stopped trial
             out = DowelFrame(float(t_s), None, f"dowel failed on this frame: {type(exc).__name__}: {exc}")
+        return self.accept(out)
+
+    def accept(self, out: DowelFrame | None) -> DowelFrame | None:
+        """A frame's result, measured here (update) or by another process's DowelStep (the camera
+        process, station.trial.camera_process: None when it skipped the frame), kept for explain()."""
+        if out is None:
+            self.skipped += 1
+            return None
         self.latest = out
         if out.gap_mm is None and out.reason:
             self._unmeasured.append((out.t_s, out.reason))

@@ -15,6 +15,7 @@ from station.core.cop import cop_and_foot_pos
 from station.core.shear import shear_and_free_moment
 from station.dowel.frame import block_of
 from station.streams import MARKER_NAMES, ForceBlock, MarkerBlock
+from station.trial.camera_process import AnalysedFrame, with_trial_time
 from station.trial.documents import FrameData, MarkerData, PlateData, TrialEvent
 from station.trial.held import HeldPlate
 from station.trial.steps import ForceStep, MarkerStep, plate_gaps
@@ -93,14 +94,19 @@ class StreamIntake:
         host_ns = int(self.camera_clock.host_ns(np.array([frame.t_device_ms / 1000.0]),
                                                 np.array([frame.t_host_ns]))[0])
         t_s = (host_ns - self.t0_host_ns) / 1e9
-        if self.marker_step is None:  # built at the first frame: the tracker is only needed with a camera
-            self.marker_step = MarkerStep(self.config, self.camera_T)
-        positions, pixels, bridged = self.marker_step.update(frame, t_s)
         mocap = self.markers is not None
-        # the dowel before the markers reach the core, which waits for it (None: frame skipped, behind);
-        # with mocap, the dowel is placed by the mocap's markers (the latest: a few ms old)
-        near = (self._mocap_last or positions) if mocap else positions
-        dowel = self.dowel_step.update(frame, near, t_s) if self.dowel_step is not None else None
+        if isinstance(frame, AnalysedFrame) and frame.analysed and not mocap:
+            # measured in the camera process (station.trial.camera_process) by the same steps
+            positions, pixels, bridged = frame.markers
+            dowel = self.dowel_step.accept(with_trial_time(frame.dowel, t_s)) if self.dowel_step else None
+        else:
+            if self.marker_step is None:  # built at the first frame: only needed with a camera
+                self.marker_step = MarkerStep(self.config, self.camera_T)
+            positions, pixels, bridged = self.marker_step.update(frame, t_s)
+            # the dowel before the markers reach the core, which waits for it (None: frame skipped,
+            # behind); with mocap, the dowel is placed by the mocap's markers (the latest: a few ms old)
+            near = (self._mocap_last or positions) if mocap else positions
+            dowel = self.dowel_step.update(frame, near, t_s) if self.dowel_step is not None else None
         if dowel is not None:
             self.core.push_dowel(block_of(dowel))
         self._emit(FrameData(frame, t_s, host_ns / 1e9, dropped, positions, pixels, bridged, dowel,
