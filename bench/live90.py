@@ -176,6 +176,7 @@ class Probe:
     def __init__(self) -> None:
         self.pending: list[int] = []  # arrival host ns of frames handed on since the last live-state update
         self.latency_ms: list[float] = []
+        self.in_camera_process_ms: list[float] = []
         self.verdict_ms: list[float] = []  # each rep's first verdict (at its end, the lockout to come)
         self.lockout_ms: list[float] = []  # the same rep again, its lockout judged
         self._seen: set[int] = set()
@@ -189,6 +190,9 @@ class Probe:
             self.t0_host_ns = doc.t0_host_ns
         elif isinstance(doc, FrameData):
             self.pending.append(doc.frame.t_host_ns)
+            sent = getattr(doc.frame, "t_sent_ns", 0)  # the camera process's part: arrival -> sent
+            if sent:
+                self.in_camera_process_ms.append((sent - doc.frame.t_host_ns) / 1e6)
         elif isinstance(doc, RepResult):
             after_end_ms = (time.monotonic_ns() - (self.t0_host_ns + doc.t_end * 1e9)) / 1e6
             (self.lockout_ms if doc.index in self._seen else self.verdict_ms).append(after_end_ms)
@@ -238,7 +242,7 @@ def _profiled(fn, into: list):
 
 
 def run(seconds: float, frames: str, render_s: float, folder: Path, profile: bool = False,
-        threaded_writer: bool = True) -> dict:
+        threaded_writer: bool = True, camera_process: bool = True) -> dict:
     from station.export.lsl import LslOutlets
     from station.recording.writer import TrialWriter
     from station.trial.consumers import LslConsumer, TrialFileConsumer
@@ -258,7 +262,14 @@ def run(seconds: float, frames: str, render_s: float, folder: Path, profile: boo
     plate_proc.start()
     port = parent.recv()
     plate = ForcePlate(port, name="plate-emulator (child process)")
-    camera = LoopedRecording(db3, cfg)
+    if camera_process:  # camera, markers and dowel in a process of their own (station/trial/camera_process)
+        import functools
+
+        from station.trial.camera_process import CameraProcess
+
+        camera = CameraProcess(functools.partial(LoopedRecording, db3, cfg), cfg, name=f"loop:{db3.name}")
+    else:
+        camera = LoopedRecording(db3, cfg)
     writer = TrialWriter(folder / "live90.h5", config=cfg, metadata={"subject_id": "bench", "drill": "hinge"},
                          frames=frames, stills=True)
     probe = Probe()
@@ -292,7 +303,7 @@ def run(seconds: float, frames: str, render_s: float, folder: Path, profile: boo
     wall0 = time.monotonic()
     runner.start()
     # the steps exist once the worker has seen a frame: time them from then on
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + (0 if camera_process else 30)  # (in the camera process: timed there)
     while runner.marker_step is None and time.monotonic() < deadline:
         time.sleep(0.05)
     if runner.marker_step is not None:
@@ -322,7 +333,10 @@ def run(seconds: float, frames: str, render_s: float, folder: Path, profile: boo
         **machine_fields(),
         "what": "90 fps 848x480 depth+IR .db3 played at its timestamps' pace through rs.pipeline (looped), "
                 "markers, virtual dowel, core, trial file with frames, LSL outlets, plate 1 kHz over a pty "
-                "(emulator in a child process); one station process",
+                "(emulator in a child process); " + ("the camera, markers and dowel in a camera process"
+                                                     if camera_process else "one station process"),
+        "camera_process": cam_stats.get("camera_process") if camera_process else None,
+        "camera_slot_copy_ms": _ms(camera.copy_ms) if camera_process else None,
         "seconds": seconds, "frames_storage": frames, "trial_file_on_its_own_thread": threaded_writer,
         "trial_file_max_backlog_documents": getattr(file_consumer, "max_backlog", None),
         "trial_file_frames_rows": _frames_in(h5), "recording_render_s": round(render_wall_s, 1),
@@ -341,6 +355,7 @@ def run(seconds: float, frames: str, render_s: float, folder: Path, profile: boo
         "plate_samples": delivery["plate_samples"], "plate_samples_lost": delivery["plate_samples_lost"],
         "plate_device_emulator": device, "plate_driver": plate_driver,
         "latency_frame_arrival_to_live_state": lat,
+        "latency_part_in_camera_process": _ms(probe.in_camera_process_ms),
         "verdict_after_rep_end": verdict | {"note": "the rep's first verdict, given at its end without the "
                                                     "lockout (station/core/hinge_core.py live_verdicts)"},
         "lockout_after_rep_end": _ms(probe.lockout_ms) | {
@@ -363,10 +378,12 @@ def main() -> int:
     ap.add_argument("--out", default=str(Path(__file__).parent / "results" / "live90.json"))
     ap.add_argument("--inline-writer", action="store_true", help="the trial file on the worker thread")
     ap.add_argument("--profile", action="store_true", help="cProfile the worker thread (slower)")
+    ap.add_argument("--in-process-camera", action="store_true",
+                    help="camera, markers and dowel on the station worker (before issue 22)")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory(prefix="live90-") as tmp:
         result = run(args.seconds, args.frames, args.render_seconds, Path(tmp), args.profile,
-                     not args.inline_writer)
+                     not args.inline_writer, not args.in_process_camera)
     write_results(Path(args.out), result)
     return 0
 

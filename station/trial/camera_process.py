@@ -34,6 +34,7 @@ import queue
 import signal
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from multiprocessing import shared_memory, util
@@ -63,6 +64,7 @@ class AnalysedFrame(CameraFrame):
     markers: tuple[dict, dict, dict] | None = None
     dowel: Any = None  # station.dowel.frame.DowelFrame | None
     analysed: bool = False  # markers and dowel were measured in the camera process
+    t_sent_ns: int = 0  # host time.monotonic_ns() when the camera process sent it (arrival -> sent: its cost)
 
 
 def _one_line(exc: BaseException) -> str:
@@ -175,6 +177,7 @@ def _stream(camera: CameraSource, steps: _Steps | None, depth: np.ndarray, ir: n
             consumed: Any, stop: Any) -> None:
     slots = depth.shape[0]
     seq, queue_full, sent_stats, finished = 0, 0, 0.0, False
+    analyse_ms: deque[float] = deque(maxlen=5000)  # the newest frames' marker finder + dowel, per frame
 
     def stats() -> dict:
         out = dict(camera.stats())
@@ -183,6 +186,10 @@ def _stream(camera: CameraSource, steps: _Steps | None, depth: np.ndarray, ir: n
         out["drops"] = drops
         out["overflows"] = int(out.get("overflows", 0)) + queue_full
         out["camera_process"] = {"frames_sent": seq, "queue_full": queue_full, "slots": slots}
+        if analyse_ms:
+            ms = np.asarray(analyse_ms)
+            out["camera_process"]["analyse_ms"] = {"median": round(float(np.median(ms)), 3),
+                                                   "p95": round(float(np.percentile(ms, 95)), 3)}
         return out
 
     parent = os.getppid()
@@ -202,9 +209,12 @@ def _stream(camera: CameraSource, steps: _Steps | None, depth: np.ndarray, ir: n
             k = seq % slots
             depth[k] = frame.depth
             ir[k] = frame.ir
+            t0 = time.perf_counter()
             markers, dowel = steps.analyse(frame) if steps is not None else (None, None)
+            analyse_ms.append((time.perf_counter() - t0) * 1000.0)
             conn.send(("frame", seq, k, frame.frame_number, frame.t_device_ms, frame.timestamp_domain,
-                       frame.t_host_ns, frame.depth_scale_m, frame.metadata, markers, dowel))
+                       frame.t_host_ns, frame.depth_scale_m, frame.metadata, markers, dowel,
+                       time.monotonic_ns()))
             seq += 1
         now = time.monotonic()
         if now - sent_stats >= STATS_EVERY_S:
@@ -352,7 +362,7 @@ class CameraProcess:
         self._depth, self._ir = _views(self._shm.buf, info["slots"], height, width)
 
     def _frame(self, msg: tuple) -> AnalysedFrame:
-        _, seq, k, number, t_device_ms, domain, t_host_ns, scale, metadata, markers, dowel = msg
+        _, seq, k, number, t_device_ms, domain, t_host_ns, scale, metadata, markers, dowel, t_sent_ns = msg
         t0 = time.perf_counter()
         depth, ir = self._depth[k].copy(), self._ir[k].copy()
         self._consumed.value = seq + 1  # the slot is the camera's again
@@ -360,7 +370,8 @@ class CameraProcess:
         if len(self.copy_ms) > 10_000:
             del self.copy_ms[:5_000]
         return AnalysedFrame(number, t_device_ms, domain, t_host_ns, depth, ir, scale, self.intrinsics,
-                             metadata, markers=markers, dowel=dowel, analysed=self.analyse)
+                             metadata, markers=markers, dowel=dowel, analysed=self.analyse,
+                             t_sent_ns=t_sent_ns)
 
     def _or_error(self, out: list[CameraFrame]) -> list[CameraFrame]:
         if not out and self._error is not None:
