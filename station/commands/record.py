@@ -135,7 +135,8 @@ def run(args: argparse.Namespace) -> int:
     posture = subject_posture(args.drill, args.arms, args.load_kg)
     from station.trial.camera_process import open_in_process, wants_process
 
-    in_process = bool(args.camera) and wants_process(args.camera, config, getattr(args, "camera_process", "auto"))
+    mode = getattr(args, "camera_process", "auto")
+    in_process = bool(args.camera) and wants_process(args.camera, config, mode)
     plate, camera = open_sources(args.plate, None if in_process else args.camera, config, subject=posture)
     if in_process:  # the camera, its markers and dowel in a process of their own (docs/live-90fps.md)
         from station.dowel.step import is_dowel_drill
@@ -143,6 +144,7 @@ def run(args: argparse.Namespace) -> int:
         camera = open_in_process(args.camera, config, subject=posture, camera_T=camera_T,
                                  analyse=not mocap and config.camera.markers != "depth",
                                  holding_dowel=is_dowel_drill(args.drill))
+        camera.prepare()  # warm before any source starts: a simulated subject moves from the plate's start
     if mocap:
         from drivers.registry import open_markers
 

@@ -102,20 +102,33 @@ class _Steps:
 
 
 def _camera_main(opener: Callable[[], CameraSource], config: StationConfig, camera_T: np.ndarray | None,
-                 analyse: bool, holding_dowel: bool, behind_s: float, sim_epoch_ns: int | None, slot_s: float,
-                 conn: Any,
+                 analyse: bool, holding_dowel: bool, behind_s: float, slot_s: float, conn: Any, go: Any,
                  consumed: Any, stop: Any) -> None:
-    """The camera process: open, then per frame: slot, analysis, message; until `stop` is set."""
+    """The camera process: get warm (imports, finders, the camera object), wait for the go, open the camera,
+    then per frame: slot, analysis, message; until `stop` is set."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the station's to handle: it stops us
-    if sim_epoch_ns is not None:  # a simulated camera shows the subject the simulated plate shows
-        from drivers.sim.timeline import set_trial_epoch_ns
-
-        set_trial_epoch_ns(sim_epoch_ns)
     try:
         # the finders first: their imports and the disc finder's compiled loops (~1-2 s) must not hold up a
         # camera that is already delivering
         steps = _Steps(config, camera_T, holding_dowel, behind_s) if analyse else None
         camera = opener()
+    except Exception as exc:  # noqa: BLE001 - said in one line by the station's process
+        conn.send(("error", _one_line(exc)))
+        return
+    conn.send(("warm",))
+    parent = os.getppid()
+    while not go.poll(0.1):  # the station starts its other sources, then says go
+        if stop.is_set() or os.getppid() != parent:
+            return
+    try:
+        sim_epoch_ns = go.recv()[1]
+    except (EOFError, OSError):
+        return
+    if sim_epoch_ns is not None:  # a simulated camera shows the subject the simulated plate shows
+        from drivers.sim.timeline import set_trial_epoch_ns
+
+        set_trial_epoch_ns(sim_epoch_ns)
+    try:
         camera.start()
     except Exception as exc:  # noqa: BLE001 - said in one line by the station's process
         conn.send(("error", _one_line(exc)))
@@ -176,7 +189,7 @@ class _Outbox:
 def _stream(camera: CameraSource, steps: _Steps | None, depth: np.ndarray, ir: np.ndarray, conn: _Outbox,
             consumed: Any, stop: Any) -> None:
     slots = depth.shape[0]
-    seq, queue_full, sent_stats, finished = 0, 0, 0.0, False
+    seq, queue_full, sent_stats, finished, said = 0, 0, 0.0, False, 0
     analyse_ms: deque[float] = deque(maxlen=5000)  # the newest frames' marker finder + dowel, per frame
 
     def stats() -> dict:
@@ -220,6 +233,11 @@ def _stream(camera: CameraSource, steps: _Steps | None, depth: np.ndarray, ir: n
         if now - sent_stats >= STATS_EVERY_S:
             sent_stats = now
             conn.send(("stats", stats()))
+            events = getattr(camera, "events", None)  # what the camera said once (a recording's pacing)
+            if isinstance(events, list) and len(events) > said:
+                for text in events[said:]:
+                    conn.send(("said", text))
+                said = len(events)
         if not frames and not finished and getattr(camera, "finished", False):
             finished = True  # a recording at its end
             conn.send(("stats", stats()))
@@ -257,44 +275,60 @@ class CameraProcess:
         self._depth = self._ir = None
         self._consumed = None
         self._stop = None
+        self._go = None
         self.copy_ms: list[float] = []  # the station's side: slot -> its own arrays, per frame (bench)
 
     # --- Source protocol -----------------------------------------------------------------------------
-    def start(self) -> None:
+    def prepare(self) -> None:
+        """Spawn the camera process and wait until it is warm (modules imported, finders built, the camera
+        object made: ~2 s, more on a busy host), so that start() costs only the camera's own opening. Called
+        by start() if not before; a simulated subject starts moving when the first simulated source starts,
+        so record prepares its camera before any source starts."""
+        if self._proc is not None:
+            return
         ctx = mp.get_context("spawn")  # a fresh interpreter: the station's threads and devices stay here
         parent, child = ctx.Pipe(duplex=False)
+        go_child, self._go = ctx.Pipe(duplex=False)
         self._conn = parent
         self._consumed = ctx.RawValue("q", 0)  # frames the station has taken (the child's slot accounting)
         self._stop = ctx.Event()
-        epoch = None
-        if self.sim_epoch:
-            from drivers.sim.timeline import trial_epoch_ns
-
-            epoch = trial_epoch_ns()
         self._proc = ctx.Process(target=_camera_main, name=f"camera {self.name}", daemon=False,
                                  args=(self.opener, self.config, self.camera_T, self.analyse,
-                                       self.holding_dowel, self.dowel_behind_s, epoch, self.slot_s, child,
-                                       self._consumed,
-                                       self._stop))
+                                       self.holding_dowel, self.dowel_behind_s, self.slot_s, child, go_child,
+                                       self._consumed, self._stop))
         self._proc.start()
         child.close()
+        go_child.close()
         # a command that fails between start and stop must not hang at exit: multiprocessing joins every
         # non-daemon child then (ours is not a daemon: a simulated camera has render processes of its own),
         # and runs finalizers with an exit priority first
         util.Finalize(self, _stop_child, args=(self._stop, self._proc), exitpriority=100)
+        self._await("warm")
+
+    def start(self) -> None:
+        self.prepare()
+        epoch = None
+        if self.sim_epoch:  # the simulated plate's t=0 (set when it started), for the simulated camera
+            from drivers.sim.timeline import trial_epoch_ns
+
+            epoch = trial_epoch_ns()
+        self._go.send(("go", epoch))
+        self._ready(self._await("ready")[1])
+
+    def _await(self, kind: str) -> tuple:
         deadline = time.monotonic() + START_TIMEOUT_S
         while True:
-            if parent.poll(0.1):
-                msg = parent.recv()
+            if self._conn.poll(0.1):
+                msg = self._conn.recv()
                 if msg[0] == "error":
                     self._join()
                     raise StationError(f"{self.name}: {msg[1]}")
-                if msg[0] == "ready":
-                    self._ready(msg[1])
-                    return
+                if msg[0] == kind:
+                    return msg
             elif not self._proc.is_alive():
-                raise StationError(f"{self.name}: the camera process ended at its start "
-                                   f"(exit code {self._proc.exitcode})")
+                code = self._proc.exitcode
+                self._proc = None
+                raise StationError(f"{self.name}: the camera process ended at its start (exit code {code})")
             if time.monotonic() > deadline:
                 self._join()
                 raise StationError(f"{self.name}: the camera process did not start in "
@@ -332,6 +366,9 @@ class CameraProcess:
             return
         self._stop.set()
         self._join()
+        if self._go is not None:
+            self._go.close()
+            self._go = None
         if self._conn is not None:
             try:  # the last counters, sent as the child stopped
                 while self._conn.poll(0):

@@ -103,6 +103,7 @@ class TrialRunner(StreamIntake):
         self._last_seq: int | None = None
         self._frame_numbers = FrameNumbers()
         self.device_watch = DeviceWatch()  # which device went and when it came back (events, stats)
+        self._camera_said = 0  # the camera's own `events` already in the trial
         self._stop_reason = "stopped"
         self._summary: dict | None = None
         self.reps: list[RepResult] = []
@@ -319,11 +320,17 @@ class TrialRunner(StreamIntake):
             self._end(f"error: {exc}")
 
     def _watch_devices(self, *, force: bool = False) -> None:
-        """A device unplugged or back: one event line each (station.trial.device_watch)."""
+        """A device unplugged or back: one event line each (station.trial.device_watch); what a camera
+        says once (frames late, a station slower than the camera: its `events`) goes in the trial too."""
         sources = {"plate": self.plate, "camera": self.camera, "markers": self.markers}  # mocap too
         for kind, text in self.device_watch.poll(sources, self.elapsed_s(), t0_host_ns=self.t0_host_ns,
                                                  force=force):
             self._warn(kind, text)
+        said = getattr(self.camera, "events", None)
+        if isinstance(said, list) and len(said) > self._camera_said:
+            for text in said[self._camera_said:]:
+                self._warn("camera", text)
+            self._camera_said = len(said)
 
     def _end(self, reason: str) -> None:
         if not self._stop_event.is_set():

@@ -173,3 +173,39 @@ def test_record_with_the_camera_process_gives_the_simulated_subjects_rep(tmp_pat
     assert rep.dowel_gap_mm is not None and abs(rep.dowel_gap_mm - max(truth.dowel_gap_mm.values())) <= 7.0
     delivery = json.loads(stats.read_text())
     assert delivery["camera_frames_processed"] >= 0.9 * delivery["camera_frames_delivered"]
+
+
+class _SlowFirstFrame:
+    """A consumer that holds the worker 1 s on the first frame (a stalled disk, a busy host)."""
+
+    name = "slow"
+
+    def __init__(self) -> None:
+        self.held = False
+
+    def receive(self, doc):
+        from station.trial.documents import FrameData
+
+        if isinstance(doc, FrameData) and not self.held:
+            self.held = True
+            time.sleep(1.0)
+        return None
+
+
+def test_a_station_held_up_says_once_why_frames_were_dropped_and_counts_them(hinge_90fps):
+    """Through the runner: the worker held 1 s while the recording plays at 90 fps. The camera process
+    drops what its slots cannot hold, the trial's warnings say so once, and --stats' figures count it."""
+    from station.trial.runner import TrialRunner
+
+    cfg = _config()
+    cam = CameraProcess(functools.partial(open_recording, str(hinge_90fps), cfg), cfg, name="hinge90")
+    runner = TrialRunner(None, cam, cfg, consumers=[_SlowFirstFrame()], duration_s=2.5)
+    runner.start()
+    runner.wait(30.0)
+    summary = runner.stop("duration reached")
+    said = [w for w in summary["warnings"] if "slower than the camera" in w]
+    assert len(said) == 1, summary["warnings"]
+    delivery = summary["delivery"]
+    drops = delivery["camera_drops_by_reason"]
+    assert drops["queue_full"] > 0
+    assert delivery["camera_frames_processed"] + drops["queue_full"] + drops["late"] == 2 * FPS
