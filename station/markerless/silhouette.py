@@ -28,6 +28,12 @@ OTHER_PART_MIN_FRAC = 0.08  # a second part this large (share of the subject's a
 # the seen y averaged over this many cells square (3 cm): one pixel's depth is +-15 mm at 2 m, the planes
 # told apart (a limb's own outline, an arm hanging lateral to it) are 50 mm or more apart
 SMOOTH_Y_CELLS = 5
+# flying pixels (a depth between two surfaces at an edge): a pixel needs this many of its 8 neighbours within
+# the larger of FLYING_TOL_M and FLYING_TOL_FRAC of its depth (a surface's noise between neighbours: ~1-2 cm
+# at 2 m; a flying pixel's neighbours lie anywhere across the depth step)
+FLYING_MIN_NEIGHBOURS = 2
+FLYING_TOL_M = 0.05
+FLYING_TOL_FRAC = 0.03
 
 
 @dataclass
@@ -132,6 +138,9 @@ class SilhouetteMaker:
         y = d * ry + self._t[1]
         z = d * rz + self._t[2]
         keep = (z > ABOVE_PLATE_M) & (np.abs(x) < self.half_x) & (np.abs(y) < self.half_y) & (z < TOP_M)
+        # flying pixels out, among the volume's pixels only (a pixel's test reads its neighbours in the image,
+        # so the order does not change which are kept; the volume holds a fraction of the band's pixels)
+        keep[keep] = _supported(depth, idx[keep], scale)
         ix = ((x[keep] - self.x0_m) / self.cell_m).astype(np.intp)
         iz = ((z[keep] - self.z0_m) / self.cell_m).astype(np.intp)
         grid = np.zeros((self.nz, self.nx), np.uint8)
@@ -142,6 +151,25 @@ class SilhouetteMaker:
         sil = _subject_part(grid, self.cell_m, self.x0_m, self.z0_m)
         sil.y_m = y_grid
         return sil
+
+
+def _supported(depth: np.ndarray, idx: np.ndarray, scale_m: float) -> np.ndarray:
+    """Which of the pixels idx (flat indices) have at least FLYING_MIN_NEIGHBOURS of their 8 neighbours
+    at about their own depth. A stereo matcher's window straddling a depth step hands out "flying pixels",
+    depths anywhere between the two surfaces, pixel by pixel: each lies alone at its depth, and taken into
+    the plate frame it lands beyond the outline along its ray (above a head, behind a back by centimetres).
+    A surface's pixels, noise included, have neighbours at their depth; so does an outline's own edge."""
+    h, w = depth.shape
+    v, u = np.divmod(idx, w)
+    flat = np.pad(depth, 1).ravel()  # a border of "no depth": the image's edge pixels have fewer neighbours
+    at = (v + 1) * (w + 2) + (u + 1)
+    d = flat[at].astype(np.int32)
+    tol = np.maximum(FLYING_TOL_M / scale_m, FLYING_TOL_FRAC * d)
+    near = np.zeros(idx.shape[0], np.int32)
+    for offset in (-(w + 2) - 1, -(w + 2), -(w + 2) + 1, -1, 1, w + 1, w + 2, w + 3):
+        other = flat[at + offset].astype(np.int32)
+        near += (other > 0) & (np.abs(other - d) <= tol)
+    return near >= FLYING_MIN_NEIGHBOURS
 
 
 def _subject_part(grid: np.ndarray, cell_m: float, x0_m: float, z0_m: float) -> Silhouette:

@@ -71,6 +71,10 @@ BACK_MID_Y_FRAC = 0.06
 # a back line this far (deg) from where the frame's fit started is not the back (a frame lasts 33 ms)
 TRUNK_MAX_TURN_DEG = 20.0
 SKULL_REACH_FRAC = 0.22  # the skull lies within this (of stature) of the acromion (vertex ~0.18)
+# a back that is not straight (rounded, arched) puts its line off the neck's base: the skull is searched about
+# pivots moved this far (of stature, ~5 cm) across the trunk either way, in these steps (~1 cm)
+NECK_SHIFT_FRAC = 0.03
+NECK_SHIFT_STEP_FRAC = 0.006
 
 
 @dataclass
@@ -298,6 +302,8 @@ class DepthMarkerTracker:
                 turn, fit = match_head(sil, neck, m.head, base, (lo, lo + 2 * HEAD_SEARCH_DEG), 2.0)
             if fit < HEAD_MIN_FIT:
                 turn, fit = match_head(sil, neck, m.head, base)
+            if fit < HEAD_MIN_FIT:  # a back no longer straight: the neck is not where the back line says
+                turn, fit, neck = self._match_shifted_neck(sil, neck, back.direction, base, fit, turn)
             self._head_rel_deg = float(np.degrees(turn - base)) if fit >= HEAD_MIN_FIT else None
             if fit < HEAD_MIN_FIT:
                 return out, "markerless: head not recognised (covered, or turned out of the side view)"
@@ -306,6 +312,25 @@ class DepthMarkerTracker:
             turn = _angle(skull - neck) - m.skull_angle  # the head turns about the lower neck
             out["head"] = skull + _rot(m.head_from_skull, turn)
         return out, ""
+
+    def _match_shifted_neck(self, sil: Silhouette, neck: np.ndarray, back_u: np.ndarray, base: float,
+                            fit: float, turn: float) -> tuple[float, float, np.ndarray]:
+        """The standing skull laid on this one about a neck pivot moved across the trunk (NECK_SHIFT_FRAC of
+        stature either way, in steps). The pivot comes from the back's straight line: when the back rounds
+        (or arches), the line lies on the bulge of the upper back, not where the neck leaves the trunk, and
+        the skull turned about that point fits nowhere. (best turn, its fit, the pivot it used)."""
+        assert self.model is not None and self.model.head is not None
+        stature = self.model.body.stature_m
+        normal = _normal(back_u)
+        best = (turn, fit, neck)
+        for shift in np.arange(-NECK_SHIFT_FRAC, NECK_SHIFT_FRAC + 1e-9, NECK_SHIFT_STEP_FRAC) * stature:
+            if abs(shift) < 1e-9:
+                continue
+            pivot = neck + shift * normal
+            t, f = match_head(sil, pivot, self.model.head, base)
+            if f > best[1]:
+                best = (t, f, pivot)
+        return best
 
     def pixels(self, positions: dict[str, np.ndarray], intrinsics: Intrinsics) -> dict[str, np.ndarray]:
         """Where the estimated landmarks project in the image (u, v), NaN where not measured."""
