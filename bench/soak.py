@@ -134,22 +134,28 @@ def truth_reps_on_trial_clock(subject, offset_s: float, t_from: float, t_to: flo
 
 
 def compare_reps(found: list, truth: list[dict], t_from: float, t_to: float) -> dict:
-    """Each truth rep matched by one found rep's bottom (within REP_MATCH_S); found reps inside the window
-    that match none are extra."""
+    """Each truth rep matched by one found rep's bottom (within REP_MATCH_S). Missed: a truth rep inside the
+    window [t_from, t_to] that none matched. Extra: a found rep inside the window that matches no truth rep,
+    also none just outside it (a rep on the window's edge may start after t_from as found and before it as
+    the simulator made it: that is the same rep, not an extra one)."""
     bottoms = [r.t_bottom for r in found]
     used: set[int] = set()
-    missed, errors = [], []
+    missed, errors, matched = [], [], 0
     for rep in truth:
         near = [i for i, b in enumerate(bottoms) if i not in used and abs(b - rep["t_bottom"]) <= REP_MATCH_S]
+        inside = rep["t_start"] >= t_from and rep["t_end"] <= t_to
         if near:
             best = min(near, key=lambda i: abs(bottoms[i] - rep["t_bottom"]))
             used.add(best)
-            errors.append(abs(bottoms[best] - rep["t_bottom"]))
-        else:
+            if inside:
+                matched += 1
+                errors.append(abs(bottoms[best] - rep["t_bottom"]))
+        elif inside:
             missed.append(round(rep["t_bottom"], 2))
     extra = [round(r.t_bottom, 2) for i, r in enumerate(found)
              if i not in used and t_from <= r.t_start and r.t_end <= t_to]
-    return {"expected": len(truth), "matched": len(used), "missed_bottoms_s": missed,
+    truth = [rep for rep in truth if rep["t_start"] >= t_from and rep["t_end"] <= t_to]
+    return {"expected": len(truth), "matched": matched, "missed_bottoms_s": missed,
             "extra_bottoms_s": extra, "found_total": len(found),
             "bottom_error_s_max": round(max(errors), 3) if errors else None,
             "holds": not missed and not extra and len(truth) > 0}
@@ -232,8 +238,12 @@ def soak(minutes: float, folder: Path, log=print, trace: bool = False) -> dict:
     subject = make_subject("hinge", arms=coached_arms("crossed", config), config=config)
     mt = trial.markers.t_s
     t_from, t_to = float(mt[0]) + EDGE_S, float(mt[-1]) - EDGE_S
-    truth = truth_reps_on_trial_clock(subject, offset_s, t_from, t_to)
+    # every simulated rep (the window decides what is required, not what may match: compare_reps)
+    truth = truth_reps_on_trial_clock(subject, offset_s, -float("inf"), float(mt[-1]) + subject.duration_s)
     reps = compare_reps(analysed.reps, truth, t_from, t_to)
+    reps["window_s"] = [round(t_from, 2), round(t_to, 2)]
+    reps["subject_t0_on_trial_clock_s"] = round(offset_s, 3)
+    reps["found"] = [[round(r.t_start, 2), round(r.t_bottom, 2), round(r.t_end, 2)] for r in analysed.reps]
     rss_ref = rss_ref or (samples[len(samples) // 2] if samples else rss_end)
     growth = rss_end["rss_mb"] - rss_ref["rss_mb"]
     goals = {
