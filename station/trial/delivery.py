@@ -70,3 +70,38 @@ def delivery_stats(counts: dict, frames: FrameNumbers, camera: CameraSource | No
                else {}),
             "camera_fps_delivered": (processed - 1) / span_s if span_s > 0 else 0.0,
             "camera_received_pct": 100.0 * processed / expected if expected else 0.0}
+
+
+class CameraRateCheck:
+    """Says once when a camera sends fewer frames a second than the rate it streams at (dim light lengthens
+    the exposure and halves a RealSense's rate; a USB 2 port; a recording made slower than its header says).
+
+    Counted from the camera's own frame numbers over the last `window_s` of arrivals: frames the station
+    lost still count as sent (they are `dropped`, said elsewhere), a pause or an unplugged camera advances or
+    restarts the numbers (the window starts again) rather than slowing them."""
+
+    def __init__(self, window_s: float = 2.0, share: float = 0.9) -> None:
+        self.window_s, self.share = window_s, share
+        self._samples: list[tuple[int, int]] = []  # (frame number, host ns), about 4 a second
+        self.said = False
+
+    def check(self, last: tuple[int, int] | None, nominal_fps: float | None) -> str | None:
+        """The line to say (once), from the newest frame (number, host ns) and the camera's promised fps."""
+        if self.said or last is None or not nominal_fps:
+            return None
+        if self._samples and last[0] < self._samples[-1][0]:  # the camera counts from 1 again
+            self._samples.clear()
+        if not self._samples or last[1] - self._samples[-1][1] >= 250_000_000:
+            self._samples.append(last)
+        while len(self._samples) > 2 and (last[1] - self._samples[1][1]) / 1e9 >= self.window_s:
+            self._samples.pop(0)
+        number0, t0_ns = self._samples[0]
+        span_s = (last[1] - t0_ns) / 1e9
+        if span_s < self.window_s:
+            return None
+        rate = (last[0] - number0) / span_s
+        if rate >= self.share * float(nominal_fps):
+            return None
+        self.said = True
+        return (f"the camera sends {rate:.0f} frames a second, slower than the {float(nominal_fps):.0f} fps "
+                "it streams at (dim light lengthens the exposure; a USB 2 port; a recording made slower)")

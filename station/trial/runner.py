@@ -26,7 +26,7 @@ from station.core.hinge_core import HingeCore
 from station.errors import StationError
 from station.results import RepResult, add_or_amend
 from station.trial.consumers import RepCallback
-from station.trial.delivery import FrameNumbers, delivery_stats
+from station.trial.delivery import CameraRateCheck, FrameNumbers, delivery_stats
 from station.trial.device_watch import DeviceWatch
 from station.trial.documents import (
     Calibration,
@@ -104,6 +104,7 @@ class TrialRunner(StreamIntake):
         self._frame_numbers = FrameNumbers()
         self.device_watch = DeviceWatch()  # which device went and when it came back (events, stats)
         self._camera_said = 0  # the camera's own `events` already in the trial
+        self._camera_rate = CameraRateCheck()  # a camera slower than it promised: said once
         self._stop_reason = "stopped"
         self._summary: dict | None = None
         self.reps: list[RepResult] = []
@@ -326,6 +327,9 @@ class TrialRunner(StreamIntake):
         for kind, text in self.device_watch.poll(sources, self.elapsed_s(), t0_host_ns=self.t0_host_ns,
                                                  force=force):
             self._warn(kind, text)
+        if self.camera is not None and (slow := self._camera_rate.check(self._frame_numbers.last,
+                                                                         getattr(self.camera, "fps", None))):
+            self._warn("camera", slow)
         said = getattr(self.camera, "events", None)
         if isinstance(said, list) and len(said) > self._camera_said:
             for text in said[self._camera_said:]:

@@ -203,9 +203,33 @@ def test_a_station_held_up_says_once_why_frames_were_dropped_and_counts_them(hin
     runner.start()
     runner.wait(30.0)
     summary = runner.stop("duration reached")
-    said = [w for w in summary["warnings"] if "slower than the camera" in w]
-    assert len(said) == 1, summary["warnings"]
+    said = [w for w in summary["warnings"] if "slower than the camera gives them" in w]
+    assert len(said) == 1, summary["warnings"]  # once, however many frames it dropped
     delivery = summary["delivery"]
     drops = delivery["camera_drops_by_reason"]
     assert drops["queue_full"] > 0
     assert delivery["camera_frames_processed"] + drops["queue_full"] + drops["late"] == 2 * FPS
+
+
+@pytest.mark.parametrize("sent_fps, said", [(45, True), (90, False)])
+def test_a_camera_slower_than_it_promised_is_said_once(tmp_path, sent_fps, said):
+    """A 90 fps recording whose frames are 1/45 s apart plays (at its timestamps' pace) as a camera sending
+    45 frames a second while it streams at 90: the trial says so once; at its true 90 it says nothing."""
+    from station.trial.runner import TrialRunner
+    from tests.drivers.test_db3_pacing import _write_db3
+
+    path = tmp_path / f"sent{sent_fps}.db3"
+    _write_db3(path, 3 * sent_fps, 1000.0 / sent_fps, fps=FPS)  # 3 s of timestamps
+    cfg = StationConfig()
+    cfg.camera.width, cfg.camera.height, cfg.camera.fps = 640, 480, FPS
+    runner = TrialRunner(None, open_recording(str(path), cfg), cfg, duration_s=3.5)
+    runner.start()
+    runner.wait(30.0)
+    summary = runner.stop("duration reached")
+    slow = [w for w in summary["warnings"] if "slower than the 90 fps" in w]
+    assert len(slow) == (1 if said else 0), summary["warnings"]
+    if said:
+        import re
+
+        rate = float(re.search(r"sends (\d+) frames a second", slow[0]).group(1))
+        assert 40 <= rate <= 50, slow[0]
