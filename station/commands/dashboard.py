@@ -86,7 +86,8 @@ def run_dashboard(plate_spec: str | None, camera_spec: str | None, config: Stati
         controller = LiveController(plate_spec, camera_spec, config, out_dir=out_dir,
                                     plate_calibration=plate_calibration, camera_T=camera_T,
                                     subject=subject_posture(drill_id, None, None),
-                                    archive_db=archive_db, markers_spec=markers_spec)
+                                    archive_db=archive_db, markers_spec=markers_spec,
+                                    holding_dowel=bool(camera_spec) and _dowel_drill(drill_id))
     window = MainWindow(config, controller, ask_calibration=not timed and not record,
                         subject_id=subject_id, drill_id=drill_id)
     if keep_faces and controller is not None:
@@ -150,3 +151,9 @@ def run(args: argparse.Namespace) -> int:
                          out_dir=args.out_dir, record=args.record, screenshot=args.screenshot,
                          seconds=args.seconds, stats=args.stats, archive_db=args.db,
                          keep_faces=args.keep_faces, operator=args.operator, markers_spec=mocap)
+
+
+def _dowel_drill(drill_id: str) -> bool:
+    from station.dowel.step import is_dowel_drill  # (OpenCV: only with a camera)
+
+    return is_dowel_drill(drill_id)

@@ -129,22 +129,19 @@ def run(args: argparse.Namespace) -> int:
     writer = TrialWriter(args.out, force=args.force, config=config, metadata=meta, frames=args.frames,
                          stills=args.stills)
     plate_cal, camera_T = calibrations(args)
-    from drivers.registry import open_sources
+    # simulated sources act the drill out (a dowel on the back in a dowel drill); real ones ignore this.
+    # From 60 fps the camera, its markers and dowel run in a process of their own (docs/live-90fps.md)
+    from station.trial.camera_process import open_trial_sources
 
-    # simulated sources act the drill out (a dowel on the back in a dowel drill); real ones ignore this
-    posture = subject_posture(args.drill, args.arms, args.load_kg)
-    from station.trial.camera_process import open_in_process, wants_process
-
-    mode = getattr(args, "camera_process", "auto")
-    in_process = bool(args.camera) and wants_process(args.camera, config, mode)
-    plate, camera = open_sources(args.plate, None if in_process else args.camera, config, subject=posture)
-    if in_process:  # the camera, its markers and dowel in a process of their own (docs/live-90fps.md)
+    holding_dowel = False
+    if args.camera:  # (a plate-only trial never loads the dowel's OpenCV)
         from station.dowel.step import is_dowel_drill
 
-        camera = open_in_process(args.camera, config, subject=posture, camera_T=camera_T,
-                                 analyse=not mocap and config.camera.markers != "depth",
-                                 holding_dowel=is_dowel_drill(args.drill))
-        camera.prepare()  # warm before any source starts: a simulated subject moves from the plate's start
+        holding_dowel = is_dowel_drill(args.drill)
+    plate, camera = open_trial_sources(args.plate, args.camera, config,
+                                       subject=subject_posture(args.drill, args.arms, args.load_kg),
+                                       camera_T=camera_T, mode=getattr(args, "camera_process", "auto"),
+                                       analyse=not mocap, holding_dowel=holding_dowel)
     if mocap:
         from drivers.registry import open_markers
 

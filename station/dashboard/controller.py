@@ -15,11 +15,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from drivers.registry import open_markers, open_sources
+from drivers.registry import open_markers
 from drivers.samples import CameraSource, PlateSource
 from station.config import StationConfig
 from station.errors import StationError
 from station.owner_files import make_dirs
+from station.trial.camera_process import open_trial_sources
 from station.trial.live import LiveSnapshot
 
 if TYPE_CHECKING:
@@ -27,7 +28,7 @@ if TYPE_CHECKING:
 
     from calibration.plate import PlateGains
 
-# (plate_spec, camera_spec, config) -> (plate, camera); default: drivers.registry.open_sources
+# (plate_spec, camera_spec, config) -> (plate, camera); default: camera_process.open_trial_sources
 SourceOpener = Callable[[str | None, str | None, StationConfig],
                         tuple[PlateSource | None, CameraSource | None]]
 
@@ -50,8 +51,9 @@ class LiveController:
                  out_dir: str | Path = "recordings", plate_calibration: PlateGains | None = None,
                  camera_T: np.ndarray | None = None, opener: SourceOpener | None = None,
                  subject: dict | None = None, archive_db: str | None = None,
-                 markers_spec: str | None = None) -> None:
-        """subject: what a simulated subject does (registry.open_sources), e.g. the drill's dowel.
+                 markers_spec: str | None = None, holding_dowel: bool = False) -> None:
+        """subject: what a simulated subject does (registry.open_sources), e.g. the drill's dowel;
+        holding_dowel: the drill has a real dowel on the back (a camera process's dowel must know it).
         archive_db: the archive each finished recording is indexed in (None: the station's default).
         markers_spec: a mocap source (`lsl:NAME`) whose markers replace the camera's (station.trial.mocap)."""
         if not plate_spec and not camera_spec and not markers_spec:
@@ -60,7 +62,9 @@ class LiveController:
         self.plate_spec, self.camera_spec, self.config = plate_spec, camera_spec, config
         self.out_dir = Path(out_dir)
         self.plate_calibration, self.camera_T = plate_calibration, camera_T
-        self.opener = opener or functools.partial(open_sources, subject=subject)
+        # from 60 fps the camera, its markers and dowel in a process of their own (trial.camera_process)
+        self.opener = opener or functools.partial(open_trial_sources, subject=subject, camera_T=camera_T,
+                                                  analyse=markers_spec is None, holding_dowel=holding_dowel)
         self.runner = None
         self.recording_path: Path | None = None
         self.archive_db = archive_db

@@ -477,3 +477,21 @@ def open_in_process(spec: str, config: StationConfig, *, subject: dict | None = 
     opener = functools.partial(open_camera, spec, config, **options)
     return CameraProcess(opener, config, name=spec, camera_T=camera_T, analyse=analyse,
                          holding_dowel=holding_dowel, sim_epoch=backend == "sim")
+
+
+def open_trial_sources(plate_spec: str | None, camera_spec: str | None, config: StationConfig, *,
+                       subject: dict | None = None, camera_T: np.ndarray | None = None, mode: str = "auto",
+                       analyse: bool = True, holding_dowel: bool = False) -> tuple[Any, Any]:
+    """(plate, camera) as drivers.registry.open_sources opens them, the camera in a process of its own when
+    wants_process says so (prepared: warm before any source starts). analyse: markers and dowel measured in
+    the camera process (not for markerless or mocap trials); holding_dowel: a dowel drill."""
+    from drivers.registry import open_sources
+
+    in_process = bool(camera_spec) and wants_process(str(camera_spec), config, mode)
+    plate, camera = open_sources(plate_spec, None if in_process else camera_spec, config, subject=subject)
+    if in_process:
+        camera = open_in_process(str(camera_spec), config, subject=subject, camera_T=camera_T,
+                                 analyse=analyse and config.camera.markers != "depth",
+                                 holding_dowel=holding_dowel)
+        camera.prepare()  # (the plate is not started yet: nothing of it to close if this fails)
+    return plate, camera

@@ -66,7 +66,7 @@ def run_markerless(trial: DepthTrial) -> tuple[AnalysisResult, dict[str, np.ndar
 @pytest.fixture(scope="module", params=IN_PROCESS, ids=["-".join(c) for c in IN_PROCESS])
 def in_process(request) -> tuple[DepthTrial, AnalysisResult, dict[str, np.ndarray]]:
     variant, body, side = request.param
-    trial = make_depth_trial(variant, body, side=side, seed=IN_PROCESS.index(request.param))
+    trial = make_depth_trial(variant, body, side=side, n_reps=2, seed=IN_PROCESS.index(request.param))
     result, positions = run_markerless(trial)
     return trial, result, positions
 
@@ -184,7 +184,7 @@ def through_db3(tmp_path_factory) -> tuple[DepthTrial, dict]:
     from tests.conftest import run_cli
 
     variant, body, side = THROUGH_DB3
-    trial = make_depth_trial(variant, body, side=side, seed=11)
+    trial = make_depth_trial(variant, body, side=side, n_reps=2, seed=11)
     folder = tmp_path_factory.mktemp("independent_db3")
     t0_ms = _record_db3(folder / "rec.db3", trial)
     _write_plate_trial(folder / "plate.h5", trial, t0_ms)

@@ -233,3 +233,27 @@ def test_a_camera_slower_than_it_promised_is_said_once(tmp_path, sent_fps, said)
 
         rate = float(re.search(r"sends (\d+) frames a second", slow[0]).group(1))
         assert 40 <= rate <= 50, slow[0]
+
+
+def test_the_dashboard_runs_a_90fps_camera_in_its_process(hinge_90fps, tmp_path):
+    """The dashboard's live path opens a 90 fps camera the way record does: in a camera process, every frame
+    of the recording processed, the hip measured."""
+    from station.dashboard.controller import LiveController
+
+    controller = LiveController(None, str(hinge_90fps), _config(), out_dir=tmp_path)
+    controller.start_preview()
+    try:
+        deadline = time.monotonic() + 60.0
+        while time.monotonic() < deadline:
+            runner = controller.runner
+            if runner is not None and runner.stats()["camera_frames"] >= 2 * FPS - 5:
+                break
+            time.sleep(0.2)
+        runner = controller.runner
+        assert isinstance(runner.camera, CameraProcess)
+        stats = runner.stats()
+        assert stats["camera_frames"] >= 2 * FPS - 5, stats  # the 2 s recording at its pace, few or none lost
+        assert stats["camera"]["camera_process"]["frames_sent"] >= stats["camera_frames"]
+    finally:
+        summary = controller.shutdown()
+    assert summary is not None and summary["camera_frames"] >= 2 * FPS - 5
