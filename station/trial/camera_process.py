@@ -86,14 +86,10 @@ class _Steps:
     def __init__(self, config: StationConfig, camera_T: np.ndarray | None, holding_dowel: bool,
                  behind_s: float) -> None:
         from station.dowel.step import DowelStep
-        from station.trial.steps import MarkerStep
+        from station.trial.steps import warm_marker_step
 
-        self.markers = MarkerStep(config, camera_T)
+        self.markers = warm_marker_step(config, camera_T)
         self.dowel = DowelStep(config, camera_T, holding_dowel=holding_dowel, behind_s=behind_s)
-        if not self.markers.depth:
-            from station.markers.discs import warm_up
-
-            warm_up()
 
     def analyse(self, frame: CameraFrame) -> tuple[tuple[dict, dict, dict], Any]:
         markers = self.markers.update(frame)

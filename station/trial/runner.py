@@ -25,6 +25,7 @@ from station.core.filtering import preload as preload_filters
 from station.core.hinge_core import HingeCore
 from station.errors import StationError
 from station.results import RepResult, add_or_amend
+from station.trial.camera_process import CameraProcess
 from station.trial.consumers import RepCallback
 from station.trial.delivery import CameraRateCheck, FrameNumbers, delivery_stats
 from station.trial.device_watch import DeviceWatch
@@ -41,7 +42,14 @@ from station.trial.documents import (
 from station.trial.intake import StreamIntake
 from station.trial.live import LiveSnapshot, LiveView
 from station.trial.mocap import MocapStep
-from station.trial.steps import ClockStep, ForceStep, MarkerStep, ZeroCheckStep, factory_plate_calibration
+from station.trial.steps import (
+    ClockStep,
+    ForceStep,
+    MarkerStep,
+    ZeroCheckStep,
+    factory_plate_calibration,
+    warm_marker_step,
+)
 from station.trial.sync_check import SyncBuffers
 
 if TYPE_CHECKING:
@@ -82,7 +90,14 @@ class TrialRunner(StreamIntake):
         self.zero_step = ZeroCheckStep(zero_check_s if plate is not None else None)
         self.camera_T = np.asarray(camera_T if camera_T is not None else config.camera.T_plate_from_camera(),
                                    float)
-        self.marker_step: MarkerStep | None = None  # built at the first frame
+        # the camera's marker step before the sources start: its tracker's imports and the disc finder's
+        # compiled loops (~1 s; far more on a busy host) held the first frame, and the camera's queue
+        # overflowed behind it (a CI soak lost its first 5 s of frames). Not for a camera process that
+        # measures the markers itself, nor with mocap (the intake builds one at a first frame if needed).
+        self.marker_step: MarkerStep | None = None
+        measured_elsewhere = isinstance(camera, CameraProcess) and camera.analyse
+        if camera is not None and markers is None and not measured_elsewhere:
+            self.marker_step = warm_marker_step(config, self.camera_T)
         self.dowel_step = self._dowel_step() if camera is not None else None
         self.plate_clock, self.camera_clock = ClockStep("plate"), ClockStep("camera")
         self.core = HingeCore(config, body_mass_kg=body_mass_kg, expect_dowel=camera is not None,

@@ -175,6 +175,17 @@ class MarkerStep:
             self.tracker.explain(rep)
 
 
+def warm_marker_step(config: StationConfig, camera_T: np.ndarray | None) -> MarkerStep:
+    """A MarkerStep whose disc finder has loaded its compiled loops (numba's cache: ~0.4 s; a first compile
+    15-23 s), so that no frame waits for them."""
+    step = MarkerStep(config, camera_T)
+    if not step.depth:
+        from station.markers.discs import warm_up
+
+        warm_up()
+    return step
+
+
 class ZeroCheckStep:
     """The pre-trial zero check (calibration.plate.zero_check) on the first `window_s` of plate data.
 
