@@ -98,8 +98,8 @@ class _Steps:
 
 
 def _camera_main(opener: Callable[[], CameraSource], config: StationConfig, camera_T: np.ndarray | None,
-                 analyse: bool, holding_dowel: bool, behind_s: float, slot_s: float, conn: Any, go: Any,
-                 consumed: Any, stop: Any) -> None:
+                 analyse: bool, holding_dowel: bool, behind_s: float, slot_s: float, wait_for_slots: bool,
+                 conn: Any, go: Any, consumed: Any, stop: Any) -> None:
     """The camera process: get warm (imports, finders, the camera object), wait for the go, open the camera,
     then per frame: slot, analysis, message; until `stop` is set."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the station's to handle: it stops us
@@ -141,7 +141,7 @@ def _camera_main(opener: Callable[[], CameraSource], config: StationConfig, came
                              "shm": shm.name, "slots": slots, "shape": (height, width)}))
         outbox = _Outbox(conn)
         try:
-            _stream(camera, steps, depth, ir, outbox, consumed, stop)
+            _stream(camera, steps, depth, ir, outbox, consumed, stop, wait_for_slots)
         finally:
             outbox.close()
     except (BrokenPipeError, EOFError):  # the station closed its end first: nobody to tell
@@ -183,7 +183,7 @@ class _Outbox:
 
 
 def _stream(camera: CameraSource, steps: _Steps | None, depth: np.ndarray, ir: np.ndarray, conn: _Outbox,
-            consumed: Any, stop: Any) -> None:
+            consumed: Any, stop: Any, wait_for_slots: bool) -> None:
     slots = depth.shape[0]
     seq, queue_full, sent_stats, finished, said = 0, 0, 0.0, False, 0
     analyse_ms: deque[float] = deque(maxlen=5000)  # the newest frames' marker finder + dowel, per frame
@@ -210,6 +210,8 @@ def _stream(camera: CameraSource, steps: _Steps | None, depth: np.ndarray, ir: n
             conn.send(("error", _one_line(exc)))
             return
         for frame in frames:
+            while wait_for_slots and seq - consumed.value >= slots and not stop.is_set():
+                time.sleep(0.001)  # a recording read as fast as it decodes: the station sets the pace
             if seq - consumed.value >= slots:  # every slot still waits for the station: drop the newest
                 if not queue_full:
                     conn.send(("said", QUEUE_FULL))
@@ -247,16 +249,19 @@ class CameraProcess:
     opener: a picklable callable returning the unstarted camera (it is called in the child); name: the
     camera's registry name (for messages before it has started). analyse: measure markers and the dowel in
     the child (False: frames only). holding_dowel: the drill has a real dowel on the back; dowel_behind_s:
-    a frame this late is skipped by the dowel (DowelStep: live, the dowel keeps up by skipping).
+    a frame this late is skipped by the dowel (DowelStep: live, the dowel keeps up by skipping);
+    wait_for_slots: a recording read as fast as it decodes waits for the station instead of dropping.
     sim_epoch: a simulated camera beside a simulated plate: the child takes this process's simulated t=0."""
 
     def __init__(self, opener: Callable[[], CameraSource], config: StationConfig, *, name: str,
                  camera_T: np.ndarray | None = None, analyse: bool = True, holding_dowel: bool = False,
-                 sim_epoch: bool = False, slot_s: float = SLOT_S, dowel_behind_s: float = 0.1) -> None:
+                 sim_epoch: bool = False, slot_s: float = SLOT_S, dowel_behind_s: float = 0.1,
+                 wait_for_slots: bool = False) -> None:
         self.opener, self.config, self.name = opener, config, name
         self.camera_T = None if camera_T is None else np.asarray(camera_T, float)
         self.analyse, self.holding_dowel = analyse, holding_dowel
         self.sim_epoch, self.slot_s, self.dowel_behind_s = sim_epoch, slot_s, dowel_behind_s
+        self.wait_for_slots = wait_for_slots
         self.fps = float(config.camera.fps)
         self.intrinsics = None
         self.depth_scale_m: float | None = None
@@ -290,7 +295,8 @@ class CameraProcess:
         self._stop = ctx.Event()
         self._proc = ctx.Process(target=_camera_main, name=f"camera {self.name}", daemon=False,
                                  args=(self.opener, self.config, self.camera_T, self.analyse,
-                                       self.holding_dowel, self.dowel_behind_s, self.slot_s, child, go_child,
+                                       self.holding_dowel, self.dowel_behind_s, self.slot_s,
+                                       self.wait_for_slots, child, go_child,
                                        self._consumed, self._stop))
         self._proc.start()
         child.close()

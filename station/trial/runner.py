@@ -48,7 +48,7 @@ from station.trial.steps import (
     MarkerStep,
     ZeroCheckStep,
     factory_plate_calibration,
-    warm_marker_step,
+    warm_marker_finder,
 )
 from station.trial.sync_check import SyncBuffers
 
@@ -90,14 +90,13 @@ class TrialRunner(StreamIntake):
         self.zero_step = ZeroCheckStep(zero_check_s if plate is not None else None)
         self.camera_T = np.asarray(camera_T if camera_T is not None else config.camera.T_plate_from_camera(),
                                    float)
-        # the camera's marker step before the sources start: its tracker's imports and the disc finder's
-        # compiled loops (~1 s; far more on a busy host) held the first frame, and the camera's queue
-        # overflowed behind it (a CI soak lost its first 5 s of frames). Not for a camera process that
-        # measures the markers itself, nor with mocap (the intake builds one at a first frame if needed).
-        self.marker_step: MarkerStep | None = None
+        self.marker_step: MarkerStep | None = None  # built at the first frame
         measured_elsewhere = isinstance(camera, CameraProcess) and camera.analyse
-        if camera is not None and markers is None and not measured_elsewhere:
-            self.marker_step = warm_marker_step(config, self.camera_T)
+        ir_markers = config.camera.markers != "depth"
+        if camera is not None and markers is None and not measured_elsewhere and ir_markers:
+            # the disc finder's compiled loops (~1 s to load; more on a busy host) load beside the sources'
+            # start, not at the first frame: a CI soak lost its first 5 s of frames behind that frame
+            threading.Thread(target=warm_marker_finder, name="warm marker finder", daemon=True).start()
         self.dowel_step = self._dowel_step() if camera is not None else None
         self.plate_clock, self.camera_clock = ClockStep("plate"), ClockStep("camera")
         self.core = HingeCore(config, body_mass_kg=body_mass_kg, expect_dowel=camera is not None,

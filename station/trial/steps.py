@@ -175,14 +175,22 @@ class MarkerStep:
             self.tracker.explain(rep)
 
 
-def warm_marker_step(config: StationConfig, camera_T: np.ndarray | None) -> MarkerStep:
-    """A MarkerStep whose disc finder has loaded its compiled loops (numba's cache: ~0.4 s; a first compile
-    15-23 s), so that no frame waits for them."""
-    step = MarkerStep(config, camera_T)
-    if not step.depth:
+def warm_marker_finder() -> None:
+    """Load the IR marker disc finder's compiled loops (numba's cache: ~0.4 s + 0.7 s of import; a first
+    compile 15-23 s) so that no frame waits for them; a failure here is the first frame's to report."""
+    try:
         from station.markers.discs import warm_up
 
         warm_up()
+    except Exception:  # noqa: BLE001 - the first frame meets it again and says what it is
+        pass
+
+
+def warm_marker_step(config: StationConfig, camera_T: np.ndarray | None) -> MarkerStep:
+    """A MarkerStep whose disc finder has loaded its compiled loops (see warm_marker_finder)."""
+    step = MarkerStep(config, camera_T)
+    if not step.depth:
+        warm_marker_finder()
     return step
 
 
