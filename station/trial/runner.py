@@ -25,7 +25,6 @@ from station.core.filtering import preload as preload_filters
 from station.core.hinge_core import HingeCore
 from station.errors import StationError
 from station.results import RepResult, add_or_amend
-from station.trial.camera_process import CameraProcess
 from station.trial.consumers import RepCallback
 from station.trial.delivery import CameraRateCheck, FrameNumbers, delivery_stats
 from station.trial.device_watch import DeviceWatch
@@ -48,7 +47,6 @@ from station.trial.steps import (
     MarkerStep,
     ZeroCheckStep,
     factory_plate_calibration,
-    warm_marker_finder,
 )
 from station.trial.sync_check import SyncBuffers
 
@@ -91,12 +89,6 @@ class TrialRunner(StreamIntake):
         self.camera_T = np.asarray(camera_T if camera_T is not None else config.camera.T_plate_from_camera(),
                                    float)
         self.marker_step: MarkerStep | None = None  # built at the first frame
-        measured_elsewhere = isinstance(camera, CameraProcess) and camera.analyse
-        ir_markers = config.camera.markers != "depth"
-        if camera is not None and markers is None and not measured_elsewhere and ir_markers:
-            # the disc finder's compiled loops (~1 s to load; more on a busy host) load beside the sources'
-            # start, not at the first frame: a CI soak lost its first 5 s of frames behind that frame
-            threading.Thread(target=warm_marker_finder, name="warm marker finder", daemon=True).start()
         self.dowel_step = self._dowel_step() if camera is not None else None
         self.plate_clock, self.camera_clock = ClockStep("plate"), ClockStep("camera")
         self.core = HingeCore(config, body_mass_kg=body_mass_kg, expect_dowel=camera is not None,
