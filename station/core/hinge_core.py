@@ -195,6 +195,10 @@ class HingeCore:
         self._detected_upto = self._markers.n
         while self._pending:
             exc, j = self._pending[0]
+            if final and j >= self._markers.n:
+                # every frame was tried before the input ended (each deferred, its lockout window still
+                # open): the last one again, now knowing no frame follows, or the rep would be lost
+                j = self._markers.n - 1
             outcome = None
             while j < self._markers.n and (final or self._streams_ready(float(m[j, 0]))):
                 outcome = self._attempt(exc, j, final and j == self._markers.n - 1)

@@ -15,6 +15,7 @@ import pytest
 from drivers.sim.subject import PATTERNS, VirtualSubject
 from station.analysis.analyze import LoadOptions, analyze_blocks, analyze_path
 from station.config import StationConfig
+from station.core.hinge_core import HingeCore
 from tests.support.c3d_writer import write_c3d
 from tests.support.sim_trials import measured
 
@@ -92,3 +93,34 @@ def test_sim_trial_through_c3d_gives_the_same_reps(tmp_path):
         assert abs(ja["foot_pos_bottom"] - jb["foot_pos_bottom"]) <= 0.02
         assert ja["faults"] == jb["faults"]
 
+
+
+@pytest.mark.parametrize("after_end_s", [0.04, 0.25])
+def test_a_rep_ending_just_before_the_input_does_is_given_offline_as_live(after_end_s):
+    """A trial stopped within the lockout window of its last rep (CI: a 12 s recording's second rep ended
+    40 ms before its data): the live core gave the rep at its end, re-analysing the file lost it."""
+    subject = VirtualSubject("hinge", reps=2, seed=4)
+    force, markers = measured(subject, seed=4)
+    whole = analyze_blocks(force, markers, StationConfig(), source="whole")
+    assert len(whole.reps) == 2
+    t_cut = whole.reps[-1].t_end + after_end_s  # where this data's rep ends, whatever the core's level
+    force, markers = force.between(-np.inf, t_cut), markers.between(-np.inf, t_cut)
+
+    offline = analyze_blocks(force, markers, StationConfig(), source="cut")
+    live_core = HingeCore(StationConfig(), live_verdicts=True)
+    for t in np.arange(0.0, t_cut + 1 / 30, 1 / 30):  # as a trial runner feeds it, frame by frame
+        live_core.push_force(force.between(t - 1 / 30, t))
+        live_core.push_markers(markers.between(t - 1 / 30, t))
+        live_core.poll()
+    live = live_core.finish()
+
+    truth = subject.truth.reps
+    assert len(offline.reps) == len(live.reps) == len(truth) == 2
+    for rep, tr in zip(offline.reps, truth, strict=True):
+        assert abs(rep.t_end - tr.t_end) <= TOL["t_end"]
+    # live gives a rep's numbers at its end (the filter's edge there), offline once its lockout is in: the
+    # same reps and verdicts, times within a frame or two
+    assert [r.faults for r in offline.reps] == [r.faults for r in live.reps]
+    for a, b in zip(offline.reps, live.reps, strict=True):
+        assert abs(a.t_end - b.t_end) <= 0.05
+    assert offline.reps[-1].notes["lockout"].startswith("not measured")
