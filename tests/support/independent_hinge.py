@@ -287,15 +287,35 @@ def _solve_shank(body: Body, pose: Pose, target_x: np.ndarray) -> np.ndarray:
     return shank
 
 
+def sway_target(t: np.ndarray, body: Body, sway_seed: int) -> np.ndarray:
+    """Where the ankle balances the COM when standing (m, plate x): 4.5 cm (scaled) in front of the ankle
+    joint, swaying a few mm at two slow frequencies of the seed's own."""
+    rng = np.random.default_rng(sway_seed)
+    f1, f2, p1, p2 = rng.uniform(0.15, 0.25), rng.uniform(0.4, 0.55), *rng.uniform(0, 2 * np.pi, 2)
+    return body.ankle_xz[0] + 0.045 * body.k + 0.002 * np.sin(2 * np.pi * f1 * t + p1) \
+        + 0.001 * np.sin(2 * np.pi * f2 * t + p2)
+
+
+def scripted_pose(body: Body, knee_deg: np.ndarray, pelvis_deg: np.ndarray, lumbar_deg: np.ndarray,
+                  neck_ext_deg: np.ndarray, target_x: np.ndarray) -> Pose:
+    """The Pose of scripted knee, pelvis, low-back and neck angles (deg): the head rides on the torso, the
+    shank is solved so the COM is over target_x."""
+    torso = pelvis_deg + lumbar_deg
+    head = 90.0 - body.cva_deg + (torso - body.standing_trunk_deg) - neck_ext_deg
+    rad = np.radians
+    zeros = np.zeros_like(knee_deg)
+    pose = Pose(zeros, rad(knee_deg), rad(pelvis_deg), rad(lumbar_deg), rad(head), zeros.copy())
+    _solve_shank(body, pose, target_x)
+    hip_flex = pelvis_deg - np.degrees(pose.thigh)
+    pose.hip_flex_rel = (hip_flex - hip_flex[0]) / 80.0  # hip flexion over standing, share of 80 deg
+    return pose
+
+
 def pose_at(t: np.ndarray, body: Body, reps: list[HingeRep], sway_seed: int) -> Pose:
     """Joint angles of the whole trial at times t. Knee, pelvis, low back and head are scripted; the
     ankle balances the COM over a point 4.5 cm (scaled) in front of the ankle joint when standing, which
     moves 1 cm back towards the heels at the bottom ("weight in the heels") and sways a few mm."""
-    head0 = 90.0 - body.cva_deg
-    rng = np.random.default_rng(sway_seed)
-    f1, f2, p1, p2 = rng.uniform(0.15, 0.25), rng.uniform(0.4, 0.55), *rng.uniform(0, 2 * np.pi, 2)
-    target = body.ankle_xz[0] + 0.045 * body.k + 0.002 * np.sin(2 * np.pi * f1 * t + p1) \
-        + 0.001 * np.sin(2 * np.pi * f2 * t + p2)
+    target = sway_target(t, body, sway_seed)
     knee = np.full_like(t, KNEE_STANDING_DEG)
     pelvis = np.full_like(t, body.standing_trunk_deg)
     lumbar = np.zeros_like(t)
@@ -310,14 +330,7 @@ def pose_at(t: np.ndarray, body: Body, reps: list[HingeRep], sway_seed: int) -> 
         lumbar += -0.6 * r.lean_back_deg * o  # the low back arched
         neck_ext += r.neck_ext_deg * s
         target = target - 0.010 * body.k * s
-    torso = pelvis + lumbar
-    head = head0 + (torso - body.standing_trunk_deg) - neck_ext  # the head rides on the torso
-    rad = np.radians
-    pose = Pose(np.zeros_like(t), rad(knee), rad(pelvis), rad(lumbar), rad(head), np.zeros_like(t))
-    _solve_shank(body, pose, target)
-    hip_flex = pelvis - np.degrees(pose.thigh)
-    pose.hip_flex_rel = (hip_flex - hip_flex[0]) / 80.0  # hip flexion over standing, share of 80 deg
-    return pose
+    return scripted_pose(body, knee, pelvis, lumbar, neck_ext, target)
 
 
 def plate_load(body: Body, t: np.ndarray, pose: Pose) -> tuple[np.ndarray, np.ndarray]:
