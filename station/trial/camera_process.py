@@ -22,6 +22,9 @@ gives them. The plate is never involved: it stays in the station's process with 
 Not analysed here (frames only, the station measures them): markerless (`--markers depth`: its tracker keeps
 per-frame reasons on the trial clock for the rep's notes) and a mocap source (the dowel is placed by the
 mocap's markers, which only the station's process has).
+
+The child's side (its main loop, the slot ring's views, its sender thread) is station/trial/camera_child.py;
+this module is the station's side: CameraProcess, and opening a trial's sources with or without it.
 """
 
 from __future__ import annotations
@@ -29,12 +32,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import multiprocessing as mp
-import os
-import queue
-import signal
-import threading
 import time
-from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from multiprocessing import shared_memory, util
@@ -45,13 +43,12 @@ import numpy as np
 from drivers.samples import CameraFrame, CameraSource
 from station.config import StationConfig
 from station.errors import StationError
+from station.trial.camera_child import camera_main, slot_views
 
 log = logging.getLogger(__name__)
 
 SLOT_S = 1.0 / 3.0  # frames in flight between the processes: a third of a second, as the SDK's own queue
 START_TIMEOUT_S = 60.0  # spawning and importing the camera's and the finders' modules (~2 s; more when busy)
-STATS_EVERY_S = 0.2  # the camera's counters are sent this often (and at the end)
-QUEUE_FULL = "the station takes frames slower than the camera gives them: the newest are dropped (queue_full)"
 
 
 @dataclass
@@ -65,182 +62,6 @@ class AnalysedFrame(CameraFrame):
     dowel: Any = None  # station.dowel.frame.DowelFrame | None
     analysed: bool = False  # markers and dowel were measured in the camera process
     t_sent_ns: int = 0  # host time.monotonic_ns() when the camera process sent it (arrival -> sent: its cost)
-
-
-def _one_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return text[0] if text else type(exc).__name__
-
-
-def _views(buf: memoryview, slots: int, height: int, width: int) -> tuple[np.ndarray, np.ndarray]:
-    """(slots, H, W) uint16 depth and (slots, H, W) uint8 infrared over one shared-memory block."""
-    n_depth = slots * height * width
-    depth = np.ndarray((slots, height, width), np.uint16, buffer=buf)
-    ir = np.ndarray((slots, height, width), np.uint8, buffer=buf, offset=2 * n_depth)
-    return depth, ir
-
-
-class _Steps:
-    """The camera process's marker finder and virtual dowel (the station's own steps, run here)."""
-
-    def __init__(self, config: StationConfig, camera_T: np.ndarray | None, holding_dowel: bool,
-                 behind_s: float) -> None:
-        from station.dowel.step import DowelStep
-        from station.trial.steps import warm_marker_step
-
-        self.markers = warm_marker_step(config, camera_T)
-        self.dowel = DowelStep(config, camera_T, holding_dowel=holding_dowel, behind_s=behind_s)
-
-    def analyse(self, frame: CameraFrame) -> tuple[tuple[dict, dict, dict], Any]:
-        markers = self.markers.update(frame)
-        # the dowel on the device clock: only the station's process knows the trial clock
-        return markers, self.dowel.update(frame, markers[0], frame.t_device_ms / 1000.0)
-
-
-def _camera_main(opener: Callable[[], CameraSource], config: StationConfig, camera_T: np.ndarray | None,
-                 analyse: bool, holding_dowel: bool, behind_s: float, slot_s: float, wait_for_slots: bool,
-                 conn: Any, go: Any, consumed: Any, stop: Any) -> None:
-    """The camera process: get warm (imports, finders, the camera object), wait for the go, open the camera,
-    then per frame: slot, analysis, message; until `stop` is set."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the station's to handle: it stops us
-    try:
-        # the finders first: their imports and the disc finder's compiled loops (~1-2 s) must not hold up a
-        # camera that is already delivering
-        steps = _Steps(config, camera_T, holding_dowel, behind_s) if analyse else None
-        camera = opener()
-    except Exception as exc:  # noqa: BLE001 - said in one line by the station's process
-        conn.send(("error", _one_line(exc)))
-        return
-    conn.send(("warm",))
-    parent = os.getppid()
-    while not go.poll(0.1):  # the station starts its other sources, then says go
-        if stop.is_set() or os.getppid() != parent:
-            return
-    try:
-        sim_epoch_ns = go.recv()[1]
-    except (EOFError, OSError):
-        return
-    if sim_epoch_ns is not None:  # a simulated camera shows the subject the simulated plate shows
-        from drivers.sim.timeline import set_trial_epoch_ns
-
-        set_trial_epoch_ns(sim_epoch_ns)
-    try:
-        camera.start()
-    except Exception as exc:  # noqa: BLE001 - said in one line by the station's process
-        conn.send(("error", _one_line(exc)))
-        return
-    intr = camera.intrinsics
-    height, width = int(intr.height), int(intr.width)
-    slots = max(4, int(round(float(camera.fps) * slot_s)))
-    shm = shared_memory.SharedMemory(create=True, size=slots * height * width * 3)
-    depth, ir = _views(shm.buf, slots, height, width)
-    try:
-        conn.send(("ready", {"name": camera.name, "fps": float(camera.fps), "intrinsics": intr,
-                             "depth_scale_m": camera.depth_scale_m,
-                             "device_info": dict(getattr(camera, "device_info", {}) or {}),
-                             "shm": shm.name, "slots": slots, "shape": (height, width)}))
-        outbox = _Outbox(conn)
-        try:
-            _stream(camera, steps, depth, ir, outbox, consumed, stop, wait_for_slots)
-        finally:
-            outbox.close()
-    except (BrokenPipeError, EOFError):  # the station closed its end first: nobody to tell
-        pass
-    finally:
-        del depth, ir
-        try:
-            camera.stop()
-        except Exception as exc:  # noqa: BLE001 - a dead device cannot stop cleanly
-            log.warning("camera stop failed: %s", exc)
-        shm.close()
-        shm.unlink()
-
-
-class _Outbox:
-    """The camera process's messages, sent by a thread of their own: the station's process reading late (a
-    full pipe: ~64 kB, a dozen frames' contours) must not stop the camera loop, whose slots say how far the
-    station may fall behind (and what is dropped then)."""
-
-    def __init__(self, conn: Any) -> None:
-        self._conn = conn
-        self._queue: queue.SimpleQueue = queue.SimpleQueue()
-        self._thread = threading.Thread(target=self._send_all, name="camera outbox", daemon=True)
-        self._thread.start()
-
-    def send(self, msg: tuple) -> None:
-        self._queue.put(msg)
-
-    def close(self, timeout_s: float = 2.0) -> None:
-        self._queue.put(None)
-        self._thread.join(timeout_s)  # a station that reads no more: what is left goes nowhere
-
-    def _send_all(self) -> None:
-        while (msg := self._queue.get()) is not None:
-            try:
-                self._conn.send(msg)
-            except (BrokenPipeError, EOFError, OSError):  # the station has closed its end
-                return
-
-
-def _stream(camera: CameraSource, steps: _Steps | None, depth: np.ndarray, ir: np.ndarray, conn: _Outbox,
-            consumed: Any, stop: Any, wait_for_slots: bool) -> None:
-    slots = depth.shape[0]
-    seq, queue_full, sent_stats, finished, said = 0, 0, 0.0, False, 0
-    analyse_ms: deque[float] = deque(maxlen=5000)  # the newest frames' marker finder + dowel, per frame
-
-    def stats() -> dict:
-        out = dict(camera.stats())
-        drops = dict(out.get("drops") or {"late": 0, "decode": 0, "queue_full": 0})
-        drops["queue_full"] = int(drops.get("queue_full", 0)) + queue_full
-        out["drops"] = drops
-        out["overflows"] = int(out.get("overflows", 0)) + queue_full
-        out["camera_process"] = {"frames_sent": seq, "queue_full": queue_full, "slots": slots}
-        if analyse_ms:
-            ms = np.asarray(analyse_ms)
-            out["camera_process"]["analyse_ms"] = {"median": round(float(np.median(ms)), 3),
-                                                   "p95": round(float(np.percentile(ms, 95)), 3)}
-        return out
-
-    parent = os.getppid()
-    while not stop.is_set() and os.getppid() == parent:  # a station killed outright: leave too
-        try:
-            frames = camera.read(0.05)
-        except Exception as exc:  # noqa: BLE001 - the device failed: the station says so and goes on
-            conn.send(("stats", stats()))
-            conn.send(("error", _one_line(exc)))
-            return
-        for frame in frames:
-            while wait_for_slots and seq - consumed.value >= slots and not stop.is_set():
-                time.sleep(0.001)  # a recording read as fast as it decodes: the station sets the pace
-            if seq - consumed.value >= slots:  # every slot still waits for the station: drop the newest
-                if not queue_full:
-                    conn.send(("said", QUEUE_FULL))
-                queue_full += 1
-                continue
-            k = seq % slots
-            depth[k] = frame.depth
-            ir[k] = frame.ir
-            t0 = time.perf_counter()
-            markers, dowel = steps.analyse(frame) if steps is not None else (None, None)
-            analyse_ms.append((time.perf_counter() - t0) * 1000.0)
-            conn.send(("frame", seq, k, frame.frame_number, frame.t_device_ms, frame.timestamp_domain,
-                       frame.t_host_ns, frame.depth_scale_m, frame.metadata, markers, dowel,
-                       time.monotonic_ns()))
-            seq += 1
-        now = time.monotonic()
-        if now - sent_stats >= STATS_EVERY_S:
-            sent_stats = now
-            conn.send(("stats", stats()))
-            events = getattr(camera, "events", None)  # what the camera said once (a recording's pacing)
-            if isinstance(events, list) and len(events) > said:
-                for text in events[said:]:
-                    conn.send(("said", text))
-                said = len(events)
-        if not frames and not finished and getattr(camera, "finished", False):
-            finished = True  # a recording at its end
-            conn.send(("stats", stats()))
-            conn.send(("finished",))
-    conn.send(("stats", stats()))
 
 
 class CameraProcess:
@@ -293,7 +114,7 @@ class CameraProcess:
         self._conn = parent
         self._consumed = ctx.RawValue("q", 0)  # frames the station has taken (the child's slot accounting)
         self._stop = ctx.Event()
-        self._proc = ctx.Process(target=_camera_main, name=f"camera {self.name}", daemon=False,
+        self._proc = ctx.Process(target=camera_main, name=f"camera {self.name}", daemon=False,
                                  args=(self.opener, self.config, self.camera_T, self.analyse,
                                        self.holding_dowel, self.dowel_behind_s, self.slot_s,
                                        self.wait_for_slots, child, go_child,
@@ -398,7 +219,7 @@ class CameraProcess:
         self.device_info = info["device_info"]
         self._shm = shared_memory.SharedMemory(name=info["shm"])
         height, width = info["shape"]
-        self._depth, self._ir = _views(self._shm.buf, info["slots"], height, width)
+        self._depth, self._ir = slot_views(self._shm.buf, info["slots"], height, width)
 
     def _frame(self, msg: tuple) -> AnalysedFrame:
         _, seq, k, number, t_device_ms, domain, t_host_ns, scale, metadata, markers, dowel, t_sent_ns = msg
