@@ -37,6 +37,10 @@ RESTAND_STILL_S = 1.0
 # later rep is measured from (their standing trunk would read behind vertical, hip back +60-85 mm)
 RESTAND_FORWARD_STILL_S = 3.0
 FEET_MOVED_M = 0.03  # the ankle marker this far from where it was at the reference: the feet moved
+# Those two guards are for postures after a rep (a lean-back or a squeeze at its lockout). Before any rep has
+# ended since the reference, a still place in front of it is where the subject stands, and the reference was
+# not a standing: tracking that began at the bottom of a rep (a camera starting late, markerless tracking
+# starting mid-rep) took the hold there for one, and every later rep read as hips forward of it (no reps).
 
 
 @dataclass
@@ -70,6 +74,7 @@ class RepDetector:
         self._feet_x_m = self._reference_feet_x_m = math.nan  # ankle x now and at the reference (m)
         self._still: deque[tuple[int, float, float, float]] = deque()  # (index, t, raw x, smoothed x)
         self._far_since = math.nan  # since when still away from the reference place (RESTAND_STILL_S)
+        self._rep_since_reference = False  # an excursion has ended since the reference was taken
         self.in_excursion = False
         self._entry = self._peak_i = 0
         self._peak_m = 0.0
@@ -122,11 +127,12 @@ class RepDetector:
         if far:
             if math.isnan(self._far_since):
                 self._far_since = self._still[0][1]
-            if place > self._reference_x_m and math.isfinite(self._feet_x_m) \
+            after_rep_forward = place > self._reference_x_m and self._rep_since_reference
+            if after_rep_forward and math.isfinite(self._feet_x_m) \
                     and math.isfinite(self._reference_feet_x_m) \
                     and abs(self._feet_x_m - self._reference_feet_x_m) < FEET_MOVED_M:
                 return  # hips forward over feet that stayed: a posture (a lean-back), not a new place
-            forward_unknown_feet = place > self._reference_x_m and not math.isfinite(self._feet_x_m)
+            forward_unknown_feet = after_rep_forward and not math.isfinite(self._feet_x_m)
             if t_s - self._far_since < (RESTAND_FORWARD_STILL_S if forward_unknown_feet else RESTAND_STILL_S):
                 return
         else:
@@ -136,6 +142,7 @@ class RepDetector:
         if self.reference is None or far:
             self.reference, self._reference_x_m = self.standing, self.baseline_x_m
             self._reference_feet_x_m = self._feet_x_m
+            self._rep_since_reference = False
 
     def push(self, i: int, t_s: float, hip_x_m: float, feet_x_m: float = math.nan) -> Excursion | None:
         """feet_x_m: the ankle marker's x (NaN: not seen), which tells a new standing place (the feet moved)
@@ -167,6 +174,7 @@ class RepDetector:
             return None
         if i > self._peak_i and d < max(self.th.rep_start_frac * self._peak_m, self.end_floor_m):
             self.in_excursion = False
+            self._rep_since_reference = True
             self._still.clear()
             self._far_since = math.nan
             return Excursion(self._entry, self._peak_i, i, self._peak_m, self.baseline_x_m,

@@ -124,3 +124,26 @@ def test_a_rep_ending_just_before_the_input_does_is_given_offline_as_live(after_
     for a, b in zip(offline.reps, live.reps, strict=True):
         assert abs(a.t_end - b.t_end) <= 0.05
     assert offline.reps[-1].notes["lockout"].startswith("not measured")
+
+
+@pytest.mark.parametrize("pattern", PATTERNS)
+def test_tracking_that_starts_at_a_reps_bottom_still_finds_every_later_rep(pattern):
+    """A camera that starts late, or markerless tracking that starts mid-rep: its first frames are the hold
+    at the bottom of a rep. That hold is no standing: the reps after it are measured from where the subject
+    stands (before, it was taken for the reference and every later rep read as hips forward: no reps)."""
+    subject = VirtualSubject(pattern, reps=3, seed=6)
+    force, markers = measured(subject, seed=6)
+    first = subject.truth.reps[0]
+    seen = markers.between(first.t_bottom - 0.1, np.inf)
+    result = analyze_blocks(force, seen, StationConfig(), source=pattern, t_origin_s=0.0)
+    later = subject.truth.reps[1:]
+    assert len(result.reps) == len(later), [(r.t_start, r.t_end) for r in result.reps]
+    for rep, tr in zip(result.reps, later, strict=True):
+        lo, hi = _top_interval(subject, tr.t_start, tr.t_end)  # (the module's docstring: a flat top)
+        assert lo - 0.1 <= rep.t_bottom <= hi + 0.1, (rep.t_bottom, lo, hi)
+        if pattern == "incomplete_lockout":
+            # this subject never stands up between reps and the camera missed the standing before the
+            # first: the reps are measured from the unfinished lockout it saw (nothing else to refer to)
+            continue
+        for key in ("t_start", "t_end", "hip_back_mm"):
+            assert abs(getattr(rep, key) - getattr(tr, key)) <= TOL[key], (key, getattr(rep, key))
