@@ -25,6 +25,10 @@ MARGIN_X_M = 0.55         # a hinge puts the buttocks ~0.45 m behind the heels a
 MARGIN_Y_M = 0.25         # feet at hip width, arms out: the body stays inside the plate's width plus this
 TOP_M = 2.4               # nobody on the plate is taller
 OTHER_PART_MIN_FRAC = 0.08  # a second part this large (share of the subject's area) is "something else"
+# a part just above the subject's top and over it is the head cut off at the neck (black hair or a dark collar
+# gives a stereo camera no depth; a clean render's thin neck can miss a cell): joined, not someone else
+HEAD_GAP_M = 0.08
+HEAD_OVER_M = 0.10  # its x within the subject's x range widened by this either way
 # the seen y averaged over this many cells square (3 cm): one pixel's depth is +-15 mm at 2 m, the planes
 # told apart (a limb's own outline, an arm hanging lateral to it) are 50 mm or more apart
 SMOOTH_Y_CELLS = 5
@@ -184,13 +188,27 @@ def _subject_part(grid: np.ndarray, cell_m: float, x0_m: float, z0_m: float) -> 
     areas = stats[1:, cv2.CC_STAT_AREA]
     order = np.argsort(areas)[::-1]
     main = int(order[0]) + 1
+    # parts as large as "something else" (specks are dropped whatever they are)
+    large = [k for k in (int(j) + 1 for j in order[1:])
+             if stats[k, cv2.CC_STAT_AREA] >= OTHER_PART_MIN_FRAC * areas[order[0]]]
+    parts = [main] + [k for k in large if _head_over(stats[main], stats[k], 2 * cell_m)]
     other = None
-    if len(order) > 1 and areas[order[1]] >= OTHER_PART_MIN_FRAC * areas[order[0]]:
+    if len(parts) < 1 + len(large):
         other = "something else in view over the plate (a second person or an object beside the subject)"
     out = grid
     if n > 2:  # specks or another part: keep the subject's cells only
-        keep = np.repeat(np.repeat((labels == main).astype(np.uint8), 2, axis=0), 2, axis=1)
+        keep = np.repeat(np.repeat(np.isin(labels, parts).astype(np.uint8), 2, axis=0), 2, axis=1)
         out = np.zeros_like(grid)
         out[:nz, :nx] = grid[:nz, :nx] & keep
     area_m2 = float(np.count_nonzero(out)) * cell_m * cell_m
     return Silhouette(out, cell_m, x0_m, z0_m, area_m2, other)
+
+
+def _head_over(main: np.ndarray, part: np.ndarray, cell_m: float) -> bool:
+    """Whether a part (cv2 stats row: x, z, width, height in cells of cell_m) lies just above the subject's
+    top and over it: the head seen apart from the body (HEAD_GAP_M)."""
+    x, z, w, h = (int(v) for v in main[:4])
+    px, pz, pw = (int(v) for v in part[:3])
+    gap_m = (pz - (z + h)) * cell_m
+    over = HEAD_OVER_M / cell_m
+    return -cell_m <= gap_m <= HEAD_GAP_M and px >= x - over and px + pw <= x + w + over

@@ -17,8 +17,9 @@ from station.markerless.tracker import DepthMarkerTracker
 from tests.markerless.helpers import subject_for
 
 
-def _run(subject: VirtualSubject, cfg, extra=None, step_s: float = 0.25):
-    """(reasons, hip estimates, hip truth) per frame after the first 0.6 s; extra(t, pose) -> capsules."""
+def _run(subject: VirtualSubject, cfg, extra=None, step_s: float = 0.25, holes=None):
+    """(reasons, hip estimates, hip truth) per frame after the first 0.6 s; extra(t, pose) -> capsules;
+    holes(t, depth) zeroes what a camera would not see (in place)."""
     renderer = Renderer(config=cfg, seed=2)
     tracker = DepthMarkerTracker(config=cfg)
     times = list(np.arange(0.0, 0.6, 1 / 30)) + list(np.arange(0.6, subject.duration_s - 0.1, step_s))
@@ -29,6 +30,8 @@ def _run(subject: VirtualSubject, cfg, extra=None, step_s: float = 0.25):
             pose = Pose(pose.t_s, pose.capsules + tuple(extra(float(t), pose)), pose.markers,
                         pose.marker_radius_m)
         depth, ir = renderer.render(pose)
+        if holes is not None:
+            holes(float(t), depth)
         p = tracker.update(CameraFrame(i, 1000 * t, "hardware_clock", 0, depth, ir, renderer.depth_scale_m,
                                        renderer.intrinsics))
         if t >= 0.6:
@@ -110,3 +113,28 @@ def test_clean_frames_are_not_marked() -> None:
     reasons, hips, _ = _run(subject, cfg, step_s=0.3)
     assert not [r for r in reasons if r]
     assert np.all(np.isfinite(hips[:, 0]))
+
+
+def test_a_head_cut_off_by_a_band_without_depth_is_still_the_subjects() -> None:
+    """Black hair or a dark collar gives a stereo camera no depth across the neck: the head is then a part of
+    its own above the body. It is the subject's head, not "something else in view" (before, every frame of
+    such a subject said a second person was there and nothing was measured)."""
+    subject, cfg = subject_for("hinge", "right", "crossed", "small")
+    renderer = Renderer(config=cfg, seed=2)
+    camera_from_plate = np.linalg.inv(cfg.camera.T_plate_from_camera())
+    k = renderer.intrinsics
+
+    def collar(t: float, depth: np.ndarray) -> None:
+        m = subject.markers(np.array([t]))
+        neck = 0.5 * (m["shoulder"][0] + m["head"][0])
+        pc = camera_from_plate[:3, :3] @ neck + camera_from_plate[:3, 3]
+        u, v = k.fx * pc[0] / pc[2] + k.ppx, k.fy * pc[1] / pc[2] + k.ppy
+        rows = 0.05 * k.fy / pc[2]  # 5 cm of neck
+        depth[int(v - rows / 2):int(v + rows / 2) + 1, max(int(u - 80), 0):int(u + 80)] = 0
+
+    reasons, hips, truth = _run(subject, cfg, step_s=0.3, holes=collar)
+    assert not [r for r in reasons if "something else" in r], set(reasons)
+    ok = np.isfinite(hips[:, 0])
+    assert ok.mean() >= 0.95, set(reasons)
+    err = np.linalg.norm((hips - truth)[ok][:, [0, 2]], axis=1)
+    assert float(np.sqrt(np.mean(err ** 2))) <= 0.015
