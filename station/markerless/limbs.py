@@ -288,10 +288,27 @@ def looks_like_limb(fit: LimbFit, limb: str, stature_m: float, profile: LimbProf
     return profile is None or fit.width_m <= LIMB_GROWTH * profile.median_width_m
 
 
+def knee_on_thigh(legs: Legs) -> np.ndarray | None:
+    """Where a standing frame's thigh midline puts the knee against the shank's reading of it, in the
+    shank's own frame (along its normal, along it), m; None when the legs were not read."""
+    shank, thigh = legs.fits.get("shank"), legs.fits.get("thigh")
+    if legs.reason or shank is None or thigh is None:
+        return None
+    c = thigh.offset_m * _normal(thigh.direction)
+    return np.array([c @ _normal(shank.direction), c @ shank.direction])
+
+
 def read_legs(sil: Silhouette, body: Proportions, profiles: dict[str, LimbProfile | None],
-              state: ChainState) -> Legs:
+              state: ChainState, knee_fix: np.ndarray | None = None) -> Legs:
     """The shank from the ankle, the thigh from the knee; state's directions and plane shifts warm-start
-    them and are updated when both are read."""
+    them and are updated when both are read.
+
+    The knee is put on the thigh's midline, which fixes it across the thigh; along the thigh only the shank
+    places it. knee_fix (knee_on_thigh's median over the standing frames) is how far the shank's knee lay
+    off the thigh's midline standing, in the shank's frame: a calf bulging behind the bones tilts the
+    shank's midline 2-4 deg off the tibia, an error that turns with the shank. Applied turned with the
+    shank before the thigh is read, it keeps its part along the thigh; without it a deep squat (knees ~100
+    deg, the thigh near horizontal) read that part as hip back (+35 mm on a body with such a calf)."""
     ankle = np.array(body.ankle_xz)
     sil.smooth_y_m(ankle[1] + body.shank_m + body.thigh_m + LIMB_HALF_SPAN_M)  # once, up to the hips
     shank = _fit_from(sil, ankle, [state.shank, UP], body.shank_m, SHANK_SECTIONS, profiles.get("shank"),
@@ -304,6 +321,8 @@ def read_legs(sil: Silhouette, body: Proportions, profiles: dict[str, LimbProfil
         return Legs({}, "markerless: something over the lower legs (long coat?): legs not measured",
                     {"shank": shank})
     knee = ankle + shank.offset_m * _normal(shank.direction) + body.shank_m * shank.direction
+    if knee_fix is not None:  # the standing frames' correction, turned with the shank (read_legs' doc)
+        knee = knee + knee_fix[0] * _normal(shank.direction) + knee_fix[1] * shank.direction
     folded = np.array([-shank.direction[0], shank.direction[1]])  # the thigh leans back as the shin leans in
     thigh = _fit_from(sil, knee, [state.thigh, UP, folded], body.thigh_m, THIGH_SECTIONS,
                       profiles.get("thigh"), state, "thigh")
@@ -316,7 +335,7 @@ def read_legs(sil: Silhouette, body: Proportions, profiles: dict[str, LimbProfil
     if not looks_like_limb(thigh, "thigh", body.stature_m, profiles.get("thigh")):
         return Legs({}, "markerless: something over the thighs (hands hanging in front of them, a long "
                         "coat): hip and knee not measured", fits)
-    knee_on = knee + thigh.offset_m * _normal(thigh.direction)
+    knee_on = knee + thigh.offset_m * _normal(thigh.direction)  # on the thigh's midline
     state.shank, state.thigh = shank.direction, thigh.direction
     state.plane_shift_m.update(shank=shank.plane_shift_m, thigh=thigh.plane_shift_m)
     state.offset_m.update(shank=shank.offset_m, thigh=thigh.offset_m)

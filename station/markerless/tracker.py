@@ -46,7 +46,7 @@ from station.markerless.chain import (
 )
 from station.markerless.labels import EXPECTED_ERROR, SOURCE_LABEL, expected_error_text
 from station.markerless.limb_profile import LimbProfile
-from station.markerless.limbs import Legs, held_against_legs, read_legs, standing_limbs
+from station.markerless.limbs import Legs, held_against_legs, knee_on_thigh, read_legs, standing_limbs
 from station.markerless.silhouette import Silhouette, SilhouetteMaker
 from station.results import RepResult
 from station.streams import MARKER_NAMES, MarkerBlock
@@ -90,6 +90,7 @@ class StandingModel:
     head: tuple[np.ndarray, np.ndarray] | None = None  # the standing skull about the neck (head_template)
     tragus_from_neck: np.ndarray | None = None  # standing tragus - neck pivot (x, z)
     back_angle: float = 0.0                     # standing back line's direction, rad
+    knee_fix: np.ndarray | None = None          # limbs.knee_on_thigh, median over the standing frames
 
 
 @dataclass
@@ -219,6 +220,7 @@ class DepthMarkerTracker:
         body = Proportions.from_stature(stature, feet.heel_x_m, feet.foot_length_m)
         self.model = StandingModel(body, np.full(TRUNK_SECTIONS[2], np.nan), np.zeros(2), 0.0)
         heads, angles, fronts, legs, why, tragi, backs, template = [], [], [], [], [], [], [], None
+        knee_fixes: list[np.ndarray] = []
         for s in self._standing:  # the chain in each standing frame; the tragus from its height
             self.state = ChainState.upright()
             pts, reason = self.estimate(s, standing=True)
@@ -238,6 +240,8 @@ class DepthMarkerTracker:
             fronts.append(pts["_front_rel"])
             if self.last_legs is not None:
                 legs.append(self.last_legs.fits)
+                if (fix := knee_on_thigh(self.last_legs)) is not None:
+                    knee_fixes.append(fix)
             angles.append(_angle(skull - pts["_neck"]))
         self._standing.clear()
         if len(heads) < STANDING_FRAMES // 3:  # hands on hips hide the back in many standing frames
@@ -253,7 +257,8 @@ class DepthMarkerTracker:
             return self._held
         self.model = StandingModel(body, profile, np.median(np.array(heads), axis=0),
                                    float(np.median(angles)), limbs, template,
-                                   np.median(np.array(tragi), axis=0), float(np.median(backs)))
+                                   np.median(np.array(tragi), axis=0), float(np.median(backs)),
+                                   np.median(np.array(knee_fixes), axis=0) if knee_fixes else None)
         self.state = ChainState.upright()
         return "markerless: standing pose measured"
 
@@ -265,7 +270,7 @@ class DepthMarkerTracker:
             return {}, sil.other
         if sil.area_m2 < 0.05:
             return {}, "markerless: no subject over the plate"
-        self.last_legs = legs = read_legs(sil, b, m.limbs, self.state)
+        self.last_legs = legs = read_legs(sil, b, m.limbs, self.state, None if standing else m.knee_fix)
         if legs.reason:
             return {}, legs.reason
         out, hip = dict(legs.points), legs.points["hip"]

@@ -27,14 +27,9 @@ from tests.support.independent_depth import DepthTrial, make_depth_trial
 HIP_BACK_TOL_MM = 25.0  # issue 23: hip back per rep within 25 mm on independent recordings
 HIP_TRAVEL_RMS_M = 0.015  # issue 23's frame-by-frame hip limit, on the hip's travel
 MOVEMENT_FAULTS = ("squat_pattern", "back_rounding", "back_arching")
-# Known and not fixed (issue 23 acceptance left open for squats): station.markerless puts the hip a fixed
-# (HIP_H - KNEE_H) = 0.245 of stature along the fitted thigh from the knee (Winter's trochanter and condyle
-# heights). This body's trochanter -> knee-marker distance is 0.229 of stature (markers 1-2 cm inside the
-# joint centres, as on a person): 31 mm shorter at 1.95 m. Near-vertical thighs (hinges) do not show it; a
-# thigh turned ~70 deg turns it into hip back: measured +33, +35, +34 mm (truth 201, 219, 193 mm), of which
-# ~20 mm along the thigh (that length) and ~11 mm from the shank read ~2 deg too upright (the calf pressed
-# on the thigh at knees ~100 deg). The squat's reps and faults are asserted; its hip back is not.
-SQUAT_HIP_BACK_NOTE = "deep squat: hip back over-read by ~(thigh-ratio mismatch) x sin(thigh angle)"
+# The deep squat (knees ~100 deg, thighs ~70 deg from vertical) read +33-35 mm hip back here until the knee's
+# standing correction turned with the shank (station.markerless.limbs.read_legs): this body's calf bulges
+# behind the bones and tilts the shank's midline ~3 deg off the tibia.
 
 # (movement, body, camera side): each movement, each body and each side at least once
 IN_PROCESS = [("good", "short", "right"), ("squat", "tall", "left"), ("rounding", "short", "left")]
@@ -77,11 +72,8 @@ def _check_reps(trial: DepthTrial, reps: list[dict]) -> None:
     for got, want in zip(reps, trial.truth, strict=True):
         assert abs(got["t_bottom"] - want["t_bottom"]) < 0.3, (got["t_bottom"], want["t_bottom"])
         err = got["hip_back_mm"] - want["hip_back_mm"]
-        # NOT asserted for the deep squat (knees ~100 deg, thighs ~70 deg from vertical): there the estimate
-        # reads 33-35 mm too much hip back on this body (measured; see SQUAT_HIP_BACK_NOTE)
-        if trial.variant != "squat":
-            assert abs(err) <= HIP_BACK_TOL_MM, \
-                f"hip back {got['hip_back_mm']:.0f} vs {want['hip_back_mm']:.0f} mm"
+        assert abs(err) <= HIP_BACK_TOL_MM, \
+            f"hip back {got['hip_back_mm']:.0f} vs {want['hip_back_mm']:.0f} mm"
         found = sorted(f for f in got["faults"] if f in MOVEMENT_FAULTS)
         expected = sorted(f for f in want["faults"] if f in MOVEMENT_FAULTS)
         assert found == expected, (got["faults"], want["faults"], got.get("dowel_gap_mm"),
@@ -107,10 +99,8 @@ def test_reps_hip_back_and_faults_in_process(in_process) -> None:
 def test_hip_follows_the_trochanter(in_process) -> None:
     """Frame by frame, the estimated hip's travel (x, z; its standing offset from the trochanter marker
     removed: where on the hip's outline the marker sits is not travel) against the exact trochanter's:
-    within issue 23's 15 mm RMS on the hinges (the squat: see SQUAT_HIP_BACK_NOTE, reported, not asserted)."""
+    within issue 23's 15 mm RMS."""
     trial, _, positions = in_process
-    if trial.variant == "squat":
-        pytest.skip(SQUAT_HIP_BACK_NOTE)
     est = positions["hip"][:, [0, 2]]
     measured = np.isfinite(est[:, 0])
     assert measured[trial.t_s > 1.0].mean() > 0.95
