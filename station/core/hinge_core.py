@@ -380,9 +380,6 @@ class HingeCore:
             warnings.append(f"{self._dropped_samples} samples out of time order were ignored")
         if self._detector.in_excursion:
             warnings.append("the input ends during a movement: that last excursion is not counted")
-        if (skipped := getattr(self._detector, "skipped_start", None)) is not None:
-            warnings.append(f"the input starts during a movement (hips already going back): that first "
-                            f"excursion ({skipped[0]:.1f}-{skipped[1]:.1f} s) is not counted")
         missing = [n for n in ("hip", "knee", "ankle", "shoulder") if n not in self._marker_seen]
         if self.expect_markers and missing:
             warnings.append("no " + ", ".join(missing) + " marker: metrics needing it are null")

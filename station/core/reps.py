@@ -41,12 +41,6 @@ FEET_MOVED_M = 0.03  # the ankle marker this far from where it was at the refere
 # ended since the reference, a still place in front of it is where the subject stands, and the reference was
 # not a standing: tracking that began at the bottom of a rep (a camera starting late, markerless tracking
 # starting mid-rep) took the hold there for one, and every later rep read as hips forward of it (no reps).
-# Whether the input began during a movement: the hip's drift over its first START_PROBE_S. A hip already
-# going back this fast (a camera that started late, mid-descent) is a rep seen without its start: its
-# standing and amplitude are unknown, so that first excursion is not counted (as one the input ends in).
-# A file cut at a rep's start begins at rest (the descent's speed starts from zero) and is counted.
-START_PROBE_S = 0.15
-START_MOVING_MPS = 0.08
 
 
 @dataclass
@@ -81,10 +75,6 @@ class RepDetector:
         self._still: deque[tuple[int, float, float, float]] = deque()  # (index, t, raw x, smoothed x)
         self._far_since = math.nan  # since when still away from the reference place (RESTAND_STILL_S)
         self._rep_since_reference = False  # an excursion has ended since the reference was taken
-        self._first: list[tuple[float, float]] = []  # (t, raw x) of the first START_PROBE_S
-        self.started_moving: bool | None = None  # the hip was going back at the input's start
-        self._entry_unreferenced = False  # the open excursion began before any quiet standing
-        self.skipped_start: tuple[float, float] | None = None  # (entry, end) s of the excursion not counted
         self.in_excursion = False
         self._entry = self._peak_i = 0
         self._peak_m = 0.0
@@ -162,8 +152,6 @@ class RepDetector:
         if not math.isfinite(hip_x_m):
             return None
         xs = self._smooth(t_s, hip_x_m)
-        if self.started_moving is None:
-            self._probe_start(t_s, hip_x_m)
         if math.isnan(self.baseline_x_m):
             self.baseline_x_m, self.standing = hip_x_m, (i, i + 1)  # provisional until quiet standing
         d = self.baseline_x_m - xs
@@ -173,7 +161,6 @@ class RepDetector:
             d = self.baseline_x_m - xs
             if d > self.entry_m:
                 self.in_excursion, self._entry, self._t_entry = True, i, t_s
-                self._entry_unreferenced = self.reference is None
                 self._far_since = math.nan
                 self._peak_i, self._peak_m = i, d
             return None
@@ -190,23 +177,6 @@ class RepDetector:
             self._rep_since_reference = True
             self._still.clear()
             self._far_since = math.nan
-            if self._entry_unreferenced and self.started_moving and self.skipped_start is None:
-                self.skipped_start = (self._t_entry, t_s)  # begun before the input: not a rep to judge
-                return None
             return Excursion(self._entry, self._peak_i, i, self._peak_m, self.baseline_x_m,
                              self.reference or self.standing)
         return None
-
-    def _probe_start(self, t_s: float, hip_x_m: float) -> None:
-        """started_moving from the least-squares drift of the hip over the input's first START_PROBE_S."""
-        self._first.append((t_s, hip_x_m))
-        t_first = self._first[0][0]
-        if t_s - t_first < START_PROBE_S or len(self._first) < 3:
-            return
-        n = len(self._first)
-        mt = sum(t for t, _ in self._first) / n
-        mx = sum(x for _, x in self._first) / n
-        var = sum((t - mt) ** 2 for t, _ in self._first)
-        slope = sum((t - mt) * (x - mx) for t, x in self._first) / var if var > 0 else 0.0
-        self.started_moving = slope < -START_MOVING_MPS  # hips back = -x
-        self._first = []
