@@ -29,7 +29,8 @@ def detector(movement: str, thresholds: Thresholds) -> RepDetector | swing.Swing
     """The rep finder: hip x for the hinge; the swing's own; hip height down or up for the step."""
     if movement == "swing":
         return swing.SwingDetector(thresholds)
-    return step.StepDetector(thresholds) if movement == "step" else RepDetector(thresholds)
+    return step.StepDetector(thresholds) if movement == "step" \
+        else RepDetector(thresholds, restand_before_rep=True)
 
 
 def detect_axes(movement: str) -> tuple[int, ...]:

@@ -37,10 +37,11 @@ RESTAND_STILL_S = 1.0
 # later rep is measured from (their standing trunk would read behind vertical, hip back +60-85 mm)
 RESTAND_FORWARD_STILL_S = 3.0
 FEET_MOVED_M = 0.03  # the ankle marker this far from where it was at the reference: the feet moved
-# Those two guards are for postures after a rep (a lean-back or a squeeze at its lockout). Before any rep has
-# ended since the reference, a still place in front of it is where the subject stands, and the reference was
-# not a standing: tracking that began at the bottom of a rep (a camera starting late, markerless tracking
-# starting mid-rep) took the hold there for one, and every later rep read as hips forward of it (no reps).
+# Those two guards are for postures after a rep (a lean-back or a squeeze at its lockout). For the hinge
+# (restand_before_rep), before any rep has ended since the reference, a still place in front of it is where
+# the subject stands, and the reference was not a standing: tracking that began at the bottom of a rep (a
+# camera starting late, markerless tracking starting mid-rep) took the hold there for one, and every later
+# rep read as hips forward of it (no reps).
 
 
 @dataclass
@@ -56,10 +57,15 @@ class Excursion:
 
 
 class RepDetector:
-    """Feed hip x frame by frame with `push`; returns an Excursion when one closes."""
+    """Feed hip x frame by frame with `push`; returns an Excursion when one closes.
 
-    def __init__(self, thresholds: Thresholds):
+    restand_before_rep: the hinge's own detector (a still place in front of the reference before any rep has
+    ended is the standing). Off where a RepDetector follows something else (the step's hip height: standing
+    on the step before the first step down is no new rest; the swing's standing)."""
+
+    def __init__(self, thresholds: Thresholds, *, restand_before_rep: bool = False):
         self.th = thresholds
+        self.restand_before_rep = restand_before_rep
         self.entry_m = 0.5 * thresholds.rep_min_amplitude_m
         self.end_floor_m = 0.25 * thresholds.rep_min_amplitude_m
         self._tau_s = 1.0 / (2.0 * math.pi * DETECT_CUTOFF_HZ)
@@ -127,7 +133,8 @@ class RepDetector:
         if far:
             if math.isnan(self._far_since):
                 self._far_since = self._still[0][1]
-            after_rep_forward = place > self._reference_x_m and self._rep_since_reference
+            after_rep_forward = place > self._reference_x_m \
+                and (self._rep_since_reference or not self.restand_before_rep)
             if after_rep_forward and math.isfinite(self._feet_x_m) \
                     and math.isfinite(self._reference_feet_x_m) \
                     and abs(self._feet_x_m - self._reference_feet_x_m) < FEET_MOVED_M:
