@@ -53,14 +53,21 @@ class SimCamera(RealSenseCamera):
         # True: render the subject at drivers.sim.timeline's shared t (same subject as the sim plate)
         self.shared_timeline = shared_timeline
 
+    def prepare(self) -> None:
+        """Spawn the render process(es) and wait until they are ready (seconds on a loaded host): called
+        before any source of the trial starts (station.trial.camera_process.open_trial_sources), so the
+        camera's first frames are not lost behind it while the simulated plate's subject moves on (CI: the
+        first hip seen 4.5-6.8 s into a trial, the first rep's standing and descent missed)."""
+        if getattr(self, "_render", None) is None:
+            # one render worker per 30 fps, taking turns: on a host busy with other work one process's share
+            # of the CPU may not be enough for 60 frames a second (drivers.sim.render_process)
+            workers = max(1, math.ceil(self.fps / 30))
+            self._render = RenderProcess(self.subject, self.renderer, self.height, self.width,
+                                         slots=slots_for(self.fps, workers), workers=workers)
+
     def start(self) -> None:
         rs = import_pyrealsense2()
-        # the renderer is the camera's own silicon: a process of its own (drivers.sim.render_process)
-        # one render worker per 30 fps, taking turns: on a host busy with other work one process's share of
-        # the CPU may not be enough for 60 frames a second (drivers.sim.render_process)
-        workers = max(1, math.ceil(self.fps / 30))
-        self._render = RenderProcess(self.subject, self.renderer, self.height, self.width,
-                                     slots=slots_for(self.fps, workers), workers=workers)
+        self.prepare()  # the renderer is the camera's own silicon: a process of its own (if not yet made)
         self._softcam = SoftwareCamera(self.renderer.intrinsics, self.fps,
                                        depth_scale_m=self.renderer.depth_scale_m)
         self._context = rs.context()

@@ -317,4 +317,6 @@ def open_trial_sources(plate_spec: str | None, camera_spec: str | None, config: 
                                  analyse=analyse and config.camera.markers != "depth",
                                  holding_dowel=holding_dowel)
         camera.prepare()  # (the plate is not started yet: nothing of it to close if this fails)
+    elif callable(prepare := getattr(camera, "prepare", None)):
+        prepare()  # a camera with something slow to start (the simulator's render process): warm it first
     return plate, camera

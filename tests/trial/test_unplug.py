@@ -58,6 +58,7 @@ def test_plate_and_camera_unplugged_mid_rep_and_back(tmp_path):
     path = tmp_path / "trial.h5"
     timeline.reset_trial_epoch()
     plate, camera = open_sources("sim:hinge", "sim:hinge", config)
+    camera.prepare()  # its render process up before the plate starts the subject (as record does)
     runner = TrialRunner(plate, camera, config, metadata={"subject_id": "S1", "drill": "bw_rdl"},
                          consumers=[TrialFileConsumer(TrialWriter(path, config=config))])
     runner.start()
