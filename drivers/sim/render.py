@@ -26,6 +26,7 @@ import numpy as np
 
 from drivers.samples import Intrinsics
 from drivers.sim.capsule_rays import NEAR_M, capsule_bands, capsule_pixels, cone_terms, round_cones
+from drivers.sim.marker_rays import Window, marker_coverage
 from drivers.sim.pose import Pose
 from drivers.sim.raycast import ray_box, ray_plane, ray_plane_z
 from station.config import StationConfig
@@ -34,12 +35,8 @@ from station.config import StationConfig
 _FX_PX = {(848, 480): 426.0, (640, 480): 383.0, (1280, 720): 640.0}
 _ALBEDO = {"none": 8.0, "wall": 34.0, "floor": 42.0, "plate": 66.0, "body": 56.0}
 _MARKER_IR = 255.0
-_SUPERSAMPLE = 4  # marker edge coverage: 4x4 rays per pixel, so disc centroids are sub-pixel exact
 _MAX_SHIFT_PX = 64  # emitter parallax range kept in the dot texture; also the widest shadow drawn
 _CORNERS = np.array([[x, y, z] for x in (0, 1) for y in (0, 1) for z in (0, 1)], dtype=bool)
-
-Window = tuple[int, int, int, int]  # v0, v1, u0, u1 (rows v0..v1-1, columns u0..u1-1)
-
 
 def default_intrinsics(width: int = 848, height: int = 480) -> Intrinsics:
     """D435-like pinhole intrinsics (no distortion) for 848x480, 640x480 or 1280x720 (others scaled)."""
@@ -370,47 +367,6 @@ class Renderer:
 
     def _markers(self, pose: Pose, z_body: np.ndarray) -> list:
         """Sub-pixel coverage of each visible marker sphere (occlusion against the body z-buffer)."""
-        intr = self.intrinsics
-        r = pose.marker_radius_m
-        s = _SUPERSAMPLE
-        self.last_marker_coverage = {}
-        names = [name for name, c in pose.markers.items() if np.all(np.isfinite(c))]
-        if not names:
-            return []
-        centres = np.array([pose.markers[name] for name in names], dtype=float)
-        seen = []
-        for name, c, win in zip(names, centres, self._windows(centres - r, centres + r), strict=True):
-            if win is None:
-                self.last_marker_coverage[name] = 0.0
-            else:
-                seen.append((name, c, win))
-        if not seen:
-            return []
-        # s x s rays per pixel of every marker's window, all markers in one batch: (pixel, sub-ray)
-        W = intr.width
-        offsets = (np.arange(s, dtype=np.float32) + 0.5) / s - 0.5
-        off_u, off_v = np.tile(offsets, s).astype(float), np.repeat(offsets, s).astype(float)
-        pixels = [np.arange(v0, v1)[:, None] * W + np.arange(u0, u1) for _, _, (v0, v1, u0, u1) in seen]
-        count = np.array([p.size for p in pixels])
-        pix = np.concatenate([p.reshape(-1) for p in pixels])
-        v_pix, u_pix = np.divmod(pix, W)
-        # float64: the rays graze the small spheres' edges, where float32 loses sub-ray coverage
-        x = (u_pix[:, None] + off_u - intr.ppx) / intr.fx
-        y = (v_pix[:, None] + off_v - intr.ppy) / intr.fy
-        inv_norm = 1.0 / np.sqrt(x * x + y * y + 1.0)  # ray length -> camera z
-        oc = np.repeat(self._origin - np.array([c for _, c, _ in seen]), count, axis=0)
-        b = np.zeros_like(x)  # rd . (origin - centre), rd = R (x, y, 1) / |(x, y, 1)|
-        for j in range(3):
-            b += (self._R[j, 0] * x + self._R[j, 1] * y + self._R[j, 2]) * oc[:, j:j + 1]
-        b *= inv_norm
-        with np.errstate(invalid="ignore"):
-            t = -b - np.sqrt(b * b - (np.sum(oc * oc, axis=1, keepdims=True) - r * r))
-        covered = (t > 0) & (t * inv_norm < z_body.reshape(-1)[pix][:, None])  # nan (a miss) fails both
-        coverage = covered.mean(axis=1, dtype=np.float32)
-        windows = []
-        for (name, _, (v0, v1, u0, u1)), cov in zip(seen, np.split(coverage, np.cumsum(count)[:-1]),
-                                                    strict=True):
-            self.last_marker_coverage[name] = float(cov.sum())
-            if cov.any():
-                windows.append(((slice(v0, v1), slice(u0, u1)), cov.reshape(v1 - v0, u1 - u0)))
+        self.last_marker_coverage, windows = marker_coverage(
+            self.intrinsics, self._R, self._origin, pose.markers, pose.marker_radius_m, z_body, self._windows)
         return windows
