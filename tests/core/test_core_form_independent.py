@@ -21,7 +21,8 @@ import pytest
 from station.analysis.analyze import AnalysisResult, LoadOptions, analyze_blocks, analyze_path
 from station.results import FORM_FAULTS
 from tests.support.c3d_writer import write_c3d
-from tests.support.independent_hinge import BODIES, VARIANTS, IndependentTrial, make_independent_trial
+from tests.support.independent_hinge import BODIES, IndependentTrial, make_independent_trial
+from tests.support.independent_reps import VARIANTS
 
 FPS = (30.0, 60.0)
 SIDES = ("right", "left")

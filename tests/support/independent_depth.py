@@ -36,19 +36,16 @@ from station.streams import ForceBlock
 from tests.support.depth_raycast import Cone, DepthCamera, Ellipsoid, d455_intrinsics
 from tests.support.independent_hinge import (
     FORCE_HZ,
-    KNEE_STANDING_DEG,
     Body,
-    HingeRep,
     Pose,
     joints,
     marker_positions,
-    overshoot,
     plate_load,
-    progress,
     scripted_pose,
     station_config,
     sway_target,
 )
+from tests.support.independent_reps import KNEE_STANDING_DEG, HingeRep, overshoot, progress
 from tests.support.independent_truth import rep_truth
 
 DEPTH_VARIANTS = ("good", "squat", "rounding")

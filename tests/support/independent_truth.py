@@ -13,7 +13,7 @@ from station.config import StationConfig, Thresholds
 from station.results import ALL_FAULTS
 
 if TYPE_CHECKING:  # the generator imports this module
-    from tests.support.independent_hinge import HingeRep
+    from tests.support.independent_reps import HingeRep
 
 def lean_deg(lower: np.ndarray, upper: np.ndarray) -> np.ndarray:
     """Signed angle of the lower -> upper line against vertical (x-z): + top forward, - behind."""
