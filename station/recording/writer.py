@@ -15,8 +15,6 @@ from __future__ import annotations
 
 import datetime as _dt
 import os
-import resource
-import shutil
 import sys
 import time
 import uuid
@@ -26,19 +24,18 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from drivers.samples import PlateChunk
-from station import __version__
 from station.config import StationConfig
 from station.documents import DocumentValue
 from station.errors import StationError
 from station.owner_files import prepare
+from station.recording.disk_space import space_left_bytes
 from station.recording.format import (
     DATASET_BY_PATH,
     EVENT_DTYPE,
-    FORMAT_NAME,
-    SCHEMA_VERSION,
     WRITTEN_DATASETS,
 )
 from station.recording.frames import FrameStore, frame_store_for
+from station.recording.root_attrs import calibration_attributes, start_attributes
 from station.recording.rows import (
     check_output_path,
     quiet_hdf5_unraisable,
@@ -118,33 +115,9 @@ class TrialWriter:
         if self.keep_stills:
             self._stills = StillStore(self.config.camera.height, self.config.camera.width)
             self._stills.create(f)
-        md = self.metadata
-        attrs = f.attrs
-        attrs["schema_version"] = SCHEMA_VERSION
-        attrs["format"] = FORMAT_NAME
-        attrs["software_version"] = __version__
-        for key in ("subject_id", "drill", "arms", "side", "notes", "plate_source", "camera_source"):
-            attrs[key] = str(md.get(key) or "")
-        attrs["load_kg"] = float(md["load_kg"]) if md.get("load_kg") is not None else float("nan")
-        wall = self.config.feet.wall_mm  # the wall drill's wall, mm behind the heel line (NaN = none)
-        attrs["wall_mm"] = float(wall) if wall is not None else float("nan")
-        attrs["start_wall_time"] = md.get("start_wall_time") or _dt.datetime.now(_dt.UTC).isoformat()
-        attrs["t0_host_ns"] = self.t0_host_ns
-        attrs["station_config_json"] = to_json(self.config.to_dict())
-        attrs["frames_storage"] = self.frames_mode
-        # where hip, knee, ankle, shoulder and head came from; markerless numbers are estimates and say so
-        from station.markerless.labels import EXPECTED_ERROR, method_label, uses_depth
-
-        attrs["markers_method"] = method_label(self.config)
-        attrs["markers_expected_error_json"] = to_json(EXPECTED_ERROR if uses_depth(self.config) else {})
-        # the head is masked in stored pictures unless the subject consented (--keep-faces; privacy.faces)
-        attrs["faces_kept"] = bool(md.get("faces_kept", False))
-        attrs["faces_consent_operator"] = str(md.get("faces_consent_operator") or "")
-        attrs["complete"] = False
-        extra = {k: v for k, v in md.items() if k not in attrs}
-        attrs["metadata_json"] = to_json(extra)
+        f.attrs.update(start_attributes(self.metadata, self.config, self.t0_host_ns, self.frames_mode))
         if self._calibration is not None:
-            self._write_calibration(f, self._calibration)
+            f.require_group("calibration").attrs.update(calibration_attributes(self._calibration))
         f.flush()
         try:
             f.swmr_mode = True  # every dataset exists; from now on attributes wait for stop (_late_attrs)
@@ -168,9 +141,9 @@ class TrialWriter:
         self._calibration = cal
         if self._file is not None:
             if self._swmr:
-                self._late_attrs["calibration"] = self._calibration_attrs(cal)
+                self._late_attrs["calibration"] = calibration_attributes(cal)
             else:
-                self._write_calibration(self._file, cal)
+                self._file.require_group("calibration").attrs.update(calibration_attributes(cal))
 
     def set_sync(self, **values: DocumentValue) -> None:
         """The sync check (offset plate vs camera, its uncertainty, verdict): attributes of /sync."""
@@ -323,18 +296,6 @@ class TrialWriter:
         else:  # before start or once SWMR began (no new attributes allowed): written at stop
             self._late_attrs.setdefault(group, {}).update(attrs)
 
-    @staticmethod
-    def _calibration_attrs(cal: dict) -> dict:
-        out = {"status": cal["status"]}
-        for key in ("plate", "clocks", "files"):
-            out[f"{key}_json"] = to_json(cal.get(key) or {})
-        if cal.get("camera_T") is not None:
-            out["camera_T_plate_from_camera"] = np.asarray(cal["camera_T"], float).reshape(4, 4)
-        return out
-
-    def _write_calibration(self, f: h5py.File, cal: dict) -> None:
-        f.require_group("calibration").attrs.update(self._calibration_attrs(cal))
-
     def _queue(self, path: str, values: ArrayLike) -> None:
         if self._stopped or self.failed is not None:
             return
@@ -374,7 +335,7 @@ class TrialWriter:
         if self._file is None or self.failed is not None:
             return
         need = sum(b.nbytes for blocks in self._pending.values() for b in blocks) * 2 + SPACE_RESERVE_BYTES
-        left = self._space_left_bytes()
+        left = space_left_bytes(self.path)
         if left < need:  # stop before HDF5 hits the wall: a failed HDF5 write can take the process down
             self._fail(OSError(28, f"no space left: {left / 1e6:.1f} MB free for this file"))
             return
@@ -393,18 +354,6 @@ class TrialWriter:
             return
         self._flushed_rows = dict(self.rows_written)
         self._last_flush = time.monotonic()
-
-    def _space_left_bytes(self) -> int:
-        """Free bytes this file may still grow by: the disk's free space and any file-size limit."""
-        try:
-            left = shutil.disk_usage(self.path.parent).free
-            size = self.path.stat().st_size
-        except OSError:
-            return 0
-        soft, _hard = resource.getrlimit(resource.RLIMIT_FSIZE)
-        if soft != resource.RLIM_INFINITY:
-            left = min(left, soft - size)
-        return left
 
     def _fail(self, exc: Exception) -> None:
         kept = self.rows_written.get("force/t_s", 0)

@@ -106,9 +106,10 @@ def test_disk_full_stops_cleanly_and_keeps_data(tmp_path, space_check):
         sys.path[:0] = [{str(REPO)!r}]
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
         resource.setrlimit(resource.RLIMIT_FSIZE, (3_000_000, 3_000_000))
+        from station.recording import writer
         from station.recording.writer import TrialWriter
         if not {space_check!r}:
-            TrialWriter._space_left_bytes = lambda self: 1 << 40
+            writer.space_left_bytes = lambda path: 1 << 40
         stop = TrialWriter.stop
         TrialWriter.stop = lambda self, *a: print("error:", stop(self, *a)["error"]) or self.summary()
         from tests.support.trial_fixtures import write_synthetic_trial
