@@ -117,8 +117,11 @@ def test_live_sim_through_pipeline_counts_a_camera_gap():
                 cam.pause_event.set()  # the camera stops delivering for ~0.8 s
             else:
                 cam.pause_event.clear()
-            if cam.feeding_done and not cam.read(0.3):
-                break
+            if cam.feeding_done:  # what is still on its way, kept; nothing more: the end
+                last = cam.read(0.3)
+                frames += last
+                if not last:
+                    break
     finally:
         cam.stop()
     numbers = np.array([f.frame_number for f in frames])

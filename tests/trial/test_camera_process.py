@@ -142,7 +142,12 @@ def test_stop_ends_the_process_and_frees_the_shared_memory(hinge_90fps):
     cam = CameraProcess(functools.partial(_unpaced, hinge_90fps, _config()), _config(), name="hinge90")
     cam.start()
     proc, shm_name = cam._proc, cam._shm.name
-    assert cam.read(2.0)
+    # read() gives what has arrived: the first message may be the process's counters, not a frame, so wait
+    # for a frame (on a loaded host the first one can take seconds)
+    deadline, got = time.monotonic() + 30.0, []
+    while not got and time.monotonic() < deadline:
+        got = cam.read(0.5)
+    assert got
     cam.stop()
     assert not proc.is_alive()
     assert not (Path("/dev/shm") / shm_name).exists()
