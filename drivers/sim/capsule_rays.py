@@ -75,11 +75,11 @@ def cone_terms(origin: np.ndarray, p0: np.ndarray, p1: np.ndarray, r0: np.ndarra
     ba, oa = p1 - p0, origin - p0
     ob = origin - p1
     rr = r0 - r1
-    m0, m1, m5 = np.sum(ba * ba, axis=1), np.sum(ba * oa, axis=1), np.sum(oa * oa, axis=1)
+    m0, m1, m5 = (np.add.reduce(a * b, axis=1) for a, b in ((ba, ba), (ba, oa), (oa, oa)))  # (np.sum's)
     d2 = m0 - rr * rr
     k0 = d2 * m5 - m1 * m1 + m1 * rr * r0 * 2.0 - m0 * r0 * r0
-    return np.vstack([ba.T, oa.T, m5 - r0 * r0, np.sum(ob * ob, axis=1) - r1 * r1, d2, k0, rr * r0 - m1,
-                      m1 - r0 * rr]).astype(np.float32)
+    return np.array([*ba.T, *oa.T, m5 - r0 * r0, np.add.reduce(ob * ob, axis=1) - r1 * r1, d2, k0,
+                     rr * r0 - m1, m1 - r0 * rr], dtype=np.float32)
 
 
 def capsule_bands(c0: np.ndarray, c1: np.ndarray, r_max: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -89,15 +89,32 @@ def capsule_bands(c0: np.ndarray, c1: np.ndarray, r_max: np.ndarray) -> tuple[np
 
     Every point q of the capsule is within r_max of that plane and at least d_min (the axis's distance
     minus r_max) from the camera, so k = r_max / d_min."""
-    n = np.cross(c0, c1)
-    n_len = np.linalg.norm(n, axis=1)
+    n = _cross(c0, c1)
+    n_len = _norm(n)
     seg = c1 - c0
-    s = np.clip(-np.sum(c0 * seg, axis=1) / np.maximum(np.sum(seg * seg, axis=1), 1e-12), 0.0, 1.0)
-    d_min = np.linalg.norm(c0 + s[:, None] * seg, axis=1) - r_max
+    along = -np.add.reduce(c0 * seg, axis=1) / np.maximum(np.add.reduce(seg * seg, axis=1), 1e-12)
+    s = np.clip(along, 0.0, 1.0)
+    d_min = _norm(c0 + s[:, None] * seg) - r_max
     ok = (n_len > 1e-9) & (d_min > NEAR_M)
     n = n / np.where(ok, n_len, 1.0)[:, None]
     k = np.where(ok, r_max / np.where(ok, d_min, 1.0) * 1.001 + 1e-6, 0.0)  # (float32 rays: margin)
     return n, k
+
+
+def _cross(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """np.cross of rows of 3-vectors, the same products and differences without its generic set-up."""
+    a0, a1, a2 = a.T
+    b0, b1, b2 = b.T
+    out = np.empty_like(a)
+    np.subtract(a1 * b2, a2 * b1, out=out[:, 0])
+    np.subtract(a2 * b0, a0 * b2, out=out[:, 1])
+    np.subtract(a0 * b1, a1 * b0, out=out[:, 2])
+    return out
+
+
+def _norm(a: np.ndarray) -> np.ndarray:
+    """np.linalg.norm(a, axis=1) (what it computes for real rows)."""
+    return np.sqrt(np.add.reduce(a * a, axis=1))
 
 
 def capsule_pixels(intr: Intrinsics, win: np.ndarray, n: np.ndarray, k: np.ndarray
@@ -128,5 +145,6 @@ def capsule_pixels(intr: Intrinsics, win: np.ndarray, n: np.ndarray, k: np.ndarr
     hi = np.where(level & (np.abs(b) > reach), lo, hi)
     length = np.maximum(hi - lo, 0)
     start = rows * intr.width + lo - (np.cumsum(length) - length)
-    idx = np.arange(int(length.sum())) + np.repeat(start, length)
+    idx = np.repeat(start, length)
+    idx += np.arange(idx.size)
     return idx, np.bincount(cap, weights=length, minlength=len(win)).astype(np.intp)

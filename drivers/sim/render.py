@@ -1,14 +1,16 @@
 """Depth (z16) and left-IR (y8) frames of a Pose, the force plate and the floor, as a D4xx would see them.
 
 The static scene (floor, plate box, a back wall) is ray-cast once, and so is all that depends on it alone:
-noise sigma, stereo shadow, IR. Per frame only rays that can hit the body are cast: each capsule's projected
-bounding box, narrowed for a slanted limb to the band of pixel rows' spans whose rays pass within the
-capsule's largest radius of the plane through the camera and its axis (a conservative bound: the hits are
-the same as over the whole box; drivers.sim.capsule_rays). The body is drawn into persistent full-frame
-buffers (z, sigma, IR, invalid) that hold the static scene everywhere else and are restored where the last
-frame drew; sigma and IR are recomputed only at pixels the body covers, the stereo shadow only in the rows
-it covers and as far to either side as a shadow can reach, and the full-frame work is a dozen in-place
-numpy passes (tests/drivers/test_render_fast.py compares the frames with the plain full-frame renderer).
+noise sigma, stereo shadow, IR (once per process for a camera and seed, shared read-only by its renderers
+and left out of their pickles: drivers.sim.render_static). Per frame only rays that can hit the body are
+cast: each capsule's projected bounding box, narrowed for a slanted limb to the band of pixel rows' spans
+whose rays pass within the capsule's largest radius of the plane through the camera and its axis (a
+conservative bound: the hits are the same as over the whole box; drivers.sim.capsule_rays). The body is
+drawn into persistent full-frame buffers (z, sigma, IR, invalid) that hold the static scene everywhere else
+and are restored where the last frame drew; sigma and IR are recomputed only at pixels the body covers, the
+stereo shadow only in the rows it covers and as far to either side as a shadow can reach, and the
+full-frame work is a dozen in-place numpy passes (tests/drivers/test_render_fast.py compares the frames
+with the plain full-frame renderer).
 
 The D4xx artefacts: depth noise sigma = z^2 * subpixel / (fx * baseline), spatially correlated over ~2 px
 like a block matcher's; stereo shadow (no depth where the right imager cannot see the point); random
@@ -21,6 +23,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -28,14 +31,23 @@ from drivers.samples import Intrinsics
 from drivers.sim.capsule_rays import NEAR_M, capsule_bands, capsule_pixels, cone_terms, round_cones
 from drivers.sim.marker_rays import Window, marker_coverage
 from drivers.sim.pose import Pose
-from drivers.sim.raycast import ray_box, ray_plane, ray_plane_z
+from drivers.sim.render_static import (
+    ALBEDO,
+    MAX_SHIFT_PX,
+    Camera,
+    bank_key,
+    banks,
+    dropout_bank,
+    rays,
+    right_columns,
+    static_products,
+    static_scene,
+)
 from station.config import StationConfig
 
 # fx (= fy) of a D435 depth/IR imager per resolution (the 848x480 and 640x480 modes are scaled/cropped)
 _FX_PX = {(848, 480): 426.0, (640, 480): 383.0, (1280, 720): 640.0}
-_ALBEDO = {"none": 8.0, "wall": 34.0, "floor": 42.0, "plate": 66.0, "body": 56.0}
 _MARKER_IR = 255.0
-_MAX_SHIFT_PX = 64  # emitter parallax range kept in the dot texture; also the widest shadow drawn
 _CORNERS = np.array([[x, y, z] for x in (0, 1) for y in (0, 1) for z in (0, 1)], dtype=bool)
 
 def default_intrinsics(width: int = 848, height: int = 480) -> Intrinsics:
@@ -53,18 +65,38 @@ class _Frame:
     sigma: np.ndarray
     ir: np.ndarray  # clean IR (before read noise)
     invalid: np.ndarray  # shadow | out of range (before dropouts and markers)
-    x_right: np.ndarray  # static: column in the right imager, and that minus 0.5 (shadow test)
-    x_right_m05: np.ndarray
+    x_right: np.ndarray  # static: column in the right imager
     rd_soa: np.ndarray  # ray directions (3, H * W)
-    read_noise_bank: np.ndarray  # 3 x the noise bank (IR read noise)
     dropout_bank: np.ndarray  # uniform bank < dropout_frac
     dropout_frac: float
-    depth_f: np.ndarray  # work buffers
-    ir_f: np.ndarray
+    work: np.ndarray  # float depth, then float IR
     drop: np.ndarray
     max_static_disparity: float
     drawn: Window | None = None  # where z, sigma and IR differ from static
     shadowed: Window | None = None  # where invalid differs from static
+
+
+@dataclass(frozen=True)
+class _Static:
+    """The init-time inputs of a renderer's static arrays (all a pickle needs to find or rebuild them)."""
+
+    camera: Camera
+    seed: Any
+    sigma_per_z2: np.float32  # subpixel / (fx * baseline)
+    fxb: float  # fx * baseline
+    max_range_m: float
+    shift_per_inv_z: float
+
+    def __reduce__(self) -> tuple:  # by position: the same pickle before and after a round trip
+        return _Static, (self.camera, self.seed, self.sigma_per_z2, self.fxb, self.max_range_m,
+                         self.shift_per_inv_z)
+
+    def bank_key(self, intr: Intrinsics) -> tuple | None:
+        return bank_key(self.seed, intr.height, intr.width)
+
+
+_STATIC_ARRAYS = ("_rd", "_rd_soa", "_z_per_range", "_z_static", "_albedo_static", "_sigma_static",
+                  "_invalid_static", "_ir_static", "_noise_bank", "_uniform_bank", "_dots")
 
 
 class Renderer:
@@ -89,32 +121,28 @@ class Renderer:
         self._R = self.T_plate_from_camera[:3, :3]
         self._origin = self.T_plate_from_camera[:3, 3].copy()
         intr = self.intrinsics
-        H, W = intr.height, intr.width
-        u, v = np.meshgrid(np.arange(W, dtype=np.float32), np.arange(H, dtype=np.float32))
-        d_cam = np.stack([(u - intr.ppx) / intr.fx, (v - intr.ppy) / intr.fy, np.ones_like(u)], axis=-1)
-        norm = np.linalg.norm(d_cam, axis=-1)
-        self._rd = ((d_cam / norm[..., None]) @ self._R.T.astype(np.float32)).astype(np.float32)
-        self._z_per_range = (1.0 / norm).astype(np.float32)  # range along the ray -> camera z
-        self._cols = np.arange(W, dtype=np.float32)[None, :]
-        self._z_static, self._albedo_static = self._static_scene(cfg, plate_thickness_m, wall_distance_m)
-        # noise banks cropped at random offsets per frame: fresh-looking noise without per-frame RNG cost
-        coarse = self._rng.standard_normal((H + 1, W + 1)).astype(np.float32)
-        coarse = np.repeat(np.repeat(coarse, 2, axis=0), 2, axis=1)[: 2 * H, : 2 * W]
-        fine = self._rng.standard_normal((2 * H, 2 * W)).astype(np.float32)
-        self._noise_bank = np.sqrt(np.float32(0.5)) * (fine + coarse)
-        self._uniform_bank = self._rng.random((2 * H, 2 * W), dtype=np.float32)
-        tex_shape = (H, W + _MAX_SHIFT_PX)
-        dots = (self._rng.random(tex_shape) < 0.18) * self._rng.uniform(40, 95, tex_shape)
-        self._dots = dots.astype(np.float32)
         self._shift_per_inv_z = intr.fx * emitter_offset_m
+        self._static = _Static(
+            Camera(intr, self.T_plate_from_camera.copy(), (cfg.plate.size_x_m / 2, cfg.plate.size_y_m / 2),
+                   plate_thickness_m, wall_distance_m),
+            seed, np.float32(subpixel / (intr.fx * baseline_m)), intr.fx * baseline_m, max_range_m,
+            self._shift_per_inv_z)
+        # noise banks cropped at random offsets per frame: fresh-looking noise without per-frame RNG cost
+        self._noise_bank, self._uniform_bank, self._dots = banks(seed, intr.height, intr.width, self._rng)
         self.last_marker_coverage: dict[str, float] = {}
         self.last_rays_cast = 0  # body rays cast for the last frame
-        # the static scene's share of every per-frame product, computed once
-        full = (slice(0, H), slice(0, W))
-        self._sigma_static = self._sigma(self._z_static)
-        self._invalid_static = self._shadow(self._z_static, full) | ~(self._z_static < max_range_m)
-        self._ir_static = self._ir_clean(self._z_static, self._albedo_static, full)
+        self._load_static()
         self._frame: _Frame | None = None
+
+    def _load_static(self) -> None:
+        """The rays, the static scene and its share of every per-frame product (drivers.sim.render_static:
+        shared read-only with other renderers of this camera and seed)."""
+        st = self._static
+        self._rd, self._rd_soa, self._z_per_range = rays(st.camera)
+        self._z_static, self._albedo_static = static_scene(st.camera)
+        self._sigma_static, self._invalid_static, self._ir_static = static_products(
+            st.camera, st.bank_key(self.intrinsics), self._dots, st.sigma_per_z2, st.fxb, st.max_range_m,
+            st.shift_per_inv_z)
 
     def reseed(self, stream: int) -> None:
         """Draw the per-frame noise from stream `stream` of this renderer's seed: copies of one renderer that
@@ -122,33 +150,23 @@ class Renderer:
         self._rng = np.random.default_rng([self.seed, stream])
 
     def __getstate__(self) -> dict:
+        """Without the per-frame buffers (rebuilt by whoever renders, e.g. the camera's render process) and,
+        where __setstate__ can find or rebuild them, without the static arrays."""
         state = self.__dict__.copy()
-        state["_frame"] = None  # buffers: rebuilt by whoever renders (e.g. the camera's render process)
+        state["_frame"] = None
+        if self._static.bank_key(self.intrinsics) is not None:
+            for name in _STATIC_ARRAYS:
+                del state[name]
         return state
 
-    # --- static scene ---------------------------------------------------------------------------------
-    def _static_scene(self, cfg: StationConfig, thickness_m: float, wall_distance_m: float | None):
-        H, W = self.intrinsics.height, self.intrinsics.width
-        rd = self._rd.reshape(-1, 3)
-        ro = self._origin
-        hx, hy = cfg.plate.size_x_m / 2, cfg.plate.size_y_m / 2
-        layers = [
-            ("floor", ray_plane_z(ro, rd, -thickness_m)),
-            ("plate", ray_box(ro, rd, np.array([-hx, -hy, -thickness_m]), np.array([hx, hy, 0.0]))),
-        ]
-        if wall_distance_m is not None:
-            view = self._R[:, 2].copy()
-            view[2] = 0.0
-            normal = view / np.linalg.norm(view)
-            layers.append(("wall", ray_plane(ro, rd, normal * wall_distance_m, normal)))
-        z = np.full(H * W, np.inf, dtype=np.float32)
-        albedo = np.full(H * W, _ALBEDO["none"], dtype=np.float32)
-        for name, t in layers:
-            hit = t < z
-            z[hit] = t[hit]
-            albedo[hit] = _ALBEDO[name]
-        z *= self._z_per_range.reshape(-1)
-        return z.reshape(H, W), albedo.reshape(H, W)
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        if "_rd" not in state:
+            st, intr = self._static, self.intrinsics
+            # the banks' draws from a generator of their own: this renderer's stream goes on where it was
+            self._noise_bank, self._uniform_bank, self._dots = banks(
+                st.seed, intr.height, intr.width, np.random.default_rng(st.seed))
+            self._load_static()
 
     def prepare(self) -> None:
         """Build the per-frame buffers now rather than in the first render (no random draws)."""
@@ -156,25 +174,24 @@ class Renderer:
 
     def _frame_state(self) -> _Frame:
         if self._frame is None:
-            with np.errstate(divide="ignore", invalid="ignore"):
-                x_right = self._cols - np.float32(self.intrinsics.fx * self.baseline_m) / self._z_static
-            finite = self._z_static[np.isfinite(self._z_static)]
-            z_min = float(finite.min()) if finite.size else np.inf
+            st = self._static
+            bank = st.bank_key(self.intrinsics)
+            fxb = self.intrinsics.fx * self.baseline_m
+            x_right, max_disparity = right_columns(st.camera, fxb)
             self._frame = _Frame(
                 z=self._z_static.copy(), sigma=self._sigma_static.copy(), ir=self._ir_static.copy(),
-                invalid=self._invalid_static.copy(), x_right=x_right, x_right_m05=x_right - 0.5,
-                rd_soa=np.ascontiguousarray(self._rd.reshape(-1, 3).T),
-                read_noise_bank=np.float32(3.0) * self._noise_bank,
-                dropout_bank=self._uniform_bank < self.dropout_frac, dropout_frac=self.dropout_frac,
-                depth_f=np.empty_like(self._z_static), ir_f=np.empty_like(self._z_static),
+                invalid=self._invalid_static.copy(), x_right=x_right, rd_soa=self._rd_soa,
+                dropout_bank=dropout_bank(bank, self._uniform_bank, self.dropout_frac),
+                dropout_frac=self.dropout_frac, work=np.empty_like(self._z_static),
                 drop=np.empty(self._z_static.shape, dtype=bool),
-                max_static_disparity=self.intrinsics.fx * self.baseline_m / max(z_min, 1e-3))
+                max_static_disparity=max_disparity)
         return self._frame
 
     # --- projection helpers ---------------------------------------------------------------------------
-    def _windows(self, lo: np.ndarray, hi: np.ndarray, margin_px: int = 1) -> list[Window | None]:
-        """Pixel window of each axis-aligned box lo[i]..hi[i] (plate frame): the projection of its corners
-        (the whole frame if a corner is at or behind the camera, None if all are or it is off-frame)."""
+    def _windows(self, lo: np.ndarray, hi: np.ndarray, margin_px: int = 1) -> tuple[np.ndarray, np.ndarray]:
+        """Pixel window (v0, v1, u0, u1) of each axis-aligned box lo[i]..hi[i] (plate frame), the projection
+        of its corners, and whether it is seen: the whole frame if a corner is at or behind the camera, not
+        seen if all are or it is off-frame. (N, 4) intp (rows not seen: meaningless) and (N,) bool."""
         intr = self.intrinsics
         corners = np.where(_CORNERS[None], hi[:, None, :], lo[:, None, :])  # (N, 8, 3)
         p_cam = (corners - self._origin) @ self._R
@@ -183,21 +200,18 @@ class Renderer:
         with np.errstate(divide="ignore", invalid="ignore"):
             u = intr.fx * p_cam[..., 0] / z + intr.ppx
             v = intr.fy * p_cam[..., 1] / z + intr.ppy
-        u0 = np.maximum(np.floor(u.min(axis=1)) - margin_px, 0)
-        u1 = np.minimum(np.ceil(u.max(axis=1)) + margin_px + 1, intr.width)
-        v0 = np.maximum(np.floor(v.min(axis=1)) - margin_px, 0)
-        v1 = np.minimum(np.ceil(v.max(axis=1)) + margin_px + 1, intr.height)
-        out: list[Window | None] = []
-        for i, (all_near, any_near) in enumerate(zip(near.all(axis=1), near.any(axis=1), strict=True)):
-            if all_near:
-                out.append(None)
-            elif any_near:
-                out.append((0, intr.height, 0, intr.width))
-            elif u0[i] >= u1[i] or v0[i] >= v1[i]:
-                out.append(None)
-            else:
-                out.append((int(v0[i]), int(v1[i]), int(u0[i]), int(u1[i])))
-        return out
+            u0 = np.maximum(np.floor(u.min(axis=1)) - margin_px, 0)
+            u1 = np.minimum(np.ceil(u.max(axis=1)) + margin_px + 1, intr.width)
+            v0 = np.maximum(np.floor(v.min(axis=1)) - margin_px, 0)
+            v1 = np.minimum(np.ceil(v.max(axis=1)) + margin_px + 1, intr.height)
+        box = np.stack([v0, v1, u0, u1], axis=1)
+        any_near, all_near = near.any(axis=1), near.all(axis=1)
+        inside = ~any_near & ~((u0 >= u1) | (v0 >= v1))
+        if not np.isfinite(box[inside]).all():
+            raise ValueError("non-finite geometry: no pixel window")
+        win = np.where(inside[:, None], box, 0).astype(np.intp)
+        win[any_near & ~all_near] = (0, intr.height, 0, intr.width)
+        return win, inside | (any_near & ~all_near)
 
     def _bands(self, c0: np.ndarray, c1: np.ndarray, r_max: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Per capsule: the plane's unit normal n and the bound k of its rays (capsule_rays.capsule_bands).
@@ -223,7 +237,7 @@ class Renderer:
         if body is not None:
             self._patch_body(f, body)
         # depth: rint((z + sigma * noise) / scale), nothing where invalid or dropped out
-        depth_f = f.depth_f
+        depth_f = f.work
         np.multiply(f.sigma, noise, out=depth_f)
         np.add(f.z, depth_f, out=depth_f)
         depth_f *= np.float32(1.0 / self.depth_scale_m)
@@ -233,10 +247,13 @@ class Renderer:
         with np.errstate(invalid="ignore"):  # nan/inf only where invalid (zeroed below)
             np.copyto(depth, depth_f, casting="unsafe")
         if f.dropout_frac != self.dropout_frac:
-            f.dropout_bank, f.dropout_frac = self._uniform_bank < self.dropout_frac, self.dropout_frac
+            f.dropout_bank = dropout_bank(self._static.bank_key(self.intrinsics), self._uniform_bank,
+                                          self.dropout_frac)
+            f.dropout_frac = self.dropout_frac
         drop = np.logical_or(f.invalid, self._crop(f.dropout_bank), out=f.drop)
         np.copyto(depth, 0, where=drop)
-        ir_f = np.add(f.ir, self._crop(f.read_noise_bank), out=f.ir_f)  # + sensor read noise
+        ir_f = np.multiply(self._crop(self._noise_bank), np.float32(3.0), out=f.work)  # sensor read noise
+        ir_f += f.ir
         for (vs, us), cov in marker_windows:
             # the stereo matcher fails on the saturated disc and one pixel around it
             bad = cov > 0
@@ -276,18 +293,16 @@ class Renderer:
         r0 = np.array([c.r0 for c in caps], dtype=float)
         r1 = np.array([c.r1 for c in caps], dtype=float)
         r_max = np.maximum(r0, r1)
-        windows = self._windows(np.minimum(p0, p1) - r_max[:, None], np.maximum(p0, p1) + r_max[:, None])
-        seen = [i for i, w in enumerate(windows) if w is not None]
-        if not seen:
+        win, seen = self._windows(np.minimum(p0, p1) - r_max[:, None], np.maximum(p0, p1) + r_max[:, None])
+        if not seen.any():
             return None
-        win = np.array([windows[i] for i in seen], dtype=np.intp)
-        n, k = self._bands((p0[seen] - self._origin) @ self._R, (p1[seen] - self._origin) @ self._R,
-                           r_max[seen])
+        win, p0, p1, r0, r1, r_max = win[seen], p0[seen], p1[seen], r0[seen], r1[seen], r_max[seen]
+        n, k = self._bands((p0 - self._origin) @ self._R, (p1 - self._origin) @ self._R, r_max)
         idx, count = self._pixels(win, n, k)
         self.last_rays_cast = idx.size
         if not idx.size:
             return None
-        par = np.repeat(cone_terms(self._origin, p0[seen], p1[seen], r0[seen], r1[seen]), count, axis=1)
+        par = np.repeat(cone_terms(self._origin, p0, p1, r0, r1), count, axis=1)
         z = round_cones(np.take(f.rd_soa, idx, axis=1), par)
         z *= np.take(self._z_per_range.reshape(-1), idx)
         np.minimum.at(f.z.reshape(-1), idx, z)
@@ -300,39 +315,37 @@ class Renderer:
         """Sigma, clean IR and invalid (shadow, range) where the body covers the static scene."""
         v0, v1, u0, u1 = body
         H, W = self._z_static.shape
-        z_win = f.z[v0:v1, u0:u1]
-        moved = np.flatnonzero(z_win < self._z_static[v0:v1, u0:u1])
+        moved = np.flatnonzero(f.z[v0:v1, u0:u1] < self._z_static[v0:v1, u0:u1])
         if not moved.size:
             return
         rows, cols = np.divmod(moved, u1 - u0)
         rows += v0
         cols += u0
         at = rows * W + cols
-        z = z_win.reshape(-1)[moved]
+        z = np.take(f.z, at)
         f.sigma.reshape(-1)[at] = self._sigma(z)
         with np.errstate(divide="ignore"):
             inv_z = np.float32(1.0) / z
-        shift = np.minimum(inv_z * np.float32(self._shift_per_inv_z), _MAX_SHIFT_PX - 1).astype(np.intp)
-        dots = self._dots.reshape(-1)[rows * (W + _MAX_SHIFT_PX) + cols + shift]
+        shift = np.minimum(inv_z * np.float32(self._shift_per_inv_z), MAX_SHIFT_PX - 1).astype(np.intp)
+        shift += at
+        shift += MAX_SHIFT_PX * rows  # the texture is MAX_SHIFT_PX wider
+        dots = np.take(self._dots, shift)
         gain = np.minimum(np.float32(2.25) * inv_z * inv_z, np.float32(1.0))
-        f.ir.reshape(-1)[at] = np.float32(_ALBEDO["body"]) + dots * gain
+        f.ir.reshape(-1)[at] = np.float32(ALBEDO["body"]) + dots * gain
         # stereo shadow: redone in the rows the body covers, from as far left of it as its shadow reaches
         # to as far right as anything can shadow it (further out nothing changes; capped like the texture)
         fxb = self.intrinsics.fx * self.baseline_m
-        reach_left = min(_MAX_SHIFT_PX, math.ceil(fxb / max(float(z.min()), 1e-3)) + 1)
-        reach_right = min(_MAX_SHIFT_PX, math.ceil(f.max_static_disparity) + 1)
-        s0, s1 = int(rows.min()), int(rows.max()) + 1
+        reach_left = min(MAX_SHIFT_PX, math.ceil(fxb / max(float(z.min()), 1e-3)) + 1)
+        reach_right = min(MAX_SHIFT_PX, math.ceil(f.max_static_disparity) + 1)
+        s0, s1 = int(rows[0]), int(rows[-1]) + 1  # (moved is sorted)
         c0, c1 = max(int(cols.min()) - reach_left, 0), min(int(cols.max()) + 1 + reach_right, W)
         x_right = f.x_right[s0:s1, c0:c1].copy()
-        x_right_m05 = f.x_right_m05[s0:s1, c0:c1].copy()
         local = (rows - s0) * (c1 - c0) + (cols - c0)
-        x_body = cols.astype(np.float32) - np.float32(fxb) / z
-        x_right.reshape(-1)[local] = x_body
-        x_right_m05.reshape(-1)[local] = x_body - 0.5
+        x_right.reshape(-1)[local] = cols.astype(np.float32) - np.float32(fxb) / z
         run_min = np.minimum.accumulate(x_right[:, ::-1], axis=1)[:, ::-1]
         invalid = f.invalid[s0:s1, c0:c1]
         invalid.reshape(-1)[local] = False  # the static scene's shadow and range no longer apply there
-        invalid[:, :-1] |= run_min[:, 1:] < x_right_m05[:, :-1]
+        invalid[:, :-1] |= run_min[:, 1:] < x_right[:, :-1] - 0.5
         invalid.reshape(-1)[local] |= ~(z < self.max_range_m)
         f.shadowed = (s0, s1, c0, c1)
 
@@ -344,26 +357,6 @@ class Renderer:
     def _sigma(self, z: np.ndarray) -> np.ndarray:
         """D4xx depth RMS error (m): z^2 * subpixel / (fx * baseline)."""
         return z * z * np.float32(self.subpixel / (self.intrinsics.fx * self.baseline_m))
-
-    def _shadow(self, z: np.ndarray, win: tuple[slice, slice]) -> np.ndarray:
-        """Pixels the right imager cannot see: a pixel further right lands left of them in its image."""
-        with np.errstate(divide="ignore"):
-            disparity = np.float32(self.intrinsics.fx * self.baseline_m) / z
-        x_right = self._cols[:, win[1]] - disparity
-        run_min = np.minimum.accumulate(x_right[:, ::-1], axis=1)[:, ::-1]
-        shadow = np.zeros(z.shape, dtype=bool)
-        shadow[:, :-1] = run_min[:, 1:] < x_right[:, :-1] - 0.5
-        return shadow
-
-    def _ir_clean(self, z: np.ndarray, albedo: np.ndarray, win: tuple[slice, slice]) -> np.ndarray:
-        """Ambient IR times albedo plus the emitter's dots, which shift with 1/z (emitter parallax)."""
-        with np.errstate(divide="ignore"):
-            inv_z = np.float32(1.0) / z
-        shift = np.minimum(inv_z * np.float32(self._shift_per_inv_z), _MAX_SHIFT_PX - 1).astype(np.intp)
-        cols = np.arange(win[1].start, win[1].stop)[None, :]
-        dots = np.take_along_axis(self._dots[win[0]], shift + cols, axis=1)
-        gain = np.minimum(np.float32(2.25) * inv_z * inv_z, np.float32(1.0))
-        return albedo + dots * gain
 
     def _markers(self, pose: Pose, z_body: np.ndarray) -> list:
         """Sub-pixel coverage of each visible marker sphere (occlusion against the body z-buffer)."""

@@ -9,9 +9,9 @@ split over the four load cells so their sum and moments reproduce Fz and the CoP
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
-from scipy.interpolate import CubicSpline
 
 from drivers.sim import movements as mv
 from drivers.sim import patterns as pt
@@ -22,6 +22,7 @@ from drivers.sim.kinematics import (
     ARM_OPTIONS,
     Dofs,
     Feet,
+    Skeleton,
     centre_of_mass,
     solve_shank_for_com,
 )
@@ -63,6 +64,18 @@ class _Grid:
     cells_n: np.ndarray
 
 
+_ACROMION_UP = np.cos(np.radians(ACROMION_TILT_DEG))  # the marker's direction: this much of the trunk's up
+_ACROMION_LATERAL = np.sin(np.radians(ACROMION_TILT_DEG))  # and this much lateral
+
+
+def _trunk_up(sk: Skeleton) -> np.ndarray:
+    """The thorax's up axis (N,3), (sin, 0, cos) of its angle."""
+    th = sk.angles["thorax"]
+    up = np.empty(th.shape + (3,))
+    up[..., 0], up[..., 1], up[..., 2] = np.sin(th), 0.0, np.cos(th)
+    return up
+
+
 def _acromion_marker(sk, body, side: int) -> np.ndarray:
     """Acromion marker: on top of the shoulder, lateral and above the humeral head (N,3).
 
@@ -72,12 +85,22 @@ def _acromion_marker(sk, body, side: int) -> np.ndarray:
     shoulder and the elbow, sampled along the arm), whatever the arm holds.
     """
     gh, elbow = sk.side["shoulder", side], sk.side["elbow", side]
-    th = sk.angles["thorax"]
-    tilt = np.radians(ACROMION_TILT_DEG)
-    up = np.stack([np.sin(th), np.zeros_like(th), np.cos(th)], axis=-1)
-    direction = np.cos(tilt) * up + np.array([0.0, side * np.sin(tilt), 0.0])
+    direction = _ACROMION_UP * _trunk_up(sk) + np.array([0.0, side * _ACROMION_LATERAL, 0.0])
     return _pushed_clear(gh, direction, gh, elbow, body.r_upper_arm_m, body.r_forearm_m,
                          body.r_upper_arm_m + MARKER_RADIUS_M)
+
+
+_HULL_STEPS = np.linspace(0.0, 1.0, 51)[:, None]  # spheres sampled along the capsule's axis
+_HULL_CELLS = 8192  # up to this many (sphere, instant) pairs in one pass (all spheres at one instant)
+
+
+@lru_cache(maxsize=64)
+def _hull_radius_sq(r0: float, r1: float) -> np.ndarray:
+    """(51, 1) squared radius of each sampled sphere, from the same scalar operations as one at a time."""
+    radius = [r0 + f * (r1 - r0) + MARKER_RADIUS_M + 0.0003 for f in _HULL_STEPS[:, 0]]  # hull: fuller
+    out = np.array([r ** 2 for r in radius])[:, None]
+    out.flags.writeable = False
+    return out
 
 
 def _pushed_clear(origin: np.ndarray, direction: np.ndarray, p0: np.ndarray, p1: np.ndarray, r0: float,
@@ -90,20 +113,25 @@ def _pushed_clear(origin: np.ndarray, direction: np.ndarray, p0: np.ndarray, p1:
     base = [p0[:, k] - origin[:, k] for k in range(3)]
     axis = [p1[:, k] - p0[:, k] for k in range(3)]
     d = [np.ascontiguousarray(direction[:, k]) for k in range(3)]
-    for f in np.linspace(0.0, 1.0, 51):
+    radius_sq = _hull_radius_sq(r0, r1)
+    # each element sees the same operations whichever way the spheres are grouped, and max is exact
+    if origin.shape[0] * _HULL_STEPS.shape[0] <= _HULL_CELLS:  # a few instants (a pose): all spheres at once
+        spheres = [(_HULL_STEPS, radius_sq)]
+    else:  # the fine grid: a sphere at a time ((51, N) passes would only add memory traffic)
+        spheres = zip(_HULL_STEPS[:, 0], radius_sq[:, 0], strict=True)
+    for f, r_sq in spheres:
         oc = [base[k] + f * axis[k] for k in range(3)]
-        radius = r0 + f * (r1 - r0) + MARKER_RADIUS_M + 0.0003  # the hull is a little fuller than the spheres
         proj = oc[0] * d[0] + oc[1] * d[1] + oc[2] * d[2]
-        h = proj ** 2 - (oc[0] * oc[0] + oc[1] * oc[1] + oc[2] * oc[2] - radius ** 2)
-        reach = np.maximum(reach, np.where(h >= 0, proj + np.sqrt(np.maximum(h, 0.0)), 0.0))
+        h = proj ** 2 - (oc[0] * oc[0] + oc[1] * oc[1] + oc[2] * oc[2] - r_sq)
+        clear = np.where(h >= 0, proj + np.sqrt(np.maximum(h, 0.0)), 0.0)
+        reach = np.maximum(reach, clear if clear.ndim == 1 else clear.max(axis=0))
     return origin + reach[:, None] * direction
 
 
 def _tragus_marker(sk, body, side: int) -> np.ndarray:
     """Head marker: on the skin over the tragus, pushed laterally out of the head capsule (N,3)."""
     tragus, centre = sk.p["tragus"], sk.p["head_centre"]
-    th = sk.angles["thorax"]
-    up = np.stack([np.sin(th), np.zeros_like(th), np.cos(th)], axis=-1)
+    up = _trunk_up(sk)
     lateral = np.broadcast_to(np.array([0.0, float(side), 0.0]), tragus.shape)
     h = body.height_m
     return _pushed_clear(tragus, lateral, centre - 0.01 * h * up, centre + 0.03 * h * up, body.r_head_m,
@@ -141,11 +169,12 @@ class VirtualSubject:
                                               fidget=fidget, hop=hop, heel_raise=heel_raise, tempo_s=tempo_s,
                                               lumbar_flexion_deg=lumbar_flexion_deg)
         self.duration_s = self.timeline.duration_s
-        self._grid = self._build_grid()
-        self.truth = self._build_truth()
+        self._grid, sk = self._build_grid()
+        self.truth = self._build_truth(sk)
 
     # ---- construction -------------------------------------------------------------------------------
-    def _build_grid(self) -> _Grid:
+    def _build_grid(self) -> tuple[_Grid, Skeleton]:
+        """The fine grid, and its skeleton (the truth reads it too: built once, it is most of the cost)."""
         n = int(round(self.duration_s * GRID_HZ)) + 1
         t = np.arange(n) / GRID_HZ
         tracks = mv.angle_tracks(self.timeline, t)
@@ -162,6 +191,9 @@ class VirtualSubject:
                                              1.0 / GRID_HZ)
         solved = solve_shank_for_com(self.body, self.feet, coarse_dofs, kinematic_arms(self.arms),
                                      self.load_kg, target_x[coarse])
+        # imported here: a render worker unpickles subjects and never builds one (scipy.interpolate: ~0.4 s)
+        from scipy.interpolate import CubicSpline
+
         dofs.shank = CubicSpline(t[coarse], solved.shank)(t)
         if self.timeline.hop_t_s is not None:
             raise NotImplementedError("hop: not implemented yet (use heel_raise)")
@@ -184,7 +216,7 @@ class VirtualSubject:
         # call (the plate emulator asks for a few samples a thousand times a second)
         cols = np.asfortranarray
         return _Grid(t, dofs, cols(com), {k: cols(v) for k, v in self._markers_from(sk).items()}, fz,
-                     cols(cop), cols(cells))
+                     cols(cop), cols(cells)), sk
 
     def _markers_from(self, sk) -> dict[str, np.ndarray]:
         """Sphere centres on the skin facing the camera: skin point + MARKER_RADIUS_M outward."""
@@ -195,9 +227,8 @@ class VirtualSubject:
         out["head"] = _tragus_marker(sk, b, c)
         return out
 
-    def _build_truth(self) -> TrialTruth:
+    def _build_truth(self, sk: Skeleton) -> TrialTruth:
         g = self._grid
-        sk = skeleton_for(self.body, self.feet, g.dofs, self.arms)
         th = sk.angles["thorax"]
         posterior = np.stack([-np.cos(th), np.zeros_like(th), np.sin(th)], axis=-1)
         fz_safe = np.where(g.fz_n > 0, g.fz_n, np.nan)
@@ -226,26 +257,39 @@ class VirtualSubject:
                           seed=self.seed, expected_faults=list(pt.EXPECTED_FAULTS[self.pattern]))
 
     # ---- queries -------------------------------------------------------------------------------------
-    def _interp(self, t_s: np.ndarray, values: np.ndarray) -> np.ndarray:
+    def _checked_t(self, t_s: np.ndarray | float) -> np.ndarray:
+        """t_s as a float array; ValueError if any is outside the trial."""
         t_s = np.asarray(t_s, dtype=float)
-        if np.any(t_s < -1e-9) or np.any(t_s > self.duration_s + 1e-9):
+        if (t_s < -1e-9).any() or (t_s > self.duration_s + 1e-9).any():
             raise ValueError(f"t_s outside 0..{self.duration_s:.3f} s")
+        return t_s
+
+    def _interp(self, t_s: np.ndarray, values: np.ndarray) -> np.ndarray:
+        return self._interp_checked(self._checked_t(t_s), values)
+
+    def _interp_checked(self, t_s: np.ndarray, values: np.ndarray) -> np.ndarray:
+        """`_interp` at times already checked (a query checks them once for all its signals)."""
         g = self._grid.t_s
         if values.ndim == 1:
             return np.interp(t_s, g, values)
-        return np.stack([np.interp(t_s, g, values[:, j]) for j in range(values.shape[1])], axis=-1)
+        out = np.empty(t_s.shape + values.shape[1:])  # what np.stack(axis=-1) of the columns gives
+        for j in range(values.shape[1]):
+            out[..., j] = np.interp(t_s, g, values[:, j])
+        return out
 
     def markers(self, t_s: np.ndarray) -> dict[str, np.ndarray]:
         """Marker sphere centres (plate frame, m) on the camera side: name -> (N,3)."""
-        return {name: self._interp(t_s, v) for name, v in self._grid.markers.items()}
+        t_s = self._checked_t(t_s)
+        return {name: self._interp_checked(t_s, v) for name, v in self._grid.markers.items()}
 
     def com(self, t_s: np.ndarray) -> np.ndarray:
         """Whole-body (+ held load) centre of mass (N,3)."""
         return self._interp(t_s, self._grid.com)
 
     def forces(self, t_s: np.ndarray) -> ForceTruth:
-        fz = self._interp(t_s, self._grid.fz_n)
-        cells = self._interp(t_s, self._grid.cells_n)
+        t_s = self._checked_t(t_s)
+        fz = self._interp_checked(t_s, self._grid.fz_n)
+        cells = self._interp_checked(t_s, self._grid.cells_n)
         cop = np.full((fz.shape[0], 2), np.nan)
         ok = fz > 0
         xy = self.config.plate.channel_xy
@@ -265,8 +309,8 @@ class VirtualSubject:
 
     def _dofs_at(self, t_s: float) -> Dofs:
         d = self._grid.dofs
-        t = np.array([float(t_s)])
-        return Dofs(*(self._interp(t, getattr(d, f)) for f in Dofs.FIELDS))
+        t = self._checked_t(np.array([float(t_s)]))
+        return Dofs(*(self._interp_checked(t, getattr(d, f)) for f in Dofs.FIELDS))
 
     def spine_back_points(self, t_s: float) -> dict[str, np.ndarray]:
         """Posterior skin points (plate frame, m): sacrum, upper back (between the shoulder blades), head."""
