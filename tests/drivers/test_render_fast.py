@@ -195,3 +195,38 @@ def test_sim_camera_at_60_fps_reads_two_workers_frames_in_order_with_their_times
     t_device = np.array([f.t_device_ms for f in frames])
     assert np.allclose(t_device, DEVICE_CLOCK_START_MS + (numbers - 1) * 1000.0 / 60, atol=1e-6)
     assert len(frames) + stats["dropped"] == numbers[-1] - numbers[0] + 1  # every gap counted
+
+
+def test_a_renderer_from_the_cache_draws_what_one_built_afresh_draws(monkeypatch):
+    """drivers.sim.render_static keeps each camera's and seed's arrays per process: a renderer that finds
+    them there (the second of a camera and seed, another seed of a seen camera) gives the frames, noise
+    included, of one that built them on an empty cache; what it shares is read-only; a pickled renderer
+    carries none of it and draws the same frames in a process that has to build them."""
+    from collections import OrderedDict
+
+    from drivers.sim import render_static
+
+    poses = [stick_pose(h, t_s=h) for h in (0.2, 0.6, 1.0)]
+
+    def frames(renderer: Renderer) -> list[tuple[np.ndarray, np.ndarray]]:
+        return [tuple(a.copy() for a in renderer.render(p)) for p in poses]
+
+    def afresh(seed: int) -> list:
+        monkeypatch.setattr(render_static, "_cache", OrderedDict())
+        monkeypatch.setattr(render_static, "_cache_bytes", 0)
+        return frames(Renderer(seed=seed))
+
+    want5, want6 = afresh(5), afresh(6)
+    cached_camera = frames(Renderer(seed=5))  # seed 6 cached the camera, seed 5 is built again
+    first = Renderer(seed=6)
+    both_cached = frames(first)
+    twin = pickle.loads(pickle.dumps(Renderer(seed=6)))
+    monkeypatch.setattr(render_static, "_cache", OrderedDict())  # the twin builds its arrays again
+    unpickled = frames(twin)
+    for got, want in ((cached_camera, want5), (both_cached, want6), (unpickled, want6)):
+        for (d, i), (dw, iw) in zip(got, want, strict=True):
+            assert np.array_equal(d, dw) and np.array_equal(i, iw)
+    assert want5[0][0].tobytes() != want6[0][0].tobytes()  # the seeds' noise differs: the check can fail
+    with pytest.raises(ValueError):
+        first._rd[0, 0, 0] = 1.0  # shared with every renderer of this camera
+    assert len(pickle.dumps(first)) < 100_000  # the construction inputs, not the ~18 MB of arrays
