@@ -13,6 +13,7 @@ import re
 import resource
 import subprocess
 import sys
+import tempfile
 import time
 from collections import defaultdict
 from pathlib import Path
@@ -55,8 +56,10 @@ def main() -> int:
         **machine_fields(),
     }
     write_results(RESULTS, result)
-    if run.returncode != 0:
-        print(out[-3000:], file=sys.stderr)
+    if run.returncode != 0:  # the whole output, to read the failures (the durations push them far up)
+        log = Path(tempfile.gettempdir()) / f"hinge-suite-{time.strftime('%Y%m%d-%H%M%S')}.log"
+        log.write_text(out)
+        print(f"suite failed (exit {run.returncode}): output in {log}", file=sys.stderr)
     return run.returncode
 
 
