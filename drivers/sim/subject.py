@@ -25,6 +25,7 @@ from drivers.sim.kinematics import (
     Skeleton,
     centre_of_mass,
     solve_shank_for_com,
+    tilt,
 )
 from drivers.sim.pose import Pose
 from drivers.sim.render_pose import capsules_for
@@ -69,11 +70,8 @@ _ACROMION_LATERAL = np.sin(np.radians(ACROMION_TILT_DEG))  # and this much later
 
 
 def _trunk_up(sk: Skeleton) -> np.ndarray:
-    """The thorax's up axis (N,3), (sin, 0, cos) of its angle."""
-    th = sk.angles["thorax"]
-    up = np.empty(th.shape + (3,))
-    up[..., 0], up[..., 1], up[..., 2] = np.sin(th), 0.0, np.cos(th)
-    return up
+    """The thorax's up axis (N,3)."""
+    return tilt(sk.angles["thorax"], 0.0, 0.0, 1.0)
 
 
 def _acromion_marker(sk, body, side: int) -> np.ndarray:
