@@ -4,10 +4,13 @@ seconds of every process it started, the tests passed, and the files that took l
 durations, which overlap across pytest's workers).
 
 Run: .venv/bin/python bench/suite.py   -> bench/results/suite.json   (takes as long as the suite)
+A passing run also rewrites tests/file_seconds.json, every file's summed test durations: the order in which
+tests/conftest.py hands files to pytest's workers (the longest first, so no worker ends the run alone).
 """
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import resource
@@ -23,6 +26,7 @@ from bench._results import machine_fields, write_results  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 RESULTS = Path(__file__).resolve().parent / "results" / "suite.json"
+FILE_SECONDS = REPO / "tests" / "file_seconds.json"  # read by tests/conftest.py to order the files
 GOAL_S = 240.0
 DURATION = re.compile(r"^([\d.]+)s (?:call|setup|teardown)\s+(\S+?)::")
 
@@ -56,6 +60,10 @@ def main() -> int:
         **machine_fields(),
     }
     write_results(RESULTS, result)
+    if run.returncode == 0 and per_file:
+        rounded = [(name, round(s, 1)) for name, s in per_file.items()]
+        ordered = dict(sorted(rounded, key=lambda kv: (-kv[1], kv[0])))
+        FILE_SECONDS.write_text(json.dumps(ordered, indent=1) + "\n")
     if run.returncode != 0:  # the whole output, to read the failures (the durations push them far up)
         log = Path(tempfile.gettempdir()) / f"hinge-suite-{time.strftime('%Y%m%d-%H%M%S')}.log"
         log.write_text(out)

@@ -17,4 +17,4 @@ if [ -z "${HINGE_TEST_PG_URL:-}" ]; then
   fi
 fi
 # 3 workers on 2 cores: a third of the suite's wall time is real-time recordings waiting on their sources
-.venv/bin/python -m pytest -q -n 3 --dist loadfile --durations=25 "$@"
+.venv/bin/python -m pytest -q -n 3 --dist loadfile --no-loadscope-reorder --durations=25 "$@"

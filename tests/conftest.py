@@ -50,3 +50,27 @@ def run_cli_together(*commands: list[str], timeout: float = 180, **kw) -> list:
         done.append(subprocess.CompletedProcess([sys.executable, "-m", "station", *args], proc.returncode,
                                                 out, err))
     return done
+
+
+# pytest-xdist hands each worker whole files (--dist loadfile) in collection order (test.sh turns its own
+# reordering by test count off): the longest files first, so the run does not end on one worker alone
+# with a 70-second file. The seconds are the last bench/suite.py run's (summed test durations per file);
+# a file not listed yet goes first, as it may be long.
+FILE_SECONDS = Path(__file__).resolve().parent / "file_seconds.json"
+
+
+def pytest_collection_modifyitems(config, items) -> None:
+    import json
+
+    try:
+        seconds = json.loads(FILE_SECONDS.read_text())
+    except (OSError, ValueError):
+        return
+
+    def file_seconds(item) -> float:
+        try:
+            return -seconds.get(item.path.resolve().relative_to(REPO).as_posix(), float("inf"))
+        except ValueError:  # not under the repository
+            return -float("inf")
+
+    items.sort(key=file_seconds)  # stable: each file's own order kept
