@@ -275,16 +275,18 @@ class PlateEmulator:
             backlog -= n
 
 
-def _subject_loads(pattern: str, seed: int, arms: str = "crossed", load_kg: float = 0.0
-                   ) -> tuple[CellLoadsFn, float | None]:
+def _subject_loads(pattern: str, seed: int, arms: str = "crossed", load_kg: float = 0.0,
+                   config: StationConfig | None = None) -> tuple[CellLoadsFn, float | None]:
     if pattern == "stand":
         return quiet_standing_loads(), None
     try:
-        from drivers.sim.subject import VirtualSubject
+        from drivers.sim.subject import shared_subject
     except ModuleNotFoundError as exc:
         raise StationError(f"sim plate: pattern {pattern!r} needs the virtual subject "
                            f"(drivers/sim/subject.py), not in this build; use --pattern stand") from exc
-    subject = VirtualSubject(pattern, seed=seed, arms=arms, load_kg=load_kg)
+    # the same person as a sim camera of this trial (drivers.sim.softcam.make_subject), on this station's
+    # plate and feet: the subject's config sets the load cells' positions and the camera-side stance leg
+    subject = shared_subject(pattern, seed=seed, arms=arms, load_kg=load_kg, config=config)
     duration_s = float(subject.duration_s)
 
     def loads(t_s: np.ndarray) -> np.ndarray:
@@ -294,10 +296,10 @@ def _subject_loads(pattern: str, seed: int, arms: str = "crossed", load_kg: floa
 
 
 def emulator_for_pattern(pattern: str, *, seed: int = 0, arms: str = "crossed", load_kg: float = 0.0,
-                         **kw) -> PlateEmulator:
+                         config: StationConfig | None = None, **kw) -> PlateEmulator:
     """A PlateEmulator streaming the virtual subject's `pattern` (or `stand`: quiet standing), holding
-    its arms (and load) as `arms` says (drivers.sim.subject.ARMS)."""
-    loads, _ = _subject_loads(pattern, seed, arms, load_kg)
+    its arms (and load) as `arms` says (drivers.sim.subject.ARMS), on the station `config`'s plate."""
+    loads, _ = _subject_loads(pattern, seed, arms, load_kg, config)
     return PlateEmulator(loads, seed=seed, **kw)
 
 

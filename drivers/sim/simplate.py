@@ -43,5 +43,5 @@ def open_sim_plate(pattern: str, config: StationConfig, *, arms: str = "crossed"
     """`sim:PATTERN` (default hinge): the virtual subject on the shared simulated timeline, arms and load
     as the set's drill says (drivers.registry.open_sources)."""
     emulator = emulator_for_pattern(pattern or "hinge", rate_hz=config.plate.rate_hz, shared_timeline=True,
-                                    arms=coached_arms(arms, config), load_kg=load_kg)
+                                    arms=coached_arms(arms, config), load_kg=load_kg, config=config)
     return SimPlate(emulator, name=f"sim:{pattern}", **plate_options)

@@ -105,10 +105,10 @@ def make_subject(pattern: str, *, seed: int = 0, arms: str = "crossed", config: 
                  **options):
     """The virtual subject (imported here so the renderer works without it); options: reps, heel_raise..."""
     try:
-        from drivers.sim.subject import VirtualSubject
+        from drivers.sim.subject import shared_subject
     except ModuleNotFoundError as exc:
         raise StationError("the virtual subject (drivers/sim/subject.py) is not in this build") from exc
-    return VirtualSubject(pattern, seed=seed, arms=arms, config=config, **options)
+    return shared_subject(pattern, seed=seed, arms=arms, config=config, **options)
 
 
 def record_db3(subject, path: str | Path, *, fps: int = 30, width: int = 848, height: int = 480,

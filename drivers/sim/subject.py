@@ -323,3 +323,21 @@ class VirtualSubject:
         caps = capsules_for(self.body, sk, kinematic_arms(self.arms), self.load_kg)
         caps += bar_capsules(sk, self.arms)  # "hanging": the bar in both hands
         return Pose(t_s=float(t_s), capsules=tuple(caps), markers=markers, marker_radius_m=MARKER_RADIUS_M)
+
+
+_SHARED: dict[tuple, VirtualSubject] = {}
+_SHARED_KEEP = 2  # a trial's plate and camera; each subject holds ~20 MB of grid
+
+
+def shared_subject(pattern: str, *, config: StationConfig | None = None, **options) -> VirtualSubject:
+    """The VirtualSubject(pattern, config=config, **options) this process already built with the same
+    arguments, else a new one (kept, the last two): a trial's simulated plate and camera are one person,
+    built once (~0.45 s each), and both see the station's configuration (feet, plate, camera side)."""
+    key = (pattern, repr(config or StationConfig()), tuple(sorted(options.items())))
+    subject = _SHARED.get(key)
+    if subject is None:
+        subject = VirtualSubject(pattern, config=config, **options)
+        _SHARED[key] = subject
+        while len(_SHARED) > _SHARED_KEEP:
+            _SHARED.pop(next(iter(_SHARED)))
+    return subject

@@ -59,3 +59,24 @@ def test_a_real_device_never_loads_the_simulator():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "[]"
+
+
+def test_a_sim_plate_and_sim_camera_are_one_subject_on_the_stations_config():
+    """open_sources gives the simulated plate and camera of a trial the same person, built on the station's
+    configuration: with the camera on the left, a step-up stands on the left leg for both (the plate's loads
+    were once the default, right-camera subject's: the other leg, on the plate's other cells)."""
+    import numpy as np
+
+    from drivers.registry import open_sources
+    from station.config import StationConfig
+
+    cfg = StationConfig()
+    cfg.camera.side = "left"
+    plate, camera = open_sources("sim:step_up", "sim:step_up", cfg, subject={"arms": "hips", "load_kg": 0.0})
+    subject = camera.subject
+    assert subject.config.camera.side == "left"
+    t = np.linspace(0.0, subject.duration_s, 500, endpoint=False)  # the plate loops the trial after its end
+    assert np.array_equal(plate.emulator.cell_loads_fn(t), subject.cell_loads_n(t))
+    right = StationConfig()
+    _, camera_right = open_sources(None, "sim:step_up", right, subject={"arms": "hips", "load_kg": 0.0})
+    assert not np.allclose(camera_right.subject.cell_loads_n(t), subject.cell_loads_n(t), atol=1.0)
