@@ -6,9 +6,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 [ -n "${HINGE_SETUP_DONE:-}" ] || bash scripts/setup.sh  # .ci/run has just done it
 export QT_QPA_PLATFORM=offscreen
-# one BLAS/OpenMP thread per process: the parallelism is pytest's workers and the commands they start;
-# OpenBLAS threads spinning beside them on 2 cores cost 3-8 % more CPU than they save
-export OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1
+# one BLAS/OpenMP/OpenCV thread per process: the parallelism is pytest's workers and the commands they start;
+# helper threads spinning beside them on 2 cores cost 3-8 % more CPU than they save
+export OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 OPENCV_FOR_THREADS_NUM=1
 .venv/bin/ruff check .
 .venv/bin/lint-imports --no-cache  # layers point down (pyproject.toml [tool.importlinter])
 if [ -z "${HINGE_TEST_PG_URL:-}" ]; then

@@ -72,11 +72,16 @@ class SectionSamples:
     occ: np.ndarray
     row: np.ndarray
     col: np.ndarray
-    inside: np.ndarray
+    inside: np.ndarray | None  # None: every sample on the grid
+    flat: np.ndarray | None = None  # with every sample on the grid: their flat cell indices
+    shape: tuple[int, int] = (0, 0)  # the grid's
 
     def y_at(self, grid: np.ndarray) -> np.ndarray:
+        if self.flat is not None and grid.shape == self.shape:
+            return grid.ravel().take(self.flat).astype(np.float32, copy=False)
+        inside = np.ones(self.col.shape, bool) if self.inside is None else self.inside
         y = np.full(self.col.shape, np.nan, np.float32)
-        y[self.inside] = grid[self.row[self.inside], self.col[self.inside]]
+        y[inside] = grid[self.row[inside], self.col[inside]]
         return y
 
 
@@ -92,10 +97,14 @@ def sample_sections(sil: Silhouette, origin: np.ndarray, u: np.ndarray, s_m: np.
     col, row = sil.to_cells(px, pz)
     col, row = col.astype(np.intp), row.astype(np.intp)
     nz, nx = sil.grid.shape
+    c = len(w) // 2
+    if col.min() >= 0 and col.max() < nx and row.min() >= 0 and row.max() < nz:  # the usual case
+        flat = row * nx + col
+        return SectionSamples(w, c, grid.ravel().take(flat) > 0, row, col, None, flat, (nz, nx))
     inside = (col >= 0) & (col < nx) & (row >= 0) & (row < nz)
     occ = np.zeros(col.shape, bool)
     occ[inside] = grid[row[inside], col[inside]] > 0
-    return SectionSamples(w, len(w) // 2, occ, row, col, inside)
+    return SectionSamples(w, c, occ, row, col, inside)
 
 
 def sections(sil: Silhouette, origin: np.ndarray, u: np.ndarray, s_m: np.ndarray, half_m: float,
@@ -109,34 +118,52 @@ def sections(sil: Silhouette, origin: np.ndarray, u: np.ndarray, s_m: np.ndarray
     smp = sample_sections(sil, origin, u, s_m, half_m)
     w, c, occ = smp.w, smp.c, smp.occ
     step = sil.cell_m / 2
-    front = (_first_false(occ[:, c:]) - 0.5) * step
+    n_front = _first_false(occ[:, c:])
     n_back = _first_false(occ[:, c::-1])
-    back = -(n_back - 0.5) * step
     ok = occ[:, c]
     if mid_y is not None and sil.y_m is not None:
-        n_front = _first_false(occ[:, c:])
         y = smp.y_at(sil.y_m)
         j = np.arange(len(w))[None, :]
         with np.errstate(invalid="ignore"):
             near_mid = np.abs(y - mid_y[0]) < mid_y[1]
-        mid_b = near_mid & (j <= c) & (j > c - n_back[:, None])
-        mid_f = near_mid & (j >= c) & (j < c + n_front[:, None])
+        # the run through the axis point, seen near the mid-sagittal plane; its back half up to the axis
+        # (the first such sample from behind), its front half from the axis (the last)
+        near_mid &= (j > c - n_back[:, None]) & (j < c + n_front[:, None])
+        mid_b, mid_f = near_mid[:, :c + 1], near_mid[:, c:]
         back = np.where(mid_b.any(axis=1), w[np.argmax(mid_b, axis=1)] - 0.5 * step, np.nan)
         last = len(w) - 1 - np.argmax(mid_f[:, ::-1], axis=1)
         front = np.where(mid_f.any(axis=1), w[last] + 0.5 * step, np.nan)
+    else:
+        front = (n_front - 0.5) * step
+        back = -(n_back - 0.5) * step
     front[~ok] = np.nan
     back[~ok] = np.nan
     return back, front
 
 
+def nanmedian(a: np.ndarray) -> float:
+    """np.nanmedian of a 1-D array (NaN when every value is), at a fraction of its cost on a few dozen
+    values: sorting puts NaN last; the middle value, or the mean of the two middle ones, as np.median."""
+    v = np.sort(a)
+    n = v.size - int(np.count_nonzero(np.isnan(v)))
+    if n == 0:
+        return float("nan")
+    return float((v[(n - 1) // 2] + v[n // 2]) / 2)
+
+
 def _line(s: np.ndarray, w: np.ndarray) -> tuple[float, float, float]:
     """w = a + b s by least squares; returns a, b and the RMS residual."""
+    a, b = _line_ab(s, w)
+    rms = float(np.sqrt(np.mean((a + b * s - w) ** 2)))
+    return a, b, rms
+
+
+def _line_ab(s: np.ndarray, w: np.ndarray) -> tuple[float, float]:
+    """_line's a and b alone."""
     sm, wm = float(s.mean()), float(w.mean())
     ds = s - sm
     b = float(ds @ (w - wm)) / max(float(ds @ ds), 1e-12)  # closed form: a few us, lstsq is 50
-    a = wm - b * sm
-    rms = float(np.sqrt(np.mean((a + b * s - w) ** 2)))
-    return a, b, rms
+    return wm - b * sm, b
 
 
 @dataclass
@@ -166,25 +193,25 @@ def fit_back(sil: Silhouette, hip: np.ndarray, u0: np.ndarray, length_m: float, 
             moved = front - front_profile
             f_ok = np.isfinite(moved)
             ss, ww = np.concatenate([ss, s[f_ok]]), np.concatenate([ww, moved[f_ok]])
-        ok = ss.size >= BACK_MIN_SECTIONS and np.ptp(ss) >= BACK_MIN_SPAN_FRAC * length_m
+        ok = ss.size >= BACK_MIN_SECTIONS and ss.max() - ss.min() >= BACK_MIN_SPAN_FRAC * length_m
         if not ok:
             break
-        keep = np.ones(ss.size, bool)
+        a, b = _line_ab(ss, ww)
         for limit_m in (4 * BACK_TRIM_M, 2 * BACK_TRIM_M, BACK_TRIM_M):
-            a, b, _ = _line(ss[keep], ww[keep])
             keep = np.abs(ww - (a + b * ss)) < limit_m
-            if keep.sum() < BACK_MIN_SECTIONS:
+            if np.count_nonzero(keep) < BACK_MIN_SECTIONS:
                 ok = False
                 break
+            a, b = _line_ab(ss[keep], ww[keep])
         if not ok:
             break
-        a, b, _ = _line(ss[keep], ww[keep])
         front_rel = front - (a + b * s)
         n = _normal(u)
         point = origin + a * n
         u = u + b * n
         u /= np.linalg.norm(u)
-        mid = 0.5 * (np.nanmedian(front) + a) if np.isfinite(front).any() else a + 0.1 * length_m
+        median_front = nanmedian(front)
+        mid = 0.5 * (median_front + a) if median_front == median_front else a + 0.1 * length_m
         origin = origin + mid * n  # keep the sections' centre inside the trunk
     return BackFit(u, point, ok, front_rel, s)
 
@@ -280,31 +307,32 @@ def head_template(sil: Silhouette, neck: np.ndarray, u_trunk: np.ndarray, cut_m:
     return inside, outside
 
 
-def _rotate(points: np.ndarray, a: np.ndarray) -> np.ndarray:
-    """(K, 2) points turned by each angle of a (A,) toward +x: (A, K, 2)."""
-    c, s = np.cos(a)[:, None], np.sin(a)[:, None]
-    x, z = points[:, 0][None, :], points[:, 1][None, :]
-    return np.stack([c * x + s * z, -s * x + c * z], axis=-1)
-
-
 def match_head(sil: Silhouette, neck: np.ndarray, template: tuple[np.ndarray, np.ndarray], base_rad: float,
                range_deg: tuple[float, float] = (-60.0, 45.0), step_deg: float = 3.0) -> tuple[float, float]:
     """The head's turn (rad, toward +x) about the neck since standing that best lays the standing skull on
     the silhouette (its cells occupied, the ring around it empty); and that score (0-1)."""
     inside, outside = template
+    n_in, n_out = len(inside), len(outside)
+    pts = np.concatenate([inside, outside])  # one pass over both point sets
+    x, z = pts[:, 0][None, :], pts[:, 1][None, :]
     nz, nx = sil.grid.shape
+    flat = sil.grid.ravel()
 
     def score(angles: np.ndarray) -> np.ndarray:
-        total = np.zeros(len(angles))
-        for pts, want in ((inside, 1), (outside, 0)):
-            p = _rotate(pts, angles) + neck
-            col, row = sil.to_cells(p[..., 0], p[..., 1])
-            col, row = col.astype(np.intp), row.astype(np.intp)
-            ok = (col >= 0) & (col < nx) & (row >= 0) & (row < nz)
-            occ = np.zeros(col.shape, bool)
-            occ[ok] = sil.grid[row[ok], col[ok]] > 0
-            total += np.mean(occ == bool(want), axis=1)
-        return total / 2
+        # each point turned by each angle toward +x about the neck, then its cell
+        c, s = np.cos(angles)[:, None], np.sin(angles)[:, None]
+        col, row = sil.to_cells(c * x + s * z + neck[0], -s * x + c * z + neck[1])
+        col, row = col.astype(np.intp), row.astype(np.intp)
+        ok = (col >= 0) & (col < nx) & (row >= 0) & (row < nz)
+        if ok.all():
+            occ = flat.take(row * nx + col)
+        else:
+            occ = np.zeros(col.shape, np.uint8)
+            occ[ok] = sil.grid[row[ok], col[ok]]
+        # share of the skull's points on occupied cells plus share of the ring's on empty ones, halved
+        hit_in = np.count_nonzero(occ[:, :n_in], axis=1)
+        empty_out = n_out - np.count_nonzero(occ[:, n_in:], axis=1)
+        return (hit_in / n_in + empty_out / n_out) / 2
 
     coarse = base_rad + np.radians(np.arange(range_deg[0], range_deg[1] + 0.1, step_deg))
     best = coarse[int(np.argmax(score(coarse)))]

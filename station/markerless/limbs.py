@@ -27,7 +27,15 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from station.markerless.body import Proportions
-from station.markerless.chain import ChainState, SectionSamples, _first_false, _line, _normal, sample_sections
+from station.markerless.chain import (
+    ChainState,
+    SectionSamples,
+    _first_false,
+    _line,
+    _normal,
+    nanmedian,
+    sample_sections,
+)
 from station.markerless.limb_profile import (
     BULGE_M,
     LIMB_GROWTH,
@@ -87,11 +95,16 @@ def edge_planes(smp: SectionSamples, lat: np.ndarray, n_back: np.ndarray, n_fron
     """Median plate y (m) of the points seen just inside each section's back and front edges (NaN: none)."""
     last = smp.w.size - 1
     k = np.arange(*EDGE_BAND)[None, :]
-    y = smp.y_at(lat)
-    back_i = np.clip(smp.c - n_back[:, None] + 1 + k, 0, last)
-    front_i = np.clip(smp.c + n_front[:, None] - 1 - k, 0, last)
-    return (row_nanmedian(np.take_along_axis(y, back_i, 1)),
-            row_nanmedian(np.take_along_axis(y, front_i, 1)))
+    rows = smp.col.shape[0]
+    # the back edges' samples, then the front edges', as sample indices into the (sections x samples) rows
+    at = np.clip(np.concatenate([smp.c - n_back[:, None] + 1 + k, smp.c + n_front[:, None] - 1 - k]), 0, last)
+    at += np.tile(np.arange(rows) * (last + 1), 2)[:, None]
+    if smp.flat is not None and lat.shape == smp.shape:  # the usual case: those samples' cells read alone
+        y = lat.ravel().take(smp.flat.ravel().take(at)).astype(np.float32, copy=False)
+    else:
+        y = smp.y_at(lat).ravel().take(at)
+    planes = row_nanmedian(y)  # one pass over both edges' rows
+    return planes[:rows], planes[rows:]
 
 
 def row_nanmedian(a: np.ndarray) -> np.ndarray:
@@ -106,10 +119,15 @@ def row_nanmedian(a: np.ndarray) -> np.ndarray:
 
 def _bridged(occ: np.ndarray, gap: int) -> np.ndarray:
     """occ (sections x samples) with runs of up to `gap` empty samples between occupied ones filled."""
-    idx = np.arange(occ.shape[1])
-    before = np.maximum.accumulate(np.where(occ, idx, -occ.shape[1] - gap), axis=1)
-    after = np.minimum.accumulate(np.where(occ, idx, 2 * occ.shape[1] + gap)[:, ::-1], axis=1)[:, ::-1]
-    return occ | (after - before - 1 <= gap)
+    n, m = occ.shape
+    # each row's sample indices (and the fills that mark "none") raised by the row's own multiple of a span
+    # wider than they range over, so that one running max (min) over all the rows never carries across one
+    span = 4 * m + 2 * gap
+    base = np.arange(n)[:, None] * span
+    idx = base + np.arange(m)
+    before = np.maximum.accumulate(np.where(occ, idx, base - m - gap).ravel())
+    after = np.minimum.accumulate(np.where(occ, idx, base + 2 * m + gap).ravel()[::-1])[::-1]
+    return occ | ((after - before - 1).reshape(n, m) <= gap)
 
 
 def _off(plane: np.ndarray, ref: np.ndarray | float) -> np.ndarray:
@@ -150,8 +168,9 @@ def _midline(smp: SectionSamples, step: float, lat: np.ndarray | None, profile: 
             ref = profile.plane_y_m
             d = np.concatenate([(plane_b - ref)[crossed], (plane_f - ref)[crossed]])
             near = np.isfinite(d) & (np.abs(d - shift_m) <= PLANE_TOL_M)
-            if near.sum() >= MIN_SHIFT_EDGES:  # the leg as a whole moved sideways (knees out, a step)
-                shift_m = float(np.median(d[near]))
+            # the leg as a whole moved sideways (knees out, a step)
+            if np.count_nonzero(near) >= MIN_SHIFT_EDGES:
+                shift_m = nanmedian(d[near])
             own_b, own_f = ~_off(plane_b, ref + shift_m), ~_off(plane_f, ref + shift_m)
     width = front - back
     both = crossed & own_b & own_f
@@ -192,8 +211,9 @@ def _robust_line(s: np.ndarray, w: np.ndarray) -> tuple[float, float, float]:
     while MIN_SECTIONS_FRAC of them stay."""
     a, b, rms = _line(s, w)
     res = np.abs(w - (a + b * s))
-    keep = res <= max(OUTLIER_MADS * 1.4826 * float(np.median(res)), OUTLIER_MIN_M)
-    if keep.all() or keep.sum() < 2 or keep.sum() < MIN_SECTIONS_FRAC * res.size:
+    keep = res <= max(OUTLIER_MADS * 1.4826 * nanmedian(res), OUTLIER_MIN_M)
+    kept = int(np.count_nonzero(keep))
+    if kept == res.size or kept < 2 or kept < MIN_SECTIONS_FRAC * res.size:
         return a, b, rms
     return _line(s[keep], w[keep])
 

@@ -56,6 +56,7 @@ class Silhouette:
     other: str | None = None
     y_m: np.ndarray | None = None
     _y_smooth: tuple[np.ndarray, int] | None = field(default=None, repr=False)
+    _seen: np.ndarray | None = field(default=None, repr=False)  # from the maker: where y_m is seen, uint8
     _solid: np.ndarray | None = field(default=None, repr=False)
 
     def smooth_y_m(self, below_z_m: float | None = None) -> np.ndarray | None:
@@ -67,10 +68,11 @@ class Silhouette:
             min(int((below_z_m - self.z0_m) / self.cell_m) + SMOOTH_Y_CELLS, self.grid.shape[0])
         if self._y_smooth is None or self._y_smooth[1] < rows:
             y = self.y_m[:rows]
-            seen = np.isfinite(y)
+            seen = np.isfinite(y).view(np.uint8) if self._seen is None else self._seen[:rows]
+            y0 = np.where(seen, y, np.float32(0))
             k = (SMOOTH_Y_CELLS, SMOOTH_Y_CELLS)
-            total = cv2.boxFilter(np.where(seen, y, np.float32(0)), -1, k, normalize=False)
-            count = cv2.boxFilter(seen.astype(np.float32), -1, k, normalize=False)
+            total = cv2.boxFilter(y0, -1, k, normalize=False)
+            count = cv2.boxFilter(seen, cv2.CV_32F, k, normalize=False)  # whole numbers: exact from uint8
             out = np.full(self.y_m.shape, np.nan, np.float32)
             with np.errstate(invalid="ignore", divide="ignore"):
                 out[:rows] = total / count  # 0/0: NaN where no cell around was seen
@@ -110,7 +112,6 @@ class SilhouetteMaker:
         self.x0_m, self.z0_m = -self.half_x, 0.0
         self._rays: tuple[np.ndarray, ...] | None = None
         self._shape: tuple[int, int] | None = None
-        self._band_mm: tuple[int, int] = (0, 0)
 
     def _prepare(self, frame: CameraFrame) -> None:
         intr = frame.intrinsics
@@ -125,54 +126,135 @@ class SilhouetteMaker:
         # the depth band that can hold the volume: distances from the camera to the volume's corners
         corners = np.array([[sx * self.half_x, sy * self.half_y, z] for sx in (-1, 1) for sy in (-1, 1)
                             for z in (0.0, TOP_M)])
-        zc = (corners - t) @ self.T[:3, :3][:, 2]
+        cam = (corners - t) @ self.T[:3, :3]  # the corners in the camera frame
+        zc = cam[:, 2]
         self._band_m = (max(float(zc.min()), 0.1), float(zc.max()))
+        # the image window that can see the volume: a box's image is the hull of its corners' images (a few
+        # pixels wider for rounding); only its pixels are read (with a corner behind the camera: all of them)
+        h, w = self._shape
+        r0, r1, c0, c1 = 0, h, 0, w
+        if zc.min() > 0.1:
+            pu = intr.fx * cam[:, 0] / zc + intr.ppx
+            pv = intr.fy * cam[:, 1] / zc + intr.ppy
+            c0, c1 = max(int(np.floor(pu.min())) - 2, 0), min(int(np.ceil(pu.max())) + 3, w)
+            r0, r1 = max(int(np.floor(pv.min())) - 2, 0), min(int(np.ceil(pv.max())) + 3, h)
+            if c1 <= c0 or r1 <= r0:
+                r0, r1, c0, c1 = 0, 0, 0, 0
+        self._window = (r0, r1, c0, c1)
+        self._win_shape = (r1 - r0, c1 - c0)
+        self._win_rays = tuple(np.ascontiguousarray(r[r0:r1, c0:c1]).ravel() for r in self._rays)
+        # the volume widened by 1 mm, far more than make's float32 arithmetic is off: a pixel it keeps lies
+        # within these spans whatever the rounding (a ray grazing a face included)
+        grow = 0.001
+        self._depth_span_m = _depth_span(self._win_rays, t, ((-self.half_x - grow, self.half_x + grow),
+                                                             (-self.half_y - grow, self.half_y + grow),
+                                                             (ABOVE_PLATE_M - grow, TOP_M + grow)))
+        self._limits: tuple[float, np.ndarray, np.ndarray] | None = None
+
+    def _raw_limits(self, scale: float) -> tuple[np.ndarray, np.ndarray]:
+        """Per window pixel, raw depths (exclusive) beyond which its point is outside the volume or the depth
+        band: the spans widened again (0.01 %, 2 mm), so they only narrow the candidates; make's own test
+        decides."""
+        if self._limits is None or self._limits[0] != scale:
+            lo, hi = int(self._band_m[0] / scale), int(self._band_m[1] / scale) + 1
+            d0, d1 = self._depth_span_m
+            with np.errstate(invalid="ignore"):
+                raw_lo = np.floor((d0 * (1 - 1e-4) - 0.002) / scale)
+                raw_hi = np.ceil((d1 * (1 + 1e-4) + 0.002) / scale)
+            empty = ~(raw_lo < raw_hi)  # NaN (no span) included
+            raw_lo = np.where(empty, 0, np.clip(raw_lo, lo, hi))
+            raw_hi = np.where(empty, 0, np.clip(raw_hi, lo, hi))
+            dtype = np.uint16 if hi <= np.iinfo(np.uint16).max else np.int64
+            self._limits = (scale, raw_lo.astype(dtype).reshape(self._win_shape),
+                            raw_hi.astype(dtype).reshape(self._win_shape))
+        return self._limits[1], self._limits[2]
 
     def make(self, frame: CameraFrame) -> Silhouette:
         if self._rays is None or self._shape != frame.depth.shape:
             self._prepare(frame)
         assert self._rays is not None
         scale = frame.depth_scale_m
-        lo, hi = int(self._band_m[0] / scale), int(self._band_m[1] / scale) + 1
+        r0, r1, c0, c1 = self._window
         depth = frame.depth
-        idx = np.flatnonzero((depth > lo).ravel() & (depth < hi).ravel())  # a cheap first cut, whole frame
-        d = depth.ravel()[idx].astype(np.float32) * np.float32(scale)
-        rx, ry, rz = (r.ravel()[idx] for r in self._rays)
-        x = d * rx + self._t[0]
-        y = d * ry + self._t[1]
-        z = d * rz + self._t[2]
+        win = depth[r0:r1, c0:c1]
+        # a cheap first cut (each pixel's depths that can lie in the volume) within the window; the pixels
+        # stay in image order (a cell seen by two pixels keeps the later one's y)
+        lo, hi = self._raw_limits(scale)
+        cand = (win > lo) & (win < hi)
+        idx = np.flatnonzero(cand)
+        d = win[cand].astype(np.float32) * np.float32(scale)
+        rx, ry, rz = self._win_rays
+        x = d * rx.take(idx) + self._t[0]
+        y = d * ry.take(idx) + self._t[1]
+        z = d * rz.take(idx) + self._t[2]
         keep = (z > ABOVE_PLATE_M) & (np.abs(x) < self.half_x) & (np.abs(y) < self.half_y) & (z < TOP_M)
+        v, u = np.divmod(idx[keep], c1 - c0)
         # flying pixels out, among the volume's pixels only (a pixel's test reads its neighbours in the image,
         # so the order does not change which are kept; the volume holds a fraction of the band's pixels)
-        keep[keep] = _supported(depth, idx[keep], scale)
+        keep[keep] = _supported(depth, v + r0, u + c0, scale, self._window)
         ix = ((x[keep] - self.x0_m) / self.cell_m).astype(np.intp)
         iz = ((z[keep] - self.z0_m) / self.cell_m).astype(np.intp)
-        grid = np.zeros((self.nz, self.nx), np.uint8)
-        grid[iz, ix] = 1
+        seen = np.zeros((self.nz, self.nx), np.uint8)
+        seen[iz, ix] = 1
         y_grid = np.full((self.nz, self.nx), np.nan, np.float32)
         y_grid[iz, ix] = y[keep]
-        grid = cv2.morphologyEx(grid, cv2.MORPH_CLOSE, np.ones((3, 3), np.uint8))
+        grid = cv2.morphologyEx(seen, cv2.MORPH_CLOSE, _SQUARE3)
         sil = _subject_part(grid, self.cell_m, self.x0_m, self.z0_m)
         sil.y_m = y_grid
+        sil._seen = seen  # the cells y_grid has a point in (before the grid's holes are closed)
         return sil
 
 
-def _supported(depth: np.ndarray, idx: np.ndarray, scale_m: float) -> np.ndarray:
-    """Which of the pixels idx (flat indices) have at least FLYING_MIN_NEIGHBOURS of their 8 neighbours
+def _depth_span(rays: tuple[np.ndarray, ...], t: np.ndarray,
+                bounds: tuple[tuple[float, float], ...]) -> tuple[np.ndarray, np.ndarray]:
+    """Per pixel ray (plate point = depth * ray + t, per axis), the depths (m) at which the point lies
+    within bounds (lo, hi) on every axis: (start, end), start >= end where never."""
+    start = np.zeros(rays[0].shape)
+    end = np.full(rays[0].shape, np.inf)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        for r, t_k, (b0, b1) in zip(rays, t, bounds, strict=True):
+            a = r.astype(float)
+            e0, e1 = (b0 - t_k) / a, (b1 - t_k) / a  # where the axis crosses its bounds
+            flat = a == 0  # parallel to them: inside everywhere or nowhere
+            inside = b0 < t_k < b1
+            start = np.fmax(start, np.where(flat, 0.0 if inside else np.inf, np.minimum(e0, e1)))
+            end = np.fmin(end, np.where(flat, np.inf if inside else 0.0, np.maximum(e0, e1)))
+    return start, end
+
+
+_SQUARE3 = np.ones((3, 3), np.uint8)
+# the 8 neighbours (row, column offsets)
+_NEIGHBOURS = ((-1, -1), (-1, 0), (-1, 1), (0, -1), (0, 1), (1, -1), (1, 0), (1, 1))
+
+
+def _supported(depth: np.ndarray, v: np.ndarray, u: np.ndarray, scale_m: float,
+               window: tuple[int, int, int, int] | None = None) -> np.ndarray:
+    """Which of the pixels (rows v, columns u) have at least FLYING_MIN_NEIGHBOURS of their 8 neighbours
     at about their own depth. A stereo matcher's window straddling a depth step hands out "flying pixels",
     depths anywhere between the two surfaces, pixel by pixel: each lies alone at its depth, and taken into
     the plate frame it lands beyond the outline along its ray (above a head, behind a back by centimetres).
-    A surface's pixels, noise included, have neighbours at their depth; so does an outline's own edge."""
+    A surface's pixels, noise included, have neighbours at their depth; so does an outline's own edge.
+    window: (r0, r1, c0, c1) holding every pixel asked about; only it and a pixel around it are read."""
     h, w = depth.shape
-    v, u = np.divmod(idx, w)
-    flat = np.pad(depth, 1).ravel()  # a border of "no depth": the image's edge pixels have fewer neighbours
-    at = (v + 1) * (w + 2) + (u + 1)
-    d = flat[at].astype(np.int32)
-    tol = np.maximum(FLYING_TOL_M / scale_m, FLYING_TOL_FRAC * d)
-    near = np.zeros(idx.shape[0], np.int32)
-    for offset in (-(w + 2) - 1, -(w + 2), -(w + 2) + 1, -1, 1, w + 1, w + 2, w + 3):
-        other = flat[at + offset].astype(np.int32)
-        near += (other > 0) & (np.abs(other - d) <= tol)
+    r0, r1, c0, c1 = window or (0, h, 0, w)
+    # the window and a one-pixel border of "no depth" beyond the image's edge (edge pixels have fewer
+    # neighbours), as one flat array
+    pad = np.zeros((r1 - r0 + 2, c1 - c0 + 2), np.uint16)
+    a0, a1, b0, b1 = max(r0 - 1, 0), min(r1 + 1, h), max(c0 - 1, 0), min(c1 + 1, w)
+    pad[a0 - r0 + 1:a1 - r0 + 1, b0 - c0 + 1:b1 - c0 + 1] = depth[a0:a1, b0:b1]
+    stride = pad.shape[1]
+    flat = pad.ravel()
+    at = (v - r0 + 1) * stride + (u - c0 + 1)
+    d = flat.take(at).astype(np.int32)
+    # a neighbour counts when it has depth and |other - d| <= tol: depths are integers, so the same as
+    # lo <= other <= hi with lo = max(d - floor(tol), 1), hi = d + floor(tol) (other is uint16: clipped there)
+    tol = np.floor(np.maximum(FLYING_TOL_M / scale_m, FLYING_TOL_FRAC * d)).astype(np.int32)
+    lo = np.maximum(d - tol, 1).astype(np.uint16)
+    span = (np.minimum(d + tol, np.iinfo(np.uint16).max) - lo).astype(np.uint16)
+    near = np.zeros(at.shape[0], np.uint8)
+    for dv, du in _NEIGHBOURS:
+        # lo <= other <= lo + span in one test: below lo, other - lo wraps round to beyond any span
+        near += (flat.take(at + (dv * stride + du)) - lo) <= span
     return near >= FLYING_MIN_NEIGHBOURS
 
 
@@ -182,26 +264,42 @@ def _subject_part(grid: np.ndarray, cell_m: float, x0_m: float, z0_m: float) -> 
     nz, nx = (grid.shape[0] // 2) * 2, (grid.shape[1] // 2) * 2
     rows = grid[0:nz:2, :nx] | grid[1:nz:2, :nx]
     pooled = np.ascontiguousarray(rows[:, 0::2] | rows[:, 1::2])
-    n, labels, stats, _ = cv2.connectedComponentsWithStats(pooled, connectivity=8)
+    # the labels alone, areas counted here: cv2's own stats cost ~8x the labelling on a grid this size
+    n, labels = cv2.connectedComponents(pooled, connectivity=8)
     if n <= 1:
         return Silhouette(grid, cell_m, x0_m, z0_m, 0.0)
-    areas = stats[1:, cv2.CC_STAT_AREA]
+    counts = np.bincount(labels.ravel(), minlength=n)
+    areas = counts[1:]
     order = np.argsort(areas)[::-1]
     main = int(order[0]) + 1
     # parts as large as "something else" (specks are dropped whatever they are)
     large = [k for k in (int(j) + 1 for j in order[1:])
-             if stats[k, cv2.CC_STAT_AREA] >= OTHER_PART_MIN_FRAC * areas[order[0]]]
-    parts = [main] + [k for k in large if _head_over(stats[main], stats[k], 2 * cell_m)]
+             if counts[k] >= OTHER_PART_MIN_FRAC * areas[order[0]]]
+    box = _boxes(labels, [main, *large]) if large else {}
+    parts = [main] + [k for k in large if _head_over(box[main], box[k], 2 * cell_m)]
     other = None
     if len(parts) < 1 + len(large):
         other = "something else in view over the plate (a second person or an object beside the subject)"
     out = grid
     if n > 2:  # specks or another part: keep the subject's cells only
-        keep = np.repeat(np.repeat(np.isin(labels, parts).astype(np.uint8), 2, axis=0), 2, axis=1)
+        lut = np.zeros(n, np.uint8)
+        lut[parts] = 1
+        keep = lut[labels]
         out = np.zeros_like(grid)
-        out[:nz, :nx] = grid[:nz, :nx] & keep
+        # each pooled cell's 2x2 block
+        out[:nz, :nx] = (grid[:nz, :nx].reshape(nz // 2, 2, nx // 2, 2) & keep[:, None, :, None]
+                         ).reshape(nz, nx)
     area_m2 = float(np.count_nonzero(out)) * cell_m * cell_m
     return Silhouette(out, cell_m, x0_m, z0_m, area_m2, other)
+
+
+def _boxes(labels: np.ndarray, parts: list[int]) -> dict[int, np.ndarray]:
+    """Per part: its bounding box (x, z, width, height in cells), as cv2's stats give it."""
+    out = {}
+    for k in parts:
+        rows, cols = np.nonzero(labels == k)
+        out[k] = np.array([cols.min(), rows.min(), cols.max() - cols.min() + 1, rows.max() - rows.min() + 1])
+    return out
 
 
 def _head_over(main: np.ndarray, part: np.ndarray, cell_m: float) -> bool:
