@@ -37,7 +37,9 @@ from drivers.sim.render_static import (
     Camera,
     bank_key,
     banks,
-    dropout_bank,
+    kept_bank,
+    noise_peak,
+    ray_table,
     rays,
     right_columns,
     static_products,
@@ -49,6 +51,21 @@ from station.config import StationConfig
 _FX_PX = {(848, 480): 426.0, (640, 480): 383.0, (1280, 720): 640.0}
 _MARKER_IR = 255.0
 _CORNERS = np.array([[x, y, z] for x in (0, 1) for y in (0, 1) for z in (0, 1)], dtype=bool)
+
+
+def _suffix_min(a: np.ndarray) -> np.ndarray:
+    """np.minimum.accumulate(a[:, ::-1], axis=1)[:, ::-1] (each element: the least of it and all to its right
+    in its row) by doubling, log2(width) whole-array minimums: numpy's accumulate goes element by element
+    (several times slower). The same values: a minimum is exact, and a nan spreads to the same elements."""
+    src, dst = a, np.empty_like(a)
+    k, n = 1, a.shape[1]
+    while k < n:  # src[:, j] = min(a[:, j:j + k]) -> dst[:, j] = min(a[:, j:j + 2k])
+        np.minimum(src[:, :-k], src[:, k:], out=dst[:, :-k])
+        dst[:, -k:] = src[:, -k:]
+        src, dst = dst, (np.empty_like(a) if src is a else src)
+        k *= 2
+    return src
+
 
 def default_intrinsics(width: int = 848, height: int = 480) -> Intrinsics:
     """D435-like pinhole intrinsics (no distortion) for 848x480, 640x480 or 1280x720 (others scaled)."""
@@ -66,12 +83,14 @@ class _Frame:
     ir: np.ndarray  # clean IR (before read noise)
     invalid: np.ndarray  # shadow | out of range (before dropouts and markers)
     x_right: np.ndarray  # static: column in the right imager
-    rd_soa: np.ndarray  # ray directions (3, H * W)
-    dropout_bank: np.ndarray  # uniform bank < dropout_frac
+    ray_table: np.ndarray  # static: ray direction and range -> z factor per pixel (H * W, 4)
+    kept_bank: np.ndarray  # uniform bank >= dropout_frac (no dropout)
     dropout_frac: float
     work: np.ndarray  # float depth, then float IR
-    drop: np.ndarray
+    keep: np.ndarray  # depth kept: valid and not dropped out
     max_static_disparity: float
+    depth_limits: tuple = ()  # the inputs of depth_in_range
+    depth_in_range: bool = False  # every valid pixel's depth is within uint16 without a clip
     drawn: Window | None = None  # where z, sigma and IR differ from static
     shadowed: Window | None = None  # where invalid differs from static
 
@@ -95,8 +114,8 @@ class _Static:
         return bank_key(self.seed, intr.height, intr.width)
 
 
-_STATIC_ARRAYS = ("_rd", "_rd_soa", "_z_per_range", "_z_static", "_albedo_static", "_sigma_static",
-                  "_invalid_static", "_ir_static", "_noise_bank", "_uniform_bank", "_dots")
+_STATIC_ARRAYS = ("_rd", "_rd_soa", "_z_per_range", "_ray_table", "_z_static", "_albedo_static",
+                  "_sigma_static", "_invalid_static", "_ir_static", "_noise_bank", "_uniform_bank", "_dots")
 
 
 class Renderer:
@@ -139,6 +158,7 @@ class Renderer:
         shared read-only with other renderers of this camera and seed)."""
         st = self._static
         self._rd, self._rd_soa, self._z_per_range = rays(st.camera)
+        self._ray_table = ray_table(st.camera)
         self._z_static, self._albedo_static = static_scene(st.camera)
         self._sigma_static, self._invalid_static, self._ir_static = static_products(
             st.camera, st.bank_key(self.intrinsics), self._dots, st.sigma_per_z2, st.fxb, st.max_range_m,
@@ -180,10 +200,10 @@ class Renderer:
             x_right, max_disparity = right_columns(st.camera, fxb)
             self._frame = _Frame(
                 z=self._z_static.copy(), sigma=self._sigma_static.copy(), ir=self._ir_static.copy(),
-                invalid=self._invalid_static.copy(), x_right=x_right, rd_soa=self._rd_soa,
-                dropout_bank=dropout_bank(bank, self._uniform_bank, self.dropout_frac),
+                invalid=self._invalid_static.copy(), x_right=x_right, ray_table=self._ray_table,
+                kept_bank=kept_bank(bank, self._uniform_bank, self.dropout_frac),
                 dropout_frac=self.dropout_frac, work=np.empty_like(self._z_static),
-                drop=np.empty(self._z_static.shape, dtype=bool),
+                keep=np.empty(self._z_static.shape, dtype=bool),
                 max_static_disparity=max_disparity)
         return self._frame
 
@@ -242,16 +262,19 @@ class Renderer:
         np.add(f.z, depth_f, out=depth_f)
         depth_f *= np.float32(1.0 / self.depth_scale_m)
         np.rint(depth_f, out=depth_f)
-        np.clip(depth_f, 0, 65535, out=depth_f)
+        if not self._depth_in_range(f):
+            np.clip(depth_f, 0, 65535, out=depth_f)
         depth = np.empty((H, W), np.uint16) if out is None else out[0]
-        with np.errstate(invalid="ignore"):  # nan/inf only where invalid (zeroed below)
+        with np.errstate(invalid="ignore"):  # nan/inf or out of range only where invalid (zeroed below)
             np.copyto(depth, depth_f, casting="unsafe")
         if f.dropout_frac != self.dropout_frac:
-            f.dropout_bank = dropout_bank(self._static.bank_key(self.intrinsics), self._uniform_bank,
-                                          self.dropout_frac)
+            f.kept_bank = kept_bank(self._static.bank_key(self.intrinsics), self._uniform_bank,
+                                    self.dropout_frac)
             f.dropout_frac = self.dropout_frac
-        drop = np.logical_or(f.invalid, self._crop(f.dropout_bank), out=f.drop)
-        np.copyto(depth, 0, where=drop)
+        # kept and not invalid (on bools only True > False); a multiply by 0 / 1 is several times cheaper
+        # than a masked store
+        keep = np.greater(self._crop(f.kept_bank), f.invalid, out=f.keep)
+        np.multiply(depth, keep.view(np.uint8), out=depth)
         ir_f = np.multiply(self._crop(self._noise_bank), np.float32(3.0), out=f.work)  # sensor read noise
         ir_f += f.ir
         for (vs, us), cov in marker_windows:
@@ -303,8 +326,9 @@ class Renderer:
         if not idx.size:
             return None
         par = np.repeat(cone_terms(self._origin, p0, p1, r0, r1), count, axis=1)
-        z = round_cones(np.take(f.rd_soa, idx, axis=1), par)
-        z *= np.take(self._z_per_range.reshape(-1), idx)
+        ray = np.take(f.ray_table, idx, axis=0)  # (P, 4): direction and range -> z, one gather
+        z = round_cones(ray.T[:3], par)
+        z *= ray[:, 3]
         np.minimum.at(f.z.reshape(-1), idx, z)
         drawn = win[count > 0]
         f.drawn = (int(drawn[:, 0].min()), int(drawn[:, 1].max()), int(drawn[:, 2].min()),
@@ -342,12 +366,29 @@ class Renderer:
         x_right = f.x_right[s0:s1, c0:c1].copy()
         local = (rows - s0) * (c1 - c0) + (cols - c0)
         x_right.reshape(-1)[local] = cols.astype(np.float32) - np.float32(fxb) / z
-        run_min = np.minimum.accumulate(x_right[:, ::-1], axis=1)[:, ::-1]
+        run_min = _suffix_min(x_right)
         invalid = f.invalid[s0:s1, c0:c1]
         invalid.reshape(-1)[local] = False  # the static scene's shadow and range no longer apply there
         invalid[:, :-1] |= run_min[:, 1:] < x_right[:, :-1] - 0.5
         invalid.reshape(-1)[local] |= ~(z < self.max_range_m)
         f.shadowed = (s0, s1, c0, c1)
+
+    def _depth_in_range(self, f: _Frame) -> bool:
+        """Whether every pixel that keeps its depth (not invalid: z < max range) gives rint((z + sigma *
+        noise) / scale) within 0..65535 whatever the noise, so that the clip changes none of them (a
+        bound with a 1 % margin over float32 rounding: z < R, |sigma| <= R^2 |k|, |noise| <= its peak).
+        The static scene's sigma and range are the construction's, the body's the current ones: both."""
+        st = self._static
+        limits = (self.subpixel, self.baseline_m, self.max_range_m, self.depth_scale_m)
+        if f.depth_limits != limits:
+            k = max(abs(float(st.sigma_per_z2)), abs(self.subpixel / (self.intrinsics.fx * self.baseline_m)))
+            r = max(st.max_range_m, self.max_range_m)
+            spread = r * k * noise_peak(st.bank_key(self.intrinsics), self._noise_bank)  # |noise| / z at most
+            top = r * (1.0 + spread) / self.depth_scale_m
+            f.depth_in_range = bool(np.isfinite(top) and self.depth_scale_m > 0 and spread * 1.01 < 0.99
+                                    and top * 1.01 + 1.0 < 65535.0)
+            f.depth_limits = limits
+        return f.depth_in_range
 
     def _crop(self, bank: np.ndarray) -> np.ndarray:
         H, W = self.intrinsics.height, self.intrinsics.width

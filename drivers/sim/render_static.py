@@ -108,6 +108,15 @@ def rays(cam: Camera) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return cached("rays", cam.key(), build)
 
 
+def ray_table(cam: Camera) -> np.ndarray:
+    """Per pixel (flat, H * W rows) its unit ray direction and range -> camera z factor, (H * W, 4) float32:
+    the body's rays are gathered from it with one take of 16-byte rows, not four scattered ones."""
+    def build() -> tuple:
+        _, rd_soa, z_per_range = rays(cam)
+        return (np.ascontiguousarray(np.vstack([rd_soa, z_per_range.reshape(1, -1)]).T),)
+    return cached("ray_table", cam.key(), build)[0]
+
+
 def static_scene(cam: Camera) -> tuple[np.ndarray, np.ndarray]:
     """Camera z (H, W) float32 of the floor, plate box and wall (inf where none), and their albedo."""
     def build() -> tuple:
@@ -177,9 +186,15 @@ def banks(seed: Any, H: int, W: int, rng: np.random.Generator) -> tuple[np.ndarr
     return noise, uniform, dots
 
 
-def dropout_bank(key: tuple | None, uniform_bank: np.ndarray, dropout_frac: float) -> np.ndarray:
-    """Where the uniform bank is below dropout_frac; key: the bank's."""
-    return cached("dropout", join(key, exact(dropout_frac)), lambda: (uniform_bank < dropout_frac,))[0]
+def kept_bank(key: tuple | None, uniform_bank: np.ndarray, dropout_frac: float) -> np.ndarray:
+    """Where the uniform bank is not below dropout_frac (the pixels a dropout spares); key: the bank's."""
+    return cached("kept", join(key, exact(dropout_frac)),
+                  lambda: (np.logical_not(uniform_bank < dropout_frac),))[0]
+
+
+def noise_peak(key: tuple | None, noise_bank: np.ndarray) -> float:
+    """The noise bank's largest magnitude; key: the bank's."""
+    return cached("peak", key, lambda: (float(np.abs(noise_bank).max()),))[0]
 
 
 def right_columns(cam: Camera, fxb: float) -> tuple[np.ndarray, float]:
