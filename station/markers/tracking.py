@@ -20,6 +20,7 @@ history grew ~2 MB/min).
 from __future__ import annotations
 
 import itertools
+import math
 from collections import deque
 from dataclasses import dataclass, field
 
@@ -191,7 +192,10 @@ class MarkerTracker:
         cost = np.full((len(names), len(det)), np.inf)
         seen_s = self._last_seen_s
         fresh = {n for n in names if n in seen_s and t_s - seen_s[n] <= 1.5 * frame_period_s}
-        z_ref = float(np.median(list(self._z.values())))
+        z_ref: float | None = None  # median depth of the tracked markers, for a marker with none of its own
+        rows: list[int] = []
+        preds: list[np.ndarray] = []
+        gates_px: list[float] = []
         for r, name in enumerate(names):
             missing_s = t_s - self._last_seen_s.get(name, -np.inf)  # one frame period if seen last frame
             if name in self._uv:  # seen before: from there, the gate widening while it stays missing
@@ -202,13 +206,24 @@ class MarkerTracker:
                 if pred is None:
                     continue
                 gate_m = _CHAIN_GATE_M
-            gate_px = gate_m * fx / max(self._z.get(name, z_ref), 0.3)
-            d = np.linalg.norm(det.uv - pred, axis=1)
-            cost[r] = np.where(d <= gate_px, d / gate_px, np.inf)
+            z = self._z.get(name)
+            if z is None:
+                if z_ref is None:
+                    z_ref = float(np.median(list(self._z.values())))
+                z = z_ref
+            rows.append(r)
+            preds.append(pred)
+            gates_px.append(gate_m * fx / max(z, 0.3))
+        if rows:  # every row's pixel distances at once (np.linalg.norm(axis=1)'s sums, same numbers)
+            diff = det.uv[None, :, :] - np.array(preds)[:, None, :]
+            d = np.sqrt(np.add.reduce(diff * diff, axis=-1))
+            gate = np.array(gates_px)[:, None]
+            cost[rows] = np.where(d <= gate, d / gate, np.inf)
         assigned: dict[str, int] = {}
         if len(det):
-            rows, cols = linear_sum_assignment(np.where(np.isfinite(cost), cost, 1e6))
-            assigned = {names[r]: int(c) for r, c in zip(rows, cols, strict=True) if np.isfinite(cost[r, c])}
+            rows_a, cols = linear_sum_assignment(np.where(np.isfinite(cost), cost, 1e6))
+            assigned = {names[r]: int(c) for r, c in zip(rows_a.tolist(), cols.tolist(), strict=True)
+                        if math.isfinite(cost[r, c])}
         self._check_segments(assigned, xyz, cost, names)
         for name, i in assigned.items():
             elapsed_s = t_s - self._last_seen_s.get(name, -np.inf)
@@ -217,8 +232,9 @@ class MarkerTracker:
             else:  # after a gap the old velocity is stale
                 self._vel[name] = np.zeros(2)
             self._uv[name] = det.uv[i].copy()
-            if np.isfinite(det.xyz_cam[i, 2]):
-                self._z[name] = float(det.xyz_cam[i, 2])
+            z = float(det.xyz_cam[i, 2])
+            if math.isfinite(z):
+                self._z[name] = z
             self._last_seen_s[name] = t_s
         self._last_t_s = t_s
         return assigned
@@ -226,13 +242,16 @@ class MarkerTracker:
     def _check_segments(self, assigned: dict[str, int], xyz: np.ndarray, cost: np.ndarray,
                         names: list[str]) -> None:
         """Refuse assignments that stretch a segment beyond tolerance (drop the less certain end)."""
+        finite: list[bool] | None = None
         for (a, b), length in self._segments.items():
             if a not in assigned or b not in assigned:
                 continue
-            pa, pb = xyz[assigned[a]], xyz[assigned[b]]
-            if not (np.all(np.isfinite(pa)) and np.all(np.isfinite(pb))):
+            if finite is None:  # per detection, once a frame (not per segment end)
+                finite = np.isfinite(xyz).all(axis=1).tolist()
+            if not (finite[assigned[a]] and finite[assigned[b]]):
                 continue
-            if abs(np.linalg.norm(pa - pb) - length) <= _SEGMENT_TOL * length:
+            ab = xyz[assigned[a]] - xyz[assigned[b]]
+            if abs(math.sqrt(ab.dot(ab)) - length) <= _SEGMENT_TOL * length:  # np.linalg.norm's own sum
                 continue
             ca, cb = cost[names.index(a), assigned[a]], cost[names.index(b), assigned[b]]
             del assigned[a if ca > cb else b]
