@@ -38,7 +38,6 @@ from drivers.sim.render_static import (
     bank_key,
     banks,
     kept_bank,
-    noise_peak,
     ray_table,
     rays,
     right_columns,
@@ -89,8 +88,6 @@ class _Frame:
     work: np.ndarray  # float depth, then float IR
     keep: np.ndarray  # depth kept: valid and not dropped out
     max_static_disparity: float
-    depth_limits: tuple = ()  # the inputs of depth_in_range
-    depth_in_range: bool = False  # every valid pixel's depth is within uint16 without a clip
     drawn: Window | None = None  # where z, sigma and IR differ from static
     shadowed: Window | None = None  # where invalid differs from static
 
@@ -262,10 +259,9 @@ class Renderer:
         np.add(f.z, depth_f, out=depth_f)
         depth_f *= np.float32(1.0 / self.depth_scale_m)
         np.rint(depth_f, out=depth_f)
-        if not self._depth_in_range(f):
-            np.clip(depth_f, 0, 65535, out=depth_f)
+        np.clip(depth_f, 0, 65535, out=depth_f)
         depth = np.empty((H, W), np.uint16) if out is None else out[0]
-        with np.errstate(invalid="ignore"):  # nan/inf or out of range only where invalid (zeroed below)
+        with np.errstate(invalid="ignore"):  # nan/inf only where invalid (zeroed below)
             np.copyto(depth, depth_f, casting="unsafe")
         if f.dropout_frac != self.dropout_frac:
             f.kept_bank = kept_bank(self._static.bank_key(self.intrinsics), self._uniform_bank,
@@ -372,23 +368,6 @@ class Renderer:
         invalid[:, :-1] |= run_min[:, 1:] < x_right[:, :-1] - 0.5
         invalid.reshape(-1)[local] |= ~(z < self.max_range_m)
         f.shadowed = (s0, s1, c0, c1)
-
-    def _depth_in_range(self, f: _Frame) -> bool:
-        """Whether every pixel that keeps its depth (not invalid: z < max range) gives rint((z + sigma *
-        noise) / scale) within 0..65535 whatever the noise, so that the clip changes none of them (a
-        bound with a 1 % margin over float32 rounding: z < R, |sigma| <= R^2 |k|, |noise| <= its peak).
-        The static scene's sigma and range are the construction's, the body's the current ones: both."""
-        st = self._static
-        limits = (self.subpixel, self.baseline_m, self.max_range_m, self.depth_scale_m)
-        if f.depth_limits != limits:
-            k = max(abs(float(st.sigma_per_z2)), abs(self.subpixel / (self.intrinsics.fx * self.baseline_m)))
-            r = max(st.max_range_m, self.max_range_m)
-            spread = r * k * noise_peak(st.bank_key(self.intrinsics), self._noise_bank)  # |noise| / z at most
-            top = r * (1.0 + spread) / self.depth_scale_m
-            f.depth_in_range = bool(np.isfinite(top) and self.depth_scale_m > 0 and spread * 1.01 < 0.99
-                                    and top * 1.01 + 1.0 < 65535.0)
-            f.depth_limits = limits
-        return f.depth_in_range
 
     def _crop(self, bank: np.ndarray) -> np.ndarray:
         H, W = self.intrinsics.height, self.intrinsics.width

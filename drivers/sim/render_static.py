@@ -192,11 +192,6 @@ def kept_bank(key: tuple | None, uniform_bank: np.ndarray, dropout_frac: float) 
                   lambda: (np.logical_not(uniform_bank < dropout_frac),))[0]
 
 
-def noise_peak(key: tuple | None, noise_bank: np.ndarray) -> float:
-    """The noise bank's largest magnitude; key: the bank's."""
-    return cached("peak", key, lambda: (float(np.abs(noise_bank).max()),))[0]
-
-
 def right_columns(cam: Camera, fxb: float) -> tuple[np.ndarray, float]:
     """Static scene: each pixel's column in the right imager (fxb = fx * baseline), the largest disparity."""
     def build() -> tuple:
