@@ -1,5 +1,4 @@
 import os
-import sys
 from pathlib import Path
 
 import pytest
@@ -23,33 +22,19 @@ def artifacts_dir() -> Path:
 
 
 def run_cli(*args: str, timeout: float = 120, **kw):
-    """Run `hinge-station ARGS` as a real subprocess (python -m station) from the repo root."""
-    import subprocess
+    """Run `hinge-station ARGS` as a real process from the repo root (or cwd=, env=): a CompletedProcess.
 
-    return subprocess.run([sys.executable, "-m", "station", *args], cwd=kw.pop("cwd", REPO),
-                          capture_output=True, text=True, timeout=timeout, **kw)
+    The process is forked from a server that has imported the station once (tests/support/warm_cli.py)."""
+    return run_cli_together(list(args), timeout=timeout, **kw)[0]
 
 
-def run_cli_together(*commands: list[str], timeout: float = 180, **kw) -> list:
-    """Several `hinge-station` commands as concurrent subprocesses; their CompletedProcess in order.
+def run_cli_together(*commands: list[str], timeout: float = 180, cwd=REPO, env=None) -> list:
+    """Several `hinge-station` commands as concurrent processes; their CompletedProcess in order.
 
     Real-time recordings mostly wait for their sources' pace: three at once take the wall time of one."""
-    import subprocess
+    from tests.support.warm_cli import run_commands
 
-    cwd = kw.pop("cwd", REPO)
-    procs = [subprocess.Popen([sys.executable, "-m", "station", *args], cwd=cwd, stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE, text=True, **kw) for args in commands]
-    done = []
-    for args, proc in zip(commands, procs, strict=True):
-        try:
-            out, err = proc.communicate(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            for p in procs:
-                p.kill()
-            raise
-        done.append(subprocess.CompletedProcess([sys.executable, "-m", "station", *args], proc.returncode,
-                                                out, err))
-    return done
+    return run_commands([list(map(str, c)) for c in commands], timeout=timeout, cwd=cwd, env=env)
 
 
 # pytest-xdist hands each worker whole files (--dist loadfile) in collection order (test.sh turns its own

@@ -3,13 +3,11 @@ named."""
 
 import json
 import os
-import subprocess
-import sys
 
 import sqlalchemy as sa
 
 from station.archive.store import open_archive
-from tests.conftest import REPO, run_cli
+from tests.conftest import run_cli, run_cli_together
 from tests.support.archive_files import rep, write_trial
 
 
@@ -125,11 +123,10 @@ def test_two_scans_at_once_add_each_file_once(db_url, tmp_path):
     for i in range(40):
         write_trial(rec / f"t{i:02d}.h5", f"S{i % 4}")
     env = dict(os.environ, HINGE_DATA_ROOT=str(tmp_path))
-    cmd = [sys.executable, "-m", "station", "archive", "scan", str(rec), "--db", db_url, "--json"]
-    procs = [subprocess.Popen(cmd, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                              text=True) for _ in range(2)]
-    outs = [json.loads(p.communicate(timeout=120)[0]) for p in procs]
+    scan_args = ["archive", "scan", str(rec), "--db", db_url, "--json"]
+    procs = run_cli_together(scan_args, scan_args, timeout=120, env=env)
     assert all(p.returncode == 0 for p in procs), [p.stderr for p in procs]
+    outs = [json.loads(p.stdout) for p in procs]
     assert all(o["errors"] == [] for o in outs)
     assert len(outs[0]["added"]) + len(outs[1]["added"]) == 40  # each file added by exactly one of them
     assert count(db_url, "trials") == 40 and count(db_url, "reps") == 120 and count(db_url, "subjects") == 4

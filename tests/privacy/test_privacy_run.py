@@ -20,6 +20,7 @@ import h5py
 import pytest
 
 from station.privacy.identities import IdentityList
+from tests.conftest import run_cli_together
 
 NAME, BORN = "Zebulon Quillfeather", "1971-03-04"
 FORBIDDEN = [b"zebulon", b"quillfeather", BORN.encode(), BORN.replace("-", "").encode()]
@@ -31,14 +32,9 @@ def _popen(args, env, root) -> subprocess.Popen:
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
-def _run_all(commands, env, root, timeout=180) -> list[SimpleNamespace]:
+def _run_all(commands, env, root, timeout=180) -> list:
     """Start every command at once, wait for all (the machine has 2 cores: exports and reports overlap)."""
-    procs = [_popen(c, env, root) for c in commands]
-    out = []
-    for p in procs:
-        stdout, stderr = p.communicate(timeout=timeout)
-        out.append(SimpleNamespace(returncode=p.returncode, stdout=stdout, stderr=stderr))
-    return out
+    return run_cli_together(*(list(map(str, c)) for c in commands), timeout=timeout, cwd=root, env=env)
 
 
 def _tree(pid: int) -> set[int]:

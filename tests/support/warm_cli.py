@@ -1,0 +1,244 @@
+"""`hinge-station` commands for the tests, each a real process forked from a warm one.
+
+A fresh interpreter pays ~1.5-2 CPU-s of imports (scipy.signal, numba's compiled disc finder, SQLAlchemy,
+h5py, ...) before a command does anything; the suite starts ~150 commands on 2 cores. So each pytest
+process keeps one server that has imported the station once (no thread running: it is safe to fork) and
+forks one child per command. The child is a separate process with its own pid, stdin/stdout/stderr, working
+folder and environment; it runs the same `station.cli.main(argv)` as `python -m station`, then exits through
+the interpreter's normal shutdown (atexit handlers, non-daemon threads joined), so its exit code, files and
+output are the command's own. Tests that must start a fresh interpreter (kill, fuzz, the plain install in
+.ci/run) still do. HINGE_TEST_COLD_CLI=1 runs every command as `python -m station` instead, to compare.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import select
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+# imported once in the server: every command's heavy imports (each command module imports more lazily)
+PRELOAD = ("numpy", "scipy.signal", "scipy.interpolate", "scipy.ndimage", "scipy.optimize", "h5py", "serial",
+           "sqlalchemy", "station.cli", "station.trial.runner", "station.trial.consumers",
+           "station.markers.tracking", "station.recording.writer", "station.recording.reader",
+           "station.archive.station_archive", "station.archive.index", "station.analysis.analyze",
+           "drivers.registry", "drivers.sim.simplate", "drivers.sim.simcamera", "drivers.sim.render_process",
+           "calibration.plate")
+
+
+def _preload() -> None:
+    import importlib
+
+    from station.cli import COMMANDS
+    from station.markers.discs import warm_up
+
+    for name in (*PRELOAD, *(module for module, _ in COMMANDS.values())):
+        importlib.import_module(name)
+    warm_up()  # numba's compiled loops loaded (or compiled) once, not in every recording
+
+
+def _threads() -> int:
+    """Threads of this process as the kernel sees them (native ones included)."""
+    return len(os.listdir("/proc/self/task"))
+
+
+def serve(listen_fd: int) -> None:
+    """The server's loop: per connection one request (argv, cwd, env; stdin/stdout/stderr as passed fds),
+    answered "PID n" at the fork and "EXIT code" when the child ends (code as subprocess gives it)."""
+    _preload()
+    if _threads() != 1:
+        raise SystemExit(f"warm_cli: {_threads()} threads after the imports: forking would not be safe")
+    listener = socket.socket(fileno=listen_fd)
+    waiting: dict[int, socket.socket] = {}  # child pid -> the connection that asked for it
+    parent = os.getppid()
+    while os.getppid() == parent:  # a pytest process that died without a word leaves no server behind
+        readable, _, _ = select.select([listener], [], [], 0.02 if waiting else 1.0)
+        for pid, conn in list(waiting.items()):
+            done, status = os.waitpid(pid, os.WNOHANG)
+            if done:
+                try:
+                    conn.sendall(f"EXIT {os.waitstatus_to_exitcode(status)}\n".encode())
+                except OSError:  # the asker gave up on it (a timeout) and has gone
+                    pass
+                conn.close()
+                del waiting[pid]
+        if not readable:
+            continue
+        conn, _ = listener.accept()
+        message, fds, _, _ = socket.recv_fds(conn, 1 << 20, 3)
+        if not message:  # the pytest process asks the server to end
+            return
+        request = json.loads(message)
+        sys.stdout.flush()
+        sys.stderr.flush()
+        pid = os.fork()
+        if pid == 0:
+            listener.close()
+            conn.close()
+            for child_conn in waiting.values():
+                child_conn.close()
+            _become_command(request, fds)  # does not return
+        for fd in fds:
+            os.close(fd)
+        conn.sendall(f"PID {pid}\n".encode())
+        waiting[pid] = conn
+
+
+def _become_command(request: dict, fds: list[int]) -> None:
+    """In the forked child: the command's stdio, folder and environment, then `hinge-station ARGV`."""
+    for target, fd in enumerate(fds):
+        os.dup2(fd, target)
+        os.close(fd)
+    os.chdir(request["cwd"])
+    os.environ.clear()
+    os.environ.update(request["env"])
+    sys.argv = [str(REPO / "station" / "__main__.py"), *request["argv"]]
+    sys.path[0] = request["cwd"]  # as `python -m` puts it
+    from station.cli import main
+
+    sys.exit(main(request["argv"]))  # the interpreter's own shutdown, as after `python -m station`
+
+
+class WarmProcess:
+    """A command forked by the server: pid, wait(timeout) -> exit code, kill()."""
+
+    def __init__(self, conn: socket.socket, argv: list[str]) -> None:
+        self.conn, self.args = conn, argv
+        self.returncode: int | None = None
+        self._reply = conn.makefile("r")
+        self.pid = int(self._expect("PID"))
+
+    def _expect(self, word: str) -> str:
+        try:
+            line = self._reply.readline().split()
+        except ConnectionResetError:
+            line = []
+        if len(line) != 2 or line[0] != word:
+            raise RuntimeError(f"warm_cli: the server ended ({word} expected for {self.args}): see its stderr")
+        return line[1]
+
+    def wait(self, timeout: float | None = None) -> int:
+        if self.returncode is None:
+            self.conn.settimeout(timeout)
+            try:
+                self.returncode = int(self._expect("EXIT"))
+            except TimeoutError:
+                raise subprocess.TimeoutExpired(self.args, timeout) from None
+            self.conn.close()
+        return self.returncode
+
+    def kill(self) -> None:
+        if self.returncode is None:
+            try:
+                os.kill(self.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+
+
+class WarmServer:
+    """One per pytest process, started on first use, ended at exit."""
+
+    def __init__(self) -> None:
+        self.folder = tempfile.mkdtemp(prefix="hinge-warm-cli-")
+        self.path = os.path.join(self.folder, "s")
+        listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        listener.bind(self.path)
+        listener.listen(16)
+        # no BLAS/OpenMP/OpenCV thread pool may exist when it forks (scripts/test.sh asks for one thread too)
+        env = dict(os.environ, OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", OPENCV_FOR_THREADS_NUM="1")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-c", f"from tests.support.warm_cli import serve; serve({listener.fileno()})"],
+            cwd=REPO, env=env, pass_fds=[listener.fileno()], stdin=subprocess.DEVNULL)
+        listener.close()
+
+    def start(self, argv: list[str], *, cwd: Path | str, env: dict[str, str], stdout: int, stderr: int,
+              stdin: int) -> WarmProcess:
+        conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        conn.connect(self.path)
+        request = {"argv": list(argv), "cwd": str(Path(cwd).resolve()), "env": dict(env)}
+        socket.send_fds(conn, [json.dumps(request).encode()], [stdin, stdout, stderr])
+        return WarmProcess(conn, argv)
+
+    def close(self) -> None:
+        if self.proc.poll() is None:
+            conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            conn.connect(self.path)
+            socket.send_fds(conn, [b""], [])
+            conn.close()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+
+
+_server: WarmServer | None = None
+_server_lock = threading.Lock()
+
+
+def _the_server() -> WarmServer:
+    global _server
+    with _server_lock:
+        if _server is None or _server.proc.poll() is not None:
+            import atexit
+
+            _server = WarmServer()
+            atexit.register(_server.close)
+        return _server
+
+
+def run_commands(commands: list[list[str]], *, timeout: float, cwd: Path | str, env: dict[str, str] | None
+                 ) -> list[subprocess.CompletedProcess]:
+    """Run `hinge-station ARGS` for each of commands at once; their CompletedProcess (text output) in order.
+    On a timeout every one is killed and subprocess.TimeoutExpired raised, as subprocess.run does."""
+    env = dict(os.environ if env is None else env)
+    if os.environ.get("HINGE_TEST_COLD_CLI"):
+        return _run_cold(commands, timeout=timeout, cwd=cwd, env=env)
+    server = _the_server()
+    outputs = [(tempfile.TemporaryFile(), tempfile.TemporaryFile()) for _ in commands]
+    with open(os.devnull, "rb") as devnull:
+        procs = [server.start(args, cwd=cwd, env=env, stdin=devnull.fileno(), stdout=out.fileno(),
+                              stderr=err.fileno())
+                 for args, (out, err) in zip(commands, outputs, strict=True)]
+    deadline = time.monotonic() + timeout
+    try:
+        for proc in procs:
+            proc.wait(max(0.0, deadline - time.monotonic()))
+    except subprocess.TimeoutExpired:
+        for proc in procs:
+            proc.kill()
+        raise
+    done = []
+    for args, proc, (out, err) in zip(commands, procs, outputs, strict=True):
+        texts = []
+        for f in (out, err):
+            f.seek(0)
+            texts.append(f.read().decode())
+            f.close()
+        done.append(subprocess.CompletedProcess([sys.executable, "-m", "station", *args], proc.returncode,
+                                                *texts))
+    return done
+
+
+def _run_cold(commands: list[list[str]], *, timeout: float, cwd: Path | str, env: dict[str, str]
+              ) -> list[subprocess.CompletedProcess]:
+    procs = [subprocess.Popen([sys.executable, "-m", "station", *args], cwd=cwd, env=env, text=True,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL)
+             for args in commands]
+    done = []
+    for proc in procs:
+        try:
+            out, err = proc.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            for p in procs:
+                p.kill()
+            raise
+        done.append(subprocess.CompletedProcess(proc.args, proc.returncode, out, err))
+    return done
