@@ -122,7 +122,7 @@ class WarmProcess:
         except ConnectionResetError:
             line = []
         if len(line) != 2 or line[0] != word:
-            raise RuntimeError(f"warm_cli: the server ended ({word} expected for {self.args}): see its stderr")
+            raise RuntimeError(f"warm_cli: the server ended ({word} expected for {self.args}): see stderr")
         return line[1]
 
     def wait(self, timeout: float | None = None) -> int:
