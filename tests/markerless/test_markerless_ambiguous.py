@@ -14,16 +14,19 @@ from drivers.sim.pose import Capsule, Pose
 from drivers.sim.render import Renderer
 from drivers.sim.subject import VirtualSubject
 from station.markerless.tracker import DepthMarkerTracker
-from tests.markerless.helpers import subject_for
+from tests.markerless.helpers import STANDING_S, frame_times, subject_for
+
+END_MARGIN_S = 0.1  # the last frame this long before the trial's end
 
 
 def _run(subject: VirtualSubject, cfg, extra=None, step_s: float = 0.25, holes=None):
-    """(reasons, hip estimates, hip truth) per frame after the first 0.6 s; extra(t, pose) -> capsules;
-    holes(t, depth) zeroes what a camera would not see (in place)."""
+    """(reasons, hip estimates, hip truth) per frame after the standing pose's (helpers.frame_times with a
+    0.1 s end margin); extra(t, pose) -> capsules; holes(t, depth) zeroes what a camera would not see (in
+    place)."""
     renderer = Renderer(config=cfg, seed=2)
     tracker = DepthMarkerTracker(config=cfg)
-    times = list(np.arange(0.0, 0.6, 1 / 30)) + list(np.arange(0.6, subject.duration_s - 0.1, step_s))
-    reasons, hips, truth = [], [], []
+    times, measured = frame_times(subject, step_s, END_MARGIN_S)
+    reasons, hips = [], []
     for i, t in enumerate(times):
         pose = subject.pose(float(t))
         if extra is not None:
@@ -34,11 +37,10 @@ def _run(subject: VirtualSubject, cfg, extra=None, step_s: float = 0.25, holes=N
             holes(float(t), depth)
         p = tracker.update(CameraFrame(i, 1000 * t, "hardware_clock", 0, depth, ir, renderer.depth_scale_m,
                                        renderer.intrinsics))
-        if t >= 0.6:
+        if i >= times.size - measured.size:
             reasons.append(tracker.last_reason)
             hips.append(p["hip"])
-            truth.append(subject.markers(np.array([t]))["hip"][0])
-    return reasons, np.array(hips), np.array(truth)
+    return reasons, np.array(hips), subject.markers(measured)["hip"]
 
 
 def test_second_person_in_view_is_never_measured() -> None:
@@ -72,7 +74,8 @@ def test_something_in_the_legs_own_plane_is_marked() -> None:
     """A thing held against the front of the near thigh in the thigh's own plane (here a second thigh's
     shape laid in front of it, from the first second on) cannot be told from the leg by any edge's plane:
     those frames are marked with the reason, none carries a guess."""
-    subject, cfg = subject_for("hinge", "right", "crossed", "small")
+    # two seconds standing with it before the hinge: held while still and while moving
+    subject, cfg = subject_for("hinge", "right", "crossed", "small", standing_s=3.0)
 
     def held(t: float, pose: Pose) -> list[Capsule]:
         if t < 1.0:  # the standing pose is read without it
@@ -85,7 +88,7 @@ def test_something_in_the_legs_own_plane_is_marked() -> None:
                         np.asarray(thigh.p1) + 0.05 * up + ahead, thigh.r0, thigh.r1)]
 
     reasons, hips, truth = _run(subject, cfg, held, step_s=0.15)
-    later = np.arange(len(reasons)) >= round(0.4 / 0.15)  # from 1.0 s on
+    later = frame_times(subject, 0.15, END_MARGIN_S)[1] >= 1.0  # the frames held() gave the thing to
     marked = [r for r, on in zip(reasons, later, strict=True) if on and "cannot tell" in r]
     assert len(marked) >= 0.8 * later.sum(), set(reasons)
     ok = np.isfinite(hips[:, 0]) & later
@@ -99,7 +102,8 @@ def test_a_bell_held_against_the_thighs_standing_is_marked() -> None:
     stretch of the standing thighs thicker than the thigh above it: no standing pose is taken, every frame
     says why."""
     _, cfg = subject_for("hinge", "left", "crossed", "large")
-    subject = VirtualSubject("swing", reps=1, config=cfg, seed=1, height_m=1.90, mass_kg=95.0)
+    subject = VirtualSubject("swing", reps=1, config=cfg, seed=1, height_m=1.90, mass_kg=95.0,
+                             standing_s=STANDING_S)
     reasons, hips, _ = _run(subject, cfg, step_s=0.5)
     assert np.all(~np.isfinite(hips[:, 0]))
     assert all(reasons)  # every frame says why (a swung bell also leaves the body: "something else in view")

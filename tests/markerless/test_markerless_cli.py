@@ -8,10 +8,15 @@ import json
 
 import pytest
 
-from drivers.sim.subject import VirtualSubject
+from drivers.sim.subject import VirtualSubject, shared_subject
 from tests.conftest import run_cli
 
 FPS, REPS = 15, 2
+
+
+def _subject() -> VirtualSubject:
+    """The recorded virtual subject (its truth, its plate), built once (~0.3 s) and only read."""
+    return shared_subject("hinge", reps=REPS)
 
 
 @pytest.fixture(scope="module")
@@ -29,7 +34,7 @@ def test_analyze_db3_markerless_beside_the_markers(recording) -> None:
         res = run_cli("analyze", str(recording), "--json", *extra, timeout=300)
         assert res.returncode == 0, res.stderr
         runs[name] = json.loads(res.stdout)
-    truth = VirtualSubject("hinge", reps=REPS).truth.reps
+    truth = _subject().truth.reps
     ir, depth = runs["ir"]["reps"], runs["depth"]["reps"]
     assert len(depth) == len(ir) == len(truth) == REPS
     for got, marker, want in zip(depth, ir, truth, strict=True):
@@ -65,7 +70,7 @@ def _live(recording, tmp_path_factory, *, markers: str, name: str):
     path = tmp_path_factory.mktemp(name) / "trial.h5"
     clock = SharedHostClock()
     camera = PlaybackCamera(recording, clock, fps=FPS)
-    plate = SubjectPlate(VirtualSubject("hinge", reps=REPS), clock, camera)
+    plate = SubjectPlate(_subject(), clock, camera)
     writer = TrialWriter(path, config=config, frames="h5-lzf",
                          metadata={"subject_id": "S-ML", "drill": "bw_rdl", "faces_kept": True,
                                    "faces_consent_operator": "test"})
@@ -76,7 +81,7 @@ def _live(recording, tmp_path_factory, *, markers: str, name: str):
 
 
 def _check(reps: list[dict]) -> None:
-    truth = VirtualSubject("hinge", reps=REPS).truth.reps
+    truth = _subject().truth.reps
     assert len(reps) == len(truth)
     for got, want in zip(reps, truth, strict=True):
         assert abs(got["hip_back_mm"] - want.hip_back_mm) <= 15.0
