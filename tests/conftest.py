@@ -7,9 +7,13 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 # every recording indexes itself in the archive when it ends: tests (and the commands they run as
 # subprocesses, which inherit this) use a throwaway SQLite file per test process, never ./hinge-archive.sqlite
 if "HINGE_ARCHIVE_URL" not in os.environ:
+    import atexit
+    import shutil
     import tempfile
 
-    os.environ["HINGE_ARCHIVE_URL"] = f"sqlite:///{tempfile.mkdtemp(prefix='hinge-test-archive-')}/a.sqlite"
+    _archive_dir = tempfile.mkdtemp(prefix="hinge-test-archive-")
+    atexit.register(shutil.rmtree, _archive_dir, True)  # the process that made it removes it
+    os.environ["HINGE_ARCHIVE_URL"] = f"sqlite:///{_archive_dir}/a.sqlite"
 REPO = Path(__file__).resolve().parents[1]
 ARTIFACTS = REPO / "tests" / "artifacts"
 
