@@ -12,6 +12,7 @@ output are the command's own. Tests that must start a fresh interpreter (kill, f
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import select
@@ -44,6 +45,7 @@ def _preload() -> None:
     for name in (*PRELOAD, *(module for module, _ in COMMANDS.values())):
         importlib.import_module(name)
     warm_up()  # numba's compiled loops loaded (or compiled) once, not in every recording
+    gc.freeze()  # what is loaded stays out of the children's collections: their pages stay shared
 
 
 def _threads() -> int:
