@@ -140,7 +140,9 @@ def test_hinge_session_fills_the_rep_table_with_the_simulators_reps(qtbot, tmp_p
     controller.start_preview()
     qtbot.waitUntil(lambda: controller.runner is not None, timeout=60_000)
     offset = _offset_s(controller)
-    qtbot.waitUntil(lambda: controller.runner.elapsed_s() >= 20.0, timeout=60_000)
+    # 20 s in, and the last rep's lockout judged ("PASS…" until then, up to lockout_window_s after its end)
+    qtbot.waitUntil(lambda: controller.runner.elapsed_s() >= 20.0 and window.table.rows()
+                    and not window.table.rows()[-1]["verdict"].endswith("…"), timeout=60_000)
     qtbot.wait(100)  # one more redraw with the last snapshot
     elapsed = controller.runner.elapsed_s()
     rows = window.table.rows()
