@@ -2,74 +2,25 @@
 check after each kill that the trial file and the archive open, that at most LOSS_BOUND_S of data was lost,
 and that no archive row points at data that is not there.
 
-Starting a fresh interpreter per run costs seconds of imports on a busy 2-core host, so a "zygote" process
-imports the station once and forks one recording process per run (no threads exist in it when it forks);
-each child runs the real `record` command (station.cli.main) and is killed with SIGKILL by the zygote at
-the moment the test asks for. Used by tests/trial/test_kill.py (20 kills) and bench/kill_loop.py (longer).
+Starting a fresh interpreter per run costs seconds of imports on a busy 2-core host, so each run is a
+`record` process forked from the tests' warm server (tests/support/warm_cli.py: the station imported once,
+no thread running when it forks), killed with SIGKILL at the moment the test asks for. Used by
+tests/trial/test_kill.py (20 kills) and bench/kill_loop.py (longer).
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import random
 import sqlite3
-import subprocess
-import sys
-import textwrap
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from tests.support.warm_cli import WarmProcess, the_server
+
 LOSS_BOUND_S = 1.0
 REPO = Path(__file__).resolve().parents[2]
-
-_ZYGOTE = textwrap.dedent("""
-    import json, os, signal, sys, threading, time
-    sys.path[:0] = [{repo!r}]
-    import h5py, numpy, scipy.signal, serial, sqlalchemy  # noqa: F401 - what every run needs, imported once
-    import station.cli, station.commands.record, station.recording.writer, station.trial.runner  # noqa
-    import station.archive.station_archive, station.archive.store, station.archive.audit  # noqa
-    import drivers.sim.simplate, drivers.forceplate, drivers.registry, calibration.clocks  # noqa
-    import station.core.hinge_core, station.trial.consumers, station.archive.index  # noqa
-    print("READY", threading.active_count(), flush=True)
-    for line in sys.stdin:
-        cmd, _, arg = line.strip().partition(" ")
-        if cmd == "RUN":
-            spec = json.loads(arg)
-            fork_ns = time.monotonic_ns()
-            pid = os.fork()
-            if pid == 0:  # the recording process
-                fd = os.open(spec["log"], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-                os.dup2(fd, 1)
-                os.dup2(fd, 2)
-                try:
-                    code = station.cli.main(spec["argv"])
-                except SystemExit as exc:
-                    code = exc.code if isinstance(exc.code, int) else 1
-                except BaseException:
-                    import traceback
-                    traceback.print_exc()
-                    code = 1
-                sys.stdout.flush()
-                sys.stderr.flush()
-                os._exit(code or 0)
-            print("PID", pid, fork_ns, flush=True)
-        elif cmd == "KILL":
-            pid, at_ns = (int(x) for x in arg.split())
-            done, status = os.waitpid(pid, os.WNOHANG)
-            while done == 0 and time.monotonic_ns() < at_ns:  # a run that ends first is not waited for
-                time.sleep(min(0.005, max(0.0, (at_ns - time.monotonic_ns()) / 1e9)))
-                done, status = os.waitpid(pid, os.WNOHANG)
-            kill_ns = time.monotonic_ns()
-            if done == 0:
-                os.kill(pid, signal.SIGKILL)
-                os.waitpid(pid, 0)
-                print("KILLED", pid, kill_ns, "killed", flush=True)
-            else:
-                print("KILLED", pid, kill_ns, "exited:%d" % os.waitstatus_to_exitcode(status), flush=True)
-""")
-
 
 @dataclass
 class KillRun:
@@ -86,36 +37,11 @@ class KillRun:
     problems: list[str] = field(default_factory=list)
 
 
-class Zygote:
-    """The forking parent (a subprocess); `run(argv, log)` -> pid and fork time, `kill(pid, at_ns)`."""
-
-    def __init__(self, env: dict[str, str]) -> None:
-        self.proc = subprocess.Popen([sys.executable, "-c", _ZYGOTE.format(repo=str(REPO))], cwd=REPO,
-                                     env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-        ready = self.proc.stdout.readline().split()
-        if not ready or ready[0] != "READY":
-            raise RuntimeError(f"kill-loop zygote did not start: {ready}")
-        self.threads_at_fork = int(ready[1])
-
-    def _ask(self, line: str, expect: str) -> list[str]:
-        self.proc.stdin.write(line + "\n")
-        self.proc.stdin.flush()
-        reply = self.proc.stdout.readline().split()
-        if not reply or reply[0] != expect:
-            raise RuntimeError(f"kill-loop zygote: {line!r} -> {reply}")
-        return reply[1:]
-
-    def run(self, argv: list[str], log: Path) -> tuple[int, int]:
-        pid, fork_ns = self._ask("RUN " + json.dumps({"argv": argv, "log": str(log)}), "PID")
-        return int(pid), int(fork_ns)
-
-    def kill(self, pid: int, at_ns: int) -> tuple[int, str]:
-        _, kill_ns, outcome = self._ask(f"KILL {pid} {at_ns}", "KILLED")
-        return int(kill_ns), outcome
-
-    def close(self) -> None:
-        self.proc.stdin.close()
-        self.proc.wait(10)
+def _start(argv: list[str], log: Path, env: dict[str, str]) -> WarmProcess:
+    """`hinge-station ARGV` forked from the warm server (tests/support/warm_cli.py), its output to log."""
+    with open(log, "wb") as out, open(os.devnull, "rb") as devnull:
+        return the_server().start(argv, cwd=REPO, env=env, stdin=devnull.fileno(), stdout=out.fileno(),
+                                  stderr=out.fileno())
 
 
 def sha256(path: Path) -> str:
@@ -208,29 +134,25 @@ def kill_loop(workdir: Path, *, runs: int = 20, seed: int = 20, duration_s: floa
     open_archive(url).dispose()  # the station's archive exists already (an empty one is refused by readers)
     env = dict(os.environ, HINGE_ARCHIVE_URL=url, HINGE_DATA_ROOT=str(data_root), OPENBLAS_NUM_THREADS="1",
                OMP_NUM_THREADS="1")
-    zygote = Zygote(env)
     out: list[KillRun] = []
-    try:
-        if kill_window_s is None:
-            lifetime_s = _lifetime_s(zygote, workdir, data_root, duration_s, plate, camera)
-            kill_window_s = (round(0.1 * lifetime_s, 3), round(1.25 * lifetime_s, 3))
-            log(f"one run lives {lifetime_s:.2f} s: kills from {kill_window_s[0]} to {kill_window_s[1]} s")
-        for i in range(runs):
-            run = KillRun(i, round(rng.uniform(*kill_window_s), 3))
-            path = data_root / "recordings" / f"kill-{i:02d}.h5"
-            argv = _record_argv(plate, camera, duration_s, path)
-            pid, fork_ns = zygote.run(argv, workdir / f"kill-{i:02d}.log")
-            kill_ns, run.outcome = zygote.kill(pid, fork_ns + int(run.kill_after_s * 1e9))
-            said = (workdir / f"kill-{i:02d}.log").read_text(errors="replace")
-            run.sources_started = "recording to" in said
-            check_file(path, kill_ns, run)
-            check_archive(url, data_root, run)
-            problems = f"; PROBLEMS: {run.problems}" if run.problems else ""
-            log(f"kill {i:2d} at {run.kill_after_s:.2f} s: {run.outcome}, file {run.file}, lost {run.lost_s} "
-                f"s, archive rows {run.archive_rows}{problems}")
-            out.append(run)
-    finally:
-        zygote.close()
+    if kill_window_s is None:
+        lifetime_s = _lifetime_s(workdir, data_root, duration_s, plate, camera, env)
+        kill_window_s = (round(0.1 * lifetime_s, 3), round(1.25 * lifetime_s, 3))
+        log(f"one run lives {lifetime_s:.2f} s: kills from {kill_window_s[0]} to {kill_window_s[1]} s")
+    for i in range(runs):
+        run = KillRun(i, round(rng.uniform(*kill_window_s), 3))
+        path = data_root / "recordings" / f"kill-{i:02d}.h5"
+        argv = _record_argv(plate, camera, duration_s, path)
+        proc = _start(argv, workdir / f"kill-{i:02d}.log", env)
+        kill_ns, run.outcome = proc.kill_at(proc.fork_ns + int(run.kill_after_s * 1e9))
+        said = (workdir / f"kill-{i:02d}.log").read_text(errors="replace")
+        run.sources_started = "recording to" in said
+        check_file(path, kill_ns, run)
+        check_archive(url, data_root, run)
+        problems = f"; PROBLEMS: {run.problems}" if run.problems else ""
+        log(f"kill {i:2d} at {run.kill_after_s:.2f} s: {run.outcome}, file {run.file}, lost {run.lost_s} "
+            f"s, archive rows {run.archive_rows}{problems}")
+        out.append(run)
     return out
 
 
@@ -239,16 +161,16 @@ def _record_argv(plate: str, camera: str | None, duration_s: float, path: Path) 
             "--drill", "bw_rdl", "--duration", str(duration_s), "--out", str(path)]
 
 
-def _lifetime_s(zygote: Zygote, workdir: Path, data_root: Path, duration_s: float, plate: str,
-                camera: str | None) -> float:
+def _lifetime_s(workdir: Path, data_root: Path, duration_s: float, plate: str, camera: str | None,
+                env: dict[str, str]) -> float:
     """Seconds from fork to exit of one recording nobody kills (it is indexed like the others)."""
     path = data_root / "recordings" / "lifetime.h5"
-    pid, fork_ns = zygote.run(_record_argv(plate, camera, duration_s, path), workdir / "lifetime.log")
-    end_ns, outcome = zygote.kill(pid, fork_ns + int(600e9))
+    proc = _start(_record_argv(plate, camera, duration_s, path), workdir / "lifetime.log", env)
+    end_ns, outcome = proc.kill_at(proc.fork_ns + int(600e9))
     if outcome != "exited:0":
         said = (workdir / "lifetime.log").read_text()
         raise RuntimeError(f"kill loop: the unkilled run ended {outcome}: {said}")
-    return (end_ns - fork_ns) / 1e9
+    return (end_ns - proc.fork_ns) / 1e9
 
 
 def summary(runs: list[KillRun]) -> dict:

@@ -55,7 +55,8 @@ def _threads() -> int:
 
 def serve(listen_fd: int) -> None:
     """The server's loop: per connection one request (argv, cwd, env; stdin/stdout/stderr as passed fds),
-    answered "PID n" at the fork and "EXIT code" when the child ends (code as subprocess gives it)."""
+    answered "PID n FORK_NS" at the fork (its monotonic time) and "EXIT code" when the child ends (code as
+    subprocess gives it)."""
     _preload()
     if _threads() != 1:
         raise SystemExit(f"warm_cli: {_threads()} threads after the imports: forking would not be safe")
@@ -82,6 +83,7 @@ def serve(listen_fd: int) -> None:
         request = json.loads(message)
         sys.stdout.flush()
         sys.stderr.flush()
+        fork_ns = time.monotonic_ns()
         pid = os.fork()
         if pid == 0:
             listener.close()
@@ -91,7 +93,7 @@ def serve(listen_fd: int) -> None:
             _become_command(request, fds)  # does not return
         for fd in fds:
             os.close(fd)
-        conn.sendall(f"PID {pid}\n".encode())
+        conn.sendall(f"PID {pid} {fork_ns}\n".encode())
         waiting[pid] = conn
 
 
@@ -111,32 +113,44 @@ def _become_command(request: dict, fds: list[int]) -> None:
 
 
 class WarmProcess:
-    """A command forked by the server: pid, wait(timeout) -> exit code, kill()."""
+    """A command forked by the server: pid, fork_ns (monotonic), wait(timeout) -> exit code, kill(),
+    kill_at(ns)."""
 
     def __init__(self, conn: socket.socket, argv: list[str]) -> None:
         self.conn, self.args = conn, argv
         self.returncode: int | None = None
-        self._reply = conn.makefile("r")
-        self.pid = int(self._expect("PID"))
+        self._reply = conn.makefile("rb", buffering=0)  # unbuffered: select() on the socket tells the truth
+        pid, fork_ns = self._expect("PID", 2)
+        self.pid, self.fork_ns = int(pid), int(fork_ns)
 
-    def _expect(self, word: str) -> str:
+    def _expect(self, word: str, fields: int = 1) -> list[str]:
         try:
-            line = self._reply.readline().split()
+            line = self._reply.readline().decode().split()
         except ConnectionResetError:
             line = []
-        if len(line) != 2 or line[0] != word:
+        if len(line) != fields + 1 or line[0] != word:
             raise RuntimeError(f"warm_cli: the server ended ({word} expected for {self.args}): see stderr")
-        return line[1]
+        return line[1:]
 
     def wait(self, timeout: float | None = None) -> int:
         if self.returncode is None:
-            self.conn.settimeout(timeout)
-            try:
-                self.returncode = int(self._expect("EXIT"))
-            except TimeoutError:
-                raise subprocess.TimeoutExpired(self.args, timeout) from None
+            if not select.select([self.conn], [], [], timeout)[0]:
+                raise subprocess.TimeoutExpired(self.args, timeout)
+            self.returncode = int(self._expect("EXIT")[0])
             self.conn.close()
         return self.returncode
+
+    def kill_at(self, at_ns: int) -> tuple[int, str]:
+        """SIGKILL at the monotonic instant at_ns unless the command ended first: (that instant or its end,
+        "killed" or "exited:N")."""
+        try:
+            self.wait(max(0.0, (at_ns - time.monotonic_ns()) / 1e9))
+            return time.monotonic_ns(), f"exited:{self.returncode}"
+        except subprocess.TimeoutExpired:
+            kill_ns = time.monotonic_ns()
+            self.kill()
+            self.wait(60)
+            return kill_ns, "killed"
 
     def kill(self) -> None:
         if self.returncode is None:
@@ -187,7 +201,7 @@ _server: WarmServer | None = None
 _server_lock = threading.Lock()
 
 
-def _the_server() -> WarmServer:
+def the_server() -> WarmServer:
     global _server
     with _server_lock:
         if _server is None or _server.proc.poll() is not None:
@@ -205,7 +219,7 @@ def run_commands(commands: list[list[str]], *, timeout: float, cwd: Path | str, 
     env = dict(os.environ if env is None else env)
     if os.environ.get("HINGE_TEST_COLD_CLI"):
         return _run_cold(commands, timeout=timeout, cwd=cwd, env=env)
-    server = _the_server()
+    server = the_server()
     outputs = [(tempfile.TemporaryFile(), tempfile.TemporaryFile()) for _ in commands]
     with open(os.devnull, "rb") as devnull:
         procs = [server.start(args, cwd=cwd, env=env, stdin=devnull.fileno(), stdout=out.fileno(),
