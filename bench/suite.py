@@ -52,7 +52,7 @@ def main() -> int:
             per_file[m.group(2)] += float(m.group(1))
     slowest = sorted(per_file.items(), key=lambda kv: -kv[1])[:12]
     result = {
-        "what": "bash scripts/test.sh, set-up skipped (ruff, import layers, pytest -n 3), wall and CPU",
+        "what": "bash scripts/test.sh, set-up skipped (ruff, import layers, pytest -n 4), wall and CPU",
         "exit_code": run.returncode, "wall_s": round(wall_s, 1), "goal_s": GOAL_S,
         "cpu_s": round((after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime), 1),
         "tests": counts, "load_average_at_start": round(load_before, 2),

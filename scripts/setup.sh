@@ -20,6 +20,11 @@ fi
 # the marker finder's compiled loops (numba): compiled once here and cached beside the module, so no
 # recording (nor every test process at once) pays 15-20 s on its first frame
 .venv/bin/python -c "from station.markers.discs import warm_up; warm_up()"
+# bytecode for scripts/test.sh (which keeps it in .venv/pycache): the station's modules, and the test modules
+# as pytest rewrites them for its asserts (collecting the suite writes those)
+PYTHONPYCACHEPREFIX="$PWD/.venv/pycache" .venv/bin/python -m compileall -q station drivers tests bench >/dev/null
+env -u PYTHONDONTWRITEBYTECODE PYTHONPYCACHEPREFIX="$PWD/.venv/pycache" QT_QPA_PLATFORM=offscreen \
+  .venv/bin/python -m pytest --collect-only -q -p no:cacheprovider >/dev/null
 # The BIDS validator for tests/export/test_bids.py (npm bids-validator 1.15, runs on Node.js 20; ~700 MB), kept
 # in .tools/ (git-ignored). Without it the test skips locally and fails in CI (CI set).
 if [ ! -x .tools/node_modules/.bin/bids-validator ]; then

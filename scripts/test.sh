@@ -9,6 +9,11 @@ export QT_QPA_PLATFORM=offscreen
 # one BLAS/OpenMP/OpenCV thread per process: the parallelism is pytest's workers and the commands they start;
 # helper threads spinning beside them on 2 cores cost 3-8 % more CPU than they save
 export OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 OPENCV_FOR_THREADS_NUM=1
+# compiled bytecode kept (in .venv, beside nothing of ours) even where the host sets PYTHONDONTWRITEBYTECODE:
+# otherwise every pytest worker re-compiles and re-rewrites every test module (~3 CPU-s each) and every
+# command and render process compiles the station again; setup.sh fills it
+unset PYTHONDONTWRITEBYTECODE
+export PYTHONPYCACHEPREFIX="$PWD/.venv/pycache"
 .venv/bin/ruff check .
 .venv/bin/lint-imports --no-cache  # layers point down (pyproject.toml [tool.importlinter])
 if [ -z "${HINGE_TEST_PG_URL:-}" ]; then
@@ -19,5 +24,6 @@ if [ -z "${HINGE_TEST_PG_URL:-}" ]; then
     echo "test.sh: PostgreSQL/Dask not started: those archive tests will be skipped" >&2
   fi
 fi
-# 3 workers on 2 cores: a third of the suite's wall time is real-time recordings waiting on their sources
-.venv/bin/python -m pytest -q -n 3 --dist loadfile --no-loadscope-reorder --durations=25 "$@"
+# 4 workers on 2 cores: 40 % of the suite's serial wall time is real-time recordings waiting on their
+# sources (serial: 758 s wall for 444 CPU-s); 3 workers left the cores 20 % idle
+.venv/bin/python -m pytest -q -n 4 --dist loadfile --no-loadscope-reorder --durations=25 "$@"

@@ -1,9 +1,8 @@
 """The dashboard offscreen against the virtual subject, through the real runner, pty plate and SDK camera.
 
-The subject's camera stream is rendered once to a .db3 (module fixture) and played at real pace by
-rs.pipeline while the sim plate streams on its pty: rendering live (~19 ms a frame) in the same process
-as the window, tracker and core starves the camera on a loaded 2-core host. The plate's shared timeline
-is anchored at the playback's first frame, so both devices describe one subject on one clock.
+The sources are the coach's demo's: `sim:PATTERN` plate and camera from the registry, the camera rendered
+in its own process and pushed through the pyrealsense2 software device, both on the simulator's one
+timeline (the subject's t=0 is when the first of them starts).
 
 A 20 s hinge session (the issue's): the rep table must hold the simulator's reps (t_bottom inside the
 subject's 1 mm deepest interval +-0.3 s: the bottom of a hinge is a flat top, see test_core_sim.py),
@@ -15,16 +14,12 @@ from __future__ import annotations
 
 import os
 import re
-import time
-from pathlib import Path
 
 import numpy as np
 import pytest
 
-from drivers.realsense import RealSenseCamera
-from drivers.registry import open_plate
 from drivers.sim import timeline
-from drivers.sim.softcam import make_subject, record_db3
+from drivers.sim.softcam import make_subject
 from station.config import StationConfig
 from station.dashboard.app import MainWindow
 from station.dashboard.controller import LiveController
@@ -36,60 +31,6 @@ DOWEL_FAULTS = {"back_rounding", "back_arching"}  # judged from the dowel stream
 LOCKOUT_PENDING_MAX_S = StationConfig().thresholds.lockout_window_s + 1.0
 DETECT_LAG_S = 4.0  # a rep is known once the subject has stood still after it (plus a loaded CPU)
 BOTTOM_TOL_S = 0.8  # half the longest scripted hold (1.0 s) + 0.3 s for a loaded host
-# the tracker, core and window share one process (and a loaded host): at 30 fps the runner fell ~3 s
-# behind a playback (which waits for its reader); 15 fps is what a USB-2 link gives a D4xx anyway
-RECORDED_FPS = 15
-RECORDED_S = {"hinge": 22.5, "squat": 16.0}  # what each session below plays, with a margin
-
-
-class _PlaybackCamera(RealSenseCamera):
-    """A .db3 played by rs.pipeline, started before the plate so the plate can join its timeline."""
-
-    first_arrival_ns: int | None = None
-
-    def start(self) -> None:
-        if self._pipe is None:  # the runner starts it again: already playing
-            super().start()
-
-    def _emit(self, frame) -> None:
-        if self.first_arrival_ns is None:
-            self.first_arrival_ns = frame.t_host_ns
-        super()._emit(frame)
-
-
-@pytest.fixture(scope="module")
-def camera_db3(tmp_path_factory):
-    """pattern -> the subject's depth + IR .db3, rendered on first use and pushed at real rate (the SDK
-    paces real-time playback by capture time, so a faster-than-real-time recording would play fast)."""
-    made: dict[str, Path] = {}
-
-    def get(pattern: str) -> Path:
-        if pattern not in made:
-            path = tmp_path_factory.mktemp("db3") / f"{pattern}.db3"
-            record_db3(make_subject(pattern, config=StationConfig()), path, seconds=RECORDED_S[pattern],
-                       fps=RECORDED_FPS, real_time=True, config=StationConfig(), pattern=pattern)
-            made[pattern] = path
-        return made[pattern]
-    return get
-
-
-def _opener(db3: Path):
-    def open_sources(plate_spec, camera_spec, config):
-        # the plate first: building its subject takes seconds on a loaded host, and the playback's subject
-        # must not walk into its first rep before the runner starts (the plate joins the camera's
-        # timeline when the runner starts it, not here)
-        plate = open_plate(plate_spec, config)
-        cfg = config.camera
-        camera = _PlaybackCamera(file=str(db3), width=cfg.width, height=cfg.height, fps=cfg.fps)
-        camera.start()
-        deadline = time.monotonic() + 10.0
-        while camera.first_arrival_ns is None and time.monotonic() < deadline:
-            time.sleep(0.002)
-        assert camera.first_arrival_ns is not None, "the recording delivered no frame"
-        # the recording's first frame is the subject's t=0: the plate (started next) joins that timeline
-        timeline.set_trial_epoch_ns(camera.first_arrival_ns)
-        return plate, camera
-    return open_sources
 
 
 def _top_interval(subject, t_start: float, t_end: float) -> tuple[float, float]:
@@ -99,9 +40,10 @@ def _top_interval(subject, t_start: float, t_end: float) -> tuple[float, float]:
     return float(top[0]), float(top[-1])
 
 
-def _open_window(qtbot, tmp_path, pattern: str, db3: Path) -> tuple[MainWindow, LiveController]:
+def _open_window(qtbot, tmp_path, pattern: str) -> tuple[MainWindow, LiveController]:
     config = StationConfig()
-    controller = LiveController(f"sim:{pattern}", str(db3), config, out_dir=tmp_path, opener=_opener(db3))
+    timeline.reset_trial_epoch()  # a new subject: its t=0 when the first of its sources starts
+    controller = LiveController(f"sim:{pattern}", f"sim:{pattern}", config, out_dir=tmp_path)
     window = MainWindow(config, controller, ask_calibration=False, subject_id="S07", drill_id="bw_rdl")
     qtbot.addWidget(window)
     window.show()
@@ -133,9 +75,8 @@ def _check_rows(rows: list[dict], subject, offset_s: float, elapsed_s: float) ->
         assert shown == [f.replace("_", " ") for f in expected], (row, expected)
 
 
-def test_hinge_session_fills_the_rep_table_with_the_simulators_reps(qtbot, tmp_path, artifacts_dir,
-                                                                       camera_db3):
-    window, controller = _open_window(qtbot, tmp_path, "hinge", camera_db3("hinge"))
+def test_hinge_session_fills_the_rep_table_with_the_simulators_reps(qtbot, tmp_path, artifacts_dir):
+    window, controller = _open_window(qtbot, tmp_path, "hinge")
     subject = make_subject("hinge", config=StationConfig())
     controller.start_preview()
     qtbot.waitUntil(lambda: controller.runner is not None, timeout=60_000)
@@ -172,8 +113,8 @@ def test_hinge_session_fills_the_rep_table_with_the_simulators_reps(qtbot, tmp_p
 
 
 @pytest.mark.slow
-def test_squat_recording_with_plate_unplugged_then_replay(qtbot, tmp_path, artifacts_dir, camera_db3):
-    window, controller = _open_window(qtbot, tmp_path, "squat", camera_db3("squat"))
+def test_squat_recording_with_plate_unplugged_then_replay(qtbot, tmp_path, artifacts_dir):
+    window, controller = _open_window(qtbot, tmp_path, "squat")
     subject = make_subject("squat", config=StationConfig())
     assert window.start_recording()  # no calibration file: no dialog here; the plate's factory sheet
     qtbot.waitUntil(lambda: controller.runner is not None, timeout=60_000)
