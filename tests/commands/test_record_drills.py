@@ -10,7 +10,30 @@ import pytest
 from drivers.sim.subject import VirtualSubject
 from station.config import StationConfig
 from station.recording.reader import read_trial
-from tests.conftest import run_cli
+from tests.conftest import run_cli, run_cli_together
+
+# The drills acted out on simulated sources, recorded at once for the module: each recording waits on its
+# sources' real-time pace, so together they take the wall time of the longest (16 s), not 50 s in turn
+DRILL_RECORDINGS = {
+    "dowel": ("--plate", "sim:hinge", "--camera", "sim:hinge", "--subject", "S-DW", "--drill", "dowel_hinge",
+              "--duration", "9"),
+    "rounding": ("--plate", "sim:rounding", "--camera", "sim:rounding", "--subject", "S-DR", "--drill",
+                 "dowel_hinge", "--duration", "16"),
+    "step": ("--plate", "sim:step_down_knee", "--camera", "sim:step_down_knee", "--subject", "S-ST",
+             "--drill", "step_down", "--duration", "12"),
+    "step_up": ("--plate", "sim:step_up", "--camera", "sim:step_up", "--subject", "S-SU", "--drill",
+                "step_up", "--duration", "13", "--db", "sqlite:///{folder}/a.sqlite"),
+}
+
+
+@pytest.fixture(scope="module")
+def drill_trials(tmp_path_factory) -> dict:
+    """name -> (the `record` CompletedProcess, its trial file), for DRILL_RECORDINGS."""
+    folder = tmp_path_factory.mktemp("drills")
+    commands = [["record", *(a.format(folder=folder) for a in args), "--out", folder / f"{name}.h5"]
+                for name, args in DRILL_RECORDINGS.items()]
+    runs = run_cli_together(*commands, timeout=240)
+    return {name: (res, folder / f"{name}.h5") for name, res in zip(DRILL_RECORDINGS, runs, strict=True)}
 
 
 def test_record_refuses_an_unknown_drill_naming_the_catalogue(tmp_path):
@@ -35,10 +58,8 @@ def test_dashboard_refuses_an_unknown_drill(tmp_path):
     assert not (tmp_path / "d.png").exists()
 
 
-def test_a_dowel_drill_on_simulated_sources_is_measured_under_the_dowel(tmp_path):
-    out = tmp_path / "dowel.h5"
-    res = run_cli("record", "--plate", "sim:hinge", "--camera", "sim:hinge", "--subject", "S-DW", "--drill",
-                  "dowel_hinge", "--duration", "9", "--out", str(out), timeout=180)
+def test_a_dowel_drill_on_simulated_sources_is_measured_under_the_dowel(drill_trials):
+    res, out = drill_trials["dowel"]
     assert res.returncode == 0, res.stderr
     trial = read_trial(out)
     measured = np.isfinite(trial.dowel["worst_gap_mm"])
@@ -51,14 +72,12 @@ def test_a_dowel_drill_on_simulated_sources_is_measured_under_the_dowel(tmp_path
     assert trial.metadata["drill"] == "dowel_hinge"
 
 
-def test_a_rounded_back_under_the_dowel_is_flagged_on_simulated_sources(tmp_path):
+def test_a_rounded_back_under_the_dowel_is_flagged_on_simulated_sources(drill_trials):
     """sim:rounding in the dowel drill: near the bottom the low arm (camera side) lies along the back and
     hides the upper back. The dowel, lifted off the sacrum and resting on upper back and head, says where the
     upper back is: every rounded rep is flagged back_rounding at the sacrum, as it is without a dowel (before,
     the bottom went unmeasured and the reps passed on the 9-14 mm read going down and up)."""
-    out = tmp_path / "rounding.h5"
-    res = run_cli("record", "--plate", "sim:rounding", "--camera", "sim:rounding", "--subject", "S-DR",
-                  "--drill", "dowel_hinge", "--duration", "16", "--out", str(out), timeout=240)
+    res, out = drill_trials["rounding"]
     assert res.returncode == 0, res.stderr
     trial = read_trial(out)
     truth = VirtualSubject("rounding", arms="dowel_left_high").truth.reps  # the coached grip, camera right
@@ -72,15 +91,13 @@ def test_a_rounded_back_under_the_dowel_is_flagged_on_simulated_sources(tmp_path
         assert abs(rep.dowel_gap_mm - true_rep.dowel_gap_worst_mm) <= 10.0, (rep.dowel_gap_mm, true_rep)
 
 
-def test_a_step_down_drill_is_recorded_and_judged_as_a_step(tmp_path):
+def test_a_step_down_drill_is_recorded_and_judged_as_a_step(drill_trials):
     """`--drill step_down` names the step movement: the trial keeps it, the live core finds the rep on the
     hip's drop (a knee-dominant step-down barely moves the hips back) and `analyze --json` gives the same
     rep with its hip/knee ratio and the knee_dominant fault (issue 19 item 8)."""
     import json
 
-    out = tmp_path / "step.h5"
-    res = run_cli("record", "--plate", "sim:step_down_knee", "--camera", "sim:step_down_knee", "--subject",
-                  "S-ST", "--drill", "step_down", "--duration", "12", "--out", str(out), timeout=240)
+    res, out = drill_trials["step"]
     assert res.returncode == 0, res.stderr
     trial = read_trial(out)
     assert trial.metadata["movement"] == "step"
@@ -101,16 +118,13 @@ def test_a_step_down_drill_is_recorded_and_judged_as_a_step(tmp_path):
     assert all(r["hip_snap_mps"] is None for r in again)
 
 
-def test_a_step_up_drill_is_recorded_and_judged_as_a_step_up(tmp_path):
+def test_a_step_up_drill_is_recorded_and_judged_as_a_step_up(drill_trials):
     """`--drill step_up`: the subject waits with the working foot on the step and rises first; the live core
     finds the rep on the hip's rise (no tap-down rep on the way back down) and `analyze --json` gives the
     same reps with the truth's hip/knee ratio, a negative hip_drop_mm (the hip went up) and no fault."""
     import json
 
-    out = tmp_path / "step_up.h5"
-    res = run_cli("record", "--plate", "sim:step_up", "--camera", "sim:step_up", "--subject", "S-SU",
-                  "--drill", "step_up", "--duration", "13", "--out", str(out),
-                  "--db", f"sqlite:///{tmp_path / 'a.sqlite'}", timeout=240)
+    res, out = drill_trials["step_up"]
     assert res.returncode == 0, res.stderr
     trial = read_trial(out)
     assert trial.metadata["movement"] == "step"
