@@ -148,7 +148,8 @@ def test_record_from_six_component_plate_and_mocap_gives_the_truth(tmp_path, mon
         f"[lsl_markers]\nplate_origin_m = {origin.tolist()}\n")
     monkeypatch.setenv("HINGE_STATION_CONFIG", str(tmp_path / "station.toml"))
     config = config_from_dict({})
-    subject = VirtualSubject("hinge", reps=3, arms="arms_crossed", fidget=False, standing_s=3.0)
+    # two reps: a third passes through the same poses and streams 7.5 s more in real time
+    subject = VirtualSubject("hinge", reps=2, arms="arms_crossed", fidget=False, standing_s=3.0)
     names = ("hip", "knee", "ankle", "shoulder", "head")
     labels = ("RGT", "RKNE", "RANK", "RSHO", "RHEAD")  # the lab's names: mapped by --markers
 
