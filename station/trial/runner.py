@@ -47,6 +47,7 @@ from station.trial.steps import (
     MarkerStep,
     ZeroCheckStep,
     factory_plate_calibration,
+    warm_marker_finder,
 )
 from station.trial.sync_check import SyncBuffers
 
@@ -125,6 +126,10 @@ class TrialRunner(StreamIntake):
     def start(self) -> None:
         if self.markers is not None:  # its labels are checked before any consumer (the file) starts
             self._prepare_mocap()
+        if self.camera is not None and getattr(self.config.camera, "markers", "ir") != "depth":
+            # the IR marker finder's compiled loops, before any source streams: on a fresh install numba
+            # compiles them (15-23 s), which at the first frame dropped a fifth of a first demo's frames
+            warm_marker_finder()
         self.t0_host_ns = time.monotonic_ns()
         self._emit(TrialStart(dict(self.metadata), self.t0_host_ns, self.config, self._calibration()))
         self._emit(StreamInfo("plate", self.config.plate.rate_hz, units="counts"))

@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 
 import numpy as np
+import pytest
 
 from station.config import StationConfig
 from station.recording.reader import read_trial
@@ -86,3 +87,40 @@ def test_nominal_defaults_are_marked(tmp_path):
     trial = read_trial(path)
     assert trial.calibration["status"] == "nominal defaults"
     assert trial.calibration["plate"]["gains_n_per_count"] == [config.plate.default_gain_n_per_count] * 4
+
+
+_FINDER_AT_CAMERA_START = """
+import time
+from station.config import StationConfig
+from station.markers import discs
+from station.trial.runner import TrialRunner
+from tests.trial.test_trial_runner import DyingCamera
+
+class Camera(DyingCamera):
+    def start(self):
+        self.finder_loaded = bool(discs._centroids.signatures)  # numba's loops, compiled or from its cache
+        super().start()
+
+camera = Camera(10.0)
+config = StationConfig()
+config.camera.markers = "{markers}"
+runner = TrialRunner(None, camera, config, duration_s=0.2)
+runner.start()
+print("loaded" if camera.finder_loaded else "not loaded")
+"""
+
+
+@pytest.mark.parametrize(("markers", "want"), [("ir", "loaded"), ("depth", "not loaded")])
+def test_the_marker_finder_is_loaded_before_the_camera_streams(markers, want):
+    """On a fresh install numba compiles the IR marker finder (15-23 s): at the first frame that dropped a
+    fifth of a first demo's frames. A trial with a camera loads it before the camera starts (markerless
+    trials do not use it). A fresh interpreter, as a trial's own process starts with nothing loaded."""
+    import subprocess
+    import sys
+
+    from tests.conftest import REPO
+
+    out = subprocess.run([sys.executable, "-c", _FINDER_AT_CAMERA_START.format(markers=markers)], cwd=REPO,
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split("\n")[-2] == want
