@@ -113,10 +113,12 @@ def _pushed_clear(origin: np.ndarray, direction: np.ndarray, p0: np.ndarray, p1:
     d = [np.ascontiguousarray(direction[:, k]) for k in range(3)]
     radius_sq = _hull_radius_sq(r0, r1)
     # each element sees the same operations whichever way the spheres are grouped, and max is exact
-    if origin.shape[0] * _HULL_STEPS.shape[0] <= _HULL_CELLS:  # a few instants (a pose): all spheres at once
-        spheres = [(_HULL_STEPS, radius_sq)]
-    else:  # the fine grid: a sphere at a time ((51, N) passes would only add memory traffic)
-        spheres = zip(_HULL_STEPS[:, 0], radius_sq[:, 0], strict=True)
+    if origin.shape[0] * _HULL_STEPS.shape[0] > _HULL_CELLS:  # the fine grid: one compiled loop
+        from drivers.sim.hull_reach import hull_reach
+
+        hull_reach(base, axis, d, _HULL_STEPS[:, 0], radius_sq[:, 0], reach)
+        return origin + reach[:, None] * direction
+    spheres = [(_HULL_STEPS, radius_sq)]  # a few instants (a pose): all spheres at once
     for f, r_sq in spheres:
         oc = [base[k] + f * axis[k] for k in range(3)]
         proj = oc[0] * d[0] + oc[1] * d[1] + oc[2] * d[2]

@@ -39,12 +39,14 @@ PRELOAD = ("numpy", "scipy.signal", "scipy.interpolate", "scipy.ndimage", "scipy
 def _preload() -> None:
     import importlib
 
+    from drivers.sim.hull_reach import warm_up as warm_subject_loop
     from station.cli import COMMANDS
     from station.markers.discs import warm_up
 
     for name in (*PRELOAD, *(module for module, _ in COMMANDS.values())):
         importlib.import_module(name)
     warm_up()  # numba's compiled loops loaded (or compiled) once, not in every recording
+    warm_subject_loop()  # (the simulated subject's, for every sim source a command opens)
     gc.freeze()  # what is loaded stays out of the children's collections: their pages stay shared
 
 
