@@ -18,9 +18,9 @@ if ! ldconfig -p 2>/dev/null | grep -q 'libusb-1.0.so.0'; then
 fi
 .venv/bin/python -m drivers.rs_import --check
 # the marker finder's compiled loops (numba): compiled once here and cached beside the module, so no
-# recording (nor every test process at once) pays 15-20 s on its first frame
-.venv/bin/python -c "from station.markers.discs import warm_up; warm_up()"
-.venv/bin/python -c "from drivers.sim.hull_reach import warm_up; warm_up()"  # the simulator's one loop
+# recording (nor every test process at once) pays 15-20 s on its first frame; and the simulator's one loop
+.venv/bin/python -c "from station.markers.discs import warm_up; warm_up()
+from drivers.sim.hull_reach import warm_up; warm_up()"
 # bytecode for scripts/test.sh (which keeps it in .venv/pycache): the station's modules, and the test modules
 # as pytest rewrites them for its asserts (collecting the suite writes those)
 PYTHONPYCACHEPREFIX="$PWD/.venv/pycache" .venv/bin/python -m compileall -q station drivers tests bench >/dev/null

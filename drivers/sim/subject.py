@@ -118,13 +118,12 @@ def _pushed_clear(origin: np.ndarray, direction: np.ndarray, p0: np.ndarray, p1:
 
         hull_reach(base, axis, d, _HULL_STEPS[:, 0], radius_sq[:, 0], reach)
         return origin + reach[:, None] * direction
-    spheres = [(_HULL_STEPS, radius_sq)]  # a few instants (a pose): all spheres at once
-    for f, r_sq in spheres:
-        oc = [base[k] + f * axis[k] for k in range(3)]
-        proj = oc[0] * d[0] + oc[1] * d[1] + oc[2] * d[2]
-        h = proj ** 2 - (oc[0] * oc[0] + oc[1] * oc[1] + oc[2] * oc[2] - r_sq)
-        clear = np.where(h >= 0, proj + np.sqrt(np.maximum(h, 0.0)), 0.0)
-        reach = np.maximum(reach, clear if clear.ndim == 1 else clear.max(axis=0))
+    # a few instants (a pose): all spheres at once, (51, N)
+    oc = [base[k] + _HULL_STEPS * axis[k] for k in range(3)]
+    proj = oc[0] * d[0] + oc[1] * d[1] + oc[2] * d[2]
+    h = proj ** 2 - (oc[0] * oc[0] + oc[1] * oc[1] + oc[2] * oc[2] - radius_sq)
+    clear = np.where(h >= 0, proj + np.sqrt(np.maximum(h, 0.0)), 0.0)
+    reach = np.maximum(reach, clear.max(axis=0))
     return origin + reach[:, None] * direction
 
 

@@ -126,7 +126,8 @@ class TrialRunner(StreamIntake):
     def start(self) -> None:
         if self.markers is not None:  # its labels are checked before any consumer (the file) starts
             self._prepare_mocap()
-        if self.camera is not None and getattr(self.config.camera, "markers", "ir") != "depth":
+        if (self.camera is not None and self.config.camera.markers != "depth"
+                and not getattr(self.camera, "analyse", False)):  # (a camera process finds them itself)
             # the IR marker finder's compiled loops, before any source streams: on a fresh install numba
             # compiles them (15-23 s), which at the first frame dropped a fifth of a first demo's frames
             warm_marker_finder()
