@@ -4,14 +4,16 @@ A fresh interpreter pays ~1.5-2 CPU-s of imports (scipy.signal, numba's compiled
 h5py, ...) before a command does anything; the suite starts ~150 commands on 2 cores. So each pytest
 process keeps one server that has imported the station once (no thread running: it is safe to fork) and
 forks one child per command. The child is a separate process with its own pid, stdin/stdout/stderr, working
-folder and environment; it runs the same `station.cli.main(argv)` as `python -m station`, then exits through
-the interpreter's normal shutdown (atexit handlers, non-daemon threads joined), so its exit code, files and
-output are the command's own. Tests that must start a fresh interpreter (kill, fuzz, the plain install in
-.ci/run) still do. HINGE_TEST_COLD_CLI=1 runs every command as `python -m station` instead, to compare.
+folder and environment; it runs the same `station.cli.main(argv)` as `python -m station`, then ends as the
+interpreter's shutdown ends it (non-daemon threads joined, atexit handlers run, output flushed), so its exit
+code, files and output are the command's own. Tests that must start a fresh interpreter (kill, fuzz, the
+plain install in .ci/run) still do. HINGE_TEST_COLD_CLI=1 runs every command as `python -m station`
+instead, to compare.
 """
 
 from __future__ import annotations
 
+import atexit
 import gc
 import json
 import os
@@ -24,7 +26,9 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import NoReturn
 
 REPO = Path(__file__).resolve().parents[2]
 # imported once in the server: every command's heavy imports (each command module imports more lazily)
@@ -111,7 +115,42 @@ def _become_command(request: dict, fds: list[int]) -> None:
     sys.path[0] = request["cwd"]  # as `python -m` puts it
     from station.cli import main
 
-    sys.exit(main(request["argv"]))  # the interpreter's own shutdown, as after `python -m station`
+    _end_as_the_interpreter(lambda: main(request["argv"]))
+
+
+def _end_as_the_interpreter(command: Callable[[], object]) -> NoReturn:
+    """Run `command` and end the process as the interpreter would end `python -m station` for it: the same
+    exit code and message, an uncaught exception's traceback, the non-daemon threads joined, the atexit
+    handlers run (logging, multiprocessing's children, weakref finalizers, temporary folders), stdout and
+    stderr flushed; the steps and their order of CPython's Py_FinalizeEx. Not its last step, tearing down
+    every module: the child shares the server's imported heap copy-on-write, and that teardown wrote to
+    every object in it, copying it page by page (~80 ms of CPU per command, most of it the kernel's)."""
+    interrupted = False
+    try:
+        status = command()
+    except SystemExit as end:
+        status = end.code
+    except BaseException as error:  # as the interpreter reports an uncaught exception
+        sys.excepthook(type(error), error, error.__traceback__)
+        status, interrupted = 1, isinstance(error, KeyboardInterrupt)
+    if status is None:
+        code = 0
+    elif isinstance(status, int):
+        code = status & 0xFF
+    else:  # sys.exit("message"): the message on stderr, exit code 1
+        print(status, file=sys.stderr)
+        code = 1
+    threading._shutdown()  # what Py_FinalizeEx does first: wait for the non-daemon threads
+    atexit._run_exitfuncs()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            pass
+    if interrupted:  # the interpreter ends an uncaught KeyboardInterrupt by SIGINT, as the shell expects
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+        os.kill(os.getpid(), signal.SIGINT)
+    os._exit(code)
 
 
 class WarmProcess:
