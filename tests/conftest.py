@@ -1,3 +1,4 @@
+import gc
 import os
 from pathlib import Path
 
@@ -15,6 +16,12 @@ if "HINGE_ARCHIVE_URL" not in os.environ:
     atexit.register(shutil.rmtree, _archive_dir, True)  # the process that made it removes it
     os.environ["HINGE_ARCHIVE_URL"] = f"sqlite:///{_archive_dir}/a.sqlite"
 REPO = Path(__file__).resolve().parents[1]
+# The test process's garbage collector runs its collections less often (CPython's default: a young one every
+# 700 new container objects, a full one every 100 young ones); with what collection loaded frozen out of them
+# (pytest_collection_finish), a full collection no longer walks every module, test function and hypothesis
+# table. Measured on three files (158 tests): 1.42 -> 0.37 CPU-s in the collector, 33.6 -> 31.9 CPU-s in all.
+# Tests that need garbage gone collect it themselves (gc.collect()); commands run in their own processes.
+gc.set_threshold(10_000, 20, 20)
 ARTIFACTS = REPO / "tests" / "artifacts"
 
 
@@ -46,6 +53,11 @@ def run_cli_together(*commands: list[str], timeout: float = 180, cwd=REPO, env=N
 # with a 70-second file. The seconds are the last bench/suite.py run's (summed test durations per file);
 # a file not listed yet goes first, as it may be long.
 FILE_SECONDS = Path(__file__).resolve().parent / "file_seconds.json"
+
+
+def pytest_collection_finish(session) -> None:
+    gc.collect()
+    gc.freeze()  # what collection loaded stays out of every later collection (see gc.set_threshold above)
 
 
 def pytest_collection_modifyitems(config, items) -> None:
