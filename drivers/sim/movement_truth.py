@@ -18,6 +18,7 @@ from drivers.sim.truth import (
     Signals,
     TrialTruth,
     knee_flexion_deg,
+    level_crossing_s,
     trunk_inclination_deg,
 )
 from station.config import GRAVITY_M_S2, Thresholds
@@ -71,7 +72,7 @@ def swing_truths(sig: Signals, swings: list[tuple[float, float, float]], fz_n: n
         a = peaks[k - 1] if k else int(np.searchsorted(t, standing_end_s))
         i_top_before = a + int(np.argmin(e[a:p + 1]))
         level0 = e[i_top_before] + th.rep_start_frac * (e[p] - e[i_top_before])
-        t_start = _crossing(t, e, level0, p, -1)
+        t_start = level_crossing_s(t, e, level0, p, -1)
         # the top after: the hip closest to standing before it moves away again by SWING_TOP_RISE_M (the
         # next swing), looked for up to SWING_TOP_SEARCH_S + lockout_window_s after the deepest point
         limit = min(t.size - 1, int(np.searchsorted(t, t[p] + SWING_TOP_SEARCH_S + th.lockout_window_s)))
@@ -81,7 +82,7 @@ def swing_truths(sig: Signals, swings: list[tuple[float, float, float]], fz_n: n
             after = after[:rose[0] + 1]
         i_top = p + 1 + int(np.argmin(after))
         level1 = e[i_top] + th.rep_start_frac * (e[p] - e[i_top])
-        t_end = _crossing(t, e, level1, p, +1)
+        t_end = level_crossing_s(t, e, level1, p, +1)
         if i_top > int(np.searchsorted(t, t_end + th.lockout_window_s)):  # stood up: the top in the window
             w = (t >= t_end) & (t <= t_end + th.lockout_window_s)
             i_top = int(np.flatnonzero(w)[np.argmin(e[w])])
@@ -121,15 +122,6 @@ def swing_faults(r: RepTruth, th: Thresholds) -> list[str]:
     return faults
 
 
-def _crossing(t: np.ndarray, d: np.ndarray, level: float, i: int, step: int) -> float:
-    while 0 < i < d.size - 1 and d[i + step] >= level:
-        i += step
-    j = i + step
-    if not 0 <= j < d.size:
-        return float(t[i])
-    return float(t[i] + (d[i] - level) / (d[i] - d[j]) * (t[j] - t[i]))
-
-
 def step_truths(sig: Signals, steps: list[tuple[float, float, float]], standing_end_s: float,
                 th: Thresholds, *, rise: bool = False) -> list[MovementRepTruth]:
     """steps: (t0, t_end, turn) per rep, the turn being the middle of the tap (tap-down) or of the stand on
@@ -155,7 +147,8 @@ def step_truths(sig: Signals, steps: list[tuple[float, float, float]], standing_
         sel = np.flatnonzero((t >= t0 - 0.2) & (t <= t1 + 0.2))
         i_max = int(sel[np.argmax(away[sel])])
         level = th.rep_start_frac * away[i_max]
-        t_start, t_end = _crossing(t, away, level, i_max, -1), _crossing(t, away, level, i_max, +1)
+        t_start = level_crossing_s(t, away, level, i_max, -1)
+        t_end = level_crossing_s(t, away, level, i_max, +1)
         b = int(np.argmin(np.abs(t - tb)))
         in_rep = (t >= t_start) & (t <= t_end)
         drive = (t >= t_start) & (t <= t[b])

@@ -180,18 +180,34 @@ def dowel_gaps_m(sacrum: np.ndarray, upper: np.ndarray, head: np.ndarray, poster
 
 
 def _held_max(values: np.ndarray, hold: int) -> float:
-    """Largest value sustained over `hold` consecutive samples (the max over windows of the window min)."""
+    """Largest value sustained over `hold` consecutive samples (the max over windows of the window min).
+
+    Each window's min from two running mins over blocks of `hold` samples (van Herk / Gil-Werman): a window
+    spans the tail of one block and the head of the next. O(n), where a min over every window was
+    O(n * hold); min is exact and keeps a NaN, so the same value bit for bit."""
     if values.size <= hold:
         return float(values.min()) if values.size else float("nan")
-    from numpy.lib.stride_tricks import sliding_window_view
-    return float(sliding_window_view(values, hold).min(axis=1).max())
+    n, blocks = values.size, -(-values.size // hold)
+    padded = np.full(blocks * hold, np.inf)
+    padded[:n] = values
+    rows = padded.reshape(blocks, hold)
+    head = np.minimum.accumulate(rows, axis=1).reshape(-1)  # block start .. i
+    tail = np.minimum.accumulate(rows[:, ::-1], axis=1)[:, ::-1].reshape(-1)  # i .. block end
+    starts = n - hold + 1
+    return float(np.minimum(tail[:starts], head[hold - 1:hold - 1 + starts]).max())
 
 
-def _crossing(t: np.ndarray, b: np.ndarray, level: float, i_from: int, step: int) -> float:
-    """Time where b falls below `level` walking from index i_from in direction step (linear interp)."""
+def level_crossing_s(t: np.ndarray, b: np.ndarray, level: float, i_from: int, step: int) -> float:
+    """Time where b falls below `level` (or is NaN) walking from index i_from in direction step (+1 or -1),
+    linearly interpolated; the end of the signal if it never does."""
     i = i_from
-    while 0 < i < len(b) - 1 and b[i + step] >= level:
-        i += step
+    if 0 < i < len(b) - 1:  # the last sample at or above the level before the first one that is not
+        if step > 0:
+            below = np.flatnonzero(~(b[i + 1:] >= level))
+            i = i + int(below[0]) if below.size else len(b) - 1
+        else:
+            below = np.flatnonzero(~(b[:i] >= level))
+            i = int(below[-1]) + 1 if below.size else 0
     j = i + step
     if not 0 <= j < len(b):
         return float(t[i])
@@ -227,8 +243,8 @@ def rep_truths(sig: Signals, windows: list[tuple[float, float, float]], standing
         i_max = int(sel[np.argmax(back[sel])])
         amp = back[i_max]
         level = thresholds.rep_start_frac * amp
-        t_start = _crossing(t, back, level, i_max, -1)
-        t_end = _crossing(t, back, level, i_max, +1)
+        t_start = level_crossing_s(t, back, level, i_max, -1)
+        t_end = level_crossing_s(t, back, level, i_max, +1)
         i_b = int(np.argmin(np.abs(t - t_hold_mid)))
         hip_back = 1000 * amp
         hip_drop = 1000 * (hip0[2] - sig.hip[i_b, 2])
