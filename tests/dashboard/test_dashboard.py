@@ -4,10 +4,10 @@ The sources are the coach's demo's: `sim:PATTERN` plate and camera from the regi
 in its own process and pushed through the pyrealsense2 software device, both on the simulator's one
 timeline (the subject's t=0 is when the first of them starts).
 
-A 20 s hinge session (the issue's): the rep table must hold the simulator's reps (t_bottom inside the
-subject's 1 mm deepest interval +-0.3 s: the bottom of a hinge is a flat top, see test_core_sim.py),
-with its verdicts and faults. A shorter squat session is recorded from the window, its plate is
-unplugged mid-session (banner, window keeps redrawing, the file keeps what arrived), then replayed.
+A hinge session up to its second rep judged (~17 s): the rep table must hold the simulator's reps
+(t_bottom inside the subject's 1 mm deepest interval +-0.3 s: the bottom of a hinge is a flat top, see
+test_core_sim.py), with its verdicts and faults. A shorter squat session is recorded from the window, its
+plate is unplugged mid-session (banner, window keeps redrawing, the file keeps what arrived), then replayed.
 """
 
 from __future__ import annotations
