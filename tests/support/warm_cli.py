@@ -37,7 +37,21 @@ PRELOAD = ("numpy", "scipy.signal", "scipy.interpolate", "scipy.ndimage", "scipy
            "station.markers.tracking", "station.recording.writer", "station.recording.reader",
            "station.archive.station_archive", "station.archive.index", "station.analysis.analyze",
            "drivers.registry", "drivers.sim.simplate", "drivers.sim.simcamera", "drivers.sim.render_process",
-           "calibration.plate")
+           "calibration.plate",
+           # and what the commands import when they first need it (each ~0.1-0.6 CPU-s a command): the
+           # report's figures and PDF (matplotlib, fontTools), an archive's migrations (alembic), the camera
+           # (pyrealsense2, cv2) and the virtual dowel, exports, the screening's sets
+           "alembic.command", "alembic.config", "alembic.runtime.migration", "cv2", "pyrealsense2",
+           "sqlalchemy.dialects.postgresql", "zoneinfo", "statistics", "multiprocessing.popen_spawn_posix",
+           "multiprocessing.queues", "multiprocessing.synchronize", "matplotlib.figure",
+           "matplotlib.backends.backend_agg", "matplotlib.backends.backend_pdf", "fontTools.subset",
+           "station.report.write", "station.report.pdf", "station.report.html", "station.report.figures",
+           "station.report.history", "station.report.progress", "station.export.csv_files",
+           "station.archive.audit", "station.archive.queries", "station.archive.decisions",
+           "station.screening.sets", "station.analysis.h5_input", "station.dowel.tracker",
+           "station.dowel.step", "calibration.sync", "drivers.sim.timeline", "station.archive.identity_list",
+           "station.privacy.dates", "station.privacy.identities", "station.export.trial_info", "PIL.Image",
+           "PIL.PngImagePlugin")
 
 
 def _preload() -> None:
