@@ -28,6 +28,14 @@ class _Tally:
     """Running totals over everything received, plus a short window for the live rate and means."""
 
     def __init__(self) -> None:
+        from calibration.clocks import ClockMapper
+
+        # the device clock onto the host's, fitted under the arrival delays: a reader that falls behind
+        # (a loaded host, a slow terminal) makes samples arrive late, never early, so the summary's rate
+        # does not sag with the reader's lag the way samples-per-arrival-second does
+        self.clock = ClockMapper(window_s=0.25)
+        self.first_device: tuple[int, float] | None = None  # (seq, t_device_s)
+        self.last_device: tuple[int, float] | None = None
         self.samples = 0
         self.counts_sum = np.zeros(4)
         self.first: tuple[int, int] | None = None  # (seq, t_host_ns)
@@ -38,7 +46,13 @@ class _Tally:
 
     def add(self, chunk) -> None:
         n = len(chunk)
+        if n == 0:
+            return
         self.samples += n
+        self.clock.update(chunk.t_device_s, chunk.t_host_ns)
+        if self.first_device is None:
+            self.first_device = (int(chunk.seq[0]), float(chunk.t_device_s[0]))
+        self.last_device = (int(chunk.seq[-1]), float(chunk.t_device_s[-1]))
         self.counts_sum += chunk.counts.sum(axis=0)
         if self.first is None:
             self.first = (int(chunk.seq[0]), int(chunk.t_host_ns[0]))
@@ -57,7 +71,16 @@ class _Tally:
         return (b[0] - a[0]) / ((b[1] - a[1]) / 1e9)
 
     def rate_hz(self) -> float | None:
-        """Device samples per host second, over the whole run once the initial backlog has passed."""
+        """Device samples per host second over the whole run.
+
+        Samples per device second (sequence numbers count the lost ones too) times the device clock's
+        rate against the host's from the arrival envelope. Before that envelope has two windows: samples
+        per arrival second once the initial backlog has passed.
+        """
+        state = self.clock.state()
+        if state.get("n_windows", 0) >= 3 and self.last_device[1] > self.first_device[1]:
+            (seq_a, t_a), (seq_b, t_b) = self.first_device, self.last_device
+            return (seq_b - seq_a) / (t_b - t_a) / (1.0 + state["drift_ppm"] * 1e-6)
         settled = self.settled is not None and self.last[1] - self.settled[1] > 1e9
         return self._rate(self.settled if settled else self.first, self.last)
 
