@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 import tempfile
 import threading
@@ -324,6 +325,11 @@ def _cli_main(args: argparse.Namespace) -> int:
                                     variant="ascii" if args.ascii else "binary")
     port = emulator.start()
     print(port, flush=True)
+
+    def _stop(signum: int, _frame: object) -> None:
+        raise KeyboardInterrupt  # SIGTERM (kill, a service manager, a test) ends it like Ctrl-C
+
+    signal.signal(signal.SIGTERM, _stop)
     try:
         deadline = None if args.seconds is None else time.monotonic() + args.seconds
         while deadline is None or time.monotonic() < deadline:

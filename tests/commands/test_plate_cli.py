@@ -60,6 +60,16 @@ def test_monitor_json_against_the_emulator_truth():
     assert out["disconnects"] == 0 and out["overflows"] == 0
 
 
+def test_sim_plate_stopped_by_sigterm_cleans_up_its_port():
+    proc, port = start_sim_plate("--pattern", "stand", "--seconds", "60")
+    assert os.path.islink(port)
+    proc.terminate()
+    _, err = proc.communicate(timeout=10)
+    assert proc.returncode == 0, err
+    assert "sim plate: sent" in err  # its closing tally, as after Ctrl-C
+    assert not os.path.exists(os.path.dirname(port))  # no pty link left behind in the temp folder
+
+
 def test_monitor_reads_the_ascii_variant_and_counts_drops():
     res = monitor_sim_plate(("--pattern", "stand", "--rate", "80", "--ascii", "--drop", "8",
                              "--seconds", "20"), "3")
