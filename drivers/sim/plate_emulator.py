@@ -323,14 +323,14 @@ def _cli_main(args: argparse.Namespace) -> int:
     emulator = emulator_for_pattern(args.pattern, seed=args.seed, rate_hz=args.rate, drift_ppm=args.drift_ppm,
                                     drop_every=args.drop, corrupt_prob=args.corrupt,
                                     variant="ascii" if args.ascii else "binary")
-    port = emulator.start()
-    print(port, flush=True)
 
     def _stop(signum: int, _frame: object) -> None:
         raise KeyboardInterrupt  # SIGTERM (kill, a service manager, a test) ends it like Ctrl-C
 
-    signal.signal(signal.SIGTERM, _stop)
+    port = emulator.start()
     try:
+        signal.signal(signal.SIGTERM, _stop)  # before the port is named: whoever reads it may stop us at once
+        print(port, flush=True)
         deadline = None if args.seconds is None else time.monotonic() + args.seconds
         while deadline is None or time.monotonic() < deadline:
             time.sleep(0.1 if deadline is None else max(0.0, min(0.1, deadline - time.monotonic())))
