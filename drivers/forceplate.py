@@ -23,6 +23,12 @@ from station.errors import StationError
 log = logging.getLogger(__name__)
 _DETECT_MAX_BYTES = 8192  # this much without a valid frame or sample line: not a plate we understand
 _RECONNECT_PERIOD_S = 0.2
+# Reads at most this often while the stream is slow enough: a USB CDC plate at 1 kHz hands over a frame or
+# two per 1 ms USB frame, and parsing, buffering and the trial's worker per tiny read cost more than the
+# samples themselves (FIELD-NOTES: numpy parsing is slow on tiny chunks). 10 ms is under a 90 fps frame; the
+# samples keep their device times, and the clock mapping takes each window's least-delayed sample.
+_READ_PERIOD_S = 0.01
+_BIG_READ_BYTES = 2048  # a read this big: the port's buffer is filling, read again at once
 
 
 class ForcePlate(BufferedReader):
@@ -150,6 +156,8 @@ class ForcePlate(BufferedReader):
             elif not stalled and now_s - last_data_s > self.silence_timeout_s:
                 stalled = True
                 self._stalled(self.parser.samples)
+            if 0 < len(data) < _BIG_READ_BYTES:  # stamped and handed on: now let the next bytes gather
+                self._stop.wait(max(0.0, now_s + _READ_PERIOD_S - time.monotonic()))
 
     def _disconnected(self, exc: Exception) -> None:
         self.disconnected_ns = time.monotonic_ns()

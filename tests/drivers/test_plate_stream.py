@@ -136,3 +136,43 @@ def test_open_plate_sim_spec_streams_through_a_pty_and_stops_its_emulator():
         plate.stop()
     assert len(got) > 300 and plate.stats()["lost"] == 0 and plate.stats()["variant"] == "binary"
     assert not os.path.lexists(port)  # the emulator went with the source
+
+
+class _LoggedEmulator(PlateEmulator):
+    """The emulator, noting when each write to the pty ended and how many samples had gone by then."""
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        self.writes: list[tuple[int, int]] = []  # (host monotonic ns, samples sent)
+
+    def _flush_outbox(self) -> None:
+        before = self.samples_sent
+        super()._flush_outbox()
+        if self.samples_sent != before:
+            self.writes.append((time.monotonic_ns(), self.samples_sent))
+
+
+def test_a_plate_sending_every_millisecond_is_read_in_blocks_stamped_on_arrival():
+    """A USB CDC plate at 1 kHz hands over a sample or two per 1 ms USB frame. The reader takes them in
+    blocks of about _READ_PERIOD_S (each tiny read cost more than its samples), losing nothing, and stamps
+    each block when it reads it, not after it waits for the next."""
+    from drivers.forceplate import _READ_PERIOD_S
+
+    emu = _LoggedEmulator(quiet_standing_loads(), rate_hz=1000, seed=3, batch_s=0.001)
+    seconds = 2.0
+    with started_plate(emu) as plate:
+        chunks = read_for(plate, seconds)
+        stats = plate.stats()
+    got = PlateChunk.concat(chunks)
+    assert stats["lost"] == 0 and stats["overflow_samples"] == 0 and np.all(np.diff(got.seq) == 1)
+    assert len(emu.writes) > 0.6 * seconds / 0.001  # the emulator did write every millisecond or so
+    assert len(chunks) <= 1.3 * seconds / _READ_PERIOD_S + 5
+    # each sample's arrival stamp against when the emulator finished writing it (samples_sent counts them
+    # from seq 0): a block waits at most one read period in the port, so half of them wait less than that
+    written_ns = np.array([t for t, _ in emu.writes])
+    sent = np.array([n for _, n in emu.writes])
+    at = np.searchsorted(sent, got.seq - emu.seq0 + 1)  # the first write after which the sample had gone
+    ok = at < len(sent)
+    delay_ms = (got.t_host_ns[ok] - written_ns[at[ok]]) / 1e6
+    assert np.median(delay_ms) <= 1000 * _READ_PERIOD_S, np.percentile(delay_ms, [5, 50, 95])
+    assert delay_ms.min() > -1.0  # never stamped before it was sent (1 ms: the two clocks' reads)
