@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 
 from station import __version__
@@ -38,7 +39,17 @@ def _usage() -> str:
     return "\n".join(lines)
 
 
+# One BLAS / OpenMP / OpenCV thread unless the user chose otherwise. The station's matrix products are
+# small (3x3 rotations of a frame's points) and its parallelism is its own threads and processes (plate
+# reader, camera process, trial worker); BLAS helper threads spin between the products on those same cores:
+# in a 12 s `record` with plate and camera they took ~40% of the plate path's CPU and gave nothing back.
+# Set here, before any command imports numpy; child processes (the camera's, Dask's) inherit it.
+_ONE_THREAD = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENCV_FOR_THREADS_NUM")
+
+
 def main(argv: list[str] | None = None) -> int:
+    for variable in _ONE_THREAD:
+        os.environ.setdefault(variable, "1")
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv or argv[0] in ("-h", "--help"):
         print(_usage())

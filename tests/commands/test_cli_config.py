@@ -1,10 +1,14 @@
+import os
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 
 from station.cli import COMMANDS, main
 from station.config import StationConfig, load_config
 from station.errors import StationError
-from tests.conftest import run_cli
+from tests.conftest import REPO, run_cli
 
 
 def test_help_lists_every_command(capsys):
@@ -46,3 +50,35 @@ def test_toml_overrides_and_names_bad_field(tmp_path):
         load_config(typo)
     with pytest.raises(StationError, match="config file not found"):
         load_config(tmp_path / "missing.toml")
+
+
+_BLAS_THREADS = """
+import os, sys
+from station.cli import main
+main(["--version"])
+import numpy, scipy.linalg  # each loads its OpenBLAS, which starts its helper threads when allowed to
+a = numpy.ones((300, 300))
+numpy.dot(a, a)
+print(len(os.listdir("/proc/self/task")), os.environ.get("OPENBLAS_NUM_THREADS", "unset"), file=sys.stderr)
+"""
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self/task") or (os.cpu_count() or 1) < 2,
+                    reason="threads are counted in Linux's /proc, and BLAS starts helpers only on 2+ cores")
+@pytest.mark.parametrize(("preset", "threads"), [(None, "1"), ("2", "2")])
+def test_commands_run_one_blas_thread_unless_the_user_chose(preset, threads):
+    """BLAS helper threads spin between the station's small matrix products on the cores its own threads
+    need; a user's explicit choice stands."""
+    env = {k: v for k, v in os.environ.items() if k not in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS",
+                                                            "MKL_NUM_THREADS")}
+    if preset:
+        env["OPENBLAS_NUM_THREADS"] = preset
+    res = subprocess.run([sys.executable, "-c", _BLAS_THREADS], env=env, capture_output=True, text=True,
+                         cwd=REPO, timeout=60)
+    assert res.returncode == 0, res.stderr
+    n_threads, value = res.stderr.split()
+    assert value == threads
+    if preset is None:
+        assert n_threads == "1"  # the interpreter alone: no BLAS helper beside it
+    else:
+        assert int(n_threads) > 1
