@@ -139,17 +139,18 @@ def test_open_plate_sim_spec_streams_through_a_pty_and_stops_its_emulator():
 
 
 class _LoggedEmulator(PlateEmulator):
-    """The emulator, noting when each write to the pty ended and how many samples had gone by then."""
+    """The emulator, noting around each write to the pty the host time before and after it and how many
+    samples had gone by then (the thread may be paused between the write and the clock read)."""
 
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)
-        self.writes: list[tuple[int, int]] = []  # (host monotonic ns, samples sent)
+        self.writes: list[tuple[int, int, int]] = []  # (ns before, ns after, samples sent)
 
     def _flush_outbox(self) -> None:
-        before = self.samples_sent
+        before, t_before = self.samples_sent, time.monotonic_ns()
         super()._flush_outbox()
         if self.samples_sent != before:
-            self.writes.append((time.monotonic_ns(), self.samples_sent))
+            self.writes.append((t_before, time.monotonic_ns(), self.samples_sent))
 
 
 def test_a_plate_sending_every_millisecond_is_read_in_blocks_stamped_on_arrival():
@@ -165,14 +166,13 @@ def test_a_plate_sending_every_millisecond_is_read_in_blocks_stamped_on_arrival(
         stats = plate.stats()
     got = PlateChunk.concat(chunks)
     assert stats["lost"] == 0 and stats["overflow_samples"] == 0 and np.all(np.diff(got.seq) == 1)
-    assert len(emu.writes) > 0.6 * seconds / 0.001  # the emulator did write every millisecond or so
+    assert len(emu.writes) > 0.25 * seconds / 0.001  # tiny writes, every 1-4 ms even on a busy host
     assert len(chunks) <= 1.3 * seconds / _READ_PERIOD_S + 5
     # each sample's arrival stamp against when the emulator finished writing it (samples_sent counts them
     # from seq 0): a block waits at most one read period in the port, so half of them wait less than that
-    written_ns = np.array([t for t, _ in emu.writes])
-    sent = np.array([n for _, n in emu.writes])
+    before_ns, after_ns, sent = (np.array(column) for column in zip(*emu.writes, strict=True))
     at = np.searchsorted(sent, got.seq - emu.seq0 + 1)  # the first write after which the sample had gone
     ok = at < len(sent)
-    delay_ms = (got.t_host_ns[ok] - written_ns[at[ok]]) / 1e6
+    delay_ms = (got.t_host_ns[ok] - after_ns[at[ok]]) / 1e6
     assert np.median(delay_ms) <= 1000 * _READ_PERIOD_S, np.percentile(delay_ms, [5, 50, 95])
-    assert delay_ms.min() > -1.0  # never stamped before it was sent (1 ms: the two clocks' reads)
+    assert np.all(got.t_host_ns[ok] >= before_ns[at[ok]])  # never stamped before its write began
