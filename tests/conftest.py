@@ -48,6 +48,14 @@ def run_cli_together(*commands: list[str], timeout: float = 180, cwd=REPO, env=N
     return run_commands([list(map(str, c)) for c in commands], timeout=timeout, cwd=cwd, env=env)
 
 
+def start_cli(*args: str, cwd=REPO, env=None):
+    """`hinge-station ARGS` started and left running, as subprocess.Popen would give it (pid, poll, wait,
+    terminate, communicate; stdout a text pipe, stderr.read()), forked from the same warm server."""
+    from tests.support.warm_cli import start_command
+
+    return start_command([str(a) for a in args], cwd=cwd, env=env)
+
+
 # pytest-xdist hands each worker whole files (--dist loadfile) in collection order (test.sh turns its own
 # reordering by test count off): the longest files first, so the run does not end on one worker alone
 # with a 70-second file. The seconds are the last bench/suite.py run's (summed test durations per file);

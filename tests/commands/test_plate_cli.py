@@ -4,7 +4,6 @@ import inspect
 import json
 import os
 import subprocess
-import sys
 import threading
 import time
 import tty
@@ -13,12 +12,12 @@ import numpy as np
 import pytest
 
 from drivers.sim.plate_emulator import PlateEmulator, quiet_standing_loads
-from tests.conftest import REPO, run_cli
+from tests.conftest import run_cli, start_cli
 
 
-def start_sim_plate(*args: str) -> tuple[subprocess.Popen, str]:
-    proc = subprocess.Popen([sys.executable, "-m", "station", "sim", "plate", *args], cwd=REPO,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+def start_sim_plate(*args: str):
+    """`hinge-station sim plate ARGS` left running (tests.conftest.start_cli) and the port it serves."""
+    proc = start_cli("sim", "plate", *args)
     port = proc.stdout.readline().strip()
     assert port, proc.stderr.read()
     return proc, port

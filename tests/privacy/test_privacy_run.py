@@ -8,8 +8,6 @@ from __future__ import annotations
 import json
 import os
 import stat
-import subprocess
-import sys
 import threading
 import time
 from datetime import date
@@ -20,16 +18,16 @@ import h5py
 import pytest
 
 from station.privacy.identities import IdentityList
-from tests.conftest import run_cli_together
+from tests.conftest import run_cli_together, start_cli
 
 NAME, BORN = "Zebulon Quillfeather", "1971-03-04"
 FORBIDDEN = [b"zebulon", b"quillfeather", BORN.encode(), BORN.replace("-", "").encode()]
 RECORD = ("record", "--plate", "sim:hinge", "--drill", "bw_rdl", "--duration", "8")
 
 
-def _popen(args, env, root) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "station", *map(str, args)], cwd=root, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+def _popen(args, env, root):
+    """The command left running (its pid's sockets are watched while it records)."""
+    return start_cli(*args, cwd=root, env=env)
 
 
 def _run_all(commands, env, root, timeout=180) -> list:

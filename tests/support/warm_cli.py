@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import atexit
 import gc
+import io
 import json
 import os
 import select
@@ -298,6 +299,80 @@ def run_commands(commands: list[list[str]], *, timeout: float, cwd: Path | str, 
         done.append(subprocess.CompletedProcess([sys.executable, "-m", "station", *args], proc.returncode,
                                                 *texts))
     return done
+
+
+class StartedCommand:
+    """A warm command left running, with the part of subprocess.Popen's interface the tests use: pid,
+    poll(), wait(timeout), terminate(), kill(), communicate(timeout), returncode; stdout a text pipe read
+    while it runs, stderr a file read once it has ended (a pipe nobody reads could fill and stall it)."""
+
+    def __init__(self, server: WarmServer, argv: list[str], *, cwd: Path | str, env: dict[str, str]) -> None:
+        self.args = [sys.executable, "-m", "station", *argv]
+        read_end, write_end = os.pipe()
+        self._err = tempfile.TemporaryFile()
+        self._lock = threading.Lock()  # poll() from a watching thread while the test waits
+        try:
+            with open(os.devnull, "rb") as devnull:
+                self._proc = server.start(argv, cwd=cwd, env=env, stdin=devnull.fileno(), stdout=write_end,
+                                          stderr=self._err.fileno())
+        finally:
+            os.close(write_end)  # the command holds the only write end: its exit is the pipe's end
+        self.stdout = open(read_end, encoding="utf-8", errors="replace")  # noqa: SIM115 (closed at the end)
+        self.pid = self._proc.pid
+
+    @property
+    def returncode(self) -> int | None:
+        return self._proc.returncode
+
+    def wait(self, timeout: float | None = None) -> int:
+        if self._proc.returncode is None:
+            try:  # the blocking part outside the lock, so that a poll() meanwhile is not held up
+                select.select([self._proc.conn], [], [], timeout)
+            except (OSError, ValueError):  # a poll() has just read the end and closed the connection
+                pass
+        try:
+            with self._lock:
+                return self._proc.wait(0)
+        except subprocess.TimeoutExpired:
+            raise subprocess.TimeoutExpired(self.args, timeout) from None
+
+    def poll(self) -> int | None:
+        try:
+            with self._lock:
+                return self._proc.wait(0)
+        except subprocess.TimeoutExpired:
+            return None
+
+    def terminate(self) -> None:
+        if self.poll() is None:
+            os.kill(self.pid, signal.SIGTERM)
+
+    def kill(self) -> None:
+        with self._lock:
+            self._proc.kill()
+
+    @property
+    def stderr(self) -> io.StringIO:
+        """What the command wrote to stderr so far, as a text file to read()."""
+        self._err.seek(0)
+        return io.StringIO(self._err.read().decode(errors="replace"))
+
+    def communicate(self, timeout: float | None = None) -> tuple[str, str]:
+        self.wait(timeout)
+        out = self.stdout.read()
+        self.stdout.close()
+        return out, self.stderr.read()
+
+
+def start_command(argv: list[str], *, cwd: Path | str, env: dict[str, str] | None
+                  ) -> StartedCommand | subprocess.Popen:
+    """`hinge-station ARGV` started, not waited for: a StartedCommand (forked warm), or under
+    HINGE_TEST_COLD_CLI a subprocess.Popen of a fresh interpreter (text pipes)."""
+    env = dict(os.environ if env is None else env)
+    if os.environ.get("HINGE_TEST_COLD_CLI"):
+        return subprocess.Popen([sys.executable, "-m", "station", *argv], cwd=cwd, env=env, text=True,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL)
+    return StartedCommand(the_server(), argv, cwd=cwd, env=env)
 
 
 def _run_cold(commands: list[list[str]], *, timeout: float, cwd: Path | str, env: dict[str, str]
