@@ -9,7 +9,9 @@ pyserial like any serial port. The truth it sent is kept for tests (`truth()`).
 from __future__ import annotations
 
 import argparse
+import glob
 import os
+import shutil
 import signal
 import sys
 import tempfile
@@ -122,7 +124,8 @@ class PlateEmulator:
             from drivers.sim.timeline import sim_time_s
 
             self.timeline_offset_s = sim_time_s()  # the subject's t when this device's clock starts
-        self._link_dir = tempfile.mkdtemp(prefix="hinge-plate-")
+        remove_stale_links()
+        self._link_dir = tempfile.mkdtemp(prefix=f"{LINK_PREFIX}{os.getpid()}-")
         self.port = os.path.join(self._link_dir, "plate")
         self._open_pty()
         if self.boot_banner:
@@ -294,6 +297,30 @@ def _subject_loads(pattern: str, seed: int, arms: str = "crossed", load_kg: floa
         return np.asarray(subject.cell_loads_n(np.mod(t_s, duration_s)), float)  # loop the trial
 
     return loads, duration_s
+
+
+LINK_PREFIX = "hinge-plate-"  # + the emulator's pid + "-": the temp folder of its port's link
+
+
+def remove_stale_links(folder: str | None = None) -> list[str]:
+    """Remove the port-link folders (in `folder`, default the temp folder) of emulators whose process has
+    gone: one killed (SIGKILL, a crash) could not remove its own. Those of live processes and of other users
+    stay. Returns the folders removed."""
+    removed = []
+    for path in glob.glob(os.path.join(folder or tempfile.gettempdir(), f"{LINK_PREFIX}*-*")):
+        pid_text = os.path.basename(path)[len(LINK_PREFIX):].split("-", 1)[0]
+        if not pid_text.isdigit() or not os.path.isdir(path):
+            continue
+        try:
+            os.kill(int(pid_text), 0)
+            continue  # alive (or another user's: PermissionError below)
+        except ProcessLookupError:
+            pass
+        except PermissionError:
+            continue
+        shutil.rmtree(path, ignore_errors=True)
+        removed.append(path)
+    return removed
 
 
 def emulator_for_pattern(pattern: str, *, seed: int = 0, arms: str = "crossed", load_kg: float = 0.0,
