@@ -13,7 +13,6 @@ is read, never extrapolated across a hidden stretch. Otherwise the region is "hi
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -177,8 +176,9 @@ def layer_depth_m(depth_m: np.ndarray, mask: np.ndarray, inner: np.ndarray, vv: 
     full = np.where(valid & (mask.ravel().take(flat) > 0), z, np.nan)
     deep = np.where(valid & (inner.ravel().take(flat) > 0), z, np.nan)
     near = np.flatnonzero((np.abs(dr) <= 1) & (np.abs(dc) <= 1))
-    with np.errstate(invalid="ignore"), warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN neighbourhoods give NaN, as meant
+    # NaN compares false (all-NaN neighbourhoods give NaN, as meant); numpy's errstate is per thread, where
+    # warnings.catch_warnings would rewrite the process's filters at every frame, under every other thread
+    with np.errstate(invalid="ignore"):
         touch = np.sort(full[:, near], axis=1)  # NaN sort last: the (lower) median of the valid ones
         n_touch = np.isfinite(touch).sum(axis=1)
         ref = touch[np.arange(vv.size), np.maximum(n_touch - 1, 0) // 2][:, None]

@@ -307,3 +307,27 @@ def test_a_contact_hidden_under_the_arm_is_read_on_the_dowel_resting_on_it(patte
         assert any(d.on_dowel == "upper_back" for d in bottom)
     else:
         assert all(d.gap_mm is None or d.gap_mm["sacrum"] <= threshold for _, d, _ in results)
+
+
+def test_the_per_frame_dowel_leaves_the_warning_filters_alone():
+    """The dowel runs on every frame beside the plate reader, the GUI and the camera's threads:
+    warnings.catch_warnings rewrites the whole process's filters and is not thread-safe (numpy's errstate,
+    per thread, is what a frame's NaN arithmetic needs)."""
+    import warnings
+
+    _run("rounding", lumbar=30.0)  # once before: what it imports on first use may use catch_warnings
+    calls = []
+    original = warnings.catch_warnings
+
+    class Counted(original):
+        def __init__(self, *args, **kwargs) -> None:
+            calls.append(args)
+            super().__init__(*args, **kwargs)
+
+    warnings.catch_warnings = Counted  # by hand: pytest's own reporting uses it, so no monkeypatch
+    try:
+        _, results = _run("rounding", lumbar=30.0)
+    finally:
+        warnings.catch_warnings = original
+    assert len(results) >= 5 and any(np.isfinite(d.gap_mm["upper_back"]) for _, _, d, _ in results)
+    assert calls == []
