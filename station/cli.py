@@ -42,7 +42,7 @@ def _usage() -> str:
 # One BLAS / OpenMP / OpenCV thread unless the user chose otherwise. The station's matrix products are
 # small (3x3 rotations of a frame's points) and its parallelism is its own threads and processes (plate
 # reader, camera process, trial worker); BLAS helper threads spin between the products on those same cores:
-# in a 12 s `record` with plate and camera they took ~40% of the plate path's CPU and gave nothing back.
+# in a `record` they were 7.5% of its CPU (perf), a third of the plate path's, and gave nothing back.
 # Set here, before any command imports numpy; child processes (the camera's, Dask's) inherit it.
 _ONE_THREAD = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENCV_FOR_THREADS_NUM")
 

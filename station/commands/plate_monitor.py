@@ -74,7 +74,7 @@ class _Tally:
         """Device samples per host second over the whole run.
 
         Samples per device second (sequence numbers count the lost ones too) times the device clock's
-        rate against the host's from the arrival envelope. Before that envelope has two windows: samples
+        rate against the host's from the arrival envelope. Before it has three windows (0.75 s): samples
         per arrival second once the initial backlog has passed.
         """
         state = self.clock.state()
