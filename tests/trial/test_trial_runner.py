@@ -7,6 +7,8 @@ recorded may be lost.
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import time
 
 import numpy as np
@@ -17,6 +19,7 @@ from station.recording.reader import read_trial
 from station.recording.writer import TrialWriter
 from station.trial.consumers import TrialFileConsumer
 from station.trial.runner import TrialRunner
+from tests.conftest import REPO
 from tests.support.trial_fixtures import KnownCalibration, TruthPlate, truth_cells
 
 
@@ -124,3 +127,40 @@ def test_the_marker_finder_is_loaded_before_the_camera_streams(markers, want):
                          capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     assert out.stdout.split("\n")[-2] == want
+
+
+_FREEZE_SCRIPT = """
+import gc
+from drivers.registry import open_plate
+from station.config import StationConfig
+from station.trial.runner import TrialRunner
+
+full = []  # full collections during each start()
+gc.callbacks.append(lambda phase, info: phase == "stop" and info["generation"] == 2 and full and
+                    full[-1].append(1))
+config = StationConfig()
+frozen = [gc.get_freeze_count()]
+for _ in range(2):  # two trials in one process, as a dashboard or a screening set runs them
+    runner = TrialRunner(open_plate("sim:stand", config), None, config, duration_s=0.3)
+    full.append([])
+    runner.start()
+    full.append(None)
+    frozen.append(gc.get_freeze_count())
+    runner.wait(10.0)
+    runner.stop("test")
+print(*frozen, sum(full[0]), sum(full[2]))
+"""
+
+
+def test_the_heap_at_the_first_start_leaves_the_collectors_view_once():
+    """A full collection mid-trial walks the whole heap with every thread stopped (62-73 ms in a 12 s
+    record): what the process holds when its first trial starts is collected and frozen out of it, once; a
+    later trial's start leaves its state collectable. A fresh interpreter (pytest's own processes freeze
+    after collection)."""
+    res = subprocess.run([sys.executable, "-c", _FREEZE_SCRIPT], cwd=REPO, capture_output=True, text=True,
+                         timeout=120)
+    assert res.returncode == 0, res.stderr
+    before, first, _, full_first, full_second = map(int, res.stdout.split())
+    assert before == 0
+    assert first > 50_000  # the modules, the subject, the station's objects
+    assert full_first >= 1 and full_second == 0
