@@ -132,12 +132,14 @@ class TrialRunner(StreamIntake):
             # the IR marker finder's compiled loops, before any source streams: on a fresh install numba
             # compiles them (15-23 s), which at the first frame dropped a fifth of a first demo's frames
             warm_marker_finder()
+        # before the sources stream (a collection now delays no sample) and before t=0: the simulated
+        # subject's clock starts with the first source, so time spent between the two shifts every rep
+        settle_the_heap()
         self.t0_host_ns = time.monotonic_ns()
         self._emit(TrialStart(dict(self.metadata), self.t0_host_ns, self.config, self._calibration()))
         self._emit(StreamInfo("plate", self.config.plate.rate_hz, units="counts"))
         self._emit(StreamInfo("camera", float(self.config.camera.fps),
                               shape=(self.config.camera.height, self.config.camera.width)))
-        settle_the_heap()  # before the sources stream: a collection now delays no sample
         for src in self._sources():
             if src is not self.markers:  # started already (_prepare_mocap)
                 src.start()
