@@ -31,6 +31,15 @@ class SimPlate(ForcePlate):
         super().stop()
         self.emulator.stop()
 
+    def align_to_trial_start(self, t0_host_ns: int) -> None:
+        """The simulated subject's t=0 at the trial's t=0 (host monotonic ns), when no source or outlet
+        has fixed it yet: the trial file's consumers take their time between the trial's t=0 and this
+        plate's start (0.02-0.2 s with the host's load), which would otherwise shift every rep's time
+        against the subject's own."""
+        from drivers.sim.timeline import claim_trial_epoch_ns
+
+        claim_trial_epoch_ns(t0_host_ns)
+
     def factory_calibration(self) -> dict | None:
         """The emulator's true offsets and gains, as a vendor's sheet would give them."""
         truth = self.emulator.truth()

@@ -30,6 +30,16 @@ def set_trial_epoch_ns(epoch_ns: int) -> None:
         _epoch_ns = int(epoch_ns)
 
 
+def claim_trial_epoch_ns(epoch_ns: int) -> int:
+    """t=0 at epoch_ns unless something has fixed it already (an earlier source, a test's own outlet);
+    returns the epoch in force."""
+    global _epoch_ns
+    with _lock:
+        if _epoch_ns is None:
+            _epoch_ns = int(epoch_ns)
+        return _epoch_ns
+
+
 def reset_trial_epoch() -> None:
     """Forget the epoch: the next simulated source to start begins a new timeline."""
     global _epoch_ns

@@ -141,6 +141,10 @@ class TrialRunner(StreamIntake):
         self._emit(StreamInfo("camera", float(self.config.camera.fps),
                               shape=(self.config.camera.height, self.config.camera.width)))
         for src in self._sources():
+            align = getattr(src, "align_to_trial_start", None)  # a simulated source: its t=0 is the trial's
+            if align is not None:
+                align(self.t0_host_ns)
+        for src in self._sources():
             if src is not self.markers:  # started already (_prepare_mocap)
                 src.start()
         if self.markers is not None:

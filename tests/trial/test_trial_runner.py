@@ -164,3 +164,28 @@ def test_the_heap_at_the_first_start_leaves_the_collectors_view_once():
     assert before == 0
     assert first > 50_000  # the modules, the subject, the station's objects
     assert full_first >= 1 and full_second == 0
+
+
+def test_a_simulated_plate_starts_its_subject_at_the_trials_t0():
+    """The simulated subject's t=0 is the trial's (whatever the trial file's consumers take before the
+    plate starts); a t=0 fixed before (an earlier source, a test's own mocap outlet) stays."""
+    from drivers.registry import open_plate
+    from drivers.sim import timeline
+
+    config = StationConfig()
+    timeline.reset_trial_epoch()
+    try:
+        runner = TrialRunner(open_plate("sim:stand", config), None, config, duration_s=0.2)
+        runner.start()
+        assert timeline.trial_epoch_ns() == runner.t0_host_ns
+        assert runner.wait(10.0)
+        runner.stop("test")
+        fixed = time.monotonic_ns() - 5_000_000_000
+        timeline.set_trial_epoch_ns(fixed)
+        runner = TrialRunner(open_plate("sim:stand", config), None, config, duration_s=0.2)
+        runner.start()
+        assert timeline.trial_epoch_ns() == fixed
+        assert runner.wait(10.0)
+        runner.stop("test")
+    finally:
+        timeline.reset_trial_epoch()
