@@ -11,7 +11,6 @@ nothing already recorded is lost.
 
 from __future__ import annotations
 
-import gc
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -50,6 +49,7 @@ from station.trial.steps import (
     factory_plate_calibration,
     warm_marker_finder,
 )
+from station.trial.stream_start import align_to_trial_start, settle_the_heap
 from station.trial.sync_check import SyncBuffers
 
 if TYPE_CHECKING:
@@ -132,18 +132,13 @@ class TrialRunner(StreamIntake):
             # the IR marker finder's compiled loops, before any source streams: on a fresh install numba
             # compiles them (15-23 s), which at the first frame dropped a fifth of a first demo's frames
             warm_marker_finder()
-        # before the sources stream (a collection now delays no sample) and before t=0: the simulated
-        # subject's clock starts with the first source, so time spent between the two shifts every rep
-        settle_the_heap()
+        settle_the_heap()  # before t=0 and the sources: a collection here delays no sample, shifts no rep
         self.t0_host_ns = time.monotonic_ns()
         self._emit(TrialStart(dict(self.metadata), self.t0_host_ns, self.config, self._calibration()))
         self._emit(StreamInfo("plate", self.config.plate.rate_hz, units="counts"))
         self._emit(StreamInfo("camera", float(self.config.camera.fps),
                               shape=(self.config.camera.height, self.config.camera.width)))
-        for src in self._sources():
-            align = getattr(src, "align_to_trial_start", None)  # a simulated source: its t=0 is the trial's
-            if align is not None:
-                align(self.t0_host_ns)
+        align_to_trial_start(self._sources(), self.t0_host_ns)
         for src in self._sources():
             if src is not self.markers:  # started already (_prepare_mocap)
                 src.start()
@@ -402,13 +397,3 @@ class TrialRunner(StreamIntake):
             self._warn("sync", sync["warning"])
         return sync
 
-
-def settle_the_heap() -> None:
-    """Before a process's first stream: what it holds now (modules, the subject, the models) leaves the
-    garbage collector's view. Otherwise a full collection mid-trial walks all of it with every thread
-    stopped: 62-73 ms in a 12 s `record`, 6 frames at 90 fps. Garbage first, so none is kept; what the trial
-    allocates later is collected as before. Once per process (nothing else there freezes): a later trial's
-    start state (a dashboard's next set) may hold reference cycles that must stay collectable."""
-    if gc.get_freeze_count() == 0:
-        gc.collect()
-        gc.freeze()
