@@ -14,6 +14,7 @@ import hashlib
 import os
 import random
 import sqlite3
+import statistics
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -122,9 +123,10 @@ def kill_loop(workdir: Path, *, runs: int = 20, seed: int = 20, duration_s: floa
     moment drawn uniformly from kill_window_s (seconds after its fork; random.Random(seed)): some while it
     starts, records, stops, writes and indexes, some after it ended.
 
-    Without kill_window_s the window is set from one recording let run to its end first (its lifetime L,
-    0.1 L to 1.25 L): how long a run lives depends on the host's load, and a fixed window put most kills
-    after the end on a quiet host and none after it on a busy one."""
+    Without kill_window_s each moment is 0.1 L to 1.25 L, L the median lifetime of the runs that ended on
+    their own so far (the first: one recording let run to its end before the loop): how long a run lives
+    depends on the host's load, and a fixed window put most kills after the end on a quiet host and none
+    after it on a busy one; one lifetime measured while the host was busier put 14 of 20 after the end."""
     from station.archive.store import open_archive
 
     rng = random.Random(seed)
@@ -135,16 +137,22 @@ def kill_loop(workdir: Path, *, runs: int = 20, seed: int = 20, duration_s: floa
     env = dict(os.environ, HINGE_ARCHIVE_URL=url, HINGE_DATA_ROOT=str(data_root), OPENBLAS_NUM_THREADS="1",
                OMP_NUM_THREADS="1")
     out: list[KillRun] = []
+    lifetimes_s: list[float] = []
     if kill_window_s is None:
-        lifetime_s = _lifetime_s(workdir, data_root, duration_s, plate, camera, env)
-        kill_window_s = (round(0.1 * lifetime_s, 3), round(1.25 * lifetime_s, 3))
-        log(f"one run lives {lifetime_s:.2f} s: kills from {kill_window_s[0]} to {kill_window_s[1]} s")
+        lifetimes_s.append(_lifetime_s(workdir, data_root, duration_s, plate, camera, env))
+        log(f"one run lives {lifetimes_s[0]:.2f} s: kills from 0.1 to 1.25 times the runs' median lifetime")
     for i in range(runs):
-        run = KillRun(i, round(rng.uniform(*kill_window_s), 3))
+        if lifetimes_s:
+            window = (0.1 * statistics.median(lifetimes_s), 1.25 * statistics.median(lifetimes_s))
+        else:
+            window = kill_window_s
+        run = KillRun(i, round(rng.uniform(*window), 3))
         path = data_root / "recordings" / f"kill-{i:02d}.h5"
         argv = _record_argv(plate, camera, duration_s, path)
         proc = _start(argv, workdir / f"kill-{i:02d}.log", env)
         kill_ns, run.outcome = proc.kill_at(proc.fork_ns + int(run.kill_after_s * 1e9))
+        if lifetimes_s and run.outcome.startswith("exited"):  # it ended on its own: a lifetime, measured
+            lifetimes_s.append((kill_ns - proc.fork_ns) / 1e9)
         said = (workdir / f"kill-{i:02d}.log").read_text(errors="replace")
         run.sources_started = "recording to" in said
         check_file(path, kill_ns, run)

@@ -100,7 +100,7 @@ def test_sigkill_record_command_with_sim_sources(tmp_path, artifacts_dir):
 
 def test_twenty_sigkills_at_random_moments_with_the_archive_on(tmp_path, artifacts_dir):
     """Power loss 20 times (tests/support/kill_loop.py): `record` with the sim plate and the archive on,
-    SIGKILLed at moments from random.Random(20), scaled to how long one run lives on this host, while it
+    SIGKILLed at moments from random.Random(20), scaled to how long the runs live on this host, while it
     starts, records, stops, writes and indexes. Each time the trial file (if made) and the archive open, at
     most LOSS_BOUND_S was lost, and every archive row's file is there with the bytes the row says.
     bench/kill_loop.py runs it longer, with the camera."""
