@@ -4,8 +4,9 @@ seconds of every process it started, the tests passed, and the files that took l
 durations, which overlap across pytest's workers).
 
 Run: .venv/bin/python bench/suite.py   -> bench/results/suite.json   (takes as long as the suite)
-A passing run also rewrites tests/file_seconds.json, every file's summed test durations: the order in which
-tests/conftest.py hands files to pytest's workers (the longest first, so no worker ends the run alone).
+A passing run also rewrites tests/file_seconds.json, every file's summed test wall and CPU seconds: what
+tests/conftest.py orders the files by when it hands them to pytest's workers (busy and waiting files
+alternating, each kind longest first: tests/support/file_order.py).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import json
 import os
 import re
 import resource
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -32,7 +34,8 @@ DURATION = re.compile(r"^([\d.]+)s (?:call|setup|teardown)\s+(\S+?)::")
 
 
 def main() -> int:
-    env = dict(os.environ, HINGE_SETUP_DONE="1")
+    costs_dir = tempfile.mkdtemp(prefix="hinge-suite-costs-")  # each pytest process's files: wall and CPU s
+    env = dict(os.environ, HINGE_SETUP_DONE="1", HINGE_TEST_COSTS_OUT=costs_dir)
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     load_before = os.getloadavg()[0]
     t0 = time.monotonic()
@@ -60,15 +63,27 @@ def main() -> int:
         **machine_fields(),
     }
     write_results(RESULTS, result)
-    if run.returncode == 0 and per_file:
-        rounded = [(name, round(s, 1)) for name, s in per_file.items()]
-        ordered = dict(sorted(rounded, key=lambda kv: (-kv[1], kv[0])))
-        FILE_SECONDS.write_text(json.dumps(ordered, indent=1) + "\n")
+    costs = file_costs(Path(costs_dir))
+    shutil.rmtree(costs_dir, ignore_errors=True)
+    if run.returncode == 0 and costs:
+        FILE_SECONDS.write_text(json.dumps(costs, indent=1) + "\n")
     if run.returncode != 0:  # the whole output, to read the failures (the durations push them far up)
         log = Path(tempfile.gettempdir()) / f"hinge-suite-{time.strftime('%Y%m%d-%H%M%S')}.log"
         log.write_text(out)
         print(f"suite failed (exit {run.returncode}): output in {log}", file=sys.stderr)
     return run.returncode
+
+
+def file_costs(folder: Path) -> dict[str, dict[str, float]]:
+    """Every file's summed wall and CPU seconds (tests/support/file_order.py), from each pytest process's
+    JSON in folder; the longest first."""
+    merged: dict[str, list[float]] = defaultdict(lambda: [0.0, 0.0])
+    for part in folder.glob("*.json"):
+        for name, (wall_s, cpu_s) in json.loads(part.read_text()).items():
+            merged[name][0] += wall_s
+            merged[name][1] += cpu_s
+    ordered = sorted(merged.items(), key=lambda kv: (-kv[1][0], kv[0]))
+    return {name: {"wall_s": round(wall_s, 1), "cpu_s": round(cpu_s, 1)} for name, (wall_s, cpu_s) in ordered}
 
 
 if __name__ == "__main__":

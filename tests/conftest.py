@@ -57,10 +57,14 @@ def start_cli(*args: str, cwd=REPO, env=None):
 
 
 # pytest-xdist hands each worker whole files (--dist loadfile) in collection order (test.sh turns its own
-# reordering by test count off): the longest files first, so the run does not end on one worker alone
-# with a 70-second file. The seconds are the last bench/suite.py run's (summed test durations per file);
-# a file not listed yet goes first, as it may be long.
+# reordering by test count off): files that keep a core busy alternate with files that mostly wait on
+# real-time sources, each kind longest first (tests/support/file_order.py), so the 2 cores stay busy and the
+# run does not end on one worker alone with a 70-second file. The costs are the last bench/suite.py run's; a
+# file not listed yet goes first, as it may be long. bench/suite.py measures them: HINGE_TEST_COSTS_OUT names
+# a folder where each pytest process writes its files' wall and CPU seconds.
 FILE_SECONDS = Path(__file__).resolve().parent / "file_seconds.json"
+_costs_out = os.environ.get("HINGE_TEST_COSTS_OUT")
+_measured: dict[str, list[float]] = {}
 
 
 def pytest_collection_finish(session) -> None:
@@ -69,17 +73,35 @@ def pytest_collection_finish(session) -> None:
 
 
 def pytest_collection_modifyitems(config, items) -> None:
-    import json
+    from tests.support.file_order import interleaved, read_costs
 
-    try:
-        seconds = json.loads(FILE_SECONDS.read_text())
-    except (OSError, ValueError):
-        return
+    rank = {name: i for i, name in enumerate(interleaved(read_costs(FILE_SECONDS)))}
 
-    def file_seconds(item) -> float:
+    def handing_out_rank(item) -> int:
         try:
-            return -seconds.get(item.path.resolve().relative_to(REPO).as_posix(), float("inf"))
+            return rank.get(item.path.resolve().relative_to(REPO).as_posix(), -1)
         except ValueError:  # not under the repository
-            return -float("inf")
+            return -1
 
-    items.sort(key=file_seconds)  # stable: each file's own order kept
+    items.sort(key=handing_out_rank)  # stable: each file's own order kept
+
+
+if _costs_out:
+    import time
+
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_runtest_protocol(item, nextitem):
+        from tests.support.file_order import cpu_seconds
+        from tests.support.warm_cli import running_server_pid
+
+        wall0, cpu0 = time.monotonic(), cpu_seconds(running_server_pid())
+        yield
+        wall_cpu = _measured.setdefault(item.path.resolve().relative_to(REPO).as_posix(), [0.0, 0.0])
+        wall_cpu[0] += time.monotonic() - wall0
+        wall_cpu[1] += cpu_seconds(running_server_pid()) - cpu0
+
+    def pytest_sessionfinish(session) -> None:
+        import json
+
+        worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+        Path(_costs_out, f"{worker}.json").write_text(json.dumps(_measured))

@@ -257,6 +257,13 @@ _server: WarmServer | None = None
 _server_lock = threading.Lock()
 
 
+def running_server_pid() -> int | None:
+    """The pid of this process's warm server, None before its first command (its CPU is measured per test
+    file: tests/support/file_order.py)."""
+    server = _server
+    return server.proc.pid if server is not None else None
+
+
 def the_server() -> WarmServer:
     global _server
     with _server_lock:

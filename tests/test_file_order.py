@@ -1,0 +1,57 @@
+"""The order in which the test files are handed to pytest's workers (tests/support/file_order.py)."""
+
+import json
+import subprocess
+import sys
+
+from tests.support.file_order import FileCost, cpu_seconds, interleaved, read_costs
+
+BURN_0_4_S = "import time\nt = time.process_time()\nwhile time.process_time() - t < 0.4: pass"
+
+
+def test_busy_and_waiting_files_alternate_each_longest_first():
+    costs = {
+        "a_busy_10.py": FileCost(10.0, 8.0),
+        "b_wait_30.py": FileCost(30.0, 3.0),      # 0.10 of its wall: waits
+        "c_busy_40.py": FileCost(40.0, 20.0),
+        "d_wait_12.py": FileCost(12.0, 4.0),      # 0.33: waits
+        "e_unmeasured_5.py": FileCost(5.0),       # no CPU known: taken as busy
+        "f_busy_10.py": FileCost(10.0, 3.6),      # 0.36: busy
+        "g_wait_1.py": FileCost(1.0, 0.0),
+        "h_wait_0.py": FileCost(0.0, 0.0),        # no wall: nothing to say it waits
+    }
+    assert interleaved(costs) == ["c_busy_40.py", "b_wait_30.py", "a_busy_10.py", "d_wait_12.py",
+                                  "f_busy_10.py", "g_wait_1.py", "e_unmeasured_5.py", "h_wait_0.py"]
+
+
+def test_costs_read_from_both_formats_and_none_from_a_missing_file(tmp_path):
+    path = tmp_path / "file_seconds.json"
+    path.write_text(json.dumps({"x.py": {"wall_s": 12.5, "cpu_s": 2.0}, "y.py": 7.0}))
+    assert read_costs(path) == {"x.py": FileCost(12.5, 2.0), "y.py": FileCost(7.0, None)}
+    assert read_costs(tmp_path / "missing.json") == {}
+    path.write_text("{not json")
+    assert read_costs(path) == {}
+
+
+def test_cpu_seconds_count_a_child_once_it_is_waited_for():
+    before = cpu_seconds(None)
+    subprocess.run([sys.executable, "-c", BURN_0_4_S], check=True)
+    assert cpu_seconds(None) - before >= 0.4
+
+
+def test_cpu_seconds_count_the_commands_a_server_has_reaped():
+    """The warm server's forked commands are its children, not the test's: counted through its /proc entry."""
+    server = subprocess.Popen([sys.executable, "-c", "import subprocess, sys\n"
+                               f"print('up', flush=True); sys.stdin.readline()\n"
+                               f"subprocess.run([sys.executable, '-c', {BURN_0_4_S!r}])\n"
+                               "print('reaped', flush=True); sys.stdin.readline()"],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert server.stdout.readline() == "up\n"
+        before = cpu_seconds(server.pid)
+        server.stdin.write("go\n")
+        server.stdin.flush()
+        assert server.stdout.readline() == "reaped\n"
+        assert cpu_seconds(server.pid) - before >= 0.4
+    finally:
+        server.communicate("end\n", timeout=10)
