@@ -36,8 +36,10 @@ def hull_reach(base: list[np.ndarray], axis: list[np.ndarray], d: list[np.ndarra
                radius_sq: np.ndarray, reach: np.ndarray) -> None:
     """reach (N,) raised in place to where a marker sphere clears each hull sphere; base, axis, d: the three
     (N,) components of origin -> p0, p0 -> p1 and the push direction; steps, radius_sq: (S,) per sphere."""
-    _reach(np.stack(base), np.stack(axis), np.stack(d), np.ascontiguousarray(steps, dtype=np.float64),
-           np.ascontiguousarray(radius_sq, dtype=np.float64), reach)
+    # steps and radius_sq copied (S values): a read-only view of them is another type to numba, compiled
+    # again (0.15 CPU-s) by every process of a fresh install that built a subject before the cache had it
+    _reach(np.stack(base), np.stack(axis), np.stack(d), np.array(steps, dtype=np.float64),
+           np.array(radius_sq, dtype=np.float64), reach)
 
 
 def warm_up() -> None:

@@ -215,6 +215,8 @@ def _full(ir: np.ndarray, scratch: _Scratch, threshold: int, min_area_px: int, m
 def find_discs(ir: np.ndarray, threshold: int = 200, min_area_px: int = 2, max_area_px: int = 4000) -> Discs:
     """Every disc in the whole frame (no state kept between calls)."""
     ir = np.ascontiguousarray(ir, dtype=np.uint8)
+    if not ir.flags.writeable:  # a read-only frame is another type to numba: compiled again (~20 s)
+        ir = ir.copy()
     scratch = getattr(_local, "scratch", None)  # 7 MB of buffers at 848x480: made once per thread
     if scratch is None or scratch.shape != ir.shape:
         scratch = _local.scratch = _Scratch(ir.shape, _MAX_COMPONENTS)

@@ -4,9 +4,16 @@ The reference below is that numpy version (a sphere at a time over all instants)
 
 from __future__ import annotations
 
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
 import numpy as np
 
 from drivers.sim.subject import _HULL_CELLS, _HULL_STEPS, MARKER_RADIUS_M, _pushed_clear
+
+REPO = Path(__file__).resolve().parents[2]
 
 
 def _numpy_push_out(origin, direction, p0, p1, r0, r1, min_reach_m):
@@ -48,3 +55,34 @@ def test_the_compiled_push_out_is_the_numpy_one_bit_for_bit():
         # a pose's few instants take the numpy pass of all spheres at once: the same numbers as the grid's
         few = _pushed_clear(origin[:100], direction[:100], p0[:100], p1[:100], r0, r1, 0.01)
         assert np.array_equal(few, want[:100])
+
+
+def test_what_warm_up_compiles_is_what_the_station_calls():
+    """setup.sh compiles the loops once (warm_up). Building a subject passed a read-only view of its radii:
+    another numba signature, compiled again by every process of a fresh install that built a subject
+    before numba's cache held it (0.15 CPU-s each; seen in a fresh clone's cache after its test run). A
+    read-only IR frame would do the same to the disc finder (~20 s to compile on a loaded host). Checked in
+    a fresh interpreter: the signatures warm_up made are the only ones after a subject is built and a
+    read-only IR frame searched."""
+    code = textwrap.dedent("""
+        import numpy as np
+        from drivers.sim import hull_reach
+        from station.markers import discs
+        hull_reach.warm_up()
+        discs.warm_up()
+        # the loops called from Python (_fill and _clear_boxes are called inside _components_full)
+        loops = [hull_reach._reach, discs._bright_words, discs._components_full, discs._centroids]
+        before = [list(f.signatures) for f in loops]
+        from drivers.sim.render import Renderer
+        from drivers.sim.subject import VirtualSubject
+        subject = VirtualSubject("hinge", reps=1, standing_s=1.0)
+        _, ir = Renderer(seed=1).render(subject.pose(1.0))
+        ir.setflags(write=False)
+        assert len(discs.find_discs(ir).uv) >= 4
+        after = [list(f.signatures) for f in loops]
+        print(min(map(len, before)), sum(map(len, before)), sum(map(len, after)))
+    """)
+    out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    fewest_each, n_before, n_after = map(int, out.stdout.split())
+    assert fewest_each == 1 and n_after == n_before
