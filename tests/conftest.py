@@ -48,6 +48,15 @@ def run_cli_together(*commands: list[str], timeout: float = 180, cwd=REPO, env=N
     return run_commands([list(map(str, c)) for c in commands], timeout=timeout, cwd=cwd, env=env)
 
 
+def camera_at_15_fps(folder: Path) -> Path:
+    """A station.toml in folder that runs the camera at 15 fps, one of the D435's own rates, for recordings
+    whose checks do not depend on the frame rate: each renders and tracks half the frames (a 12 s
+    recording with sim plate and camera: ~1.5 CPU-s less; the suite runs its tests 4 at a time on 2 cores)."""
+    path = Path(folder) / "station.toml"
+    path.write_text("[camera]\nfps = 15\n")
+    return path
+
+
 def start_cli(*args: str, cwd=REPO, env=None):
     """`hinge-station ARGS` started and left running, as subprocess.Popen would give it (pid, poll, wait,
     terminate, communicate; stdout a text pipe, stderr.read()), forked from the same warm server."""

@@ -17,7 +17,7 @@ from station.analysis.analyze import analyze_path
 from station.analysis.inputs import LoadOptions
 from station.config import StationConfig
 from station.errors import StationError
-from tests.conftest import REPO, run_cli
+from tests.conftest import REPO, camera_at_15_fps, run_cli
 from tests.support.xdf_writer import XdfStream, write_xdf
 
 pytest.importorskip("pyxdf")
@@ -39,6 +39,7 @@ def test_xdf_of_a_recording_gives_the_same_reps_as_its_trial_file(tmp_path):
         cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     try:
         rec = run_cli("record", "--plate", "sim:hinge", "--camera", "sim:hinge", "--subject", "S21",
+                      "--config", camera_at_15_fps(tmp_path),  # the XDF holds what the file does at any rate
                       "--drill", "bw_rdl", "--duration", str(DURATION_S), "--lsl", "--no-stills",
                       "--out", str(h5), env=env, timeout=120)
         assert rec.returncode == 0, rec.stderr

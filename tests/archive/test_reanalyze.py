@@ -18,7 +18,7 @@ from station import __version__
 from station.archive.reanalysis import pair_reps
 from station.archive.store import open_archive
 from station.results import ALL_FAULTS
-from tests.conftest import run_cli, run_cli_together
+from tests.conftest import camera_at_15_fps, run_cli, run_cli_together
 from tests.support.archive_files import write_trial
 
 TRIALS = (("S01", "hinge", "s01_hinge.h5"), ("S01", "squat", "s01_squat.h5"),
@@ -32,8 +32,10 @@ def recorded(tmp_path_factory):
     root = tmp_path_factory.mktemp("reanalyze")
     (root / "rec").mkdir()
     env = dict(os.environ, HINGE_DATA_ROOT=str(root))
+    config = camera_at_15_fps(root)  # what is stored and re-analysed does not depend on the frame rate
     runs = run_cli_together(*(["record", "--plate", f"sim:{pattern}", "--camera", f"sim:{pattern}",
                                "--subject", subject, "--drill", "bw_rdl", "--arms", "arms_crossed",
+                               "--config", str(config),
                                "--duration", SECONDS, "--no-stills", "--out", str(root / "rec" / name),
                                "--db", f"sqlite:///{root / 'recorded.sqlite'}"]
                               for subject, pattern, name in TRIALS), env=env, cwd=root)

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 from station.archive.store import open_archive
 from station.recording.reader import read_trial
-from tests.conftest import REPO, run_cli, run_cli_together
+from tests.conftest import REPO, camera_at_15_fps, run_cli, run_cli_together
 from tests.support.archive_files import write_trial
 
 # rep 1 ends at ~7.3 s and its lockout is judged by ~8.3 s: 11 s leaves a loaded host a margin
@@ -24,9 +24,10 @@ def test_record_indexes_its_trial_and_an_unreachable_archive_costs_only_a_line(t
     # the lab's PostgreSQL is down for the second recording (made at the same time, no rep needed: only
     # the file and the line)
     down = "postgresql://station:pw-123@127.0.0.1:1/archive"
+    config = ("--config", str(camera_at_15_fps(tmp_path)))  # indexing does not depend on the frame rate
     r, late = run_cli_together(
-        [*RECORD, "--out", str(tmp_path / "rec" / "ok.h5"), "--db", db],
-        [*RECORD[:-3], "--duration", "3", "--no-stills", "--out", str(tmp_path / "rec" / "late.h5"),
+        [*RECORD, *config, "--out", str(tmp_path / "rec" / "ok.h5"), "--db", db],
+        [*RECORD[:-3], *config, "--duration", "3", "--no-stills", "--out", str(tmp_path / "rec" / "late.h5"),
          "--db", down], env=env, cwd=tmp_path)
     assert r.returncode == 0, r.stderr
     assert "ok.h5 indexed" in r.stdout

@@ -3,14 +3,13 @@
 import h5py
 
 from drivers.sim.subject import VirtualSubject
-from tests.conftest import run_cli
+from tests.conftest import camera_at_15_fps, run_cli
 
 
 def test_demo_headless_records_the_virtual_subjects_first_rep(tmp_path):
     out = tmp_path / "demo.h5"
     # 15 fps: the test shares 2 cores with everything else; rendering 30 fps live can starve the camera
-    config = tmp_path / "station.toml"
-    config.write_text("[camera]\nfps = 15\n")
+    config = camera_at_15_fps(tmp_path)
     truth = VirtualSubject("hinge").truth.reps[0]  # the subject the sim sources play
     seconds = truth.t_end + 1.5
     res = run_cli("demo", "--headless", "--seconds", f"{seconds:.1f}", "--out", str(out),

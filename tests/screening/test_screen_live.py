@@ -3,12 +3,11 @@
 import json
 
 from drivers.sim.subject import VirtualSubject
-from tests.conftest import run_cli
+from tests.conftest import camera_at_15_fps, run_cli
 
 
 def test_live_set_is_recorded_scored_and_gated(tmp_path):
-    config = tmp_path / "station.toml"
-    config.write_text("[camera]\nfps = 15\n")  # the test shares 2 cores; 30 fps live rendering can starve
+    config = camera_at_15_fps(tmp_path)
     truth = VirtualSubject("hinge").truth.reps[0]  # the subject sim:hinge plays
     res = run_cli("screen", "--subject", "S9", "--drill", "bw_rdl", "--arms", "arms_crossed",
                   "--answers", "no,no,no,no", "--plate", "sim:hinge", "--camera", "sim:hinge",
