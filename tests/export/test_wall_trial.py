@@ -15,7 +15,7 @@ import pytest
 
 from drivers.sim.subject import VirtualSubject
 from station.recording.reader import read_trial
-from tests.conftest import run_cli
+from tests.conftest import camera_at_15_fps, run_cli
 
 WALL_MM = 150.0
 TOL_MM = 10.0  # 3 mm marker noise through the live pipeline; the offline test of the core holds 8 mm
@@ -27,6 +27,7 @@ def walled_trial(tmp_path_factory):
     path = folder / "wall.h5"
     r = run_cli("record", "--plate", "sim:hinge", "--camera", "sim:hinge", "--subject", "S31", "--drill",
                 "bw_rdl", "--wall-mm", f"{WALL_MM:g}", "--duration", "10", "--no-stills", "--out", str(path),
+                "--config", camera_at_15_fps(folder),  # the hip at the bottom, not how often it was seen
                 "--db", f"sqlite:///{folder / 'a.sqlite'}", timeout=180)
     assert r.returncode == 0, r.stdout + r.stderr
     return path
