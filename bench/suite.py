@@ -33,7 +33,29 @@ GOAL_S = 240.0
 DURATION = re.compile(r"^([\d.]+)s (?:call|setup|teardown)\s+(\S+?)::")
 
 
+def host_probe_ms() -> float:
+    """CPU milliseconds of one fixed piece of work (a Python loop and numpy matrix products, one thread),
+    the median of 3: the same tree's suite measured 397, 426 and 441 CPU-s within one evening on this
+    shared 2-core host, so each run says how fast the host was before and after it."""
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # (before numpy loads: one thread, as the tests)
+    import numpy as np
+
+    def once() -> float:
+        t0 = time.process_time()
+        total = 0
+        for i in range(5_000_000):
+            total += i * i
+        a = np.random.default_rng(0).random((300, 300))
+        for _ in range(100):
+            a = a @ a
+            a /= a.max()
+        return (time.process_time() - t0) * 1000.0
+
+    return round(sorted(once() for _ in range(3))[1], 1)
+
+
 def main() -> int:
+    probe_before_ms = host_probe_ms()
     costs_dir = tempfile.mkdtemp(prefix="hinge-suite-costs-")  # each pytest process's files: wall and CPU s
     env = dict(os.environ, HINGE_SETUP_DONE="1", HINGE_TEST_COSTS_OUT=costs_dir)
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -59,6 +81,7 @@ def main() -> int:
         "exit_code": run.returncode, "wall_s": round(wall_s, 1), "goal_s": GOAL_S,
         "cpu_s": round((after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime), 1),
         "tests": counts, "load_average_at_start": round(load_before, 2),
+        "host_probe_cpu_ms": {"before": probe_before_ms, "after": host_probe_ms()},
         "slowest_files_test_s": {name: round(s, 1) for name, s in slowest},
         **machine_fields(),
     }
