@@ -65,12 +65,13 @@ def start_cli(*args: str, cwd=REPO, env=None):
     return start_command([str(a) for a in args], cwd=cwd, env=env)
 
 
-# pytest-xdist hands each worker whole files (--dist loadfile) in collection order (test.sh turns its own
-# reordering by test count off): files that keep a core busy alternate with files that mostly wait on
-# real-time sources, each kind longest first (tests/support/file_order.py), so the 2 cores stay busy and the
-# run does not end on one worker alone with a 70-second file. The costs are the last bench/suite.py run's; a
-# file not listed yet goes first, as it may be long. bench/suite.py measures them: HINGE_TEST_COSTS_OUT names
-# a folder where each pytest process writes its files' wall and CPU seconds.
+# pytest-xdist hands each worker whole files (--dist loadfile): files that keep a core busy alternate with
+# files that mostly wait on real-time sources, each kind longest first (collection order here,
+# tests/support/file_order.py; test.sh turns xdist's reordering by test count off), and each file handed out
+# is chosen so that files that wait run on at most half the workers (pytest_xdist_make_scheduler below), so
+# the 2 cores stay busy and the run does not end on one worker alone with a 70-second file. The costs are the
+# last bench/suite.py run's; a file not listed yet goes first, as it may be long. bench/suite.py measures
+# them: HINGE_TEST_COSTS_OUT names a folder where each pytest process writes its files' wall and CPU seconds.
 FILE_SECONDS = Path(__file__).resolve().parent / "file_seconds.json"
 _costs_out = os.environ.get("HINGE_TEST_COSTS_OUT")
 _measured: dict[str, list[float]] = {}
@@ -93,6 +94,18 @@ def pytest_collection_modifyitems(config, items) -> None:
             return -1
 
     items.sort(key=handing_out_rank)  # stable: each file's own order kept
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_xdist_make_scheduler(config, log):
+    """--dist loadfile: each file handed out chosen by what the other workers run (the files that wait on
+    real-time sources on at most half of them: tests/support/mixed_scheduling.py)."""
+    if config.getvalue("dist") != "loadfile":
+        return None
+    from tests.support.file_order import read_costs
+    from tests.support.mixed_scheduling import MixedLoadFileScheduling
+
+    return MixedLoadFileScheduling(config, log, read_costs(FILE_SECONDS))
 
 
 if _costs_out:

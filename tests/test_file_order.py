@@ -55,3 +55,43 @@ def test_cpu_seconds_count_the_commands_a_server_has_reaped():
         assert cpu_seconds(server.pid) - before >= 0.4
     finally:
         server.communicate("end\n", timeout=10)
+
+
+class _Worker:
+    """What the scheduler asks of a pytest-xdist worker here: run these tests (indexes in its collection)."""
+
+    def __init__(self, collection: list[str]) -> None:
+        self.collection, self.ran = collection, []
+
+    def send_runtest_some(self, indexes: list[int]) -> None:
+        self.ran.append(self.collection[indexes[0]].split("::")[0])
+
+
+def test_each_file_handed_out_keeps_files_that_wait_on_at_most_half_the_workers():
+    from collections import OrderedDict
+
+    from tests.support.mixed_scheduling import MixedLoadFileScheduling
+
+    costs = {"busy1.py": FileCost(50.0, 40.0), "wait1.py": FileCost(40.0, 4.0),
+             "busy2.py": FileCost(30.0, 20.0), "wait2.py": FileCost(20.0, 2.0),
+             "wait3.py": FileCost(15.0, 1.0), "busy3.py": FileCost(10.0, 9.0)}
+    order = interleaved(costs)
+    collection = [f"{name}::test_{k}" for name in order for k in range(3)]
+    class Scheduler(MixedLoadFileScheduling):
+        nodes = property(lambda self: workers)
+
+    sched = Scheduler.__new__(Scheduler)  # (no pytest config: only the choice of file is checked)
+    sched._waits = {name for name, cost in costs.items() if cost.waits}
+    sched.workqueue = OrderedDict((name, {f"{name}::test_{k}": False for k in range(3)}) for name in order)
+    workers = [_Worker(collection) for _ in range(4)]
+    sched.assigned_work, sched.registered_collections = {}, {w: collection for w in workers}
+    for w in workers:
+        sched._assign_work_unit(w)
+    # two workers wait, two keep the cores busy, each kind longest first
+    assert [w.ran for w in workers] == [["wait1.py"], ["wait2.py"], ["busy1.py"], ["busy2.py"]]
+    for nodeid in sched.assigned_work[workers[0]]["wait1.py"]:  # the first ends: another that waits
+        sched.assigned_work[workers[0]]["wait1.py"][nodeid] = True
+    sched._assign_work_unit(workers[0])
+    assert workers[0].ran[-1] == "wait3.py"
+    sched._assign_work_unit(workers[2])  # still two waiting in progress: a busy one
+    assert workers[2].ran[-1] == "busy3.py" and not sched.workqueue
