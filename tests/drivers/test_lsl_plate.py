@@ -161,7 +161,8 @@ def test_record_with_an_lsl_six_component_plate_gives_the_sims_reps(tmp_path, mo
     from station.recording.reader import read_trial
 
     name, rate, duration = stream_name("record"), 1000.0, 17
-    (tmp_path / "station.toml").write_text(f"[lsl_plate]\norigin_depth_m = {DZ}\n")
+    # the camera at 15 fps (a D435 rate): the reps are checked against the truth, not how often they were seen
+    (tmp_path / "station.toml").write_text(f"[lsl_plate]\norigin_depth_m = {DZ}\n[camera]\nfps = 15\n")
     monkeypatch.setenv("HINGE_STATION_CONFIG", str(tmp_path / "station.toml"))
     config = config_from_dict({"lsl_plate": {"origin_depth_m": DZ}})
     subject = VirtualSubject("hinge", arms="arms_crossed")
