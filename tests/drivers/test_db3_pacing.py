@@ -80,9 +80,16 @@ def _lag_s(frames) -> np.ndarray:
 
 
 def test_plays_at_the_pace_of_its_timestamps_not_of_its_recorder(offline_90fps):
-    sdk = _arrivals(RealSenseCamera(file=str(offline_90fps), real_time=True))
-    # the SDK's real time: the recorder's pace (~1 ms apart), well ahead of the frames' timestamps
-    assert np.min(_lag_s(sdk)) < -0.2
+    # the SDK's real time: the recorder's pace (~1 ms apart), well ahead of the frames' timestamps. On a
+    # loaded host its own threads can be starved into a slower pace (once: 0.11 s ahead), so it is shown
+    # once in up to 3 playbacks: this is the SDK's behaviour the pacer exists for, not the pacer's
+    ahead_s = []
+    for _ in range(3):
+        ahead_s.append(-float(np.min(_lag_s(_arrivals(RealSenseCamera(file=str(offline_90fps),
+                                                                       real_time=True))))))
+        if ahead_s[-1] > 0.2:
+            break
+    assert max(ahead_s) > 0.2, ahead_s
 
     cam = open_camera(str(offline_90fps), _config())  # what `record --camera FILE.db3` opens
     assert isinstance(cam, TimestampPaced)
