@@ -33,6 +33,13 @@ GOAL_S = 240.0
 DURATION = re.compile(r"^([\d.]+)s (?:call|setup|teardown)\s+(\S+?)::")
 
 
+def busy_core_seconds() -> float:
+    """Seconds the host's cores have been busy since boot (/proc/stat: all but idle and iowait)."""
+    with open("/proc/stat") as f:
+        ticks = [int(v) for v in f.readline().split()[1:9]]
+    return (sum(ticks) - ticks[3] - ticks[4]) / os.sysconf("SC_CLK_TCK")
+
+
 def host_probe_ms() -> float:
     """CPU milliseconds of one fixed piece of work (a Python loop and numpy matrix products, one thread),
     the median of 3: the same tree's suite measured 397, 426 and 441 CPU-s within one evening on this
@@ -60,11 +67,13 @@ def main() -> int:
     env = dict(os.environ, HINGE_SETUP_DONE="1", HINGE_TEST_COSTS_OUT=costs_dir)
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     load_before = os.getloadavg()[0]
+    busy0_s = busy_core_seconds()
     t0 = time.monotonic()
     # every test's duration, so the slowest files can be named
     run = subprocess.run(["bash", "scripts/test.sh", "--durations=0"], cwd=REPO, env=env, text=True,
                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     wall_s = time.monotonic() - t0
+    busy_s = busy_core_seconds() - busy0_s
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     out = run.stdout
     summary = [ln for ln in out.splitlines() if re.search(r"\d+ (passed|failed).* in [\d.]+s", ln)]
@@ -80,6 +89,9 @@ def main() -> int:
         "what": "bash scripts/test.sh, set-up skipped (ruff, import layers, pytest -n 4), wall and CPU",
         "exit_code": run.returncode, "wall_s": round(wall_s, 1), "goal_s": GOAL_S,
         "cpu_s": round((after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime), 1),
+        # the cores' time left unused over the run (the whole host's, /proc/stat): what scheduling could
+        # still recover, and unlike the seconds above, not stretched by a slower host
+        "idle_core_s": round((os.cpu_count() or 1) * wall_s - busy_s, 1),
         "tests": counts, "load_average_at_start": round(load_before, 2),
         "host_probe_cpu_ms": {"before": probe_before_ms, "after": host_probe_ms()},
         "slowest_files_test_s": {name: round(s, 1) for name, s in slowest},
