@@ -1,12 +1,12 @@
 """The test suite's time (issue 17: under 4 minutes on 2 cores, set-up excluded): `scripts/test.sh` run with
 its set-up skipped (the .venv must exist: `bash scripts/setup.sh`), timed from outside. Wall time, the CPU
-seconds of every process it started, the tests passed, and the files that took longest (summed test
-durations, which overlap across pytest's workers).
+seconds of every process it started, the tests passed, and the files that took longest (each file's tests'
+summed wall seconds, which overlap across pytest's workers, and their CPU seconds).
 
 Run: .venv/bin/python bench/suite.py   -> bench/results/suite.json   (takes as long as the suite)
 A passing run also rewrites tests/file_seconds.json, every file's summed test wall and CPU seconds: what
-tests/conftest.py orders the files by when it hands them to pytest's workers (busy and waiting files
-alternating, each kind longest first: tests/support/file_order.py).
+tests/conftest.py hands the files to pytest's workers by (the longest first, files that wait on real-time
+sources on at most half of them: tests/support/file_order.py).
 """
 
 from __future__ import annotations
@@ -30,7 +30,6 @@ REPO = Path(__file__).resolve().parents[1]
 RESULTS = Path(__file__).resolve().parent / "results" / "suite.json"
 FILE_SECONDS = REPO / "tests" / "file_seconds.json"  # read by tests/conftest.py to order the files
 GOAL_S = 240.0
-DURATION = re.compile(r"^([\d.]+)s (?:call|setup|teardown)\s+(\S+?)::")
 
 
 def busy_core_seconds() -> float:
@@ -69,8 +68,7 @@ def main() -> int:
     load_before = os.getloadavg()[0]
     busy0_s = busy_core_seconds()
     t0 = time.monotonic()
-    # every test's duration, so the slowest files can be named
-    run = subprocess.run(["bash", "scripts/test.sh", "--durations=0"], cwd=REPO, env=env, text=True,
+    run = subprocess.run(["bash", "scripts/test.sh"], cwd=REPO, env=env, text=True,
                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     wall_s = time.monotonic() - t0
     busy_s = busy_core_seconds() - busy0_s
@@ -79,12 +77,8 @@ def main() -> int:
     summary = [ln for ln in out.splitlines() if re.search(r"\d+ (passed|failed).* in [\d.]+s", ln)]
     counts = {k: int(n) for n, k in re.findall(r"(\d+) (passed|failed|skipped|errors?)\b", summary[-1])
               } if summary else {}
-    per_file: dict[str, float] = defaultdict(float)
-    for line in out.splitlines():
-        m = DURATION.match(line)
-        if m:
-            per_file[m.group(2)] += float(m.group(1))
-    slowest = sorted(per_file.items(), key=lambda kv: -kv[1])[:12]
+    costs = file_costs(Path(costs_dir))  # the longest first
+    shutil.rmtree(costs_dir, ignore_errors=True)
     result = {
         "what": "bash scripts/test.sh, set-up skipped (ruff, import layers, pytest -n 4), wall and CPU",
         "exit_code": run.returncode, "wall_s": round(wall_s, 1), "goal_s": GOAL_S,
@@ -94,15 +88,13 @@ def main() -> int:
         "idle_core_s": round((os.cpu_count() or 1) * wall_s - busy_s, 1),
         "tests": counts, "load_average_at_start": round(load_before, 2),
         "host_probe_cpu_ms": {"before": probe_before_ms, "after": host_probe_ms()},
-        "slowest_files_test_s": {name: round(s, 1) for name, s in slowest},
+        "slowest_files": dict(list(costs.items())[:12]),
         **machine_fields(),
     }
     write_results(RESULTS, result)
-    costs = file_costs(Path(costs_dir))
-    shutil.rmtree(costs_dir, ignore_errors=True)
     if run.returncode == 0 and costs:
         FILE_SECONDS.write_text(json.dumps(costs, indent=1) + "\n")
-    if run.returncode != 0:  # the whole output, to read the failures (the durations push them far up)
+    if run.returncode != 0:  # the whole output, to read the failures
         log = Path(tempfile.gettempdir()) / f"hinge-suite-{time.strftime('%Y%m%d-%H%M%S')}.log"
         log.write_text(out)
         print(f"suite failed (exit {run.returncode}): output in {log}", file=sys.stderr)

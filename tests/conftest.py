@@ -48,12 +48,13 @@ def run_cli_together(*commands: list[str], timeout: float = 180, cwd=REPO, env=N
     return run_commands([list(map(str, c)) for c in commands], timeout=timeout, cwd=cwd, env=env)
 
 
-def camera_at_15_fps(folder: Path) -> Path:
+def camera_at_15_fps(folder: Path, more_toml: str = "") -> Path:
     """A station.toml in folder that runs the camera at 15 fps, one of the D435's own rates, for recordings
     whose checks do not depend on the frame rate: each renders and tracks half the frames (a 12 s
-    recording with sim plate and camera: ~1.5 CPU-s less; the suite runs its tests 4 at a time on 2 cores)."""
+    recording with sim plate and camera: ~1.5 CPU-s less; the suite runs its tests 4 at a time on 2 cores).
+    more_toml: the test's other settings (other tables)."""
     path = Path(folder) / "station.toml"
-    path.write_text("[camera]\nfps = 15\n")
+    path.write_text("[camera]\nfps = 15\n" + more_toml)
     return path
 
 
@@ -65,13 +66,12 @@ def start_cli(*args: str, cwd=REPO, env=None):
     return start_command([str(a) for a in args], cwd=cwd, env=env)
 
 
-# pytest-xdist hands each worker whole files (--dist loadfile): files that keep a core busy alternate with
-# files that mostly wait on real-time sources, each kind longest first (collection order here,
-# tests/support/file_order.py; test.sh turns xdist's reordering by test count off), and each file handed out
-# is chosen so that files that wait run on at most half the workers (pytest_xdist_make_scheduler below), so
-# the 2 cores stay busy and the run does not end on one worker alone with a 70-second file. The costs are the
-# last bench/suite.py run's; a file not listed yet goes first, as it may be long. bench/suite.py measures
-# them: HINGE_TEST_COSTS_OUT names a folder where each pytest process writes its files' wall and CPU seconds.
+# pytest-xdist hands each worker whole files (--dist loadfile), collected here longest first (test.sh turns
+# xdist's reordering by test count off), each chosen so that files that wait on real-time sources run on at
+# most half the workers (pytest_xdist_make_scheduler below): the 2 cores stay busy and the run does not end
+# on one worker alone with a 70-second file (tests/support/file_order.py). The costs are the last
+# bench/suite.py run's; a file not listed yet goes first, as it may be long. bench/suite.py measures them:
+# HINGE_TEST_COSTS_OUT names a folder where each pytest process writes its files' wall and CPU seconds.
 FILE_SECONDS = Path(__file__).resolve().parent / "file_seconds.json"
 _costs_out = os.environ.get("HINGE_TEST_COSTS_OUT")
 _measured: dict[str, list[float]] = {}
@@ -83,9 +83,9 @@ def pytest_collection_finish(session) -> None:
 
 
 def pytest_collection_modifyitems(config, items) -> None:
-    from tests.support.file_order import interleaved, read_costs
+    from tests.support.file_order import longest_first, read_costs
 
-    rank = {name: i for i, name in enumerate(interleaved(read_costs(FILE_SECONDS)))}
+    rank = {name: i for i, name in enumerate(longest_first(read_costs(FILE_SECONDS)))}
 
     def handing_out_rank(item) -> int:
         try:

@@ -14,6 +14,7 @@ from drivers.registry import open_plate, resolve  # noqa: E402
 from drivers.samples import PlateChunk, PlateSource  # noqa: E402
 from station.config import StationConfig, config_from_dict  # noqa: E402
 from station.errors import StationError  # noqa: E402
+from tests.conftest import camera_at_15_fps  # noqa: E402
 from tests.support.lsl_outlets import (  # noqa: E402
     assert_reported_gap,
     collect,
@@ -161,9 +162,9 @@ def test_record_with_an_lsl_six_component_plate_gives_the_sims_reps(tmp_path, mo
     from station.recording.reader import read_trial
 
     name, rate, duration = stream_name("record"), 1000.0, 17
-    # the camera at 15 fps (a D435 rate): the reps are checked against the truth, not how often they were seen
-    (tmp_path / "station.toml").write_text(f"[lsl_plate]\norigin_depth_m = {DZ}\n[camera]\nfps = 15\n")
-    monkeypatch.setenv("HINGE_STATION_CONFIG", str(tmp_path / "station.toml"))
+    # the reps are checked against the truth, not how often the camera saw them
+    monkeypatch.setenv("HINGE_STATION_CONFIG",
+                       str(camera_at_15_fps(tmp_path, f"[lsl_plate]\norigin_depth_m = {DZ}\n")))
     config = config_from_dict({"lsl_plate": {"origin_depth_m": DZ}})
     subject = VirtualSubject("hinge", arms="arms_crossed")
     outlet = _outlet(name, 6, rate=rate, labels=["Fx", "Fy", "Fz", "Mx", "My", "Mz"],

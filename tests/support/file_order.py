@@ -1,15 +1,15 @@
-"""The order in which pytest-xdist hands test files to its workers, and the per-file cost it is drawn from.
+"""The test files' measured costs, by which pytest-xdist's workers are handed them, and how they are measured.
 
-scripts/test.sh runs 4 workers on 2 cores with whole files per worker (--dist loadfile), in collection order.
-Files are of two kinds: most keep a core busy (in-process analysis, rendering), ~1/3 of the suite's
-test-seconds mostly wait on real-time sources (recordings, plate streams, kill loops). Longest first put the
-long waiting files side by side in the first 100 s of a run: for ~20 s the 2 cores were 35-60 % idle
-(27.6 core-s idle over a run ordered as below, 50 before; pytest 227.5 s against 235.1 s).
+scripts/test.sh runs 4 workers on 2 cores with whole files per worker (--dist loadfile). Files are of two
+kinds: most keep a core busy (in-process analysis, rendering), ~1/3 of the suite's test-seconds mostly wait
+on real-time sources (recordings, plate streams, kill loops). Handed out longest first alone, the long
+waiting files ran side by side in the first 100 s of a run: for ~20 s the 2 cores were 35-60 % idle (~50
+idle core-s over the run). So the files are collected longest first and tests/support/mixed_scheduling.py
+hands out a waiting file only while fewer than half the workers are on one (16.7 idle core-s).
 
-So the order alternates: the longest busy file, the longest waiting file, the next busy one, ... At any
-moment about two workers wait and two keep the cores busy. The costs are the last bench/suite.py run's
-(tests/file_seconds.json): per file its tests' wall seconds and CPU seconds, the CPU of the pytest process,
-of the processes it started and waited for, and of the commands its warm server forked (`cpu_seconds`).
+The costs are the last bench/suite.py run's (tests/file_seconds.json): per file its tests' wall seconds and
+CPU seconds, the CPU of the pytest process, of the processes it started and waited for, and of the commands
+its warm server forked (`cpu_seconds`).
 """
 
 from __future__ import annotations
@@ -38,32 +38,18 @@ class FileCost:
 
 
 def read_costs(path: Path) -> dict[str, FileCost]:
-    """tests/file_seconds.json: {file: {"wall_s", "cpu_s"}} (or {file: wall_s}, as older runs wrote it);
-    {} when it is missing or unreadable (then collection order stays as pytest found it)."""
+    """tests/file_seconds.json: {file: {"wall_s", "cpu_s"}}; {} when it is missing or unreadable (then
+    collection order stays as pytest found it)."""
     try:
         raw = json.loads(path.read_text())
-    except (OSError, ValueError):
+        return {name: FileCost(float(v["wall_s"]), v.get("cpu_s")) for name, v in raw.items()}
+    except (OSError, ValueError, TypeError, KeyError):
         return {}
-    costs = {}
-    for name, value in raw.items():
-        if isinstance(value, dict):
-            costs[name] = FileCost(float(value["wall_s"]), value.get("cpu_s"))
-        else:
-            costs[name] = FileCost(float(value))
-    return costs
 
 
-def interleaved(costs: dict[str, FileCost]) -> list[str]:
-    """The files in handing-out order: busy and waiting files alternate, each kind longest first (ties by
-    name); when one kind runs out, the rest of the other."""
-    def longest_first(kind: bool) -> list[str]:
-        return sorted((f for f, c in costs.items() if c.waits == kind), key=lambda f: (-costs[f].wall_s, f))
-
-    busy, waiting = longest_first(False), longest_first(True)
-    order = []
-    for i in range(max(len(busy), len(waiting))):
-        order += busy[i:i + 1] + waiting[i:i + 1]
-    return order
+def longest_first(costs: dict[str, FileCost]) -> list[str]:
+    """The files in collection order: the longest first (ties by name)."""
+    return sorted(costs, key=lambda name: (-costs[name].wall_s, name))
 
 
 def cpu_seconds(server_pid: int | None) -> float:

@@ -142,10 +142,8 @@ def kill_loop(workdir: Path, *, runs: int = 20, seed: int = 20, duration_s: floa
         lifetimes_s.append(_lifetime_s(workdir, data_root, duration_s, plate, camera, env))
         log(f"one run lives {lifetimes_s[0]:.2f} s: kills from 0.1 to 1.25 times the runs' median lifetime")
     for i in range(runs):
-        if lifetimes_s:
-            window = (0.1 * statistics.median(lifetimes_s), 1.25 * statistics.median(lifetimes_s))
-        else:
-            window = kill_window_s
+        lifetime_s = statistics.median(lifetimes_s) if lifetimes_s else None
+        window = (0.1 * lifetime_s, 1.25 * lifetime_s) if lifetime_s else kill_window_s
         run = KillRun(i, round(rng.uniform(*window), 3))
         path = data_root / "recordings" / f"kill-{i:02d}.h5"
         argv = _record_argv(plate, camera, duration_s, path)

@@ -1,11 +1,12 @@
 """pytest-xdist's whole-file scheduling (--dist loadfile), choosing each file by what the other workers run.
 
-With the files only in alternating order (tests/support/file_order.py), three workers still ended up on
-files that wait at the same moment, when busy files of different lengths ended out of step: the 2 cores
-were 33 % idle for ~10 s. So when a worker asks for its next file, this scheduler counts the files that wait
-among those handed out and not finished: fewer than half of the workers on them, it hands out the next
-waiting file; else the next busy one (each in collection order: longest first); the other kind when one
-runs out. Files and tests are otherwise handed out as xdist's LoadFileScheduling does.
+Handed out in collection order alone (longest first), the long files that wait on real-time sources ran
+side by side and left the 2 cores idle; alternating busy and waiting files in that order still let three
+workers sit on waiting files at once when busy files of different lengths ended out of step. So when a
+worker asks for its next file, this scheduler counts the files that wait among those handed out and not
+finished: fewer than half of the workers on them, it hands out the next waiting file; else the next busy
+one (each in collection order: longest first); the other kind when one runs out. Files and tests are
+otherwise handed out as xdist's LoadFileScheduling does (tests/support/file_order.py: the costs).
 """
 
 from __future__ import annotations
