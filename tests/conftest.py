@@ -96,7 +96,8 @@ def pytest_collection_modifyitems(config, items) -> None:
     items.sort(key=handing_out_rank)  # stable: each file's own order kept
 
 
-@pytest.hookimpl(tryfirst=True)
+# optional: pytest run without xdist (-p no:xdist) does not know the hook
+@pytest.hookimpl(tryfirst=True, optionalhook=True)
 def pytest_xdist_make_scheduler(config, log):
     """--dist loadfile: each file handed out chosen by what the other workers run (the files that wait on
     real-time sources on at most half of them: tests/support/mixed_scheduling.py)."""
