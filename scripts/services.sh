@@ -43,15 +43,41 @@ start_dask() {
 
 stop() {
   if [ -d "$STATE/pg/data" ]; then as_pg "$PG_BIN/pg_ctl" -D "$STATE/pg/data" -m fast -w stop >/dev/null 2>&1 || true; fi
+  local pids=() f pid
   for f in "$STATE"/dask/worker.pid "$STATE"/dask/scheduler.pid; do
-    [ -f "$f" ] && { kill "$(cat "$f")" 2>/dev/null || true; }
+    if [ -f "$f" ] && kill "$(cat "$f")" 2>/dev/null; then pids+=("$(cat "$f")"); fi
   done
-  sleep 0.5
   rm -rf "$STATE"
+  # before a start: the old scheduler's port is free once it has gone (~1-2 s after the signal); an
+  # orphan nobody reaps stays a zombie ('Z'), gone as far as the port is concerned. After a run: not waited for
+  [ "${1:-}" = wait ] || return 0
+  for _ in $(seq 1 60); do
+    local alive=0
+    for pid in "${pids[@]}"; do
+      case "$(cut -d' ' -f3 "/proc/$pid/stat" 2>/dev/null)" in ""|Z) ;; *) alive=1 ;; esac
+    done
+    [ "$alive" = 1 ] || break
+    sleep 0.05
+  done
+}
+
+start() {
+  stop wait
+  mkdir -p "$STATE"
+  # Dask's scheduler and workers start while PostgreSQL's cluster is made (each ~1 s of waiting)
+  start_dask >"$STATE/dask.env" &
+  local dask_job=$!
+  if ! start_pg; then
+    wait "$dask_job" || true
+    stop
+    return 1
+  fi
+  wait "$dask_job"
+  cat "$STATE/dask.env"
 }
 
 case "${1:-}" in
-  start) stop; start_pg; start_dask ;;
+  start) start ;;
   stop) stop ;;
   *) echo "usage: $0 start|stop" >&2; exit 2 ;;
 esac
