@@ -10,7 +10,7 @@ import pytest
 from drivers.sim.subject import VirtualSubject
 from station.config import StationConfig
 from station.recording.reader import read_trial
-from tests.conftest import run_cli, run_cli_together
+from tests.conftest import camera_at_15_fps, run_cli, run_cli_together
 
 # The drills acted out on simulated sources, recorded at once for the module: each recording waits on its
 # sources' real-time pace, so together they take the wall time of the longest (16 s), not 50 s in turn
@@ -19,10 +19,12 @@ DRILL_RECORDINGS = {
               "--duration", "9"),
     "rounding": ("--plate", "sim:rounding", "--camera", "sim:rounding", "--subject", "S-DR", "--drill",
                  "dowel_hinge", "--duration", "16"),
+    # the steps' checks (hip/knee ratio, hip drop, faults) do not count frames: the camera at 15 fps
     "step": ("--plate", "sim:step_down_knee", "--camera", "sim:step_down_knee", "--subject", "S-ST",
-             "--drill", "step_down", "--duration", "12"),
+             "--drill", "step_down", "--duration", "12", "--config", "{folder}/at15/station.toml"),
     "step_up": ("--plate", "sim:step_up", "--camera", "sim:step_up", "--subject", "S-SU", "--drill",
-                "step_up", "--duration", "13", "--db", "sqlite:///{folder}/a.sqlite"),
+                "step_up", "--duration", "13", "--db", "sqlite:///{folder}/a.sqlite",
+                "--config", "{folder}/at15/station.toml"),
 }
 
 
@@ -30,6 +32,8 @@ DRILL_RECORDINGS = {
 def drill_trials(tmp_path_factory) -> dict:
     """name -> (the `record` CompletedProcess, its trial file), for DRILL_RECORDINGS."""
     folder = tmp_path_factory.mktemp("drills")
+    (folder / "at15").mkdir()
+    camera_at_15_fps(folder / "at15")
     commands = [["record", *(a.format(folder=folder) for a in args), "--out", folder / f"{name}.h5"]
                 for name, args in DRILL_RECORDINGS.items()]
     runs = run_cli_together(*commands, timeout=240)
