@@ -27,6 +27,7 @@ def markerless_from_frames(path: str | os.PathLike, trial, options: LoadOptions)
     from station.dowel.tracker import DowelTracker
     from station.errors import StationError
     from station.markerless.tracker import DepthMarkerTracker
+    from station.recording.frames import readable_frames
 
     config = options.config if options.config.source_path else trial.config
     config.camera.markers = "depth"
@@ -48,7 +49,8 @@ def markerless_from_frames(path: str | os.PathLike, trial, options: LoadOptions)
         t_of = dict(zip(np.asarray(index["frame_number"]).tolist(), np.asarray(index["t_s"]).tolist(),
                         strict=True))
         tracker, dowel = DepthMarkerTracker(T, config=config), DowelTracker(config, T)
-        depth_ds, ir_ds, numbers = f["frames/depth"], f["frames/ir"], f["frames/frame_number"][:]
+        frames = readable_frames(path, f["frames"])
+        depth_ds, ir_ds, numbers = frames["depth"], frames["ir"], frames["frame_number"][:]
         dowel_frames, times = [], []
         for i, number in enumerate(numbers.tolist()):
             if number not in t_of:

@@ -36,6 +36,20 @@ def compression_kwargs(mode: str) -> dict:
     raise StationError(f"--frames {mode}: unknown (choose from {', '.join(FRAME_MODES)})")
 
 
+def readable_frames(path: str | Path, group: h5py.Group) -> h5py.Group:
+    """A trial's stored frames group, its filter ready to read: the Blosc modes (h5-lz4, h5-zstd) need
+    hdf5plugin registered with HDF5 in the reading process too, else HDF5 fails on the first frame with
+    "can't open directory (/usr/local/lib/plugin)". StationError naming the file when it cannot be."""
+    mode = str(group.attrs.get("compression", ""))
+    if mode in ("h5-lz4", "h5-zstd"):
+        try:
+            import hdf5plugin  # noqa: F401  (importing it registers the filter)
+        except ImportError:
+            raise StationError(f"{path}: its frames are stored with {mode}: reading them needs the "
+                               "hdf5plugin package") from None
+    return group
+
+
 class FrameStore:
     """frames/depth (F,H,W) u16, frames/ir (F,H,W) u8, frames/frame_number (F,): one chunk per frame."""
 
