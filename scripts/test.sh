@@ -46,7 +46,7 @@ fi
 # a worker that crashes is not replaced: a replacement once sat waiting with the others for work that never
 # came (a worker aborted in tests/fuzz/test_fuzz_c3d.py and the run hung); the crash is reported and the run ends
 .venv/bin/python -m pytest -q -n 4 --dist loadfile --no-loadscope-reorder --max-worker-restart 0 --durations=25 \
-  "${tmp_args[@]}" "$@" || {
+  ${tmp_args[@]+"${tmp_args[@]}"} "$@" || {  # (the guard: bash < 4.4 calls an empty array unset)
   rc=$?
   [ -z "$test_tmp" ] || { keep_tmp=1; echo "test.sh: the tests' files are kept in $test_tmp (in memory: rm -rf it when done)" >&2; }
   exit "$rc"
