@@ -8,6 +8,7 @@ from contextlib import contextmanager
 import numpy as np
 import pytest
 
+from calibration.clocks import ClockMapper
 from drivers.forceplate import ForcePlate
 from drivers.samples import PlateChunk
 from drivers.sim.plate_emulator import PlateEmulator, quiet_standing_loads
@@ -57,15 +58,12 @@ def test_20_s_at_1_khz_through_pyserial_loses_nothing():
     assert len(got) >= 19_800  # pyserial flushes what the pty held before it opened: a few ms at most
     assert np.allclose(np.diff(got.t_device_s), 1e-3, atol=1e-9)
     assert np.all(np.diff(got.t_host_ns) >= 0)
-    # samples per host second, fitted to each 0.5 s's least-delayed arrival: a sample never arrives before
-    # it is sent, so those lie on the device clock's line, while a fit over all arrivals was pulled 0.25 %
-    # off by one stall of the emulator's thread early in a loaded run (a burst arrives ~50 ms late)
-    t_s = (got.t_host_ns - got.t_host_ns[0]) / 1e9
-    window = (got.seq - got.seq[0]) // 500
-    delay_s = t_s - (got.seq - got.seq[0]) / 1000.0
-    first = np.r_[0, np.flatnonzero(np.diff(window)) + 1]
-    least = [a + int(np.argmin(delay_s[a:b])) for a, b in zip(first, np.r_[first[1:], len(got)], strict=True)]
-    host_rate = np.polyfit(t_s[least], got.seq[least].astype(float), 1)[0]
+    # samples per host second, from the station's own clock mapping (calibration.clocks: the lower envelope
+    # of each 0.5 s's least-delayed arrival): a fit over all arrivals was pulled 0.25 % off in a loaded run,
+    # when a burst arrived late (a sample never arrives early)
+    mapper = ClockMapper()
+    mapper.update(got.t_device_s, got.t_host_ns)
+    host_rate = 1000.0 / (1.0 + mapper.state()["drift_ppm"] * 1e-6)
     assert host_rate == pytest.approx(1000 * (1 + 40e-6), rel=1e-3)
     assert_counts_match_truth(emu, got)
 
