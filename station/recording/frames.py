@@ -8,6 +8,7 @@ hdf5plugin, lossless), "h5-zstd" (Blosc zstd-1 + bit-shuffle), "h5-lzf", "h5-gzi
 from __future__ import annotations
 
 from pathlib import Path
+from types import ModuleType
 
 import h5py
 import numpy as np
@@ -16,6 +17,7 @@ from station.config import StationConfig
 from station.errors import StationError
 
 FRAME_MODES = ("none", "h5-lz4", "h5-zstd", "h5-lzf", "h5-gzip1", "h5-raw", "db3")
+BLOSC_MODES = ("h5-lz4", "h5-zstd")  # filters HDF5 knows only once hdf5plugin is imported
 
 
 def compression_kwargs(mode: str) -> dict:
@@ -26,11 +28,8 @@ def compression_kwargs(mode: str) -> dict:
         return {"compression": "lzf"}
     if mode == "h5-gzip1":
         return {"compression": "gzip", "compression_opts": 1}
-    if mode in ("h5-lz4", "h5-zstd"):
-        try:
-            import hdf5plugin  # registers the Blosc filter with HDF5 (readers need it too)
-        except ImportError:
-            raise StationError(f"--frames {mode}: needs the hdf5plugin package") from None
+    if mode in BLOSC_MODES:
+        hdf5plugin = _blosc_filter(f"--frames {mode}:")
         cname, level = ("lz4", 5) if mode == "h5-lz4" else ("zstd", 1)
         return dict(hdf5plugin.Blosc(cname=cname, clevel=level, shuffle=hdf5plugin.Blosc.BITSHUFFLE))
     raise StationError(f"--frames {mode}: unknown (choose from {', '.join(FRAME_MODES)})")
@@ -41,13 +40,19 @@ def readable_frames(path: str | Path, group: h5py.Group) -> h5py.Group:
     hdf5plugin registered with HDF5 in the reading process too, else HDF5 fails on the first frame with
     "can't open directory (/usr/local/lib/plugin)". StationError naming the file when it cannot be."""
     mode = str(group.attrs.get("compression", ""))
-    if mode in ("h5-lz4", "h5-zstd"):
-        try:
-            import hdf5plugin  # noqa: F401  (importing it registers the filter)
-        except ImportError:
-            raise StationError(f"{path}: its frames are stored with {mode}: reading them needs the "
-                               "hdf5plugin package") from None
+    if mode in BLOSC_MODES:
+        _blosc_filter(f"{path}: its frames are stored with {mode}: reading them")
     return group
+
+
+def _blosc_filter(what: str) -> ModuleType:
+    """hdf5plugin, imported: that registers the Blosc filter with HDF5, for writing and for reading.
+    StationError "<what> needs the hdf5plugin package" without it."""
+    try:
+        import hdf5plugin
+    except ImportError:
+        raise StationError(f"{what} needs the hdf5plugin package") from None
+    return hdf5plugin
 
 
 class FrameStore:
